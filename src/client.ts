@@ -1,0 +1,314 @@
+/**
+ * The client object and the create/update input shapes. Zod schemas are the
+ * single source of truth: TypeScript types are inferred from them and the
+ * OpenAPI document is generated from them.
+ */
+import { z } from "zod";
+import { pointer, type ValidationIssue } from "./errors.js";
+import { checkRedirectUri, checkWebPageUrl, normalizeOrigin } from "./uris.js";
+
+export const GRANT_TYPES = ["authorization_code", "refresh_token"] as const;
+export const RESPONSE_TYPES = ["code", "token", "id_token"] as const;
+export const TOKEN_ENDPOINT_AUTH_METHODS = ["none", "client_secret_basic", "client_secret_post"] as const;
+export const VISIBILITIES = ["private", "public"] as const;
+export const VERIFICATION_STATUSES = ["pending", "in_progress", "verified", "failed"] as const;
+
+export const grantTypeSchema = z.enum(GRANT_TYPES);
+export const responseTypeSchema = z.enum(RESPONSE_TYPES);
+export const tokenEndpointAuthMethodSchema = z.enum(TOKEN_ENDPOINT_AUTH_METHODS);
+export const visibilitySchema = z.enum(VISIBILITIES);
+
+export type GrantType = z.infer<typeof grantTypeSchema>;
+export type ResponseType = z.infer<typeof responseTypeSchema>;
+export type TokenEndpointAuthMethod = z.infer<typeof tokenEndpointAuthMethodSchema>;
+export type Visibility = z.infer<typeof visibilitySchema>;
+
+export const clientUriVerificationSchema = z
+  .object({
+    status: z.enum(VERIFICATION_STATUSES),
+    text: z.string().describe("Publish this exact value as a DNS TXT record on the client_uri host."),
+  })
+  .describe("Proof that the client owner controls the client_uri host.");
+export type ClientUriVerification = z.infer<typeof clientUriVerificationSchema>;
+
+/** Size limits applied to inputs; every one is configurable through registry options. */
+export interface RegistryLimits {
+  /** Longest accepted URI or origin, in characters. Default 2048. */
+  maxUriLength: number;
+  /** Most redirect_uris / post_logout_redirect_uris entries. Default 100. */
+  maxUris: number;
+  /** Most allowed_cors_origins entries. Default 100. */
+  maxCorsOrigins: number;
+  /** Most scopes / optional_scopes entries. Default 100. */
+  maxScopes: number;
+  /** Largest page `list` returns. Default 100. */
+  maxPageSize: number;
+  /** Page size when `list` is called without a limit. Default 50. */
+  defaultPageSize: number;
+}
+
+export const DEFAULT_LIMITS: Readonly<RegistryLimits> = Object.freeze({
+  maxUriLength: 2048,
+  maxUris: 100,
+  maxCorsOrigins: 100,
+  maxScopes: 100,
+  maxPageSize: 100,
+  defaultPageSize: 50,
+});
+
+export const CLIENT_NAME_MAX_LENGTH = 200;
+export const SCOPE_MAX_LENGTH = 128;
+
+/** Per-field input schemas (shape only; URI and scope rules run after them). */
+export function createFieldSchemas(limits: RegistryLimits) {
+  const uriList = (max: number, min = 0) =>
+    z
+      .array(z.string().max(limits.maxUriLength, `must be at most ${limits.maxUriLength} characters`))
+      .min(min, min === 1 ? "must contain at least one URI" : undefined)
+      .max(max, `must contain at most ${max} entries`);
+  const scopeList = z
+    .array(z.string().max(SCOPE_MAX_LENGTH, `a scope must be at most ${SCOPE_MAX_LENGTH} characters`))
+    .max(limits.maxScopes, `must contain at most ${limits.maxScopes} scopes`);
+  const webUrl = z
+    .string()
+    .max(limits.maxUriLength, `must be at most ${limits.maxUriLength} characters`)
+    .nullable();
+  return {
+    client_name: z
+      .string()
+      .describe(`Display name; trimmed, 1 to ${CLIENT_NAME_MAX_LENGTH} characters, no control characters.`),
+    grant_types: z
+      .array(grantTypeSchema)
+      .min(1, "must contain authorization_code")
+      .max(GRANT_TYPES.length * 4, "too many entries")
+      .describe("Must contain authorization_code; duplicates are removed."),
+    response_types: z
+      .array(responseTypeSchema)
+      .min(1, "must contain at least one response type")
+      .max(RESPONSE_TYPES.length * 4, "too many entries")
+      .describe("Non-empty; duplicates are removed."),
+    redirect_uris: uriList(limits.maxUris, 1).describe(
+      "https, http on loopback, or a reverse-domain private-use scheme; no fragment, userinfo or wildcard.",
+    ),
+    scopes: scopeList.describe(
+      "Normalized: openid and offline_access are managed from response_types and grant_types.",
+    ),
+    optional_scopes: scopeList.describe("Each must also be in scopes; never openid or offline_access."),
+    token_endpoint_auth_method: tokenEndpointAuthMethodSchema,
+    allowed_cors_origins: z
+      .array(z.string().max(limits.maxUriLength, `must be at most ${limits.maxUriLength} characters`))
+      .max(limits.maxCorsOrigins, `must contain at most ${limits.maxCorsOrigins} origins`)
+      .describe("Origins only (scheme, host, optional port); normalized."),
+    post_logout_redirect_uris: uriList(limits.maxUris),
+    client_uri: webUrl.describe("Home page of the client; https (http on loopback). Starts DNS verification."),
+    logo_uri: webUrl,
+    policy_uri: webUrl,
+    tos_uri: webUrl,
+    visibility: visibilitySchema.describe('"public" promotes the client; demotion is refused.'),
+  };
+}
+
+const defaultFields = createFieldSchemas(DEFAULT_LIMITS);
+
+/** Body of a create call. */
+export const createClientInputSchema = z.strictObject({
+  client_name: defaultFields.client_name,
+  grant_types: defaultFields.grant_types,
+  response_types: defaultFields.response_types,
+  redirect_uris: defaultFields.redirect_uris,
+  scopes: defaultFields.scopes,
+  optional_scopes: defaultFields.optional_scopes.optional(),
+  token_endpoint_auth_method: defaultFields.token_endpoint_auth_method,
+  allowed_cors_origins: defaultFields.allowed_cors_origins.optional(),
+  post_logout_redirect_uris: defaultFields.post_logout_redirect_uris.optional(),
+  client_uri: defaultFields.client_uri.optional(),
+  logo_uri: defaultFields.logo_uri.optional(),
+  policy_uri: defaultFields.policy_uri.optional(),
+  tos_uri: defaultFields.tos_uri.optional(),
+});
+export type CreateClientInput = z.infer<typeof createClientInputSchema>;
+
+/** Body of an update (PATCH) call: every field optional; only fields sent change. */
+export const updateClientInputSchema = z.strictObject({
+  ...Object.fromEntries(
+    Object.entries(createClientInputSchema.shape).map(([k, v]) => [k, v.optional()]),
+  ) as { [K in keyof typeof createClientInputSchema.shape]: z.ZodOptional<(typeof createClientInputSchema.shape)[K]> },
+  visibility: defaultFields.visibility.optional(),
+});
+export type UpdateClientInput = z.infer<typeof updateClientInputSchema>;
+
+/** The client as every read returns it (wire names, snake_case). */
+export const oauthClientSchema = z.object({
+  client_id: z.string().describe("Read-only identifier."),
+  visibility: visibilitySchema,
+  client_name: z.string(),
+  grant_types: z.array(grantTypeSchema),
+  response_types: z.array(responseTypeSchema),
+  redirect_uris: z.array(z.string()),
+  scopes: z.array(z.string()),
+  optional_scopes: z.array(z.string()),
+  token_endpoint_auth_method: tokenEndpointAuthMethodSchema,
+  allowed_cors_origins: z.array(z.string()),
+  post_logout_redirect_uris: z.array(z.string()),
+  client_uri: z.string().optional(),
+  logo_uri: z.string().optional(),
+  policy_uri: z.string().optional(),
+  tos_uri: z.string().optional(),
+  client_uri_verification: clientUriVerificationSchema.optional(),
+  has_rotated_secret: z.boolean(),
+  created_at: z.string().describe("RFC 3339 UTC."),
+  updated_at: z.string().describe("RFC 3339 UTC."),
+  promoted_at: z.string().optional().describe("RFC 3339 UTC; set when promoted to public."),
+});
+export type OAuthClient = z.infer<typeof oauthClientSchema>;
+
+/** The create result: the client plus its secret (absent for "none" clients). */
+export const createdOAuthClientSchema = oauthClientSchema.extend({
+  client_secret: z.string().optional().describe("Shown once; store it now."),
+});
+export type CreatedOAuthClient = z.infer<typeof createdOAuthClientSchema>;
+
+/** Fields the server sets; sending them is an error. */
+export const READ_ONLY_FIELDS = [
+  "client_id",
+  "client_uri_verification",
+  "has_rotated_secret",
+  "created_at",
+  "updated_at",
+  "promoted_at",
+  "client_secret",
+] as const;
+
+const REQUIRED_ON_CREATE = [
+  "client_name",
+  "grant_types",
+  "response_types",
+  "redirect_uris",
+  "scopes",
+  "token_endpoint_auth_method",
+] as const;
+
+/** Input fields after shape checks and per-field rules, ready for cross-field rules. */
+export interface ParsedClientFields {
+  client_name?: string;
+  grant_types?: GrantType[];
+  response_types?: ResponseType[];
+  redirect_uris?: string[];
+  scopes?: string[];
+  optional_scopes?: string[];
+  token_endpoint_auth_method?: TokenEndpointAuthMethod;
+  allowed_cors_origins?: string[];
+  post_logout_redirect_uris?: string[];
+  client_uri?: string | null;
+  logo_uri?: string | null;
+  policy_uri?: string | null;
+  tos_uri?: string | null;
+  visibility?: Visibility;
+}
+
+// eslint-disable-next-line no-control-regex
+const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f]/;
+
+function zodIssues(error: z.ZodError, field: string): ValidationIssue[] {
+  return error.issues.map((issue) => ({
+    path: pointer(field, ...issue.path.map((p) => (typeof p === "symbol" ? String(p) : p))),
+    message: issue.message,
+  }));
+}
+
+function dedupe<T>(values: readonly T[]): T[] {
+  return [...new Set(values)];
+}
+
+/**
+ * Checks the shape and the per-field rules of a create or update body and
+ * reports every problem at once. Cross-field rules (scopes, auth method
+ * switches, promotion) run later, in the registry, on the merged record.
+ *
+ * @example
+ * const { fields, issues } = parseClientFields(body, "create", DEFAULT_LIMITS);
+ */
+export function parseClientFields(
+  body: unknown,
+  mode: "create" | "update",
+  limits: RegistryLimits,
+): { fields: ParsedClientFields; issues: ValidationIssue[] } {
+  const issues: ValidationIssue[] = [];
+  if (typeof body !== "object" || body === null || Array.isArray(body)) {
+    return { fields: {}, issues: [{ path: "", message: "must be a JSON object" }] };
+  }
+  const input = body as Record<string, unknown>;
+  const schemas = createFieldSchemas(limits);
+  const known = new Set<string>(Object.keys(schemas));
+  if (mode === "create") known.delete("visibility");
+  const readOnly = new Set<string>(READ_ONLY_FIELDS);
+  if (mode === "create") readOnly.add("visibility");
+
+  for (const key of Object.keys(input)) {
+    if (readOnly.has(key)) issues.push({ path: pointer(key), message: `${key} is read-only and cannot be set` });
+    else if (!known.has(key)) issues.push({ path: pointer(key), message: `unknown field ${key}` });
+  }
+  if (mode === "create") {
+    for (const key of REQUIRED_ON_CREATE) {
+      if (input[key] === undefined) issues.push({ path: pointer(key), message: `${key} is required` });
+    }
+  }
+
+  const fields: ParsedClientFields = {};
+  const out = fields as Record<string, unknown>;
+  for (const key of known) {
+    const value = input[key];
+    if (value === undefined) continue;
+    const schema = schemas[key as keyof typeof schemas];
+    const result = schema.safeParse(value);
+    if (!result.success) {
+      issues.push(...zodIssues(result.error, key));
+      continue;
+    }
+    out[key] = result.data;
+  }
+
+  if (fields.client_name !== undefined) {
+    const name = fields.client_name.trim();
+    if (name.length === 0) issues.push({ path: "/client_name", message: "must not be empty" });
+    else if (name.length > CLIENT_NAME_MAX_LENGTH) {
+      issues.push({ path: "/client_name", message: `must be at most ${CLIENT_NAME_MAX_LENGTH} characters` });
+    } else if (CONTROL_CHARS.test(name)) {
+      issues.push({ path: "/client_name", message: "must not contain control characters" });
+    }
+    fields.client_name = name;
+  }
+  if (fields.grant_types !== undefined) {
+    fields.grant_types = dedupe(fields.grant_types);
+    if (!fields.grant_types.includes("authorization_code")) {
+      issues.push({ path: "/grant_types", message: "must contain authorization_code" });
+    }
+  }
+  if (fields.response_types !== undefined) fields.response_types = dedupe(fields.response_types);
+
+  for (const key of ["redirect_uris", "post_logout_redirect_uris"] as const) {
+    const list = fields[key];
+    if (list === undefined) continue;
+    list.forEach((uri, i) => {
+      const problem = checkRedirectUri(uri, limits);
+      if (problem !== null) issues.push({ path: pointer(key, i), message: problem });
+    });
+    fields[key] = dedupe(list);
+  }
+  if (fields.allowed_cors_origins !== undefined) {
+    const origins: string[] = [];
+    fields.allowed_cors_origins.forEach((raw, i) => {
+      const result = normalizeOrigin(raw, limits);
+      if ("error" in result) issues.push({ path: pointer("allowed_cors_origins", i), message: result.error });
+      else origins.push(result.origin);
+    });
+    fields.allowed_cors_origins = dedupe(origins);
+  }
+  for (const key of ["client_uri", "logo_uri", "policy_uri", "tos_uri"] as const) {
+    const value = fields[key];
+    if (value === undefined || value === null) continue;
+    const problem = checkWebPageUrl(value, limits);
+    if (problem !== null) issues.push({ path: pointer(key), message: problem });
+  }
+  return { fields, issues };
+}

@@ -1,0 +1,179 @@
+/**
+ * Typed errors of the registry. Every error carries a stable string `code`
+ * (safe to branch on), the HTTP `status` that fits it, and for validation a
+ * list of `issues`, each naming the offending field with a JSON pointer.
+ */
+
+/** One problem found in an input, located by a JSON pointer (RFC 6901). */
+export interface ValidationIssue {
+  /** JSON pointer into the input, e.g. `/redirect_uris/0`; `""` for the whole input. */
+  path: string;
+  /** Human-readable explanation of what is wrong and what is expected. */
+  message: string;
+}
+
+/** Stable codes, one set per error kind. */
+export type OAuthClientErrorCode =
+  | "validation_failed"
+  | "not_found"
+  | "conflict"
+  | "rotated_secret_exists"
+  | "concurrent_modification"
+  | "client_id_taken"
+  | "unauthorized"
+  | "forbidden"
+  | "payload_too_large"
+  | "unsupported_media_type"
+  | "internal_error";
+
+/**
+ * Base class of every error the registry throws on purpose.
+ *
+ * @example
+ * try { await registry.get("acct", "missing") }
+ * catch (e) { if (e instanceof OAuthClientError) console.log(e.status, e.code) }
+ */
+export class OAuthClientError extends Error {
+  readonly code: OAuthClientErrorCode;
+  readonly status: number;
+  readonly issues: readonly ValidationIssue[];
+  /** Whether `message` may be shown to the caller (false for internal errors). */
+  readonly expose: boolean;
+
+  constructor(
+    code: OAuthClientErrorCode,
+    status: number,
+    message: string,
+    options: { issues?: readonly ValidationIssue[]; expose?: boolean; cause?: unknown } = {},
+  ) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.status = status;
+    this.issues = options.issues ?? [];
+    this.expose = options.expose ?? status < 500;
+  }
+}
+
+/**
+ * The input broke one or more rules; `issues` lists every one of them.
+ *
+ * @example
+ * throw new ValidationError([{ path: "/client_name", message: "must not be empty" }])
+ */
+export class ValidationError extends OAuthClientError {
+  constructor(issues: readonly ValidationIssue[], message?: string) {
+    super("validation_failed", 400, message ?? summarize(issues), { issues });
+  }
+}
+
+/**
+ * The client does not exist for this account (it may exist for another one).
+ *
+ * @example
+ * throw new NotFoundError("OAuth client not found")
+ */
+export class NotFoundError extends OAuthClientError {
+  constructor(message = "OAuth client not found") {
+    super("not_found", 404, message);
+  }
+}
+
+/**
+ * The operation clashes with the current state (a rotated secret already
+ * exists, a client id is taken, or concurrent writers kept winning).
+ *
+ * @example
+ * throw new ConflictError("rotated_secret_exists", "delete the rotated secret first")
+ */
+export class ConflictError extends OAuthClientError {
+  constructor(
+    code: "conflict" | "rotated_secret_exists" | "concurrent_modification" | "client_id_taken",
+    message: string,
+  ) {
+    super(code, 409, message);
+  }
+}
+
+/**
+ * The caller could not be identified (missing or bad credentials).
+ *
+ * @example
+ * throw new UnauthorizedError()
+ */
+export class UnauthorizedError extends OAuthClientError {
+  constructor(message = "authentication required") {
+    super("unauthorized", 401, message);
+  }
+}
+
+/**
+ * The caller is known but may not do this.
+ *
+ * @example
+ * throw new ForbiddenError("missing permission account.oauth-client.create")
+ */
+export class ForbiddenError extends OAuthClientError {
+  constructor(message = "not allowed") {
+    super("forbidden", 403, message);
+  }
+}
+
+/**
+ * The request body is larger than the configured limit.
+ *
+ * @example
+ * throw new PayloadTooLargeError(65536)
+ */
+export class PayloadTooLargeError extends OAuthClientError {
+  constructor(limitBytes: number) {
+    super("payload_too_large", 413, `request body exceeds ${limitBytes} bytes`);
+  }
+}
+
+/**
+ * The request body is not JSON.
+ *
+ * @example
+ * throw new UnsupportedMediaTypeError("text/plain")
+ */
+export class UnsupportedMediaTypeError extends OAuthClientError {
+  constructor(contentType: string | null) {
+    super(
+      "unsupported_media_type",
+      415,
+      `expected content-type application/json, got ${contentType ?? "none"}`,
+    );
+  }
+}
+
+/**
+ * Something failed that the caller cannot fix (a storage fault, a bug).
+ * The message is not exposed over HTTP.
+ *
+ * @example
+ * throw new InternalError("store returned a malformed record", { cause })
+ */
+export class InternalError extends OAuthClientError {
+  constructor(message = "internal error", options: { cause?: unknown } = {}) {
+    super("internal_error", 500, message, { expose: false, cause: options.cause });
+  }
+}
+
+function summarize(issues: readonly ValidationIssue[]): string {
+  if (issues.length === 0) return "invalid input";
+  const first = issues[0]!;
+  const where = first.path === "" ? "" : `${first.path}: `;
+  const more = issues.length > 1 ? ` (and ${issues.length - 1} more)` : "";
+  return `invalid input: ${where}${first.message}${more}`;
+}
+
+/** Escapes one JSON-pointer reference token (RFC 6901 §3). */
+export function pointerToken(token: string | number): string {
+  return String(token).replace(/~/g, "~0").replace(/\//g, "~1");
+}
+
+/** Joins reference tokens into a JSON pointer: `pointer("scopes", 2)` → `/scopes/2`. */
+export function pointer(...tokens: (string | number)[]): string {
+  return tokens.map((t) => `/${pointerToken(t)}`).join("");
+}

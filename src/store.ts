@@ -1,0 +1,98 @@
+/**
+ * The storage contract. Adapters are dumb persistence: they keep records,
+ * answer lookups, and refuse a write whose expected version is stale. Every
+ * rule (validation, scopes, secrets, visibility) lives in the registry.
+ */
+import type {
+  ClientUriVerification,
+  GrantType,
+  ResponseType,
+  TokenEndpointAuthMethod,
+  Visibility,
+} from "./client.js";
+
+/**
+ * One stored client: the client fields plus the owning account, the secret
+ * hashes and a version counter for compare-and-swap. Absent optional values
+ * are `null`; timestamps are RFC 3339 UTC strings as produced by
+ * `Date.prototype.toISOString()`, so they sort as strings.
+ */
+export interface StoredClient {
+  account_id: string;
+  client_id: string;
+  visibility: Visibility;
+  client_name: string;
+  grant_types: GrantType[];
+  response_types: ResponseType[];
+  redirect_uris: string[];
+  scopes: string[];
+  optional_scopes: string[];
+  token_endpoint_auth_method: TokenEndpointAuthMethod;
+  allowed_cors_origins: string[];
+  post_logout_redirect_uris: string[];
+  client_uri: string | null;
+  logo_uri: string | null;
+  policy_uri: string | null;
+  tos_uri: string | null;
+  client_uri_verification: ClientUriVerification | null;
+  /** Hash of the current secret (format chosen by the hasher); null for "none" clients. */
+  secret_hash: string | null;
+  /** Hash of the previous secret during a rotation window, else null. */
+  rotated_secret_hash: string | null;
+  /** When the rotated secret was retired (the rotation time), else null. */
+  rotated_at: string | null;
+  created_at: string;
+  updated_at: string;
+  promoted_at: string | null;
+  /** Starts at 1 on insert; every successful update stores `version + 1`. */
+  version: number;
+}
+
+/** Position after which a list page starts: the sort key of the last client seen. */
+export interface ListPosition {
+  created_at: string;
+  client_id: string;
+}
+
+/** Arguments of {@link ClientStore.list}. */
+export interface ListQuery {
+  /** Maximum number of records to return (≥ 1). */
+  limit: number;
+  /** Return only records strictly after this position in the list order. */
+  after?: ListPosition | null;
+}
+
+/**
+ * The storage interface every adapter implements.
+ *
+ * Ordering: `list` returns an account's records sorted by `created_at`,
+ * then `client_id`, ascending, and must cost O(log n + limit), not a scan.
+ *
+ * Isolation: `get`, `list`, `update` and `delete` only ever see records of
+ * the given account. `client_id` is unique across all accounts.
+ *
+ * @example
+ * const store: ClientStore = createMemoryStore();
+ * const ok = await store.insert(record); // false if client_id is taken
+ */
+export interface ClientStore {
+  /** The record with this id in this account, or null. */
+  get(accountId: string, clientId: string): Promise<StoredClient | null>;
+  /** The record with this id in any account, or null (token and authorize endpoints). */
+  getById(clientId: string): Promise<StoredClient | null>;
+  /** One page of an account's records in list order, after `query.after`. */
+  list(accountId: string, query: ListQuery): Promise<StoredClient[]>;
+  /** Stores a new record; resolves false (and stores nothing) if its client_id exists. */
+  insert(record: StoredClient): Promise<boolean>;
+  /**
+   * Replaces the record whose account, id and version equal the arguments,
+   * in one atomic step. `record.version` must be `expectedVersion + 1`.
+   * Resolves false (and changes nothing) if the stored version differs or the
+   * record is gone.
+   */
+  update(record: StoredClient, expectedVersion: number): Promise<boolean>;
+  /** Removes the record; resolves false if it did not exist in that account. */
+  delete(accountId: string, clientId: string): Promise<boolean>;
+  /** Releases resources (connections, file handles). Optional. */
+  close?(): Promise<void>;
+}

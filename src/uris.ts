@@ -1,0 +1,127 @@
+/**
+ * URI rules for redirect URIs, post-logout redirect URIs, CORS origins and
+ * the informational URLs (client_uri, logo_uri, policy_uri, tos_uri).
+ *
+ * Each `check*` function returns null when the value is acceptable, or a
+ * message explaining the refusal. They never throw on bad input.
+ */
+
+/** Hosts on which plain `http` is allowed (RFC 8252 §7.3 loopback redirects). */
+const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
+
+/** Schemes that can run code or read local data; refused everywhere. */
+const FORBIDDEN_SCHEMES = new Set(["javascript", "data", "file", "vbscript", "about", "blob"]);
+
+/** Reverse-domain private-use scheme (RFC 8252 §7.1), e.g. `com.example.app`. */
+const REVERSE_DOMAIN_SCHEME = /^[a-z][a-z0-9-]*(\.[a-z0-9][a-z0-9-]*)+$/;
+
+// Whitespace and C0/C1 control characters; the WHATWG URL parser would
+// silently strip some of them, so they are refused before parsing.
+// eslint-disable-next-line no-control-regex
+const WHITESPACE_OR_CONTROL = /[\s\u0000-\u001f\u007f-\u009f]/;
+
+/** Length limit applied by every check (configurable through registry limits). */
+export interface UriLimits {
+  maxUriLength: number;
+}
+
+/** Whether `hostname` (as `URL.hostname` returns it) is a loopback host. */
+export function isLoopbackHost(hostname: string): boolean {
+  return LOOPBACK_HOSTS.has(hostname.toLowerCase());
+}
+
+function parse(raw: string, limits: UriLimits): URL | string {
+  if (raw.length === 0) return "must not be empty";
+  if (raw.length > limits.maxUriLength) return `must be at most ${limits.maxUriLength} characters`;
+  if (WHITESPACE_OR_CONTROL.test(raw)) return "must not contain whitespace or control characters";
+  if (!/^[a-zA-Z][a-zA-Z0-9+.-]*:/.test(raw)) return "must be an absolute URI with a scheme";
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return "must be a valid absolute URI";
+  }
+  const scheme = url.protocol.slice(0, -1).toLowerCase();
+  if (FORBIDDEN_SCHEMES.has(scheme)) return `the ${scheme}: scheme is not allowed`;
+  if (url.username !== "" || url.password !== "") return "must not contain user information";
+  return url;
+}
+
+function checkWebUrl(url: URL, what: string): string | null {
+  if (url.protocol === "https:") return url.hostname === "" ? "must have a host" : null;
+  if (url.protocol === "http:") {
+    return isLoopbackHost(url.hostname)
+      ? null
+      : `${what} must use https (http is allowed only on localhost, 127.0.0.1 or [::1])`;
+  }
+  return null;
+}
+
+/**
+ * Checks a redirect URI or post-logout redirect URI: absolute, no fragment,
+ * no user information, no wildcard; https, http on a loopback host, or a
+ * private-use scheme in reverse-domain form for native apps.
+ *
+ * @example
+ * checkRedirectUri("https://app.example.com/cb", { maxUriLength: 2048 }) // null
+ * checkRedirectUri("http://example.com/cb", { maxUriLength: 2048 })      // "…must use https…"
+ */
+export function checkRedirectUri(raw: string, limits: UriLimits): string | null {
+  const url = parse(raw, limits);
+  if (typeof url === "string") return url;
+  if (raw.includes("#")) return "must not contain a fragment";
+  if (raw.includes("*")) return "must not contain a wildcard";
+  if (url.protocol === "https:" || url.protocol === "http:") return checkWebUrl(url, "redirect URI");
+  const scheme = url.protocol.slice(0, -1).toLowerCase();
+  if (!REVERSE_DOMAIN_SCHEME.test(scheme)) {
+    return "scheme must be https, http on a loopback host, or a private-use scheme in reverse-domain form (com.example.app:/callback)";
+  }
+  return null;
+}
+
+/**
+ * Checks an informational URL (client_uri, logo_uri, policy_uri, tos_uri):
+ * https, or http on a loopback host.
+ *
+ * @example
+ * checkWebPageUrl("https://example.com/logo.png", { maxUriLength: 2048 }) // null
+ */
+export function checkWebPageUrl(raw: string, limits: UriLimits): string | null {
+  const url = parse(raw, limits);
+  if (typeof url === "string") return url;
+  if (url.protocol !== "https:" && url.protocol !== "http:") {
+    return "must be an https URL (http is allowed only on localhost, 127.0.0.1 or [::1])";
+  }
+  return checkWebUrl(url, "URL");
+}
+
+/**
+ * Checks and normalizes a CORS origin: scheme, host and optional port only.
+ * The result has a lower-case host, no default port and no trailing slash.
+ *
+ * @example
+ * normalizeOrigin("HTTPS://App.Example.com/", { maxUriLength: 2048 })
+ * // { origin: "https://app.example.com" }
+ */
+export function normalizeOrigin(
+  raw: string,
+  limits: UriLimits,
+): { origin: string } | { error: string } {
+  const url = parse(raw, limits);
+  if (typeof url === "string") return { error: url };
+  if (url.protocol !== "https:" && url.protocol !== "http:") {
+    return { error: "an origin must use the https or http scheme" };
+  }
+  if (raw.includes("*")) return { error: "must not contain a wildcard" };
+  if (url.hostname === "") return { error: "must have a host" };
+  const afterAuthority = raw.replace(/^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^/?#]*/, "");
+  if (afterAuthority !== "" && afterAuthority !== "/") {
+    return { error: "an origin is scheme, host and optional port only (no path, query or fragment)" };
+  }
+  return { origin: url.origin };
+}
+
+/** The host of a URL already accepted by {@link checkWebPageUrl}, lower-cased. */
+export function hostOf(raw: string): string {
+  return new URL(raw).hostname.toLowerCase();
+}
