@@ -1,0 +1,51 @@
+/**
+ * Audit events: what happened to which client, when. Events never carry a
+ * secret or a secret hash.
+ */
+
+interface EventBase {
+  account_id: string;
+  client_id: string;
+  /** RFC 3339 UTC time of the operation. */
+  at: string;
+}
+
+/** Every event the registry emits through the `onEvent` option. */
+export type RegistryEvent =
+  | (EventBase & { type: "client.created" })
+  | (EventBase & { type: "client.imported" })
+  | (EventBase & { type: "client.updated"; changed_fields: string[] })
+  | (EventBase & { type: "client.deleted" })
+  | (EventBase & { type: "client.secret_rotated" })
+  | (EventBase & { type: "client.rotated_secret_deleted" })
+  | (EventBase & { type: "client.promoted" })
+  | (EventBase & { type: "client.uri_verification_changed"; status: string })
+  | (EventBase & { type: "client.authenticated"; matched: "current" | "rotated" })
+  | (Omit<EventBase, "account_id"> & {
+      type: "client.authentication_failed";
+      /** Null when no client has this id. */
+      account_id: string | null;
+      reason: "unknown_client" | "invalid_secret" | "no_secret";
+    });
+
+export type RegistryEventType = RegistryEvent["type"];
+
+/** Listener for audit events; may be async. Errors and slowness never affect the operation. */
+export type RegistryEventListener = (event: RegistryEvent) => void | Promise<void>;
+
+/**
+ * Calls the listener without letting it break or block the operation: a
+ * thrown error or a rejected promise is swallowed, and a returned promise is
+ * not awaited.
+ */
+export function emitSafely(listener: RegistryEventListener | undefined, event: RegistryEvent): void {
+  if (!listener) return;
+  try {
+    const result = listener(event);
+    if (result && typeof (result as Promise<void>).then === "function") {
+      (result as Promise<void>).then(undefined, () => undefined);
+    }
+  } catch {
+    // A failing audit listener must not undo or fail a completed operation.
+  }
+}

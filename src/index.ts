@@ -1,0 +1,59 @@
+/**
+ * oauth-client-registry — manage the OAuth 2.0 clients of an authorization
+ * server: create, list, read, update, delete, rotate secrets with a
+ * two-secret window, and authenticate clients at the token endpoint.
+ */
+export {
+  createOAuthClientRegistry,
+  type AuthenticationResult,
+  type ClientPage,
+  type ImportClientInput,
+  type ListOptions,
+  type OAuthClientRegistry,
+  type OAuthClientRegistryOptions,
+} from "./registry.js";
+export {
+  OAuthClientError,
+  ValidationError,
+  NotFoundError,
+  ConflictError,
+  UnauthorizedError,
+  ForbiddenError,
+  PayloadTooLargeError,
+  UnsupportedMediaTypeError,
+  InternalError,
+  type OAuthClientErrorCode,
+  type ValidationIssue,
+} from "./errors.js";
+export {
+  createClientInputSchema,
+  updateClientInputSchema,
+  oauthClientSchema,
+  createdOAuthClientSchema,
+  DEFAULT_LIMITS,
+  GRANT_TYPES,
+  RESPONSE_TYPES,
+  TOKEN_ENDPOINT_AUTH_METHODS,
+  type ClientUriVerification,
+  type CreateClientInput,
+  type CreatedOAuthClient,
+  type GrantType,
+  type OAuthClient,
+  type RegistryLimits,
+  type ResponseType,
+  type TokenEndpointAuthMethod,
+  type UpdateClientInput,
+  type Visibility,
+} from "./client.js";
+export { DEFAULT_IDENTITY_SCOPES, normalizeScopes, isApiScope, type ScopeCatalog } from "./scopes.js";
+export {
+  createSecretHasher,
+  defaultSecretHasher,
+  DEFAULT_SCRYPT_PARAMS,
+  type ScryptParams,
+  type SecretHasher,
+} from "./secrets.js";
+export { checkRedirectUri, checkWebPageUrl, normalizeOrigin, isLoopbackHost } from "./uris.js";
+export { resolveTxtWithNodeDns, type ResolveTxt } from "./verification.js";
+export type { RegistryEvent, RegistryEventListener, RegistryEventType } from "./events.js";
+export type { ClientStore, ListPosition, ListQuery, StoredClient } from "./store.js";

@@ -1,0 +1,671 @@
+/**
+ * createOAuthClientRegistry — every client-management operation and rule,
+ * over any {@link ClientStore}. The operations appear in spec order.
+ */
+import {
+  DEFAULT_LIMITS,
+  parseClientFields,
+  type CreateClientInput,
+  type CreatedOAuthClient,
+  type OAuthClient,
+  type ParsedClientFields,
+  type RegistryLimits,
+  type UpdateClientInput,
+} from "./client.js";
+import {
+  ConflictError,
+  InternalError,
+  NotFoundError,
+  OAuthClientError,
+  ValidationError,
+  type ValidationIssue,
+} from "./errors.js";
+import { emitSafely, type RegistryEvent, type RegistryEventListener } from "./events.js";
+import { checkOptionalScopes, DEFAULT_IDENTITY_SCOPES, isApiScope, normalizeScopes, toCatalog, type ScopeCatalog } from "./scopes.js";
+import {
+  createSecretHasher,
+  defaultSecretHasher,
+  generateClientId as defaultGenerateClientId,
+  generateSecret as defaultGenerateSecret,
+  generateVerificationToken as defaultGenerateVerificationToken,
+  type SecretHasher,
+} from "./secrets.js";
+import type { ClientStore, ListPosition, StoredClient } from "./store.js";
+import { hostOf } from "./uris.js";
+import { hasTxtRecord, resolveTxtWithNodeDns, type ResolveTxt } from "./verification.js";
+
+/** Options of {@link createOAuthClientRegistry}; every one has a sensible default. */
+export interface OAuthClientRegistryOptions {
+  /** API (dotted) scopes clients may request: a list or `{ has, list }`. Default: any well-formed dotted scope. */
+  scopeCatalog?: ScopeCatalog;
+  /** Simple (non-dotted) scopes allowed besides the protocol ones. Default `["profile", "email"]`. */
+  identityScopes?: readonly string[];
+  /** Clock. Default `() => new Date()`. */
+  now?: () => Date;
+  /** Hasher for generated secrets. Default SHA-256 (`sha256$…`). */
+  hasher?: SecretHasher;
+  /** Hasher for imported secrets of unknown entropy. Default scrypt (`scrypt$…`). */
+  importHasher?: SecretHasher;
+  /** TXT resolver for client_uri verification. Default `node:dns/promises`. */
+  resolveTxt?: ResolveTxt;
+  /** Prefix of the verification text, `<prefix>=<token>`. Default `"oauth-client-registry-verification"`. */
+  verificationPrefix?: string;
+  /** Prefix prepended to generated secrets (e.g. `"ocs_"`, for secret scanners). Default none. */
+  secretPrefix?: string;
+  /** Size limits; unspecified ones keep their defaults. */
+  limits?: Partial<RegistryLimits>;
+  /** How many times a read-modify-write is tried before answering Conflict. Default 5. */
+  maxWriteAttempts?: number;
+  /** When set, a rotated secret stops authenticating this long after the rotation. */
+  rotatedSecretTtlMs?: number;
+  /** Audit listener; never receives secrets; its failures never affect the operation. */
+  onEvent?: RegistryEventListener;
+  /** Id generator (32 lowercase hex characters by default). */
+  generateClientId?: () => string;
+  /** Secret generator (≥ 256 random bits, URL-safe, by default); `secretPrefix` is prepended. */
+  generateSecret?: () => string;
+  /** Verification token generator. */
+  generateVerificationToken?: () => string;
+}
+
+/** Options of {@link OAuthClientRegistry.list}. */
+export interface ListOptions {
+  /** Page size, 1..limits.maxPageSize. Default limits.defaultPageSize. */
+  limit?: number;
+  /** `next_cursor` of the previous page. */
+  cursor?: string | null;
+}
+
+/** One page of clients; `next_cursor` is null on the last page. */
+export interface ClientPage {
+  clients: OAuthClient[];
+  next_cursor: string | null;
+}
+
+/** A successful client authentication. */
+export interface AuthenticationResult {
+  client: OAuthClient;
+  account_id: string;
+  /** Which secret matched: the current one, or the rotated one still in its window. */
+  matched: "current" | "rotated";
+}
+
+/** Body of {@link OAuthClientRegistry.importClient}: a create body plus what the old server knew. */
+export type ImportClientInput = CreateClientInput & {
+  /** Kept as is: 1–128 URL-safe characters (`A–Z a–z 0–9 . _ ~ -`). */
+  client_id: string;
+  /** The existing secret, hashed with the import hasher; required unless the method is "none". */
+  client_secret?: string;
+  /** Original creation time (RFC 3339); default now. */
+  created_at?: string;
+};
+
+/** The registry: every operation of the OAuth Clients API plus token-endpoint helpers. */
+export interface OAuthClientRegistry {
+  list(accountId: string, options?: ListOptions): Promise<ClientPage>;
+  get(accountId: string, clientId: string): Promise<OAuthClient>;
+  create(accountId: string, input: CreateClientInput): Promise<CreatedOAuthClient>;
+  update(accountId: string, clientId: string, patch: UpdateClientInput): Promise<OAuthClient>;
+  delete(accountId: string, clientId: string): Promise<{ id: string }>;
+  rotateSecret(accountId: string, clientId: string): Promise<{ client_secret: string }>;
+  deleteRotatedSecret(accountId: string, clientId: string): Promise<{ id: string }>;
+  authenticate(clientId: string, secret: string): Promise<AuthenticationResult | null>;
+  findClient(clientId: string): Promise<OAuthClient | null>;
+  verifyClientUri(accountId: string, clientId: string): Promise<OAuthClient>;
+  importClient(accountId: string, input: ImportClientInput): Promise<OAuthClient>;
+  /** The API scopes of the catalog (empty when any dotted scope is accepted). */
+  listScopes(): Promise<string[]>;
+  /** The effective limits (defaults merged with options). */
+  readonly limits: Readonly<RegistryLimits>;
+}
+
+const DEFAULT_VERIFICATION_PREFIX = "oauth-client-registry-verification";
+const IMPORTED_CLIENT_ID = /^[A-Za-z0-9._~-]{1,128}$/;
+const MAX_ACCOUNT_ID_LENGTH = 255;
+const MAX_SECRET_LENGTH = 1024;
+
+/**
+ * Creates a registry over a store.
+ *
+ * @example
+ * import { createOAuthClientRegistry } from "oauth-client-registry";
+ * import { createMemoryStore } from "oauth-client-registry/memory";
+ *
+ * const registry = createOAuthClientRegistry(createMemoryStore(), { scopeCatalog: ["zone.read"] });
+ * const client = await registry.create("acct_1", {
+ *   client_name: "Dashboard",
+ *   grant_types: ["authorization_code", "refresh_token"],
+ *   response_types: ["code"],
+ *   redirect_uris: ["https://dash.example.com/callback"],
+ *   scopes: ["zone.read"],
+ *   token_endpoint_auth_method: "client_secret_basic",
+ * });
+ * await registry.authenticate(client.client_id, client.client_secret!); // { matched: "current", … }
+ */
+export function createOAuthClientRegistry(
+  store: ClientStore,
+  options: OAuthClientRegistryOptions = {},
+): OAuthClientRegistry {
+  const limits: RegistryLimits = Object.freeze({ ...DEFAULT_LIMITS, ...definedOnly(options.limits ?? {}) });
+  validateLimits(limits);
+  const now = options.now ?? (() => new Date());
+  const hasher = options.hasher ?? defaultSecretHasher;
+  const importHasher = options.importHasher ?? createSecretHasher({ algorithm: "scrypt" });
+  const resolveTxt = options.resolveTxt ?? resolveTxtWithNodeDns;
+  const verificationPrefix = options.verificationPrefix ?? DEFAULT_VERIFICATION_PREFIX;
+  const secretPrefix = options.secretPrefix ?? "";
+  const maxWriteAttempts = Math.max(1, Math.floor(options.maxWriteAttempts ?? 5));
+  const newClientId = options.generateClientId ?? defaultGenerateClientId;
+  const newSecret = options.generateSecret
+    ? () => `${secretPrefix}${options.generateSecret!()}`
+    : () => defaultGenerateSecret(secretPrefix);
+  const newVerificationToken = options.generateVerificationToken ?? defaultGenerateVerificationToken;
+  const scopeRules = { catalog: options.scopeCatalog, identityScopes: options.identityScopes ?? DEFAULT_IDENTITY_SCOPES };
+  const ttl = options.rotatedSecretTtlMs;
+  if (ttl !== undefined && !(Number.isFinite(ttl) && ttl > 0)) {
+    throw new TypeError("rotatedSecretTtlMs must be a positive number of milliseconds");
+  }
+
+  const timestamp = () => now().toISOString();
+  const emit = (event: RegistryEvent) => emitSafely(options.onEvent, event);
+
+  // Hashed once so that authenticating an unknown client id does the same
+  // hashing work as a known one.
+  let decoyHash: Promise<string> | undefined;
+  const getDecoyHash = () => (decoyHash ??= Promise.resolve(hasher.hash(defaultGenerateSecret())));
+
+  function rotatedSecretActive(record: StoredClient): boolean {
+    if (record.rotated_secret_hash === null) return false;
+    if (ttl === undefined || record.rotated_at === null) return true;
+    return now().getTime() - Date.parse(record.rotated_at) < ttl;
+  }
+
+  function toWire(record: StoredClient): OAuthClient {
+    const client: OAuthClient = {
+      client_id: record.client_id,
+      visibility: record.visibility,
+      client_name: record.client_name,
+      grant_types: [...record.grant_types],
+      response_types: [...record.response_types],
+      redirect_uris: [...record.redirect_uris],
+      scopes: [...record.scopes],
+      optional_scopes: [...record.optional_scopes],
+      token_endpoint_auth_method: record.token_endpoint_auth_method,
+      allowed_cors_origins: [...record.allowed_cors_origins],
+      post_logout_redirect_uris: [...record.post_logout_redirect_uris],
+      has_rotated_secret: rotatedSecretActive(record),
+      created_at: record.created_at,
+      updated_at: record.updated_at,
+    };
+    if (record.client_uri !== null) client.client_uri = record.client_uri;
+    if (record.logo_uri !== null) client.logo_uri = record.logo_uri;
+    if (record.policy_uri !== null) client.policy_uri = record.policy_uri;
+    if (record.tos_uri !== null) client.tos_uri = record.tos_uri;
+    if (record.client_uri_verification !== null) client.client_uri_verification = { ...record.client_uri_verification };
+    if (record.promoted_at !== null) client.promoted_at = record.promoted_at;
+    return client;
+  }
+
+  function assertAccountId(accountId: unknown): asserts accountId is string {
+    if (typeof accountId !== "string" || accountId.length === 0 || accountId.length > MAX_ACCOUNT_ID_LENGTH) {
+      throw new ValidationError([
+        { path: "/account_id", message: `account id must be a string of 1 to ${MAX_ACCOUNT_ID_LENGTH} characters` },
+      ]);
+    }
+  }
+
+  async function load(accountId: string, clientId: unknown): Promise<StoredClient> {
+    assertAccountId(accountId);
+    if (typeof clientId !== "string" || clientId.length === 0 || clientId.length > 128) throw new NotFoundError();
+    const record = await storeCall(() => store.get(accountId, clientId));
+    if (!record) throw new NotFoundError();
+    return record;
+  }
+
+  /**
+   * Read-modify-write with compare-and-swap: `change` computes the next
+   * record from the current one (or throws to refuse); a lost race re-reads
+   * and re-applies, a bounded number of times.
+   */
+  async function mutate(
+    accountId: string,
+    clientId: string,
+    change: (current: StoredClient) => Promise<StoredClient> | StoredClient,
+  ): Promise<{ before: StoredClient; after: StoredClient }> {
+    for (let attempt = 0; attempt < maxWriteAttempts; attempt++) {
+      const before = await load(accountId, clientId);
+      const after = await change(structuredClone(before));
+      after.version = before.version + 1;
+      if (await storeCall(() => store.update(after, before.version))) return { before, after };
+    }
+    throw new ConflictError(
+      "concurrent_modification",
+      "the client was changed concurrently too many times; retry the request",
+    );
+  }
+
+  /**
+   * Cross-field rules on a merged record (create: `previous` is null):
+   * auth-method switches, scope normalization, optional scopes, client_uri
+   * verification, visibility. Returns the record to store or throws with
+   * every issue found (together with `earlier` issues from field parsing).
+   */
+  async function applyRules(
+    merged: StoredClient,
+    previous: StoredClient | null,
+    fields: ParsedClientFields,
+    earlier: ValidationIssue[],
+  ): Promise<StoredClient> {
+    const issues = [...earlier];
+    const next = merged;
+
+    if (
+      previous &&
+      fields.token_endpoint_auth_method !== undefined &&
+      (previous.token_endpoint_auth_method === "none") !== (fields.token_endpoint_auth_method === "none")
+    ) {
+      issues.push({
+        path: "/token_endpoint_auth_method",
+        message: `cannot switch between "none" and a secret-based method (${previous.token_endpoint_auth_method} → ${fields.token_endpoint_auth_method}); create a new client instead`,
+      });
+    }
+
+    const scopesTouched =
+      !previous || fields.scopes !== undefined || fields.grant_types !== undefined || fields.response_types !== undefined;
+    if (scopesTouched) {
+      const normalized = await normalizeScopes(next.scopes, next.grant_types, next.response_types, scopeRules);
+      issues.push(...normalized.issues);
+      next.scopes = normalized.scopes;
+    }
+    if (scopesTouched || fields.optional_scopes !== undefined) {
+      const checked = checkOptionalScopes(next.optional_scopes, next.scopes);
+      if (fields.optional_scopes === undefined && previous) {
+        // The stored optional scopes did not change; say which change orphans them.
+        for (const issue of checked.issues) {
+          issues.push({
+            path: issue.path,
+            message: `${issue.message}; this update would leave it outside scopes — remove it from optional_scopes in the same update`,
+          });
+        }
+      } else issues.push(...checked.issues);
+      next.optional_scopes = checked.optionalScopes;
+    }
+
+    applyClientUriRules(next, previous, fields, issues);
+    applyVisibilityRules(next, previous, fields, issues);
+
+    if (issues.length > 0) throw new ValidationError(issues);
+    return next;
+  }
+
+  function applyClientUriRules(
+    next: StoredClient,
+    previous: StoredClient | null,
+    fields: ParsedClientFields,
+    issues: ValidationIssue[],
+  ): void {
+    if (fields.client_uri === undefined) return;
+    if (fields.client_uri === null) {
+      next.client_uri_verification = null;
+      return;
+    }
+    // A malformed URI was already reported by field parsing; nothing to compare.
+    if (issues.some((i) => i.path === "/client_uri")) return;
+    const newHost = hostOf(fields.client_uri);
+    const oldHost = previous?.client_uri ? hostOf(previous.client_uri) : null;
+    const verification = previous?.client_uri_verification ?? null;
+    if (oldHost !== null && oldHost === newHost && verification !== null) {
+      if (verification.status === "failed" && previous?.client_uri === fields.client_uri) {
+        next.client_uri_verification = { status: "pending", text: verification.text };
+      }
+      return;
+    }
+    if (verification?.status === "verified" && oldHost !== null) {
+      issues.push({
+        path: "/client_uri",
+        message: `the host of a verified client_uri cannot change (verified host: ${oldHost})`,
+      });
+      return;
+    }
+    next.client_uri_verification = { status: "pending", text: `${verificationPrefix}=${newVerificationToken()}` };
+  }
+
+  function applyVisibilityRules(
+    next: StoredClient,
+    previous: StoredClient | null,
+    fields: ParsedClientFields,
+    issues: ValidationIssue[],
+  ): void {
+    if (!previous) return;
+    if (fields.visibility === "private" && previous.visibility === "public") {
+      issues.push({ path: "/visibility", message: "a public client cannot be made private again" });
+      return;
+    }
+    const promoting = fields.visibility === "public" && previous.visibility === "private";
+    if (!promoting && previous.visibility !== "public") return;
+    const who = promoting ? "promotion to public needs" : "a public client must keep";
+    if (next.client_name.trim().length === 0) issues.push({ path: "/client_name", message: `${who} a non-empty client_name` });
+    if (next.logo_uri === null) issues.push({ path: "/logo_uri", message: `${who} a logo_uri` });
+    if (next.client_uri === null || next.client_uri_verification?.status !== "verified") {
+      issues.push({
+        path: "/client_uri",
+        message: `${who} a client_uri whose DNS verification has succeeded (status: ${next.client_uri_verification?.status ?? "no client_uri"})`,
+      });
+    }
+    if (!next.scopes.some(isApiScope)) {
+      issues.push({ path: "/scopes", message: `${who} at least one API (dot-delimited) scope` });
+    }
+    if (promoting) {
+      next.visibility = "public";
+      next.promoted_at = next.updated_at;
+    }
+  }
+
+  function recordFromFields(accountId: string, clientId: string, fields: ParsedClientFields, at: string): StoredClient {
+    return {
+      account_id: accountId,
+      client_id: clientId,
+      visibility: "private",
+      client_name: fields.client_name ?? "",
+      grant_types: fields.grant_types ?? ["authorization_code"],
+      response_types: fields.response_types ?? ["code"],
+      redirect_uris: fields.redirect_uris ?? [],
+      scopes: fields.scopes ?? [],
+      optional_scopes: fields.optional_scopes ?? [],
+      token_endpoint_auth_method: fields.token_endpoint_auth_method ?? "client_secret_basic",
+      allowed_cors_origins: fields.allowed_cors_origins ?? [],
+      post_logout_redirect_uris: fields.post_logout_redirect_uris ?? [],
+      client_uri: fields.client_uri ?? null,
+      logo_uri: fields.logo_uri ?? null,
+      policy_uri: fields.policy_uri ?? null,
+      tos_uri: fields.tos_uri ?? null,
+      client_uri_verification: null,
+      secret_hash: null,
+      rotated_secret_hash: null,
+      rotated_at: null,
+      created_at: at,
+      updated_at: at,
+      promoted_at: null,
+      version: 1,
+    };
+  }
+
+  async function insertWithFreshId(record: StoredClient): Promise<StoredClient> {
+    for (let attempt = 0; attempt < maxWriteAttempts; attempt++) {
+      if (attempt > 0) record.client_id = newClientId();
+      if (await storeCall(() => store.insert(record))) return record;
+    }
+    throw new ConflictError("client_id_taken", "could not allocate an unused client id; retry the request");
+  }
+
+  const registry: OAuthClientRegistry = {
+    limits,
+
+    async list(accountId, listOptions = {}) {
+      assertAccountId(accountId);
+      const issues: ValidationIssue[] = [];
+      const limit = listOptions.limit ?? limits.defaultPageSize;
+      if (!Number.isInteger(limit) || limit < 1 || limit > limits.maxPageSize) {
+        issues.push({ path: "/limit", message: `limit must be an integer from 1 to ${limits.maxPageSize}` });
+      }
+      let after: ListPosition | null = null;
+      if (listOptions.cursor !== undefined && listOptions.cursor !== null && listOptions.cursor !== "") {
+        after = decodeCursor(listOptions.cursor);
+        if (!after) issues.push({ path: "/cursor", message: "cursor is not one this registry issued" });
+      }
+      if (issues.length > 0) throw new ValidationError(issues);
+      const rows = await storeCall(() => store.list(accountId, { limit: limit + 1, after }));
+      const page = rows.slice(0, limit);
+      const last = page[page.length - 1];
+      return {
+        clients: page.map(toWire),
+        next_cursor: rows.length > limit && last ? encodeCursor(last) : null,
+      };
+    },
+
+    async get(accountId, clientId) {
+      return toWire(await load(accountId, clientId));
+    },
+
+    async create(accountId, input) {
+      assertAccountId(accountId);
+      const { fields, issues } = parseClientFields(input, "create", limits);
+      const at = timestamp();
+      const draft = recordFromFields(accountId, newClientId(), fields, at);
+      const record = await applyRules(draft, null, fields, issues);
+      let secret: string | undefined;
+      if (record.token_endpoint_auth_method !== "none") {
+        secret = newSecret();
+        record.secret_hash = await hasher.hash(secret);
+      }
+      const stored = await insertWithFreshId(record);
+      emit({ type: "client.created", account_id: accountId, client_id: stored.client_id, at });
+      const created: CreatedOAuthClient = toWire(stored);
+      if (secret !== undefined) created.client_secret = secret;
+      return created;
+    },
+
+    async update(accountId, clientId, patch) {
+      assertAccountId(accountId);
+      const { fields, issues } = parseClientFields(patch, "update", limits);
+      // Shape problems are reported together with the cross-field problems
+      // found on the merged record (NotFound wins when the client is absent).
+      const { before, after } = await mutate(accountId, clientId, async (current) => {
+        const merged: StoredClient = { ...current, ...withoutUndefined(fields), updated_at: timestamp() };
+        return applyRules(merged, current, fields, issues);
+      });
+      const changed = changedFields(before, after);
+      emit({ type: "client.updated", account_id: accountId, client_id: clientId, at: after.updated_at, changed_fields: changed });
+      if (before.visibility === "private" && after.visibility === "public") {
+        emit({ type: "client.promoted", account_id: accountId, client_id: clientId, at: after.updated_at });
+      }
+      return toWire(after);
+    },
+
+    async delete(accountId, clientId) {
+      await load(accountId, clientId);
+      if (!(await storeCall(() => store.delete(accountId, clientId)))) throw new NotFoundError();
+      emit({ type: "client.deleted", account_id: accountId, client_id: clientId, at: timestamp() });
+      return { id: clientId };
+    },
+
+    async rotateSecret(accountId, clientId) {
+      const secret = newSecret();
+      const secretHash = await hasher.hash(secret);
+      const { after } = await mutate(accountId, clientId, (current) => {
+        if (current.token_endpoint_auth_method === "none" || current.secret_hash === null) {
+          throw new ValidationError(
+            [{ path: "/token_endpoint_auth_method", message: 'a public client ("none") has no secret to rotate' }],
+            'a client with token_endpoint_auth_method "none" has no secret to rotate',
+          );
+        }
+        if (rotatedSecretActive(current)) {
+          throw new ConflictError(
+            "rotated_secret_exists",
+            "the client already has a rotated secret; delete the rotated secret first",
+          );
+        }
+        const at = timestamp();
+        return { ...current, rotated_secret_hash: current.secret_hash, secret_hash: secretHash, rotated_at: at, updated_at: at };
+      });
+      emit({ type: "client.secret_rotated", account_id: accountId, client_id: clientId, at: after.updated_at });
+      return { client_secret: secret };
+    },
+
+    async deleteRotatedSecret(accountId, clientId) {
+      const { after } = await mutate(accountId, clientId, (current) => {
+        if (!rotatedSecretActive(current)) throw new NotFoundError("the client has no rotated secret");
+        const at = timestamp();
+        return { ...current, rotated_secret_hash: null, rotated_at: null, updated_at: at };
+      });
+      emit({ type: "client.rotated_secret_deleted", account_id: accountId, client_id: clientId, at: after.updated_at });
+      return { id: clientId };
+    },
+
+    async authenticate(clientId, secret) {
+      const at = timestamp();
+      const wellFormed =
+        typeof clientId === "string" && clientId.length > 0 && clientId.length <= 128 &&
+        typeof secret === "string" && secret.length > 0 && secret.length <= MAX_SECRET_LENGTH;
+      const record = wellFormed ? await storeCall(() => store.getById(clientId)) : null;
+      const decoy = await getDecoyHash();
+      const presented = typeof secret === "string" ? secret.slice(0, MAX_SECRET_LENGTH) : "";
+      // Always two verifications, so timing does not tell whether the id
+      // exists or whether a rotation window is open.
+      const currentHash = record?.secret_hash ?? decoy;
+      const rotatedHash = record && rotatedSecretActive(record) ? record.rotated_secret_hash! : decoy;
+      const [currentOk, rotatedOk] = await Promise.all([
+        Promise.resolve(hasher.verify(presented, currentHash)),
+        Promise.resolve(hasher.verify(presented, rotatedHash)),
+      ]);
+      const id = typeof clientId === "string" ? clientId.slice(0, 128) : "";
+      if (!record || record.secret_hash === null) {
+        emit({
+          type: "client.authentication_failed",
+          account_id: record?.account_id ?? null,
+          client_id: id,
+          at,
+          reason: record ? "no_secret" : "unknown_client",
+        });
+        return null;
+      }
+      const matched = currentOk ? "current" : rotatedOk && record.rotated_secret_hash !== null ? "rotated" : null;
+      if (matched === null) {
+        emit({ type: "client.authentication_failed", account_id: record.account_id, client_id: id, at, reason: "invalid_secret" });
+        return null;
+      }
+      emit({ type: "client.authenticated", account_id: record.account_id, client_id: id, at, matched });
+      return { client: toWire(record), account_id: record.account_id, matched };
+    },
+
+    async findClient(clientId) {
+      if (typeof clientId !== "string" || clientId.length === 0 || clientId.length > 128) return null;
+      const record = await storeCall(() => store.getById(clientId));
+      return record ? toWire(record) : null;
+    },
+
+    async verifyClientUri(accountId, clientId) {
+      const current = await load(accountId, clientId);
+      if (current.client_uri === null || current.client_uri_verification === null) {
+        throw new ValidationError([{ path: "/client_uri", message: "the client has no client_uri to verify" }]);
+      }
+      if (current.client_uri_verification.status === "verified") return toWire(current);
+      const expected = current.client_uri_verification.text;
+      const host = hostOf(current.client_uri);
+      await mutate(accountId, clientId, (c) => {
+        if (c.client_uri_verification?.text !== expected) return c;
+        return { ...c, client_uri_verification: { status: "in_progress", text: expected } };
+      });
+      const found = await hasTxtRecord(resolveTxt, host, expected);
+      const status = found ? "verified" : "failed";
+      const { after } = await mutate(accountId, clientId, (c) => {
+        // The client_uri changed while DNS was queried: that result is stale.
+        if (c.client_uri_verification?.text !== expected || c.client_uri === null || hostOf(c.client_uri) !== host) return c;
+        return { ...c, client_uri_verification: { status, text: expected }, updated_at: timestamp() };
+      });
+      emit({ type: "client.uri_verification_changed", account_id: accountId, client_id: clientId, at: after.updated_at, status });
+      return toWire(after);
+    },
+
+    async importClient(accountId, input) {
+      assertAccountId(accountId);
+      if (typeof input !== "object" || input === null || Array.isArray(input)) {
+        throw new ValidationError([{ path: "", message: "must be a JSON object" }]);
+      }
+      const { client_id: clientId, client_secret: secret, created_at: createdAt, ...rest } = input as ImportClientInput;
+      const { fields, issues } = parseClientFields(rest, "create", limits);
+      if (typeof clientId !== "string" || !IMPORTED_CLIENT_ID.test(clientId)) {
+        issues.push({ path: "/client_id", message: "client_id must be 1 to 128 URL-safe characters (A-Z a-z 0-9 . _ ~ -)" });
+      }
+      const isPublic = fields.token_endpoint_auth_method === "none";
+      if (secret !== undefined && (typeof secret !== "string" || secret.length === 0 || secret.length > MAX_SECRET_LENGTH)) {
+        issues.push({ path: "/client_secret", message: `client_secret must be a string of 1 to ${MAX_SECRET_LENGTH} characters` });
+      } else if (secret !== undefined && isPublic) {
+        issues.push({ path: "/client_secret", message: 'a client with token_endpoint_auth_method "none" has no secret' });
+      } else if (secret === undefined && fields.token_endpoint_auth_method !== undefined && !isPublic) {
+        issues.push({ path: "/client_secret", message: "client_secret is required for a confidential client" });
+      }
+      let created = timestamp();
+      if (createdAt !== undefined) {
+        const parsed = typeof createdAt === "string" && RFC3339.test(createdAt) ? Date.parse(createdAt) : Number.NaN;
+        if (Number.isNaN(parsed)) issues.push({ path: "/created_at", message: "created_at must be an RFC 3339 date-time" });
+        else created = new Date(parsed).toISOString();
+      }
+      const draft = recordFromFields(accountId, typeof clientId === "string" ? clientId : "", fields, created);
+      draft.updated_at = timestamp();
+      const record = await applyRules(draft, null, fields, issues);
+      if (typeof secret === "string") record.secret_hash = await importHasher.hash(secret);
+      if (!(await storeCall(() => store.insert(record)))) {
+        throw new ConflictError("client_id_taken", `a client with id ${record.client_id} already exists`);
+      }
+      emit({ type: "client.imported", account_id: accountId, client_id: record.client_id, at: record.updated_at });
+      return toWire(record);
+    },
+
+    async listScopes() {
+      return toCatalog(scopeRules.catalog).list();
+    },
+  };
+  return registry;
+}
+
+const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$/;
+
+function definedOnly<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+function withoutUndefined(fields: ParsedClientFields): Partial<StoredClient> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(fields)) if (value !== undefined) out[key] = value;
+  // visibility is applied by the promotion rules, never copied blindly.
+  delete out.visibility;
+  return out as Partial<StoredClient>;
+}
+
+function validateLimits(limits: RegistryLimits): void {
+  for (const [name, value] of Object.entries(limits)) {
+    if (!Number.isInteger(value) || value < 1) throw new TypeError(`limits.${name} must be a positive integer`);
+  }
+  if (limits.defaultPageSize > limits.maxPageSize) {
+    throw new TypeError("limits.defaultPageSize must not exceed limits.maxPageSize");
+  }
+}
+
+const CHANGE_TRACKED_FIELDS = [
+  "client_name", "grant_types", "response_types", "redirect_uris", "scopes", "optional_scopes",
+  "token_endpoint_auth_method", "allowed_cors_origins", "post_logout_redirect_uris", "client_uri",
+  "logo_uri", "policy_uri", "tos_uri", "client_uri_verification", "visibility",
+] as const;
+
+function changedFields(before: StoredClient, after: StoredClient): string[] {
+  return CHANGE_TRACKED_FIELDS.filter((key) => JSON.stringify(before[key]) !== JSON.stringify(after[key]));
+}
+
+function encodeCursor(record: StoredClient): string {
+  const json = JSON.stringify([record.created_at, record.client_id]);
+  return btoa(json).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+function decodeCursor(cursor: unknown): ListPosition | null {
+  if (typeof cursor !== "string" || cursor.length > 512 || !/^[A-Za-z0-9_-]+$/.test(cursor)) return null;
+  try {
+    const value: unknown = JSON.parse(atob(cursor.replace(/-/g, "+").replace(/_/g, "/")));
+    if (!Array.isArray(value) || value.length !== 2) return null;
+    const [createdAt, clientId] = value as unknown[];
+    if (typeof createdAt !== "string" || typeof clientId !== "string") return null;
+    return { created_at: createdAt, client_id: clientId };
+  } catch {
+    return null;
+  }
+}
+
+/** Store faults surface as InternalError (500) unless already typed. */
+async function storeCall<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    if (error instanceof OAuthClientError) throw error;
+    throw new InternalError("storage operation failed", { cause: error });
+  }
+}
