@@ -1,0 +1,58 @@
+#!/usr/bin/env node
+// Proves the published package works: builds, packs a tarball, installs it
+// into a fresh consumer project, then imports every subpath export (from
+// JavaScript and through the TypeScript declarations) and runs a create →
+// authenticate round trip.
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+
+const root = resolve(import.meta.dirname, "..");
+const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
+const work = mkdtempSync(join(tmpdir(), "ocr-pack-"));
+const run = (cmd, args, cwd) => execFileSync(cmd, args, { cwd, stdio: ["ignore", "pipe", "inherit"], encoding: "utf8" });
+
+try {
+  const tarball = run("npm", ["pack", "--silent", "--pack-destination", work], root).trim().split("\n").pop();
+  const consumer = join(work, "consumer");
+  run("mkdir", ["-p", consumer], work);
+  writeFileSync(join(consumer, "package.json"), JSON.stringify({ name: "consumer", private: true, type: "module" }));
+  const peerNames = Object.keys(pkg.peerDependencies ?? {});
+  const typeNames = peerNames.map((n) => `@types/${n}`).filter((n) => pkg.devDependencies?.[n]);
+  const peers = [...peerNames, ...typeNames].map((name) => `${name}@${pkg.devDependencies?.[name] ?? pkg.peerDependencies[name]}`);
+  run("npm", ["install", "--no-audit", "--no-fund", "--silent", join(work, tarball), ...peers, `typescript@${pkg.devDependencies.typescript}`, `@types/node@${pkg.devDependencies["@types/node"]}`], consumer);
+
+  const subpaths = Object.keys(pkg.exports).filter((k) => k !== "./package.json");
+  const specifiers = subpaths.map((k) => (k === "." ? pkg.name : `${pkg.name}/${k.slice(2)}`));
+  const imports = specifiers.map((s, i) => `import * as m${i} from "${s}";`).join("\n");
+  const body = `${imports}
+import { createOAuthClientRegistry } from "${pkg.name}";
+import { createMemoryStore } from "${pkg.name}/memory";
+const modules = [${specifiers.map((_, i) => `m${i}`).join(", ")}];
+for (const m of modules) if (Object.keys(m).length === 0) throw new Error("empty module");
+const registry = createOAuthClientRegistry(createMemoryStore());
+const client = await registry.create("acct", {
+  client_name: "Packed",
+  grant_types: ["authorization_code"],
+  response_types: ["code"],
+  redirect_uris: ["https://packed.example.com/cb"],
+  scopes: ["profile"],
+  token_endpoint_auth_method: "client_secret_basic",
+});
+const result = await registry.authenticate(client.client_id, client.client_secret ?? "");
+if (result?.matched !== "current") throw new Error("authentication failed");
+console.log("consumer ok:", ${JSON.stringify(specifiers.join(", "))});
+`;
+  writeFileSync(join(consumer, "index.mjs"), body);
+  writeFileSync(join(consumer, "index.ts"), body);
+  writeFileSync(
+    join(consumer, "tsconfig.json"),
+    JSON.stringify({ compilerOptions: { module: "NodeNext", moduleResolution: "NodeNext", target: "ES2022", strict: true, noEmit: true, skipLibCheck: false, types: ["node"] }, files: ["index.ts"] }),
+  );
+  process.stdout.write(run("node", ["index.mjs"], consumer));
+  run(join(consumer, "node_modules/.bin/tsc"), ["-p", "."], consumer);
+  console.log("consumer typecheck ok");
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}
