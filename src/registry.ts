@@ -181,7 +181,8 @@ export function createOAuthClientRegistry(
   }
 
   function toWire(record: StoredClient): OAuthClient {
-    const client: OAuthClient = {
+    // Key order follows the documented client object, for readable output.
+    return {
       client_id: record.client_id,
       visibility: record.visibility,
       client_name: record.client_name,
@@ -193,17 +194,18 @@ export function createOAuthClientRegistry(
       token_endpoint_auth_method: record.token_endpoint_auth_method,
       allowed_cors_origins: [...record.allowed_cors_origins],
       post_logout_redirect_uris: [...record.post_logout_redirect_uris],
+      ...(record.client_uri !== null && { client_uri: record.client_uri }),
+      ...(record.logo_uri !== null && { logo_uri: record.logo_uri }),
+      ...(record.policy_uri !== null && { policy_uri: record.policy_uri }),
+      ...(record.tos_uri !== null && { tos_uri: record.tos_uri }),
+      ...(record.client_uri_verification !== null && {
+        client_uri_verification: { ...record.client_uri_verification },
+      }),
       has_rotated_secret: rotatedSecretActive(record),
       created_at: record.created_at,
       updated_at: record.updated_at,
+      ...(record.promoted_at !== null && { promoted_at: record.promoted_at }),
     };
-    if (record.client_uri !== null) client.client_uri = record.client_uri;
-    if (record.logo_uri !== null) client.logo_uri = record.logo_uri;
-    if (record.policy_uri !== null) client.policy_uri = record.policy_uri;
-    if (record.tos_uri !== null) client.tos_uri = record.tos_uri;
-    if (record.client_uri_verification !== null) client.client_uri_verification = { ...record.client_uri_verification };
-    if (record.promoted_at !== null) client.promoted_at = record.promoted_at;
-    return client;
   }
 
   function assertAccountId(accountId: unknown): asserts accountId is string {
