@@ -102,18 +102,65 @@ export type ImportClientInput = CreateClientInput & {
 
 /** The registry: every operation of the OAuth Clients API plus token-endpoint helpers. */
 export interface OAuthClientRegistry {
+  /**
+   * One page of an account's clients, oldest first; pass `next_cursor` back for the next page.
+   * @example const { clients, next_cursor } = await registry.list("acct", { limit: 20 });
+   */
   list(accountId: string, options?: ListOptions): Promise<ClientPage>;
+  /**
+   * One client; NotFoundError if absent or owned by another account.
+   * @example const client = await registry.get("acct", clientId);
+   */
   get(accountId: string, clientId: string): Promise<OAuthClient>;
+  /**
+   * Creates a client; confidential clients get `client_secret`, shown only here.
+   * @example const { client_id, client_secret } = await registry.create("acct", input);
+   */
   create(accountId: string, input: CreateClientInput): Promise<CreatedOAuthClient>;
+  /**
+   * Changes only the fields sent; every rule runs on the merged record.
+   * @example await registry.update("acct", clientId, { client_name: "New name" });
+   */
   update(accountId: string, clientId: string, patch: UpdateClientInput): Promise<OAuthClient>;
+  /**
+   * Deletes a client and its secrets.
+   * @example await registry.delete("acct", clientId); // { id: clientId }
+   */
   delete(accountId: string, clientId: string): Promise<{ id: string }>;
+  /**
+   * New current secret; the old one keeps working as the rotated secret until deleted.
+   * @example const { client_secret } = await registry.rotateSecret("acct", clientId);
+   */
   rotateSecret(accountId: string, clientId: string): Promise<{ client_secret: string }>;
+  /**
+   * Ends the rotation window: the rotated secret stops authenticating.
+   * @example await registry.deleteRotatedSecret("acct", clientId);
+   */
   deleteRotatedSecret(accountId: string, clientId: string): Promise<{ id: string }>;
+  /**
+   * Token-endpoint check of a client secret (current or rotated), constant-time; null when refused.
+   * @example const auth = await registry.authenticate(clientId, secret); if (!auth) return invalidClient();
+   */
   authenticate(clientId: string, secret: string): Promise<AuthenticationResult | null>;
+  /**
+   * A client by id across accounts (authorize endpoint), or null.
+   * @example const client = await registry.findClient(params.get("client_id") ?? "");
+   */
   findClient(clientId: string): Promise<OAuthClient | null>;
+  /**
+   * Checks the client_uri host's DNS TXT records for the verification text.
+   * @example const { client_uri_verification } = await registry.verifyClientUri("acct", clientId);
+   */
   verifyClientUri(accountId: string, clientId: string): Promise<OAuthClient>;
+  /**
+   * Imports a client from another server, keeping its id, secret and creation time.
+   * @example await registry.importClient("acct", { ...input, client_id: "legacy-app", client_secret: "s3cret" });
+   */
   importClient(accountId: string, input: ImportClientInput): Promise<OAuthClient>;
-  /** The API scopes of the catalog (empty when any dotted scope is accepted). */
+  /**
+   * The API scopes of the catalog (empty when any dotted scope is accepted).
+   * @example const scopes = await registry.listScopes();
+   */
   listScopes(): Promise<string[]>;
   /** The effective limits (defaults merged with options). */
   readonly limits: Readonly<RegistryLimits>;
