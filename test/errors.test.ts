@@ -1,0 +1,112 @@
+import { describe, expect, it } from "vitest";
+import {
+  ConflictError,
+  ForbiddenError,
+  InternalError,
+  NotFoundError,
+  OAuthClientError,
+  PayloadTooLargeError,
+  UnauthorizedError,
+  UnsupportedMediaTypeError,
+  ValidationError,
+  pointer,
+  pointerToken,
+} from "../src/errors.js";
+
+describe("errors (SPEC §4: one class, subclasses with a stable code and an HTTP status)", () => {
+  const cases: [string, OAuthClientError, string, number][] = [
+    ["ValidationError", new ValidationError([{ path: "/client_name", message: "must not be empty" }]), "validation_failed", 400],
+    ["NotFoundError", new NotFoundError(), "not_found", 404],
+    ["ConflictError", new ConflictError("conflict", "clash"), "conflict", 409],
+    ["ConflictError", new ConflictError("rotated_secret_exists", "delete the rotated secret first"), "rotated_secret_exists", 409],
+    ["ConflictError", new ConflictError("concurrent_modification", "retry"), "concurrent_modification", 409],
+    ["ConflictError", new ConflictError("client_id_taken", "taken"), "client_id_taken", 409],
+    ["UnauthorizedError", new UnauthorizedError(), "unauthorized", 401],
+    ["ForbiddenError", new ForbiddenError(), "forbidden", 403],
+    ["PayloadTooLargeError", new PayloadTooLargeError(65536), "payload_too_large", 413],
+    ["UnsupportedMediaTypeError", new UnsupportedMediaTypeError("text/plain"), "unsupported_media_type", 415],
+    ["InternalError", new InternalError(), "internal_error", 500],
+  ];
+
+  it.each(cases)("%s has code %s… and status", (name, error, code, status) => {
+    expect(error.code).toBe(code);
+    expect(error.status).toBe(status);
+    expect(error.name).toBe(name);
+    expect(error).toBeInstanceOf(OAuthClientError);
+    expect(error).toBeInstanceOf(Error);
+  });
+
+  it("only validation errors carry issues", () => {
+    for (const [, error] of cases) {
+      if (error instanceof ValidationError) expect(error.issues).toHaveLength(1);
+      else expect(error.issues).toEqual([]);
+    }
+  });
+
+  it("client errors expose their message, internal errors do not", () => {
+    for (const [, error] of cases) expect(error.expose).toBe(error.status < 500);
+    expect(new InternalError("db exploded").expose).toBe(false);
+  });
+
+  it("InternalError keeps its cause", () => {
+    const cause = new Error("disk full");
+    expect(new InternalError("store failed", { cause }).cause).toBe(cause);
+  });
+
+  it("messages name what went wrong", () => {
+    expect(new NotFoundError().message).toBe("OAuth client not found");
+    expect(new PayloadTooLargeError(65536).message).toBe("request body exceeds 65536 bytes");
+    expect(new UnsupportedMediaTypeError("text/plain").message).toBe(
+      "expected content-type application/json, got text/plain",
+    );
+    expect(new UnsupportedMediaTypeError(null).message).toBe("expected content-type application/json, got none");
+    expect(new ConflictError("rotated_secret_exists", "delete the rotated secret first").message).toBe(
+      "delete the rotated secret first",
+    );
+  });
+
+  describe("ValidationError message summarizes the first issue and the count", () => {
+    it("one issue", () => {
+      const error = new ValidationError([{ path: "/redirect_uris/0", message: "must not contain a fragment" }]);
+      expect(error.message).toBe("invalid input: /redirect_uris/0: must not contain a fragment");
+    });
+
+    it("several issues", () => {
+      const error = new ValidationError([
+        { path: "/client_name", message: "must not be empty" },
+        { path: "/scopes/1", message: "bad" },
+        { path: "/scopes/2", message: "bad" },
+      ]);
+      expect(error.message).toBe("invalid input: /client_name: must not be empty (and 2 more)");
+      expect(error.issues).toHaveLength(3);
+    });
+
+    it("an issue at the root has no path prefix", () => {
+      expect(new ValidationError([{ path: "", message: "must be a JSON object" }]).message).toBe(
+        "invalid input: must be a JSON object",
+      );
+    });
+
+    it("no issue, or an explicit message", () => {
+      expect(new ValidationError([]).message).toBe("invalid input");
+      expect(new ValidationError([{ path: "/x", message: "y" }], "custom").message).toBe("custom");
+    });
+  });
+});
+
+describe("JSON pointers (RFC 6901)", () => {
+  it("joins tokens", () => {
+    expect(pointer("scopes", 2)).toBe("/scopes/2");
+    expect(pointer("redirect_uris", 0)).toBe("/redirect_uris/0");
+    expect(pointer()).toBe("");
+    expect(pointer("")).toBe("/");
+  });
+
+  it("escapes ~ as ~0 and / as ~1, ~ first", () => {
+    expect(pointerToken("a/b")).toBe("a~1b");
+    expect(pointerToken("m~n")).toBe("m~0n");
+    expect(pointerToken("~1")).toBe("~01");
+    expect(pointerToken("/~")).toBe("~1~0");
+    expect(pointer("a/b", "c~d", 3)).toBe("/a~1b/c~0d/3");
+  });
+});
