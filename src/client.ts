@@ -210,7 +210,11 @@ export interface ParsedClientFields {
 const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f]/;
 
 function zodIssues(error: z.ZodError, field: string): ValidationIssue[] {
-  return error.issues.map((issue) => ({
+  // A value of the wrong type gets one issue, not extra length complaints.
+  const key = (path: PropertyKey[]) => path.map(String).join("\u0000");
+  const wrongType = new Set(error.issues.filter((i) => i.code === "invalid_type").map((i) => key(i.path)));
+  const relevant = error.issues.filter((i) => i.code === "invalid_type" || !wrongType.has(key(i.path)));
+  return relevant.map((issue) => ({
     path: pointer(field, ...issue.path.map((p) => (typeof p === "symbol" ? String(p) : p))),
     message: issue.message,
   }));
@@ -286,24 +290,30 @@ export function parseClientFields(
   }
   if (fields.response_types !== undefined) fields.response_types = dedupe(fields.response_types);
 
+  // URI rules run on every string entry of the raw input, so one entry of
+  // the wrong type does not hide problems in the others.
+  const stringEntries = (key: string): [string, number][] => {
+    const raw = input[key];
+    if (!Array.isArray(raw)) return [];
+    return raw.flatMap((v: unknown, i): [string, number][] =>
+      typeof v === "string" && v.length <= limits.maxUriLength ? [[v, i]] : [],
+    );
+  };
   for (const key of ["redirect_uris", "post_logout_redirect_uris"] as const) {
-    const list = fields[key];
-    if (list === undefined) continue;
-    list.forEach((uri, i) => {
+    for (const [uri, i] of stringEntries(key)) {
       const problem = checkRedirectUri(uri, limits);
       if (problem !== null) issues.push({ path: pointer(key, i), message: problem });
-    });
-    fields[key] = dedupe(list);
+    }
+    const list = fields[key];
+    if (list !== undefined) fields[key] = dedupe(list);
   }
-  if (fields.allowed_cors_origins !== undefined) {
-    const origins: string[] = [];
-    fields.allowed_cors_origins.forEach((raw, i) => {
-      const result = normalizeOrigin(raw, limits);
-      if ("error" in result) issues.push({ path: pointer("allowed_cors_origins", i), message: result.error });
-      else origins.push(result.origin);
-    });
-    fields.allowed_cors_origins = dedupe(origins);
+  const origins: string[] = [];
+  for (const [raw, i] of stringEntries("allowed_cors_origins")) {
+    const result = normalizeOrigin(raw, limits);
+    if ("error" in result) issues.push({ path: pointer("allowed_cors_origins", i), message: result.error });
+    else origins.push(result.origin);
   }
+  if (fields.allowed_cors_origins !== undefined) fields.allowed_cors_origins = dedupe(origins);
   for (const key of ["client_uri", "logo_uri", "policy_uri", "tos_uri"] as const) {
     const value = fields[key];
     if (value === undefined || value === null) continue;

@@ -53,11 +53,15 @@ async function scryptHash(secret: string, params: ScryptParams, salt: Uint8Array
     r: params.r,
     p: params.p,
     dkLen: 32,
-    maxmem: 2 ** 31,
+    maxmem: SCRYPT_MAXMEM,
   });
 }
 
-const SCRYPT_FORMAT = /^scrypt\$(\d{1,2})\$(\d{1,3})\$(\d{1,3})\$([0-9a-f]{32,128})\$([0-9a-f]{64})$/;
+const SCRYPT_FORMAT = /^scrypt\$(\d{1,2})\$(\d{1,3})\$(\d{1,3})\$((?:[0-9a-f]{2}){16,64})\$([0-9a-f]{64})$/;
+/** Memory ceiling for one scrypt derivation; hashes needing more are refused. */
+const SCRYPT_MAXMEM = 2 ** 31;
+/** Bound on r·p so a tampered stored hash cannot make verification run for minutes. */
+const SCRYPT_MAX_RP = 64;
 const SHA256_FORMAT = /^sha256\$([0-9a-f]{64})$/;
 
 /**
@@ -87,9 +91,14 @@ export function createSecretHasher(
       const sc = SCRYPT_FORMAT.exec(storedHash);
       if (sc) {
         const [logN, r, p] = [Number(sc[1]), Number(sc[2]), Number(sc[3])];
-        if (logN < 1 || logN > 24 || r < 1 || p < 1) return false;
-        const derived = await scryptHash(secret, { logN, r, p }, hexToBytes(sc[4]!));
-        return constantTimeEqual(derived, hexToBytes(sc[5]!));
+        if (logN < 1 || logN > 24 || r < 1 || p < 1 || r * p > SCRYPT_MAX_RP) return false;
+        if (128 * r * (2 ** logN + p + 1) > SCRYPT_MAXMEM) return false;
+        try {
+          const derived = await scryptHash(secret, { logN, r, p }, hexToBytes(sc[4]!));
+          return constantTimeEqual(derived, hexToBytes(sc[5]!));
+        } catch {
+          return false;
+        }
       }
       return false;
     },

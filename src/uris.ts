@@ -20,6 +20,10 @@ const REVERSE_DOMAIN_SCHEME = /^[a-z][a-z0-9-]*(\.[a-z0-9][a-z0-9-]*)+$/;
 // eslint-disable-next-line no-control-regex
 const WHITESPACE_OR_CONTROL = /[\s\u0000-\u001f\u007f-\u009f]/;
 
+// An "@" in the authority means user information, even when empty
+// ("https://@host"), which the URL parser would silently drop.
+const AUTHORITY_WITH_USERINFO = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^/?#\\]*@/;
+
 /** Length limit applied by every check (configurable through registry limits). */
 export interface UriLimits {
   maxUriLength: number;
@@ -43,7 +47,11 @@ function parse(raw: string, limits: UriLimits): URL | string {
   }
   const scheme = url.protocol.slice(0, -1).toLowerCase();
   if (FORBIDDEN_SCHEMES.has(scheme)) return `the ${scheme}: scheme is not allowed`;
-  if (url.username !== "" || url.password !== "") return "must not contain user information";
+  if (url.username !== "" || url.password !== "" || AUTHORITY_WITH_USERINFO.test(raw)) {
+    return "must not contain user information";
+  }
+  // The URL parser reads "\" as "/" in web URLs; refuse it rather than store an ambiguous URI.
+  if (raw.includes("\\")) return "must not contain a backslash";
   return url;
 }
 
@@ -114,7 +122,7 @@ export function normalizeOrigin(
   }
   if (raw.includes("*")) return { error: "must not contain a wildcard" };
   if (url.hostname === "") return { error: "must have a host" };
-  const afterAuthority = raw.replace(/^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^/?#]*/, "");
+  const afterAuthority = raw.replace(/^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^/?#\\]*/, "");
   if (afterAuthority !== "" && afterAuthority !== "/") {
     return { error: "an origin is scheme, host and optional port only (no path, query or fragment)" };
   }
