@@ -54,6 +54,7 @@ export {
   type SecretHasher,
 } from "./secrets.js";
 export { checkRedirectUri, checkWebPageUrl, normalizeOrigin, isLoopbackHost } from "./uris.js";
+export { isRedirectUriAllowed } from "./redirect.js";
 export { resolveTxtWithNodeDns, type ResolveTxt } from "./verification.js";
 export type { RegistryEvent, RegistryEventListener, RegistryEventType } from "./events.js";
 export type { ClientStore, ListPosition, ListQuery, StoredClient } from "./store.js";

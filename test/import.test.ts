@@ -1,0 +1,307 @@
+/**
+ * importClient: moving clients from another server keeps their ids, their
+ * creation time and their existing secret (hashed with the slow import
+ * hasher), under the same rules as create.
+ */
+import { describe, expect, it } from "vitest";
+import { createMemoryStore } from "../adapters/memory.js";
+import {
+  ConflictError,
+  createOAuthClientRegistry,
+  createSecretHasher,
+  ValidationError,
+  type ImportClientInput,
+  type OAuthClientRegistryOptions,
+} from "../src/index.js";
+
+const NOW = "2025-06-01T08:00:00.000Z";
+// N = 2^10 keeps each hash around a millisecond; one test below runs the default parameters.
+const cheapImportHasher = createSecretHasher({ algorithm: "scrypt", scrypt: { logN: 10, r: 8, p: 1 } });
+const CHEAP_SCRYPT_HASH = /^scrypt\$10\$8\$1\$[0-9a-f]{32}\$[0-9a-f]{64}$/;
+
+const legacy: ImportClientInput = {
+  client_id: "legacy-app_01.v2~x",
+  client_secret: "correct horse battery staple",
+  created_at: "2019-05-17T10:20:30Z",
+  client_name: "Legacy app",
+  grant_types: ["authorization_code", "refresh_token"],
+  response_types: ["code"],
+  redirect_uris: ["https://legacy.example.com/oauth/callback"],
+  scopes: ["profile"],
+  token_endpoint_auth_method: "client_secret_basic",
+};
+
+function setup(options: OAuthClientRegistryOptions = {}) {
+  const store = createMemoryStore();
+  const registry = createOAuthClientRegistry(store, {
+    now: () => new Date(NOW),
+    importHasher: cheapImportHasher,
+    ...options,
+  });
+  return { store, registry };
+}
+
+async function validationIssues(promise: Promise<unknown>) {
+  const error = await promise.then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(ValidationError);
+  return (error as ValidationError).issues;
+}
+
+describe("importClient keeps what the old server knew", () => {
+  it("keeps client_id and created_at, sets updated_at to now, and returns no secret", async () => {
+    const { registry } = setup();
+    const imported = await registry.importClient("acct", legacy);
+
+    expect(imported).toMatchObject({
+      client_id: "legacy-app_01.v2~x",
+      client_name: "Legacy app",
+      created_at: "2019-05-17T10:20:30.000Z",
+      updated_at: NOW,
+      visibility: "private",
+      has_rotated_secret: false,
+      scopes: ["profile", "offline_access"],
+    });
+    expect(imported).not.toHaveProperty("client_secret");
+    expect(JSON.stringify(imported)).not.toContain(legacy.client_secret!);
+    await expect(registry.get("acct", legacy.client_id)).resolves.toEqual(imported);
+  });
+
+  it("converts a created_at with an offset to UTC and defaults it to now", async () => {
+    const { registry } = setup();
+    const withOffset = await registry.importClient("acct", { ...legacy, client_id: "a", created_at: "2020-01-01T02:00:00+02:00" });
+    expect(withOffset.created_at).toBe("2020-01-01T00:00:00.000Z");
+    const { created_at: _omitted, ...withoutCreatedAt } = legacy;
+    const defaulted = await registry.importClient("acct", { ...withoutCreatedAt, client_id: "b" });
+    expect(defaulted.created_at).toBe(NOW);
+  });
+
+  it("stores the secret only as a scrypt hash made by the import hasher", async () => {
+    const { registry, store } = setup();
+    await registry.importClient("acct", legacy);
+    const record = await store.getById(legacy.client_id);
+
+    expect(record?.account_id).toBe("acct");
+    expect(record?.secret_hash).toMatch(CHEAP_SCRYPT_HASH);
+    expect(record?.rotated_secret_hash).toBeNull();
+    expect(JSON.stringify(record)).not.toContain(legacy.client_secret!);
+  });
+
+  it("salts each imported hash, so equal secrets do not give equal hashes", async () => {
+    const { registry, store } = setup();
+    await registry.importClient("acct", { ...legacy, client_id: "one" });
+    await registry.importClient("acct", { ...legacy, client_id: "two" });
+    const [one, two] = await Promise.all([store.getById("one"), store.getById("two")]);
+    expect(one?.secret_hash).not.toBe(two?.secret_hash);
+  });
+
+  it("authenticates with the imported secret and refuses another one", async () => {
+    const { registry } = setup();
+    await registry.importClient("acct", legacy);
+
+    await expect(registry.authenticate(legacy.client_id, legacy.client_secret!)).resolves.toMatchObject({
+      account_id: "acct",
+      matched: "current",
+      client: { client_id: legacy.client_id },
+    });
+    await expect(registry.authenticate(legacy.client_id, "correct horse battery stapler")).resolves.toBeNull();
+    await expect(registry.authenticate(legacy.client_id, "")).resolves.toBeNull();
+  });
+
+  it("rotates an imported client to a generated secret, keeping the imported one in the window", async () => {
+    const { registry, store } = setup();
+    await registry.importClient("acct", legacy);
+    const { client_secret } = await registry.rotateSecret("acct", legacy.client_id);
+
+    const record = await store.getById(legacy.client_id);
+    expect(record?.secret_hash).toMatch(/^sha256\$[0-9a-f]{64}$/);
+    expect(record?.rotated_secret_hash).toMatch(CHEAP_SCRYPT_HASH);
+    await expect(registry.authenticate(legacy.client_id, client_secret)).resolves.toMatchObject({ matched: "current" });
+    await expect(registry.authenticate(legacy.client_id, legacy.client_secret!)).resolves.toMatchObject({ matched: "rotated" });
+    await registry.deleteRotatedSecret("acct", legacy.client_id);
+    await expect(registry.authenticate(legacy.client_id, legacy.client_secret!)).resolves.toBeNull();
+  });
+
+  it("imports a public client without a secret; it is found but never authenticates", async () => {
+    const { registry, store } = setup();
+    const { client_secret: _none, ...publicLegacy } = legacy;
+    await registry.importClient("acct", { ...publicLegacy, token_endpoint_auth_method: "none" });
+
+    expect((await store.getById(legacy.client_id))?.secret_hash).toBeNull();
+    await expect(registry.findClient(legacy.client_id)).resolves.toMatchObject({ token_endpoint_auth_method: "none" });
+    await expect(registry.authenticate(legacy.client_id, "anything")).resolves.toBeNull();
+  });
+
+  it("uses scrypt with the default parameters (N = 2^17) when no import hasher is given", async () => {
+    const { registry, store } = setup({ importHasher: undefined });
+    await registry.importClient("acct", legacy);
+    expect((await store.getById(legacy.client_id))?.secret_hash).toMatch(/^scrypt\$17\$8\$1\$[0-9a-f]{32}\$[0-9a-f]{64}$/);
+    await expect(registry.authenticate(legacy.client_id, legacy.client_secret!)).resolves.toMatchObject({ matched: "current" });
+  });
+});
+
+describe("importClient refuses what it cannot keep", () => {
+  it("answers Conflict client_id_taken for an id that exists, in any account, and leaves that client alone", async () => {
+    const { registry } = setup();
+    await registry.importClient("acct", legacy);
+
+    for (const account of ["acct", "other_acct"]) {
+      const error = await registry.importClient(account, { ...legacy, client_secret: "another secret", client_name: "Impostor" }).then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(ConflictError);
+      expect(error).toMatchObject({ status: 409, code: "client_id_taken" });
+    }
+    await expect(registry.get("acct", legacy.client_id)).resolves.toMatchObject({ client_name: "Legacy app" });
+    await expect(registry.authenticate(legacy.client_id, legacy.client_secret!)).resolves.toMatchObject({ account_id: "acct" });
+    await expect(registry.authenticate(legacy.client_id, "another secret")).resolves.toBeNull();
+  });
+
+  it("answers Conflict for the id of a client created by the registry", async () => {
+    const { registry } = setup();
+    const { client_id: _id, client_secret: _secret, created_at: _at, ...createBody } = legacy;
+    const created = await registry.create("acct", createBody);
+    await expect(registry.importClient("acct", { ...legacy, client_id: created.client_id })).rejects.toMatchObject({
+      code: "client_id_taken",
+    });
+  });
+
+  it.each([
+    ["empty", ""],
+    ["with a space", "legacy app"],
+    ["with a slash", "legacy/app"],
+    ["with a colon", "legacy:app"],
+    ["non-ASCII", "légacy"],
+    ["longer than 128 characters", "a".repeat(129)],
+  ])("refuses a client_id that is %s", async (_rule, clientId) => {
+    const { registry, store } = setup();
+    const issues = await validationIssues(registry.importClient("acct", { ...legacy, client_id: clientId }));
+    expect(issues.map((i) => i.path)).toEqual(["/client_id"]);
+    if (clientId !== "") expect(await store.getById(clientId)).toBeNull();
+  });
+
+  it("accepts a client_id of exactly 128 URL-safe characters", async () => {
+    const { registry } = setup();
+    const id = "A-z_0.~".repeat(18).slice(0, 128);
+    await expect(registry.importClient("acct", { ...legacy, client_id: id })).resolves.toMatchObject({ client_id: id });
+  });
+
+  it.each([
+    ["not a date", "yesterday"],
+    ["a date without a time", "2019-05-17"],
+    ["without a time zone", "2019-05-17T10:20:30"],
+    ["in month 13", "2019-13-17T10:20:30Z"],
+    ["with hour 25", "2019-05-17T25:20:30Z"],
+    ["a number", 1558088430000 as unknown as string],
+  ])("refuses a created_at that is %s", async (_rule, createdAt) => {
+    const { registry } = setup();
+    const issues = await validationIssues(registry.importClient("acct", { ...legacy, created_at: createdAt }));
+    expect(issues.map((i) => i.path)).toEqual(["/created_at"]);
+  });
+
+  // RFC 3339 §5.7: the day must exist in its month. Date.parse rolls 2019-02-30
+  // over to 2019-03-02, so the registry stores a creation time the old server never had.
+  it.fails("refuses a created_at on a day that does not exist (February 30)", async () => {
+    const { registry } = setup();
+    const issues = await validationIssues(registry.importClient("acct", { ...legacy, created_at: "2019-02-30T10:20:30Z" }));
+    expect(issues.map((i) => i.path)).toEqual(["/created_at"]);
+  });
+
+  it("requires a secret for a confidential client", async () => {
+    const { registry } = setup();
+    const { client_secret: _dropped, ...withoutSecret } = legacy;
+    for (const method of ["client_secret_basic", "client_secret_post"] as const) {
+      const issues = await validationIssues(registry.importClient("acct", { ...withoutSecret, token_endpoint_auth_method: method }));
+      expect(issues).toEqual([{ path: "/client_secret", message: expect.stringMatching(/required/) }]);
+    }
+  });
+
+  it("refuses a secret for a public client, and an empty or oversized secret", async () => {
+    const { registry } = setup();
+    for (const body of [
+      { ...legacy, token_endpoint_auth_method: "none" as const },
+      { ...legacy, client_secret: "" },
+      { ...legacy, client_secret: "x".repeat(1025) },
+    ]) {
+      const issues = await validationIssues(registry.importClient("acct", body));
+      expect(issues.map((i) => i.path)).toEqual(["/client_secret"]);
+    }
+  });
+
+  it("reports every problem at once, together with the create rules", async () => {
+    const { registry, store } = setup();
+    const { client_secret: _dropped, ...withoutSecret } = legacy;
+    const issues = await validationIssues(
+      registry.importClient("acct", {
+        ...withoutSecret,
+        client_id: "bad id",
+        created_at: "last tuesday",
+        redirect_uris: ["http://legacy.example.com/callback"],
+        scopes: ["account:read"],
+      }),
+    );
+    expect(issues.map((i) => i.path).sort()).toEqual(["/client_id", "/client_secret", "/created_at", "/redirect_uris/0", "/scopes/0"]);
+    expect(await store.list("acct", { limit: 10, after: null })).toEqual([]);
+  });
+
+  it("refuses read-only and unknown fields like create does", async () => {
+    const { registry } = setup();
+    const issues = await validationIssues(
+      registry.importClient("acct", { ...legacy, has_rotated_secret: true, favourite_colour: "blue" } as unknown as ImportClientInput),
+    );
+    expect(issues.map((i) => i.path).sort()).toEqual(["/favourite_colour", "/has_rotated_secret"]);
+  });
+});
+
+// Gaps in the registry, recorded as expected failures: each turns green (and
+// so fails as `it.fails`) once the registry is fixed; then drop the `.fails`.
+describe("importClient: known registry gaps", () => {
+  function recordingHasher() {
+    const base = createSecretHasher();
+    const verified: string[] = [];
+    return {
+      verified,
+      hasher: {
+        hash: (secret: string) => base.hash(secret),
+        verify: (secret: string, stored: string) => {
+          verified.push(stored.slice(0, stored.indexOf("$")));
+          return base.verify(secret, stored);
+        },
+      },
+    };
+  }
+
+  // Spec §2: "does the same work for an unknown client id as for a known one".
+  // The decoy hash is always SHA-256, so a wrong secret for an imported
+  // (scrypt) client costs a scrypt run and an unknown id does not: response
+  // time tells which ids exist and were imported.
+  it.fails("does the same hashing work for an unknown id as for an imported client", async () => {
+    const { hasher, verified } = recordingHasher();
+    const { registry } = setup({ hasher });
+    await registry.importClient("acct", legacy);
+
+    await registry.authenticate("no-such-client", "guess");
+    const unknownWork = verified.splice(0).sort();
+    await registry.authenticate(legacy.client_id, "guess");
+    const importedWork = verified.splice(0).sort();
+    expect(importedWork).toEqual(unknownWork);
+  });
+
+  // authenticate() verifies every hash with `options.hasher`; `importHasher`
+  // is only used to hash. A custom hasher that knows only its own format
+  // (as SecretHasher's contract allows) never accepts an imported secret.
+  it.fails("authenticates an imported client when the custom hasher knows only its own format", async () => {
+    const base = createSecretHasher();
+    const ownFormatOnly = {
+      hash: async (secret: string) => `own$${(await base.hash(secret)).slice("sha256$".length)}`,
+      verify: (secret: string, stored: string) =>
+        stored.startsWith("own$") ? base.verify(secret, `sha256$${stored.slice("own$".length)}`) : false,
+    };
+    const { registry } = setup({ hasher: ownFormatOnly });
+    await registry.importClient("acct", legacy);
+    await expect(registry.authenticate(legacy.client_id, legacy.client_secret!)).resolves.toMatchObject({ matched: "current" });
+  });
+});
