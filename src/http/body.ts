@@ -1,0 +1,125 @@
+/**
+ * Request body reading: size limit on the bytes actually received (a
+ * Content-Length header can lie or be absent with chunked encoding), strict
+ * UTF-8, JSON, and a nesting limit so that nothing downstream ever walks an
+ * attacker-chosen depth.
+ */
+
+/** Why a body was refused; the handler maps each reason to an error kind. */
+export type BodyProblem =
+  | { kind: "payload_too_large"; limit: number }
+  | { kind: "unsupported_media_type"; contentType: string | null }
+  | { kind: "malformed_json"; message: string };
+
+export type BodyResult = { ok: true; value: unknown; empty: boolean } | { ok: false; problem: BodyProblem };
+
+/** Deepest array/object nesting accepted; a valid client body needs 3. */
+export const MAX_JSON_DEPTH = 32;
+
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+
+/** True for `application/json` and `application/*+json`, with an optional UTF-8 charset. */
+export function isJsonContentType(header: string | null): boolean {
+  if (header === null) return false;
+  const [essence = "", ...params] = header.split(";").map((part) => part.trim().toLowerCase());
+  const json = essence === "application/json" || /^application\/[a-z0-9.+-]+\+json$/.test(essence);
+  if (!json) return false;
+  for (const param of params) {
+    const [name, value = ""] = param.split("=", 2).map((s) => s.trim());
+    if (name === "charset" && value.replace(/^"|"$/g, "") !== "utf-8") return false;
+  }
+  return true;
+}
+
+/**
+ * Reads the raw bytes, stopping (and cancelling the stream) as soon as the
+ * limit is passed. Resolves null when the limit was exceeded.
+ */
+async function readLimited(request: Request, limit: number): Promise<Uint8Array | null> {
+  const declared = request.headers.get("content-length");
+  if (declared !== null && /^\d+$/.test(declared) && Number(declared) > limit) {
+    await request.body?.cancel().catch(() => undefined);
+    return null;
+  }
+  if (request.body === null) return new Uint8Array(0);
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      total += value.byteLength;
+      if (total > limit) {
+        await reader.cancel().catch(() => undefined);
+        return null;
+      }
+      chunks.push(value);
+    }
+  } finally {
+    reader.releaseLock();
+  }
+  const bytes = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return bytes;
+}
+
+/** Depth of the deepest array/object, computed without recursion. */
+function exceedsDepth(value: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [current, depth] = stack.pop()!;
+    if (typeof current !== "object" || current === null) continue;
+    if (depth > max) return true;
+    for (const child of Object.values(current)) {
+      if (typeof child === "object" && child !== null) stack.push([child, depth + 1]);
+    }
+  }
+  return false;
+}
+
+/**
+ * Reads and parses a JSON body. An empty body is `{ ok: true, empty: true }`
+ * whatever its content type, so bodiless calls (the official SDK sends none
+ * for rotate and delete) pass; a non-empty body must be declared JSON.
+ *
+ * @example
+ * const body = await readJsonBody(request, 65536);
+ * if (!body.ok) return refuse(body.problem);
+ */
+export async function readJsonBody(request: Request, limit: number): Promise<BodyResult> {
+  let bytes: Uint8Array | null;
+  try {
+    bytes = await readLimited(request, limit);
+  } catch {
+    // The client aborted or the stream broke mid-way: nothing usable arrived.
+    return { ok: false, problem: { kind: "malformed_json", message: "the request body could not be read" } };
+  }
+  if (bytes === null) return { ok: false, problem: { kind: "payload_too_large", limit } };
+  let text: string;
+  try {
+    text = strictUtf8.decode(bytes);
+  } catch {
+    return { ok: false, problem: { kind: "malformed_json", message: "the request body is not valid UTF-8" } };
+  }
+  if (text.trim() === "") return { ok: true, value: undefined, empty: true };
+  const contentType = request.headers.get("content-type");
+  if (!isJsonContentType(contentType)) {
+    return { ok: false, problem: { kind: "unsupported_media_type", contentType } };
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    const detail = error instanceof SyntaxError ? `: ${error.message}` : "";
+    return { ok: false, problem: { kind: "malformed_json", message: `the request body is not valid JSON${detail}` } };
+  }
+  if (exceedsDepth(value, MAX_JSON_DEPTH)) {
+    return { ok: false, problem: { kind: "malformed_json", message: `the request body is nested deeper than ${MAX_JSON_DEPTH} levels` } };
+  }
+  return { ok: true, value, empty: false };
+}

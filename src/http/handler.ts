@@ -1,0 +1,284 @@
+/**
+ * createFetchHandler — the registry over HTTP, wire-compatible with the
+ * Cloudflare v4 OAuth Clients API. It only translates: route → permission
+ * check → body → registry call → envelope. Every rule stays in the registry.
+ */
+import { OAuthClientError, ValidationError } from "../errors.js";
+import type { OAuthClientRegistry } from "../registry.js";
+import { readJsonBody, type BodyProblem } from "./body.js";
+import { errorResponse, failure, success, type ResultInfo } from "./envelope.js";
+import { generateOpenApiDocument, normalizeBasePath } from "./openapi.js";
+import { allowHeader, matchRoute, type AccountPermission, type GlobalPermission, type Operation } from "./routes.js";
+import type { OAuthScope } from "./schemas.js";
+
+/**
+ * What `authorize` is asked: an account-scoped permission, or (for the
+ * scope catalog) the global `oauth-scope.list` with no account.
+ */
+export type AuthorizeContext =
+  | { accountId: string; permission: AccountPermission }
+  | { accountId: null; permission: GlobalPermission };
+
+/**
+ * Decides whether a request may run. Return `true` to allow; anything else
+ * answers 403. Throw `UnauthorizedError` for missing or bad credentials
+ * (401) or `ForbiddenError` for a custom 403 message. Must not read the
+ * request body (the handler reads it after authorization).
+ */
+export type Authorize = (request: Request, context: AuthorizeContext) => boolean | Promise<boolean>;
+
+/** Options of {@link createFetchHandler}. */
+export interface FetchHandlerOptions {
+  /** Decides every call; required, there is no default that lets everyone in. */
+  authorize: Authorize;
+  /** Prefix of every route. Default `"/client/v4"` (as on api.cloudflare.com). */
+  basePath?: string;
+  /** Largest accepted request body, counted on the bytes received. Default 64 KiB. */
+  maxBodyBytes?: number;
+  /** Serve the OpenAPI document at `{basePath}/openapi.json` without authentication. Default true. */
+  serveOpenApi?: boolean;
+  /** Display name and category of a catalog scope in `GET /oauth/scopes`. Default: the scope itself. */
+  describeScope?: (scope: string) => { name?: string; category?: string } | undefined;
+  /**
+   * Called with every unexpected error (answered 500 with a generic message)
+   * and with errors thrown by `authorize` that are not typed errors.
+   * Default: `console.error`.
+   */
+  onError?: (error: unknown, request: Request) => void;
+}
+
+/** A standard Fetch API handler. */
+export type FetchHandler = (request: Request) => Promise<Response>;
+
+export const DEFAULT_MAX_BODY_BYTES = 64 * 1024;
+
+/**
+ * Serves the registry over HTTP with the Cloudflare v4 envelope. The result
+ * is a plain `(request: Request) => Promise<Response>`, so it mounts in
+ * Hono, Next.js route handlers, Bun, Deno and Workers as is, and in
+ * Express or node:http through {@link createNodeRequestListener}.
+ *
+ * @example
+ * import { createOAuthClientRegistry, UnauthorizedError } from "oauth-client-registry";
+ * import { createMemoryStore } from "oauth-client-registry/memory";
+ * import { createFetchHandler } from "oauth-client-registry/http";
+ *
+ * const registry = createOAuthClientRegistry(createMemoryStore());
+ * const handler = createFetchHandler(registry, {
+ *   authorize: async (request, { accountId, permission }) => {
+ *     const session = await mySessions.fromRequest(request);
+ *     if (!session) throw new UnauthorizedError();
+ *     return session.can(permission, accountId);
+ *   },
+ * });
+ * const response = await handler(new Request("http://localhost/client/v4/oauth/scopes"));
+ */
+export function createFetchHandler(registry: OAuthClientRegistry, options: FetchHandlerOptions): FetchHandler {
+  if (typeof options?.authorize !== "function") {
+    throw new TypeError("createFetchHandler: options.authorize is required (a function deciding every call)");
+  }
+  const authorize = options.authorize;
+  const basePath = normalizeBasePath(options.basePath ?? "/client/v4");
+  const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  if (!Number.isInteger(maxBodyBytes) || maxBodyBytes < 1) {
+    throw new TypeError("createFetchHandler: maxBodyBytes must be a positive integer");
+  }
+  const serveOpenApi = options.serveOpenApi ?? true;
+  const onError =
+    options.onError ??
+    ((error: unknown) => {
+      console.error("oauth-client-registry: internal error while handling a request", error);
+    });
+  let openApiJson: string | undefined;
+
+  const report = (error: unknown, request: Request) => {
+    try {
+      onError(error, request);
+    } catch {
+      // A failing logger must not turn into an unhandled rejection.
+    }
+  };
+
+  async function handle(request: Request): Promise<Response> {
+    const url = new URL(request.url);
+    const segments = routeSegments(url.pathname, basePath);
+    const match = segments === null ? null : matchRoute(segments);
+    if (match === null || (match.route.template[0] === "openapi.json" && !serveOpenApi)) {
+      return failure("route_not_found", [{ message: `no route for ${clip(request.method)} ${clip(url.pathname)}` }]);
+    }
+    // Fetch normalizes the standard methods' case; anything else is a different method.
+    const method = request.method === "HEAD" ? "GET" : request.method;
+    const operation = match.route.operations.find((o) => o.method === method);
+    if (!operation) {
+      return failure("method_not_allowed", [{ message: `${clip(request.method)} is not allowed on ${clip(url.pathname)}` }], {
+        allow: allowHeader(match.route),
+      });
+    }
+    const accountId = match.params.account_id ?? null;
+    const clientId = match.params.oauth_client_id ?? "";
+
+    if (operation.permission !== null) {
+      const context: AuthorizeContext =
+        operation.permission === "oauth-scope.list"
+          ? { accountId: null, permission: operation.permission }
+          : { accountId: accountId!, permission: operation.permission };
+      let allowed: unknown;
+      try {
+        allowed = await authorize(request, context);
+      } catch (error) {
+        if (error instanceof OAuthClientError && (error.status === 401 || error.status === 403)) return errorResponse(error);
+        throw error;
+      }
+      if (allowed !== true) {
+        return failure("forbidden", [{ message: `missing permission ${operation.permission}` }]);
+      }
+    }
+
+    let body: unknown;
+    if (method !== "GET") {
+      const read = await readJsonBody(request, maxBodyBytes);
+      if (!read.ok) return bodyProblem(read.problem);
+      if (operation.takesBody) {
+        if (read.empty) return failure("validation_failed", [{ message: "a JSON object body is required", pointer: "" }]);
+        body = read.value;
+      } else if (!read.empty && !isEmptyObject(read.value)) {
+        return failure("validation_failed", [{ message: "this endpoint takes no request body (send none, or {})", pointer: "" }]);
+      }
+    }
+    return run(operation, accountId ?? "", clientId, body, url);
+  }
+
+  async function run(operation: Operation, accountId: string, clientId: string, body: unknown, url: URL): Promise<Response> {
+    switch (operation.name) {
+      case "listClients":
+        return listClients(accountId, url.searchParams);
+      case "createClient":
+        return success(await registry.create(accountId, body as Parameters<OAuthClientRegistry["create"]>[1]), {
+          headers: NO_STORE,
+        });
+      case "getClient":
+        return success(await registry.get(accountId, clientId));
+      case "updateClient":
+        return success(await registry.update(accountId, clientId, body as Parameters<OAuthClientRegistry["update"]>[2]));
+      case "deleteClient":
+        return success(await registry.delete(accountId, clientId));
+      case "rotateSecret":
+        return success(await registry.rotateSecret(accountId, clientId), { headers: NO_STORE });
+      case "deleteRotatedSecret":
+        return success(await registry.deleteRotatedSecret(accountId, clientId));
+      case "listScopes": {
+        const scopes = (await registry.listScopes()).map((id) => describe(id));
+        return success(scopes, { resultInfo: { count: scopes.length } });
+      }
+      case "openApiDocument":
+        openApiJson ??= JSON.stringify(generateOpenApiDocument({ basePath }));
+        return new Response(openApiJson, {
+          status: 200,
+          headers: { "content-type": "application/json; charset=utf-8", "x-content-type-options": "nosniff" },
+        });
+    }
+  }
+
+  function describe(id: string): OAuthScope {
+    const details = options.describeScope?.(id);
+    const scope: OAuthScope = { id, name: details?.name ?? id };
+    if (details?.category !== undefined) scope.category = details.category;
+    return scope;
+  }
+
+  async function listClients(accountId: string, query: URLSearchParams): Promise<Response> {
+    const perPageRaw = query.get("per_page");
+    const cursor = query.get("cursor");
+    const maxPageSize = registry.limits.maxPageSize;
+    if (perPageRaw === null && (cursor === null || cursor === "")) {
+      // The official SDK reads this list as a single page, so a plain call
+      // returns every client, gathered page by page (each page O(page)).
+      const clients = [];
+      let next: string | null = null;
+      do {
+        const page = await registry.list(accountId, { limit: maxPageSize, cursor: next });
+        clients.push(...page.clients);
+        next = page.next_cursor;
+      } while (next !== null);
+      return success(clients, { resultInfo: { count: clients.length } });
+    }
+    let perPage = registry.limits.defaultPageSize;
+    if (perPageRaw !== null) {
+      perPage = /^\d{1,6}$/.test(perPageRaw) ? Number(perPageRaw) : Number.NaN;
+      if (!(perPage >= 1 && perPage <= maxPageSize)) {
+        return failure("invalid_parameter", [{ message: `per_page must be an integer from 1 to ${maxPageSize}` }]);
+      }
+    }
+    let page;
+    try {
+      page = await registry.list(accountId, { limit: perPage, cursor });
+    } catch (error) {
+      if (error instanceof ValidationError && error.issues.every((i) => i.path === "/cursor")) {
+        return failure("invalid_parameter", [{ message: "cursor is not one this server issued" }]);
+      }
+      throw error;
+    }
+    const resultInfo: ResultInfo = { count: page.clients.length, per_page: perPage };
+    if (page.next_cursor !== null) resultInfo.cursor = page.next_cursor;
+    return success(page.clients, { resultInfo });
+  }
+
+  return async function handleRequest(request: Request): Promise<Response> {
+    let response: Response;
+    try {
+      response = await handle(request);
+    } catch (error) {
+      if (error instanceof OAuthClientError) {
+        if (!error.expose || error.status >= 500) report(error, request);
+        response = errorResponse(error);
+      } else {
+        report(error, request);
+        response = failure("internal_error", [{ message: "internal server error" }]);
+      }
+    }
+    if (request.method === "HEAD") {
+      return new Response(null, { status: response.status, headers: response.headers });
+    }
+    return response;
+  };
+}
+
+const NO_STORE = { "cache-control": "no-store" } as const;
+
+function bodyProblem(problem: BodyProblem): Response {
+  switch (problem.kind) {
+    case "payload_too_large":
+      return failure("payload_too_large", [{ message: `request body exceeds ${problem.limit} bytes` }]);
+    case "unsupported_media_type":
+      return failure("unsupported_media_type", [
+        { message: `expected content-type application/json, got ${problem.contentType === null ? "none" : clip(problem.contentType)}` },
+      ]);
+    case "malformed_json":
+      return failure("malformed_json", [{ message: problem.message }]);
+  }
+}
+
+/** Caller-supplied text echoed in a message is kept short. */
+function clip(text: string, max = 200): string {
+  return text.length > max ? `${text.slice(0, max)}…` : text;
+}
+
+function isEmptyObject(value: unknown): boolean {
+  return value === null || (typeof value === "object" && !Array.isArray(value) && Object.keys(value as object).length === 0);
+}
+
+/**
+ * The decoded path segments below `basePath`, or null when the path is
+ * outside it or cannot be decoded. One trailing slash is tolerated.
+ */
+function routeSegments(pathname: string, basePath: string): string[] | null {
+  if (basePath !== "" && pathname !== basePath && !pathname.startsWith(`${basePath}/`)) return null;
+  let rest = pathname.slice(basePath.length);
+  if (rest.length > 1 && rest.endsWith("/")) rest = rest.slice(0, -1);
+  if (!rest.startsWith("/")) return null;
+  try {
+    return rest.slice(1).split("/").map((segment) => decodeURIComponent(segment));
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,26 @@
+/**
+ * oauth-client-registry/http — the registry over HTTP, wire-compatible with
+ * the Cloudflare v4 OAuth Clients API, plus a node:http bridge and the
+ * generated OpenAPI document.
+ */
+export {
+  createFetchHandler,
+  DEFAULT_MAX_BODY_BYTES,
+  type Authorize,
+  type AuthorizeContext,
+  type FetchHandler,
+  type FetchHandlerOptions,
+} from "./handler.js";
+export { createNodeRequestListener, type NodeRequestListener, type NodeRequestListenerOptions } from "./node.js";
+export {
+  generateOpenApiDocument,
+  normalizeBasePath,
+  type JsonValue,
+  type OpenApiDocument,
+  type OpenApiOptions,
+} from "./openapi.js";
+export { HTTP_ERROR_CODES, type HttpErrorCode, type HttpErrorKind } from "./codes.js";
+export type { AccountPermission, GlobalPermission, Permission, OperationName } from "./routes.js";
+export type { ApiMessage, ResultInfo } from "./envelope.js";
+export type { DeletedResource, OAuthScope, RotatedSecret } from "./schemas.js";
+export { UnauthorizedError, ForbiddenError } from "../errors.js";

@@ -1,0 +1,289 @@
+/**
+ * The OpenAPI 3.1 document of the HTTP API, generated from the zod schemas
+ * and the route table — never written by hand. `npm run openapi` writes it
+ * to docs/openapi.json; the handler serves it at `{basePath}/openapi.json`.
+ */
+import { z } from "zod";
+import {
+  createClientInputSchema,
+  createdOAuthClientSchema,
+  oauthClientSchema,
+  updateClientInputSchema,
+} from "../client.js";
+import { HTTP_ERROR_CODES, type HttpErrorKind } from "./codes.js";
+import {
+  apiMessageSchema,
+  errorEnvelopeSchema,
+  listEnvelopeSchema,
+  resultInfoSchema,
+  successEnvelopeSchema,
+} from "./envelope.js";
+import { ROUTES, type Operation, type OperationName } from "./routes.js";
+import { deletedResourceSchema, oauthScopeSchema, rotatedSecretSchema } from "./schemas.js";
+
+/** Options of {@link generateOpenApiDocument}. */
+export interface OpenApiOptions {
+  /** Path prefix of every route, used as the server URL. Default `"/client/v4"`. */
+  basePath?: string;
+}
+
+/** A JSON value, as the generated document is made of. */
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+
+/** An OpenAPI 3.1 document. */
+export interface OpenApiDocument {
+  openapi: "3.1.0";
+  info: { title: string; version: string; description: string };
+  servers: { url: string }[];
+  paths: Record<string, Record<string, JsonValue>>;
+  components: Record<string, JsonValue>;
+  security: Record<string, string[]>[];
+  [extension: `x-${string}`]: JsonValue;
+}
+
+/** Version of the wire format the document describes (Cloudflare API v4). */
+const API_VERSION = "v4";
+
+/** Named component schemas; operations refer to them with $ref. */
+function componentRegistry() {
+  const registry = z.registry<{ id: string }>();
+  const add = (schema: z.ZodType, id: string) => registry.add(schema, { id });
+  add(oauthClientSchema, "OAuthClient");
+  add(createdOAuthClientSchema, "CreatedOAuthClient");
+  add(createClientInputSchema, "CreateClientInput");
+  add(updateClientInputSchema, "UpdateClientInput");
+  add(deletedResourceSchema, "DeletedResource");
+  add(rotatedSecretSchema, "RotatedSecret");
+  add(oauthScopeSchema, "OAuthScope");
+  add(apiMessageSchema, "ApiMessage");
+  add(resultInfoSchema, "ResultInfo");
+  add(errorEnvelopeSchema, "ErrorEnvelope");
+  add(listEnvelopeSchema(oauthClientSchema), "OAuthClientListEnvelope");
+  add(successEnvelopeSchema(oauthClientSchema), "OAuthClientEnvelope");
+  add(successEnvelopeSchema(createdOAuthClientSchema), "CreatedOAuthClientEnvelope");
+  add(successEnvelopeSchema(deletedResourceSchema), "DeletedResourceEnvelope");
+  add(successEnvelopeSchema(rotatedSecretSchema), "RotatedSecretEnvelope");
+  add(listEnvelopeSchema(oauthScopeSchema), "OAuthScopeListEnvelope");
+  return registry;
+}
+
+function componentSchemas(): Record<string, JsonValue> {
+  // "input" keeps plain objects open (no additionalProperties: false), so
+  // clients tolerate fields added later, while strict input bodies stay closed.
+  const generated = z.toJSONSchema(componentRegistry(), {
+    io: "input",
+    uri: (id) => `#/components/schemas/${id}`,
+  }) as { schemas: Record<string, Record<string, JsonValue>> };
+  const out: Record<string, JsonValue> = {};
+  for (const id of Object.keys(generated.schemas).sort()) {
+    // Per-schema $schema/$id are noise inside an OpenAPI 3.1 document.
+    const { $schema: _schema, $id: _id, ...schema } = generated.schemas[id]!;
+    out[id] = schema;
+  }
+  return out;
+}
+
+const ref = (id: string): JsonValue => ({ $ref: `#/components/schemas/${id}` });
+const jsonContent = (schemaId: string): JsonValue => ({ "application/json": { schema: ref(schemaId) } });
+
+interface OperationDoc {
+  summary: string;
+  description: string;
+  result: string;
+  requestBody?: string;
+  errors: HttpErrorKind[];
+}
+
+const CLIENT_ERRORS: HttpErrorKind[] = ["unauthorized", "forbidden", "not_found"];
+
+const OPERATION_DOCS: Record<OperationName, OperationDoc> = {
+  listClients: {
+    summary: "List OAuth clients",
+    description:
+      "Without query parameters, returns every client of the account. With per_page or cursor, returns one page; result_info.cursor fetches the next one.",
+    result: "OAuthClientListEnvelope",
+    errors: ["invalid_parameter", "unauthorized", "forbidden"],
+  },
+  createClient: {
+    summary: "Create an OAuth client",
+    description: "The response is the only one that contains client_secret (absent for token_endpoint_auth_method none).",
+    result: "CreatedOAuthClientEnvelope",
+    requestBody: "CreateClientInput",
+    errors: ["validation_failed", "malformed_json", "unsupported_media_type", "payload_too_large", "unauthorized", "forbidden"],
+  },
+  getClient: {
+    summary: "Get an OAuth client",
+    description: "A client of another account answers 404.",
+    result: "OAuthClientEnvelope",
+    errors: CLIENT_ERRORS,
+  },
+  updateClient: {
+    summary: "Update an OAuth client",
+    description: "Only the fields sent change; the rules run on the merged client. visibility public promotes the client.",
+    result: "OAuthClientEnvelope",
+    requestBody: "UpdateClientInput",
+    errors: [
+      "validation_failed",
+      "malformed_json",
+      "unsupported_media_type",
+      "payload_too_large",
+      ...CLIENT_ERRORS,
+      "concurrent_modification",
+    ],
+  },
+  deleteClient: {
+    summary: "Delete an OAuth client",
+    description: "Takes no body.",
+    result: "DeletedResourceEnvelope",
+    errors: CLIENT_ERRORS,
+  },
+  rotateSecret: {
+    summary: "Rotate the client secret",
+    description:
+      "Makes a new current secret; the previous one becomes the rotated secret and keeps authenticating until it is deleted. Refused with 409 while a rotated secret exists, and with 400 for clients without a secret. Takes no body.",
+    result: "RotatedSecretEnvelope",
+    errors: ["validation_failed", ...CLIENT_ERRORS, "rotated_secret_exists"],
+  },
+  deleteRotatedSecret: {
+    summary: "Delete the rotated secret",
+    description: "Ends the rotation window. 404 when the client has no rotated secret. Takes no body.",
+    result: "DeletedResourceEnvelope",
+    errors: CLIENT_ERRORS,
+  },
+  listScopes: {
+    summary: "List the API scopes clients may request",
+    description: "The scope catalog of the registry; empty when any well-formed dotted scope is accepted. Needs authentication but no account permission.",
+    result: "OAuthScopeListEnvelope",
+    errors: ["unauthorized", "forbidden"],
+  },
+  openApiDocument: {
+    summary: "This OpenAPI document",
+    description: "Served without authentication.",
+    result: "",
+    errors: [],
+  },
+};
+
+const PATH_PARAMETER_DOCS: Record<string, string> = {
+  account_id: "Account (tenant) identifier; an opaque string.",
+  oauth_client_id: "The client_id of the OAuth client.",
+};
+
+function operationObject(operation: Operation, pathParams: string[]): JsonValue {
+  const doc = OPERATION_DOCS[operation.name];
+  const parameters: JsonValue[] = pathParams.map((name) => ({
+    name,
+    in: "path",
+    required: true,
+    description: PATH_PARAMETER_DOCS[name] ?? name,
+    schema: { type: "string", minLength: 1 },
+  }));
+  if (operation.name === "listClients") {
+    parameters.push(
+      {
+        name: "per_page",
+        in: "query",
+        required: false,
+        description: "Page size (1 to the registry's maxPageSize, 100 by default). Turns on pagination.",
+        schema: { type: "integer", minimum: 1 },
+      },
+      {
+        name: "cursor",
+        in: "query",
+        required: false,
+        description: "result_info.cursor of the previous page. Turns on pagination.",
+        schema: { type: "string" },
+      },
+    );
+  }
+  const responses: Record<string, JsonValue> = {};
+  if (operation.name === "openApiDocument") {
+    responses["200"] = { description: "The OpenAPI document.", content: { "application/json": { schema: { type: "object" } } } };
+  } else {
+    responses["200"] = {
+      description: "Success.",
+      ...(operation.returnsSecret
+        ? { headers: { "Cache-Control": { description: "Always no-store: the body contains a secret.", schema: { type: "string", const: "no-store" } } } }
+        : {}),
+      content: jsonContent(doc.result),
+    };
+  }
+  const byStatus = new Map<number, HttpErrorKind[]>();
+  for (const kind of [...doc.errors, "internal_error" as const]) {
+    const status = HTTP_ERROR_CODES[kind].status;
+    byStatus.set(status, [...(byStatus.get(status) ?? []), kind]);
+  }
+  for (const [status, kinds] of [...byStatus].sort(([a], [b]) => a - b)) {
+    const codes = kinds.map((k) => `${HTTP_ERROR_CODES[k].code} (${k})`).join(", ");
+    responses[String(status)] = {
+      description: `Error codes: ${codes}.`,
+      ...(status === 409
+        ? { headers: { "x-should-retry": { description: "Always false: retrying replays the conflict.", schema: { type: "string", const: "false" } } } }
+        : {}),
+      content: jsonContent("ErrorEnvelope"),
+    };
+  }
+  const object: Record<string, JsonValue> = {
+    operationId: operation.name,
+    summary: doc.summary,
+    description: doc.description,
+    tags: [operation.name === "listScopes" || operation.name === "openApiDocument" ? "meta" : "oauth-clients"],
+  };
+  if (operation.permission !== null) object["x-permission"] = operation.permission;
+  else object.security = [];
+  if (parameters.length > 0) object.parameters = parameters;
+  if (doc.requestBody) object.requestBody = { required: true, content: jsonContent(doc.requestBody) };
+  object.responses = responses;
+  return object;
+}
+
+/**
+ * Builds the OpenAPI 3.1 document of the HTTP API.
+ *
+ * @example
+ * import { generateOpenApiDocument } from "oauth-client-registry/http";
+ * const doc = generateOpenApiDocument({ basePath: "/api" });
+ * doc.paths["/accounts/{account_id}/oauth_clients"]; // { get: …, post: … }
+ */
+export function generateOpenApiDocument(options: OpenApiOptions = {}): OpenApiDocument {
+  const basePath = normalizeBasePath(options.basePath ?? "/client/v4");
+  const paths: Record<string, Record<string, JsonValue>> = {};
+  for (const route of ROUTES) {
+    const path = `/${route.template.join("/")}`;
+    const pathParams = route.template.filter((p) => p.startsWith("{")).map((p) => p.slice(1, -1));
+    const item: Record<string, JsonValue> = {};
+    for (const operation of route.operations) item[operation.method.toLowerCase()] = operationObject(operation, pathParams);
+    paths[path] = item;
+  }
+  return {
+    openapi: "3.1.0",
+    info: {
+      title: "OAuth Client Registry API",
+      version: API_VERSION,
+      description:
+        "Manage the OAuth 2.0 clients of an authorization server. Wire-compatible with the Cloudflare v4 OAuth Clients API: every response uses the { success, errors, messages, result } envelope. How callers authenticate is decided by the host application; bearer tokens are the common case.",
+    },
+    servers: [{ url: basePath === "" ? "/" : basePath }],
+    security: [{ bearerAuth: [] }],
+    paths,
+    components: {
+      schemas: componentSchemas(),
+      securitySchemes: { bearerAuth: { type: "http", scheme: "bearer" } },
+    },
+    "x-error-codes": Object.fromEntries(
+      Object.entries(HTTP_ERROR_CODES).map(([kind, row]) => [kind, { code: row.code, status: row.status, description: row.description }]),
+    ),
+  };
+}
+
+/**
+ * Normalizes a base path: leading slash, no trailing slash, `""` for the root.
+ *
+ * @example
+ * normalizeBasePath("api/"); // "/api"
+ */
+export function normalizeBasePath(basePath: string): string {
+  const trimmed = basePath.trim().replace(/\/+$/, "");
+  if (trimmed === "") return "";
+  return trimmed.startsWith("/") ? trimmed : `/${trimmed}`;
+}

@@ -1,0 +1,130 @@
+/**
+ * The route table: which paths exist, which methods each accepts, and the
+ * permission each operation needs. The OpenAPI document and the handler
+ * both read it, so they cannot disagree.
+ */
+
+/** Permissions of account-scoped operations. */
+export type AccountPermission =
+  | "account.oauth-client.list"
+  | "account.oauth-client.read"
+  | "account.oauth-client.create"
+  | "account.oauth-client.update"
+  | "account.oauth-client.delete";
+
+/**
+ * Permission of `GET /oauth/scopes`: any authenticated caller, no account
+ * involved (the catalog is the same for everyone).
+ */
+export type GlobalPermission = "oauth-scope.list";
+
+export type Permission = AccountPermission | GlobalPermission;
+
+export type OperationName =
+  | "listClients"
+  | "createClient"
+  | "getClient"
+  | "updateClient"
+  | "deleteClient"
+  | "rotateSecret"
+  | "deleteRotatedSecret"
+  | "listScopes"
+  | "openApiDocument";
+
+export type HttpMethod = "GET" | "POST" | "PATCH" | "DELETE";
+
+export interface Operation {
+  name: OperationName;
+  method: HttpMethod;
+  /** Null: served without calling `authorize` (the OpenAPI document). */
+  permission: Permission | null;
+  /** Whether the operation reads a JSON body; the others accept none (or `{}`). */
+  takesBody: boolean;
+  /** Whether the response carries a secret (answered with Cache-Control: no-store). */
+  returnsSecret: boolean;
+}
+
+/** A path template and its operations, in the order methods are listed in Allow. */
+export interface Route {
+  /** Segments; `{name}` captures one path segment. */
+  template: readonly string[];
+  operations: readonly Operation[];
+}
+
+const op = (
+  name: OperationName,
+  method: HttpMethod,
+  permission: Permission | null,
+  takesBody = false,
+  returnsSecret = false,
+): Operation => ({ name, method, permission, takesBody, returnsSecret });
+
+export const ROUTES: readonly Route[] = [
+  {
+    template: ["accounts", "{account_id}", "oauth_clients"],
+    operations: [
+      op("listClients", "GET", "account.oauth-client.list"),
+      op("createClient", "POST", "account.oauth-client.create", true, true),
+    ],
+  },
+  {
+    template: ["accounts", "{account_id}", "oauth_clients", "{oauth_client_id}"],
+    operations: [
+      op("getClient", "GET", "account.oauth-client.read"),
+      op("updateClient", "PATCH", "account.oauth-client.update", true),
+      op("deleteClient", "DELETE", "account.oauth-client.delete"),
+    ],
+  },
+  {
+    template: ["accounts", "{account_id}", "oauth_clients", "{oauth_client_id}", "rotate_secret"],
+    operations: [
+      // Rotating and retiring a secret change the client: update permission.
+      op("rotateSecret", "POST", "account.oauth-client.update", false, true),
+      op("deleteRotatedSecret", "DELETE", "account.oauth-client.update"),
+    ],
+  },
+  { template: ["oauth", "scopes"], operations: [op("listScopes", "GET", "oauth-scope.list")] },
+  { template: ["openapi.json"], operations: [op("openApiDocument", "GET", null)] },
+];
+
+export interface RouteMatch {
+  route: Route;
+  params: Record<string, string>;
+}
+
+/**
+ * Finds the route whose template matches the decoded path segments.
+ *
+ * @example
+ * matchRoute(["accounts", "a1", "oauth_clients"])?.params; // { account_id: "a1" }
+ */
+export function matchRoute(segments: readonly string[]): RouteMatch | null {
+  for (const route of ROUTES) {
+    if (route.template.length !== segments.length) continue;
+    const params: Record<string, string> = {};
+    let matched = true;
+    for (let i = 0; i < segments.length; i++) {
+      const part = route.template[i]!;
+      const segment = segments[i]!;
+      if (part.startsWith("{")) {
+        if (segment === "") {
+          matched = false;
+          break;
+        }
+        params[part.slice(1, -1)] = segment;
+      } else if (part !== segment) {
+        matched = false;
+        break;
+      }
+    }
+    if (matched) return { route, params };
+  }
+  return null;
+}
+
+/** The Allow header value of a route (HEAD is served wherever GET is). */
+export function allowHeader(route: Route): string {
+  const methods: string[] = route.operations.map((o) => o.method);
+  if (methods.includes("GET")) methods.splice(methods.indexOf("GET") + 1, 0, "HEAD");
+  return methods.join(", ");
+}
