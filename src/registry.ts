@@ -168,6 +168,9 @@ export interface OAuthClientRegistry {
 
 const DEFAULT_VERIFICATION_PREFIX = "oauth-client-registry-verification";
 const IMPORTED_CLIENT_ID = /^[A-Za-z0-9._~-]{1,128}$/;
+const GENERATED_CLIENT_ID = /^[0-9a-f]{32}$/;
+/** Marks a stored hash made by `importHasher`. */
+const IMPORTED_HASH_MARK = "imported:";
 const MAX_ACCOUNT_ID_LENGTH = 255;
 const MAX_SECRET_LENGTH = 1024;
 
@@ -216,10 +219,26 @@ export function createOAuthClientRegistry(
   const timestamp = () => now().toISOString();
   const emit = (event: RegistryEvent) => emitSafely(options.onEvent, event);
 
-  // Hashed once so that authenticating an unknown client id does the same
-  // hashing work as a known one.
-  let decoyHash: Promise<string> | undefined;
-  const getDecoyHash = () => (decoyHash ??= Promise.resolve(hasher.hash(defaultGenerateSecret())));
+  // Imported secrets are hashed by `importHasher`; the mark routes their
+  // verification back to it, whatever formats `hasher` understands.
+  const verifyHash = (secret: string, stored: string) =>
+    Promise.resolve(
+      stored.startsWith(IMPORTED_HASH_MARK)
+        ? importHasher.verify(secret, stored.slice(IMPORTED_HASH_MARK.length))
+        : hasher.verify(secret, stored),
+    );
+  const hashImported = async (secret: string) => `${IMPORTED_HASH_MARK}${await importHasher.hash(secret)}`;
+
+  // Decoy hashes, made once, stand in for missing ones so every
+  // authentication does two verifications of the kind a real client of that
+  // id would need: generated ids (32 hex) cost like generated secrets, other
+  // ids can only belong to imported clients and cost like imported secrets.
+  let generatedDecoy: Promise<string> | undefined;
+  let importedDecoy: Promise<string> | undefined;
+  const decoyFor = (imported: boolean) =>
+    imported
+      ? (importedDecoy ??= hashImported(defaultGenerateSecret()))
+      : (generatedDecoy ??= Promise.resolve(hasher.hash(defaultGenerateSecret())));
 
   function rotatedSecretActive(record: StoredClient): boolean {
     if (record.rotated_secret_hash === null) return false;
@@ -557,15 +576,16 @@ export function createOAuthClientRegistry(
         typeof clientId === "string" && clientId.length > 0 && clientId.length <= 128 &&
         typeof secret === "string" && secret.length > 0 && secret.length <= MAX_SECRET_LENGTH;
       const record = wellFormed ? await storeCall(() => store.getById(clientId)) : null;
-      const decoy = await getDecoyHash();
       const presented = typeof secret === "string" ? secret.slice(0, MAX_SECRET_LENGTH) : "";
-      // Always two verifications, so timing does not tell whether the id
-      // exists or whether a rotation window is open.
-      const currentHash = record?.secret_hash ?? decoy;
-      const rotatedHash = record && rotatedSecretActive(record) ? record.rotated_secret_hash! : decoy;
+      const currentHash =
+        record?.secret_hash ?? (await decoyFor(typeof clientId === "string" && !GENERATED_CLIENT_ID.test(clientId)));
+      const rotatedHash =
+        record && rotatedSecretActive(record)
+          ? record.rotated_secret_hash!
+          : await decoyFor(currentHash.startsWith(IMPORTED_HASH_MARK));
       const [currentOk, rotatedOk] = await Promise.all([
-        Promise.resolve(hasher.verify(presented, currentHash)),
-        Promise.resolve(hasher.verify(presented, rotatedHash)),
+        verifyHash(presented, currentHash),
+        verifyHash(presented, rotatedHash),
       ]);
       const id = typeof clientId === "string" ? clientId.slice(0, 128) : "";
       if (!record || record.secret_hash === null) {
@@ -636,14 +656,14 @@ export function createOAuthClientRegistry(
       }
       let created = timestamp();
       if (createdAt !== undefined) {
-        const parsed = typeof createdAt === "string" && RFC3339.test(createdAt) ? Date.parse(createdAt) : Number.NaN;
+        const parsed = typeof createdAt === "string" ? parseRfc3339(createdAt) : Number.NaN;
         if (Number.isNaN(parsed)) issues.push({ path: "/created_at", message: "created_at must be an RFC 3339 date-time" });
         else created = new Date(parsed).toISOString();
       }
       const draft = recordFromFields(accountId, typeof clientId === "string" ? clientId : "", fields, created);
       draft.updated_at = timestamp();
       const record = await applyRules(draft, null, fields, issues);
-      if (typeof secret === "string") record.secret_hash = await importHasher.hash(secret);
+      if (typeof secret === "string") record.secret_hash = await hashImported(secret);
       if (!(await storeCall(() => store.insert(record)))) {
         throw new ConflictError("client_id_taken", `a client with id ${record.client_id} already exists`);
       }
@@ -658,7 +678,18 @@ export function createOAuthClientRegistry(
   return registry;
 }
 
-const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$/;
+const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?([Zz]|([+-])(\d{2}):(\d{2}))$/;
+
+/** Milliseconds since the epoch of a strict RFC 3339 date-time, or NaN (no rolled-over days or hours). */
+function parseRfc3339(value: string): number {
+  const m = RFC3339.exec(value);
+  if (!m) return Number.NaN;
+  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
+  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth || hour > 23 || minute > 59 || second > 59) return Number.NaN;
+  if (m[9] !== undefined && (Number(m[10]) > 23 || Number(m[11]) > 59)) return Number.NaN;
+  return Date.parse(value.toUpperCase());
+}
 
 function definedOnly<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;

@@ -17,7 +17,7 @@ import {
 const NOW = "2025-06-01T08:00:00.000Z";
 // N = 2^10 keeps each hash around a millisecond; one test below runs the default parameters.
 const cheapImportHasher = createSecretHasher({ algorithm: "scrypt", scrypt: { logN: 10, r: 8, p: 1 } });
-const CHEAP_SCRYPT_HASH = /^scrypt\$10\$8\$1\$[0-9a-f]{32}\$[0-9a-f]{64}$/;
+const CHEAP_SCRYPT_HASH = /^imported:scrypt\$10\$8\$1\$[0-9a-f]{32}\$[0-9a-f]{64}$/;
 
 const legacy: ImportClientInput = {
   client_id: "legacy-app_01.v2~x",
@@ -137,7 +137,7 @@ describe("importClient keeps what the old server knew", () => {
   it("uses scrypt with the default parameters (N = 2^17) when no import hasher is given", async () => {
     const { registry, store } = setup({ importHasher: undefined });
     await registry.importClient("acct", legacy);
-    expect((await store.getById(legacy.client_id))?.secret_hash).toMatch(/^scrypt\$17\$8\$1\$[0-9a-f]{32}\$[0-9a-f]{64}$/);
+    expect((await store.getById(legacy.client_id))?.secret_hash).toMatch(/^imported:scrypt\$17\$8\$1\$[0-9a-f]{32}\$[0-9a-f]{64}$/);
     await expect(registry.authenticate(legacy.client_id, legacy.client_secret!)).resolves.toMatchObject({ matched: "current" });
   });
 });
@@ -204,7 +204,7 @@ describe("importClient refuses what it cannot keep", () => {
 
   // RFC 3339 §5.7: the day must exist in its month. Date.parse rolls 2019-02-30
   // over to 2019-03-02, so the registry stores a creation time the old server never had.
-  it.fails("refuses a created_at on a day that does not exist (February 30)", async () => {
+  it("refuses a created_at on a day that does not exist (February 30)", async () => {
     const { registry } = setup();
     const issues = await validationIssues(registry.importClient("acct", { ...legacy, created_at: "2019-02-30T10:20:30Z" }));
     expect(issues.map((i) => i.path)).toEqual(["/created_at"]);
@@ -256,44 +256,40 @@ describe("importClient refuses what it cannot keep", () => {
   });
 });
 
-// Gaps in the registry, recorded as expected failures: each turns green (and
-// so fails as `it.fails`) once the registry is fixed; then drop the `.fails`.
-describe("importClient: known registry gaps", () => {
-  function recordingHasher() {
-    const base = createSecretHasher();
-    const verified: string[] = [];
+describe("importClient: authentication cost and hashers", () => {
+  function recording(label: string, log: string[]) {
+    const base = createSecretHasher({ algorithm: label === "import" ? "scrypt" : "sha256", scrypt: { logN: 10, r: 8, p: 1 } });
     return {
-      verified,
-      hasher: {
-        hash: (secret: string) => base.hash(secret),
-        verify: (secret: string, stored: string) => {
-          verified.push(stored.slice(0, stored.indexOf("$")));
-          return base.verify(secret, stored);
-        },
+      hash: (secret: string) => base.hash(secret),
+      verify: (secret: string, stored: string) => {
+        log.push(label);
+        return base.verify(secret, stored);
       },
     };
   }
 
-  // Spec §2: "does the same work for an unknown client id as for a known one".
-  // The decoy hash is always SHA-256, so a wrong secret for an imported
-  // (scrypt) client costs a scrypt run and an unknown id does not: response
-  // time tells which ids exist and were imported.
-  it.fails("does the same hashing work for an unknown id as for an imported client", async () => {
-    const { hasher, verified } = recordingHasher();
-    const { registry } = setup({ hasher });
+  // Spec §2: the same work for an unknown client id as for a known one. Ids
+  // that are not 32 hex characters can only be imported, so unknown ones of
+  // that shape cost what an imported client costs.
+  it("does the same hashing work for an unknown id as for a client of the same kind", async () => {
+    const log: string[] = [];
+    const { registry } = setup({ hasher: recording("generated", log), importHasher: recording("import", log) });
     await registry.importClient("acct", legacy);
+    const { client_id: _id, client_secret: _secret, created_at: _created, ...createBody } = legacy;
+    const generated = await registry.create("acct", createBody);
 
-    await registry.authenticate("no-such-client", "guess");
-    const unknownWork = verified.splice(0).sort();
-    await registry.authenticate(legacy.client_id, "guess");
-    const importedWork = verified.splice(0).sort();
-    expect(importedWork).toEqual(unknownWork);
+    const work = async (id: string) => {
+      log.length = 0;
+      await registry.authenticate(id, "guess");
+      return [...log].sort();
+    };
+    expect(await work("no-such-client")).toEqual(await work(legacy.client_id));
+    expect(await work("f".repeat(32))).toEqual(await work(generated.client_id));
+    expect(await work(legacy.client_id)).toEqual(["import", "import"]);
+    expect(await work(generated.client_id)).toEqual(["generated", "generated"]);
   });
 
-  // authenticate() verifies every hash with `options.hasher`; `importHasher`
-  // is only used to hash. A custom hasher that knows only its own format
-  // (as SecretHasher's contract allows) never accepts an imported secret.
-  it.fails("authenticates an imported client when the custom hasher knows only its own format", async () => {
+  it("authenticates an imported client when the custom hasher knows only its own format", async () => {
     const base = createSecretHasher();
     const ownFormatOnly = {
       hash: async (secret: string) => `own$${(await base.hash(secret)).slice("sha256$".length)}`,
