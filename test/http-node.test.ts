@@ -1,6 +1,6 @@
 import { once } from "node:events";
 import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import { connect, type AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
 import express from "express";
 import { Hono } from "hono";
@@ -101,6 +101,20 @@ describe("mounting the fetch handler", () => {
     });
     expect(response.status).toBe(413);
     expect((await harness.registry.list(ACCOUNT)).clients).toEqual([]);
+  });
+
+  it("a malformed Host header is a 400 envelope, not a crash", async () => {
+    const harness = createHarness();
+    const origin = await listen(createServer(createNodeRequestListener(harness.handler)));
+    const { port } = new URL(origin);
+    const socket = connect(Number(port), "127.0.0.1");
+    socket.write("GET /client/v4/oauth/scopes HTTP/1.1\r\nHost: bad host[\r\nConnection: close\r\n\r\n");
+    let raw = "";
+    socket.setEncoding("utf8");
+    socket.on("data", (chunk: string) => (raw += chunk));
+    await once(socket, "end");
+    expect(raw).toMatch(/^HTTP\/1\.1 400/);
+    expect(raw).toContain('"code":1005');
   });
 
   it("a handler that throws still yields a JSON 500 from the bridge", async () => {

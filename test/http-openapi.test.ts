@@ -52,6 +52,13 @@ describe("OpenAPI document", () => {
     expect(Object.keys(generateOpenApiDocument()["x-error-codes"] as object)).toEqual(Object.keys(HTTP_ERROR_CODES));
   });
 
+  it("docs/http.md documents every error code with its status and kind", async () => {
+    const doc = await readFile(new URL("../docs/http.md", import.meta.url), "utf8");
+    for (const [kind, row] of Object.entries(HTTP_ERROR_CODES)) {
+      expect(doc, kind).toContain(`| ${row.code} | ${row.status} | \`${kind}\` |`);
+    }
+  });
+
   it("the served document uses the handler's basePath as its server", async () => {
     const { handler } = createHarness({ basePath: "/admin/api" });
     const response = await handler(new Request("http://localhost/admin/api/openapi.json"));
