@@ -1,0 +1,477 @@
+/**
+ * The store conformance suite: one set of vitest cases that every
+ * {@link ClientStore} adapter must pass unchanged. Adapter authors run it
+ * from their own test files; see docs/storage.md.
+ *
+ * Each case uses accounts and client ids of its own, so a factory may hand
+ * out one shared store (cheaper for server databases) or a fresh store per
+ * case.
+ */
+import { describe, expect, it } from "vitest";
+import { generateClientId } from "../secrets.js";
+import type { ClientStore, ListPosition, StoredClient } from "../store.js";
+import { makeLargeStoredClient, makeStoredClient } from "./records.js";
+
+export { makeLargeStoredClient, makeStoredClient } from "./records.js";
+
+/** What a factory hands to each case: the store, and how to dispose of it afterwards. */
+export interface StoreUnderTest {
+  store: ClientStore;
+  /** Called after the case, pass or fail. The suite never calls `store.close` itself. */
+  cleanup?: () => Promise<void>;
+}
+
+/** Options of {@link runStoreConformanceSuite}. */
+export interface StoreConformanceOptions {
+  /**
+   * Case ids to register as skipped, for a documented limitation of the
+   * adapter. Unknown ids throw, so a typo cannot silently skip nothing.
+   */
+  skip?: readonly string[];
+}
+
+interface ConformanceCase {
+  id: string;
+  title: string;
+  run(store: ClientStore): Promise<void>;
+}
+
+const BASE_TIME = Date.UTC(2025, 0, 1);
+
+/** An RFC 3339 timestamp `seconds` after a fixed origin. */
+function at(seconds: number): string {
+  return new Date(BASE_TIME + seconds * 1000).toISOString();
+}
+
+function newAccountId(): string {
+  return `acct_${generateClientId()}`;
+}
+
+function keyOf(record: StoredClient): ListPosition {
+  return { created_at: record.created_at, client_id: record.client_id };
+}
+
+/** List order of the contract: created_at, then client_id, both ascending by code unit. */
+function compareListOrder(a: ListPosition, b: ListPosition): number {
+  if (a.created_at !== b.created_at) return a.created_at < b.created_at ? -1 : 1;
+  if (a.client_id === b.client_id) return 0;
+  return a.client_id < b.client_id ? -1 : 1;
+}
+
+function sortedForList(records: readonly StoredClient[]): StoredClient[] {
+  return [...records].sort(compareListOrder);
+}
+
+/** Deterministic shuffle, so a failure reproduces with the same insertion order. */
+function shuffled<T>(values: readonly T[], seed: number): T[] {
+  const out = [...values];
+  let state = seed;
+  for (let i = out.length - 1; i > 0; i--) {
+    state = (state * 1103515245 + 12345) % 2147483648;
+    const j = state % (i + 1);
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+}
+
+async function insertAll(store: ClientStore, records: readonly StoredClient[]): Promise<void> {
+  for (const record of records) expect(await store.insert(record)).toBe(true);
+}
+
+/** Reads every page of an account's list; `between` runs after each page. */
+async function listAllPages(
+  store: ClientStore,
+  accountId: string,
+  limit: number,
+  between?: (page: StoredClient[], pageIndex: number) => Promise<void>,
+): Promise<StoredClient[][]> {
+  const pages: StoredClient[][] = [];
+  let after: ListPosition | null = null;
+  for (;;) {
+    const page: StoredClient[] = await store.list(accountId, { limit, after });
+    expect(page.length).toBeLessThanOrEqual(limit);
+    if (page.length === 0) break;
+    pages.push(page);
+    after = keyOf(page[page.length - 1]!);
+    if (between) await between(page, pages.length - 1);
+    if (pages.length > 1000) throw new Error("list never ran out of pages");
+  }
+  return pages;
+}
+
+/** Asserts the store holds exactly `expected` under its id, through every read path. */
+async function expectStored(store: ClientStore, expected: StoredClient): Promise<void> {
+  expect(await store.get(expected.account_id, expected.client_id)).toStrictEqual(expected);
+  expect(await store.getById(expected.client_id)).toStrictEqual(expected);
+  const listed = await store.list(expected.account_id, { limit: 1000 });
+  expect(listed.filter((r) => r.client_id === expected.client_id)).toStrictEqual([expected]);
+}
+
+/** A successor of `record` as the registry would write it: same key, version + 1. */
+function nextVersion(record: StoredClient, changes: Partial<StoredClient> = {}): StoredClient {
+  return { ...structuredClone(record), updated_at: at(10_000 + record.version), ...changes, version: record.version + 1 };
+}
+
+const CASES: readonly ConformanceCase[] = [
+  {
+    id: "insert-and-read",
+    title: "an inserted record reads back identically through get, getById and list",
+    async run(store) {
+      const record = makeStoredClient();
+      expect(await store.insert(record)).toBe(true);
+      await expectStored(store, record);
+      expect(await store.list(record.account_id, { limit: 10 })).toStrictEqual([record]);
+    },
+  },
+  {
+    id: "update",
+    title: "update replaces the whole record when the expected version matches",
+    async run(store) {
+      const v1 = makeStoredClient();
+      await insertAll(store, [v1]);
+      const v2 = nextVersion(v1, {
+        client_name: "Renamed",
+        redirect_uris: ["https://other.example.com/cb", "http://127.0.0.1:8080/cb"],
+        logo_uri: "https://cdn.example.com/logo.png",
+        client_uri: "https://other.example.com",
+        client_uri_verification: { status: "pending", text: "verify=abc" },
+      });
+      expect(await store.update(v2, 1)).toBe(true);
+      await expectStored(store, v2);
+      const v3 = nextVersion(v2, { logo_uri: null, client_uri: null, client_uri_verification: null, scopes: [] });
+      expect(await store.update(v3, 2)).toBe(true);
+      await expectStored(store, v3);
+    },
+  },
+  {
+    id: "update-reorders-list",
+    title: "an update that changes created_at moves the record to its new list position",
+    async run(store) {
+      const accountId = newAccountId();
+      const [a, b, c] = [0, 1, 2].map((i) => makeStoredClient({ account_id: accountId, created_at: at(i) }));
+      await insertAll(store, [a!, b!, c!]);
+      const moved = nextVersion(a!, { created_at: at(5) });
+      expect(await store.update(moved, a!.version)).toBe(true);
+      const ids = (await store.list(accountId, { limit: 10 })).map((r) => r.client_id);
+      expect(ids).toEqual([b!.client_id, c!.client_id, a!.client_id]);
+      expect(await store.list(accountId, { limit: 10, after: keyOf(c!) })).toStrictEqual([moved]);
+    },
+  },
+  {
+    id: "not-found",
+    title: "reads of a missing record answer null or [], and writes to it answer false without creating it",
+    async run(store) {
+      const ghost = makeStoredClient();
+      expect(await store.get(ghost.account_id, ghost.client_id)).toBeNull();
+      expect(await store.getById(ghost.client_id)).toBeNull();
+      expect(await store.list(ghost.account_id, { limit: 10 })).toStrictEqual([]);
+      expect(await store.update(nextVersion(ghost), ghost.version)).toBe(false);
+      expect(await store.delete(ghost.account_id, ghost.client_id)).toBe(false);
+      // A refused update must not have inserted anything (no upsert).
+      expect(await store.getById(ghost.client_id)).toBeNull();
+      expect(await store.list(ghost.account_id, { limit: 10 })).toStrictEqual([]);
+    },
+  },
+  {
+    id: "duplicate-insert",
+    title: "inserting a taken client_id answers false and changes nothing, in any account",
+    async run(store) {
+      const original = makeStoredClient({ client_name: "Original" });
+      await insertAll(store, [original]);
+      const sameAccount = makeStoredClient({
+        account_id: original.account_id,
+        client_id: original.client_id,
+        client_name: "Impostor",
+        created_at: at(99),
+      });
+      expect(await store.insert(sameAccount)).toBe(false);
+      const otherAccount = { ...sameAccount, account_id: newAccountId() };
+      expect(await store.insert(otherAccount)).toBe(false);
+      await expectStored(store, original);
+      expect(await store.get(otherAccount.account_id, original.client_id)).toBeNull();
+      expect(await store.list(otherAccount.account_id, { limit: 10 })).toStrictEqual([]);
+    },
+  },
+  {
+    id: "cas-stale-version",
+    title: "update with a stale or future expected version answers false and changes nothing",
+    async run(store) {
+      const v1 = makeStoredClient();
+      await insertAll(store, [v1]);
+      const v2 = nextVersion(v1, { client_name: "First writer" });
+      expect(await store.update(v2, 1)).toBe(true);
+      const lateWriter = nextVersion(v1, { client_name: "Second writer, read version 1" });
+      expect(await store.update(lateWriter, 1)).toBe(false);
+      expect(await store.update(nextVersion(v2, { version: 9 }), 8)).toBe(false);
+      await expectStored(store, v2);
+    },
+  },
+  {
+    id: "cas-wrong-account",
+    title: "update naming another account answers false and changes nothing",
+    async run(store) {
+      const record = makeStoredClient();
+      await insertAll(store, [record]);
+      const hijack = nextVersion(record, { account_id: newAccountId(), client_name: "Hijacked" });
+      expect(await store.update(hijack, record.version)).toBe(false);
+      await expectStored(store, record);
+      expect(await store.get(hijack.account_id, record.client_id)).toBeNull();
+      expect(await store.list(hijack.account_id, { limit: 10 })).toStrictEqual([]);
+    },
+  },
+  {
+    id: "cas-race",
+    title: "of concurrent updates from the same version exactly one wins",
+    async run(store) {
+      const v1 = makeStoredClient();
+      await insertAll(store, [v1]);
+      const contenders = Array.from({ length: 10 }, (_, i) => nextVersion(v1, { client_name: `Writer ${i}` }));
+      const results = await Promise.all(contenders.map((c) => store.update(c, 1)));
+      expect(results.filter(Boolean)).toHaveLength(1);
+      await expectStored(store, contenders[results.indexOf(true)]!);
+    },
+  },
+  {
+    id: "tenant-isolation",
+    title: "another account sees nothing of a record: get, list, update and delete",
+    async run(store) {
+      const mine = makeStoredClient();
+      const theirs = makeStoredClient({ created_at: mine.created_at });
+      await insertAll(store, [mine, theirs]);
+      const other = theirs.account_id;
+      expect(await store.get(other, mine.client_id)).toBeNull();
+      expect(await store.list(other, { limit: 10 })).toStrictEqual([theirs]);
+      expect(await store.list(mine.account_id, { limit: 10 })).toStrictEqual([mine]);
+      expect(await store.update(nextVersion(mine, { account_id: other }), mine.version)).toBe(false);
+      expect(await store.delete(other, mine.client_id)).toBe(false);
+      await expectStored(store, mine);
+      await expectStored(store, theirs);
+    },
+  },
+  {
+    id: "list-order",
+    title: "list returns an account's records by created_at, then client_id, ascending",
+    async run(store) {
+      const accountId = newAccountId();
+      // Few distinct timestamps, so client_id must break many ties.
+      const records = Array.from({ length: 15 }, (_, i) =>
+        makeStoredClient({ account_id: accountId, created_at: at(i % 3), client_name: `Client ${i}` }),
+      );
+      const strangers = Array.from({ length: 5 }, (_, i) => makeStoredClient({ created_at: at(i % 3) }));
+      await insertAll(store, shuffled([...records, ...strangers], 7));
+      expect(await store.list(accountId, { limit: 100 })).toStrictEqual(sortedForList(records));
+      expect(await store.list(accountId, { limit: 4 })).toStrictEqual(sortedForList(records).slice(0, 4));
+    },
+  },
+  {
+    id: "list-pagination",
+    title: "keyset pages cover every record once, in order, starting strictly after the position",
+    async run(store) {
+      const accountId = newAccountId();
+      const records = Array.from({ length: 23 }, (_, i) =>
+        makeStoredClient({ account_id: accountId, created_at: at(i % 5) }),
+      );
+      await insertAll(store, shuffled(records, 11));
+      const expected = sortedForList(records);
+      for (const limit of [1, 4, 23, 50]) {
+        const pages = await listAllPages(store, accountId, limit);
+        expect(pages.flat()).toStrictEqual(expected);
+        expect(pages.slice(0, -1).every((p) => p.length === limit)).toBe(true);
+      }
+      // A position between two records (no record has it) starts at the next record.
+      const between = { created_at: at(2), client_id: "" };
+      const fromBetween = await store.list(accountId, { limit: 100, after: between });
+      expect(fromBetween).toStrictEqual(expected.filter((r) => r.created_at >= at(2)));
+      const afterLast = keyOf(expected[expected.length - 1]!);
+      expect(await store.list(accountId, { limit: 10, after: afterLast })).toStrictEqual([]);
+      expect(await store.list(accountId, { limit: 10, after: null })).toStrictEqual(expected.slice(0, 10));
+    },
+  },
+  {
+    id: "list-concurrent-inserts",
+    title: "paging while records are inserted between pages returns every pre-existing record exactly once",
+    async run(store) {
+      const accountId = newAccountId();
+      const existing = Array.from({ length: 30 }, (_, i) =>
+        makeStoredClient({ account_id: accountId, created_at: at(10 + (i % 10)) }),
+      );
+      await insertAll(store, shuffled(existing, 3));
+      const ahead: StoredClient[] = [];
+      const behind: StoredClient[] = [];
+      const pages = await listAllPages(store, accountId, 4, async (page, index) => {
+        // Stop feeding the list eventually, or it would never end.
+        if (index >= 10) return;
+        const cursor = keyOf(page[page.length - 1]!);
+        const fresh = [
+          makeStoredClient({ account_id: accountId, created_at: at(index / 1000) }), // before everything
+          makeStoredClient({ account_id: accountId, created_at: cursor.created_at }), // ties with the cursor
+          makeStoredClient({ account_id: accountId, created_at: at(100 + index) }), // after everything
+        ];
+        await insertAll(store, fresh);
+        for (const record of fresh) (compareListOrder(record, cursor) > 0 ? ahead : behind).push(record);
+      });
+      const seen = pages.flat();
+      const seenIds = seen.map((r) => r.client_id);
+      const timesSeen = (id: string) => seenIds.filter((seenId) => seenId === id).length;
+      for (const record of existing) expect(timesSeen(record.client_id)).toBe(1);
+      // The list moves forward only: what lands ahead of the cursor shows up
+      // once, what lands behind it never does.
+      for (const record of ahead) expect(timesSeen(record.client_id)).toBe(1);
+      for (const record of behind) expect(timesSeen(record.client_id)).toBe(0);
+      expect(seen).toHaveLength(existing.length + ahead.length);
+      for (let i = 1; i < seen.length; i++) expect(compareListOrder(seen[i - 1]!, seen[i]!)).toBe(-1);
+    },
+  },
+  {
+    id: "list-after-deleted-cursor",
+    title: "the next page still starts right after a cursor whose record was deleted",
+    async run(store) {
+      const accountId = newAccountId();
+      const records = Array.from({ length: 9 }, (_, i) => makeStoredClient({ account_id: accountId, created_at: at(i % 3) }));
+      await insertAll(store, records);
+      const expected = sortedForList(records);
+      const first = await store.list(accountId, { limit: 3 });
+      const cursor = first[2]!;
+      expect(await store.delete(accountId, cursor.client_id)).toBe(true);
+      expect(await store.list(accountId, { limit: 3, after: keyOf(cursor) })).toStrictEqual(expected.slice(3, 6));
+    },
+  },
+  {
+    id: "round-trip-large",
+    title: "a large record with every optional field set and mixed scripts round-trips exactly",
+    async run(store) {
+      const large = makeLargeStoredClient();
+      expect(large.redirect_uris).toHaveLength(100);
+      await insertAll(store, [large]);
+      await expectStored(store, large);
+      const changed = nextVersion(large, {
+        client_name: "שלום 👋 — تحديث",
+        redirect_uris: [...large.redirect_uris].reverse(),
+        client_uri_verification: { status: "failed", text: "verify=🚫" },
+      });
+      expect(await store.update(changed, large.version)).toBe(true);
+      await expectStored(store, changed);
+    },
+  },
+  {
+    id: "secret-hashes",
+    title: "secret hashes and rotated_at round-trip, including null",
+    async run(store) {
+      const publicClient = makeStoredClient({ token_endpoint_auth_method: "none", secret_hash: null });
+      const rotating = makeStoredClient({
+        secret_hash: `sha256$${"1".repeat(64)}`,
+        rotated_secret_hash: `scrypt$17$8$1$${"2".repeat(32)}$${"3".repeat(64)}`,
+        rotated_at: at(42),
+      });
+      await insertAll(store, [publicClient, rotating]);
+      await expectStored(store, publicClient);
+      await expectStored(store, rotating);
+      const retired = nextVersion(rotating, { rotated_secret_hash: null, rotated_at: null });
+      expect(await store.update(retired, rotating.version)).toBe(true);
+      await expectStored(store, retired);
+      const rotatedAgain = nextVersion(retired, {
+        secret_hash: `sha256$${"4".repeat(64)}`,
+        rotated_secret_hash: retired.secret_hash,
+        rotated_at: at(43),
+      });
+      expect(await store.update(rotatedAgain, retired.version)).toBe(true);
+      await expectStored(store, rotatedAgain);
+    },
+  },
+  {
+    id: "delete",
+    title: "a deleted record is gone from every read, a second delete answers false, neighbours stay",
+    async run(store) {
+      const accountId = newAccountId();
+      const doomed = makeStoredClient({ account_id: accountId, created_at: at(1) });
+      const neighbour = makeStoredClient({ account_id: accountId, created_at: at(2) });
+      await insertAll(store, [doomed, neighbour]);
+      expect(await store.delete(accountId, doomed.client_id)).toBe(true);
+      expect(await store.get(accountId, doomed.client_id)).toBeNull();
+      expect(await store.getById(doomed.client_id)).toBeNull();
+      expect(await store.list(accountId, { limit: 10 })).toStrictEqual([neighbour]);
+      expect(await store.delete(accountId, doomed.client_id)).toBe(false);
+      expect(await store.update(nextVersion(doomed), doomed.version)).toBe(false);
+      expect(await store.getById(doomed.client_id)).toBeNull();
+      await expectStored(store, neighbour);
+      // The id is free again after a delete.
+      const reborn = makeStoredClient({ account_id: accountId, client_id: doomed.client_id, created_at: at(3) });
+      expect(await store.insert(reborn)).toBe(true);
+      await expectStored(store, reborn);
+    },
+  },
+  {
+    id: "returns-copies",
+    title: "mutating records passed in or handed out never changes stored state",
+    async run(store) {
+      const original = makeLargeStoredClient();
+      const passedIn = structuredClone(original);
+      await insertAll(store, [passedIn]);
+      passedIn.client_name = "mutated after insert";
+      passedIn.redirect_uris.push("https://evil.example.com/");
+      passedIn.client_uri_verification!.status = "failed";
+
+      const viaGet = (await store.get(original.account_id, original.client_id))!;
+      viaGet.scopes.push("mutated");
+      viaGet.client_uri_verification!.text = "mutated";
+      const viaId = (await store.getById(original.client_id))!;
+      viaId.grant_types.length = 0;
+      const viaList = await store.list(original.account_id, { limit: 10 });
+      viaList[0]!.allowed_cors_origins.push("https://evil.example.com");
+      viaList[0]!.version = 999;
+      await expectStored(store, original);
+
+      const next = nextVersion(original, { client_name: "Updated" });
+      const nextPassedIn = structuredClone(next);
+      expect(await store.update(nextPassedIn, original.version)).toBe(true);
+      nextPassedIn.post_logout_redirect_uris.push("https://evil.example.com/");
+      nextPassedIn.version = 1;
+      await expectStored(store, next);
+    },
+  },
+];
+
+/** Ids of every case, for {@link StoreConformanceOptions.skip}. */
+export const STORE_CONFORMANCE_CASES: readonly string[] = CASES.map((c) => c.id);
+
+/**
+ * Registers the conformance cases for one adapter as a vitest `describe`
+ * block. `factory` runs once per case; the optional `cleanup` it returns
+ * runs after that case.
+ *
+ * @example
+ * import { runStoreConformanceSuite } from "oauth-client-registry/testing";
+ * import { createMyStore } from "../src/my-store.js";
+ *
+ * runStoreConformanceSuite("my store", async () => {
+ *   const store = await createMyStore({ url: process.env.MY_DB_URL });
+ *   return { store, cleanup: () => store.close() };
+ * });
+ */
+export function runStoreConformanceSuite(
+  name: string,
+  factory: () => Promise<StoreUnderTest>,
+  options: StoreConformanceOptions = {},
+): void {
+  const skip = new Set(options.skip ?? []);
+  const unknown = [...skip].filter((id) => !STORE_CONFORMANCE_CASES.includes(id));
+  if (unknown.length > 0) {
+    throw new Error(
+      `runStoreConformanceSuite: unknown case id(s) in skip: ${unknown.join(", ")}. ` +
+        `Known ids: ${STORE_CONFORMANCE_CASES.join(", ")}`,
+    );
+  }
+  describe(`ClientStore conformance: ${name}`, () => {
+    for (const testCase of CASES) {
+      const register = skip.has(testCase.id) ? it.skip : it;
+      register(`${testCase.id}: ${testCase.title}`, async () => {
+        const { store, cleanup } = await factory();
+        try {
+          await testCase.run(store);
+        } finally {
+          await cleanup?.();
+        }
+      });
+    }
+  });
+}

@@ -1,0 +1,160 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import Database from "better-sqlite3";
+import { Kysely, Migrator, SqliteDialect, sql } from "kysely";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createKyselyStore, migrateToLatest, oauthClientRegistryMigrations } from "../adapters/kysely.js";
+import { createOAuthClientRegistry } from "../src/index.js";
+import { makeStoredClient, runStoreConformanceSuite } from "../src/testing/conformance.js";
+import {
+  createAndRotate,
+  expectConcurrentUpdatesAllSurvive,
+  expectExactlyOneRotationWins,
+  expectOnlyHashesAtRest,
+  twoRegistries,
+} from "./helpers/storage-scenarios.js";
+
+const dir = mkdtempSync(join(tmpdir(), "oauth-registry-kysely-sqlite-"));
+let fileCounter = 0;
+const newFile = () => join(dir, `store-${++fileCounter}.sqlite`);
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function openKysely(file: string): Kysely<unknown> {
+  const database = new Database(file);
+  database.pragma("journal_mode = WAL");
+  return new Kysely<unknown>({ dialect: new SqliteDialect({ database }) });
+}
+
+async function tableNames(db: Kysely<unknown>): Promise<string[]> {
+  const { rows } = await sql<{ name: string }>`SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name`.execute(db);
+  return rows.map((r) => r.name);
+}
+
+runStoreConformanceSuite("Kysely + SQLite (better-sqlite3)", async () => {
+  const db = openKysely(newFile());
+  await migrateToLatest(db, { tablePrefix: "app_" });
+  return { store: createKyselyStore(db, { tablePrefix: "app_" }), cleanup: () => db.destroy() };
+});
+
+describe("Kysely store: migrations", () => {
+  it("creates the prefixed table, index and bookkeeping tables once; a second run does nothing", async () => {
+    const db = openKysely(newFile());
+    const first = await migrateToLatest(db, { tablePrefix: "auth_" });
+    expect(first.map((r) => [r.migrationName, r.status])).toEqual([
+      ["oauth_client_registry_0001_create_clients", "Success"],
+    ]);
+    expect(await migrateToLatest(db, { tablePrefix: "auth_" })).toEqual([]);
+    expect(await tableNames(db)).toEqual([
+      "auth_oauth_clients",
+      "auth_oauth_clients_migrations",
+      "auth_oauth_clients_migrations_lock",
+    ]);
+    const { rows } = await sql<{ sql: string }>`SELECT sql FROM sqlite_schema WHERE name = 'auth_oauth_clients_list_idx'`.execute(db);
+    expect(rows[0]?.sql).toMatch(/\("account_id", "created_at", "client_id"\)/);
+    await db.destroy();
+  });
+
+  it("leaves the application's own Kysely migrations alone", async () => {
+    const db = openKysely(newFile());
+    const appMigrator = new Migrator({
+      db,
+      provider: {
+        getMigrations: async () => ({
+          "2024_01_01_users": { up: async (k) => void (await k.schema.createTable("users").addColumn("id", "integer").execute()) },
+        }),
+      },
+    });
+    expect((await appMigrator.migrateToLatest()).error).toBeUndefined();
+    await migrateToLatest(db);
+    // Both bookkeeping histories stay consistent: neither migrator sees the other's entries.
+    expect((await appMigrator.migrateToLatest()).error).toBeUndefined();
+    expect(await migrateToLatest(db)).toEqual([]);
+    expect(await tableNames(db)).toEqual(expect.arrayContaining(["users", "oauth_clients", "kysely_migration"]));
+    await db.destroy();
+  });
+
+  it("exports migrations that run inside an application's own migrator", async () => {
+    const db = openKysely(newFile());
+    const migrator = new Migrator({
+      db,
+      provider: { getMigrations: async () => ({ ...oauthClientRegistryMigrations({ tablePrefix: "x_" }) }) },
+    });
+    expect((await migrator.migrateToLatest()).error).toBeUndefined();
+    const store = createKyselyStore(db, { tablePrefix: "x_" });
+    const record = makeStoredClient();
+    expect(await store.insert(record)).toBe(true);
+    expect(await store.getById(record.client_id)).toStrictEqual(record);
+    await db.destroy();
+  });
+
+  it("reports a failed migration with its name and cause", async () => {
+    const db = openKysely(newFile());
+    await sql`CREATE TABLE oauth_clients (unrelated TEXT)`.execute(db);
+    await expect(migrateToLatest(db)).rejects.toThrow(
+      /migrating the clients table failed in oauth_client_registry_0001_create_clients: .*already exists/,
+    );
+    await db.destroy();
+  });
+
+  it("refuses a table prefix that is not a plain identifier", () => {
+    const db = openKysely(":memory:");
+    expect(() => createKyselyStore(db, { tablePrefix: "a-b" })).toThrow(/tablePrefix must match/);
+    expect(() => oauthClientRegistryMigrations({ tablePrefix: "x".repeat(33) })).toThrow(/tablePrefix must match/);
+    void db.destroy();
+  });
+});
+
+describe("Kysely store on SQLite: list query plan", () => {
+  it("serves a list page after a position from the list index without sorting", async () => {
+    const queries: { sql: string; parameters: readonly unknown[] }[] = [];
+    const database = new Database(newFile());
+    const db = new Kysely<unknown>({
+      dialect: new SqliteDialect({ database }),
+      log: (event) => void queries.push({ sql: event.query.sql, parameters: event.query.parameters }),
+    });
+    await migrateToLatest(db);
+    const store = createKyselyStore(db);
+    await store.list("acct", { limit: 10, after: { created_at: "2025-01-01T00:00:00.000Z", client_id: "x" } });
+    const list = queries.find((q) => /order by "created_at", "client_id"/.test(q.sql))!;
+    const plan = database.prepare(`EXPLAIN QUERY PLAN ${list.sql}`).all(...list.parameters) as { detail: string }[];
+    const details = plan.map((r) => r.detail).join("\n");
+    expect(details).toMatch(/SEARCH oauth_clients USING INDEX oauth_clients_list_idx \(account_id=\? AND created_at>\?\)/);
+    expect(details).not.toMatch(/TEMP B-TREE/);
+    await db.destroy();
+  });
+});
+
+describe("Kysely store on SQLite: two connections to one file", () => {
+  const file = newFile();
+  const dbA = openKysely(file);
+  const dbB = openKysely(file);
+  const storeA = createKyselyStore(dbA);
+  const storeB = createKyselyStore(dbB);
+  const registries = twoRegistries(storeA, storeB);
+  beforeAll(() => migrateToLatest(dbA));
+  afterAll(async () => {
+    await dbA.destroy();
+    await dbB.destroy();
+  });
+
+  it("keeps every one of 20 concurrent updates", async () => {
+    await expectConcurrentUpdatesAllSurvive(registries, (a, c) => storeB.get(a, c));
+  });
+
+  it("lets exactly one of 10 concurrent rotations win; the rest get Conflict", async () => {
+    await expectExactlyOneRotationWins(registries);
+  });
+
+  it("never writes a client secret to the database file or its WAL", async () => {
+    const atRestFile = newFile();
+    const db = openKysely(atRestFile);
+    await migrateToLatest(db);
+    const store = createKyselyStore(db);
+    const { secrets, hashes } = await createAndRotate(createOAuthClientRegistry(store), (a, c) => store.get(a, c));
+    expect(existsSync(`${atRestFile}-wal`)).toBe(true);
+    expectOnlyHashesAtRest(Buffer.concat([readFileSync(atRestFile), readFileSync(`${atRestFile}-wal`)]), secrets, hashes);
+    await db.destroy();
+  });
+});
