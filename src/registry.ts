@@ -54,7 +54,7 @@ export interface OAuthClientRegistryOptions {
   secretPrefix?: string;
   /** Size limits; unspecified ones keep their defaults. */
   limits?: Partial<RegistryLimits>;
-  /** How many times a read-modify-write is tried before answering Conflict. Default 5. */
+  /** How many times a read-modify-write is tried (with a short random backoff) before answering Conflict. Default 8. */
   maxWriteAttempts?: number;
   /** When set, a rotated secret stops authenticating this long after the rotation. */
   rotatedSecretTtlMs?: number;
@@ -204,7 +204,7 @@ export function createOAuthClientRegistry(
   const resolveTxt = options.resolveTxt ?? resolveTxtWithNodeDns;
   const verificationPrefix = options.verificationPrefix ?? DEFAULT_VERIFICATION_PREFIX;
   const secretPrefix = options.secretPrefix ?? "";
-  const maxWriteAttempts = Math.max(1, Math.floor(options.maxWriteAttempts ?? 5));
+  const maxWriteAttempts = Math.max(1, Math.floor(options.maxWriteAttempts ?? 8));
   const newClientId = options.generateClientId ?? defaultGenerateClientId;
   const newSecret = options.generateSecret
     ? () => `${secretPrefix}${options.generateSecret!()}`
@@ -301,6 +301,9 @@ export function createOAuthClientRegistry(
     change: (current: StoredClient) => Promise<StoredClient> | StoredClient,
   ): Promise<{ before: StoredClient; after: StoredClient }> {
     for (let attempt = 0; attempt < maxWriteAttempts; attempt++) {
+      // Random backoff after a lost race, so that writers colliding on one
+      // client spread out instead of colliding again in lockstep.
+      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(2 ** attempt, 50)));
       const before = await load(accountId, clientId);
       const after = await change(structuredClone(before));
       after.version = before.version + 1;
