@@ -18,7 +18,12 @@ export const MAX_JSON_DEPTH = 32;
 
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 
-/** True for `application/json` and `application/*+json`, with an optional UTF-8 charset. */
+/**
+ * True for `application/json` and `application/*+json`, with an optional UTF-8 charset.
+ *
+ * @example
+ * isJsonContentType("application/merge-patch+json; charset=utf-8"); // true
+ */
 export function isJsonContentType(header: string | null): boolean {
   if (header === null) return false;
   const [essence = "", ...params] = header.split(";").map((part) => part.trim().toLowerCase());

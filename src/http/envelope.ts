@@ -99,7 +99,12 @@ export function failure(
   });
 }
 
-/** One error entry per validation issue, located by its pointer. */
+/**
+ * One error entry per validation issue, located by its pointer.
+ *
+ * @example
+ * issueEntries([{ path: "/scopes/0", message: "not in the catalog" }]); // [{ message: "not in the catalog", pointer: "/scopes/0" }]
+ */
 export function issueEntries(issues: readonly ValidationIssue[]): { message: string; pointer: string }[] {
   return issues.map((issue) => ({ message: issue.message, pointer: issue.path }));
 }

@@ -122,7 +122,12 @@ export function matchRoute(segments: readonly string[]): RouteMatch | null {
   return null;
 }
 
-/** The Allow header value of a route (HEAD is served wherever GET is). */
+/**
+ * The Allow header value of a route (HEAD is served wherever GET is).
+ *
+ * @example
+ * allowHeader(matchRoute(["oauth", "scopes"])!.route); // "GET, HEAD"
+ */
 export function allowHeader(route: Route): string {
   const methods: string[] = route.operations.map((o) => o.method);
   if (methods.includes("GET")) methods.splice(methods.indexOf("GET") + 1, 0, "HEAD");

@@ -1,0 +1,208 @@
+/**
+ * The `oauth-client-registry serve` command, spawned as a real process the
+ * way `npm start` runs it.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { once } from "node:events";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, describe, expect, it } from "vitest";
+import { validCreateBody } from "./helpers/http.js";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+const work = mkdtempSync(join(tmpdir(), "ocr-cli-"));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+const ACCOUNT = "acct-cli";
+
+interface Cli {
+  child: ChildProcess;
+  stdout: string[];
+  stderr: string[];
+  exit: Promise<number | null>;
+}
+
+const running: Cli[] = [];
+// Tests run concurrently (each has its own files and port), so leftovers are
+// only reaped at the end.
+afterAll(() => {
+  for (const cli of running.splice(0)) if (cli.child.exitCode === null) cli.child.kill("SIGKILL");
+});
+
+function spawnCli(args: string[], env: Record<string, string> = {}): Cli {
+  const { DATABASE_URL: _ignored, OAUTH_REGISTRY_API_TOKEN: _token, ...inherited } = process.env;
+  const child = spawn(process.execPath, ["--import", "tsx", "src/cli.ts", ...args], {
+    cwd: root,
+    env: { ...inherited, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const cli: Cli = {
+    child,
+    stdout: [],
+    stderr: [],
+    exit: once(child, "exit").then(([code]) => code as number | null),
+  };
+  const collect = (stream: NodeJS.ReadableStream, into: string[]) => {
+    let buffered = "";
+    stream.setEncoding("utf8");
+    stream.on("data", (chunk: string) => {
+      buffered += chunk;
+      const lines = buffered.split("\n");
+      buffered = lines.pop()!;
+      into.push(...lines);
+    });
+    stream.on("end", () => buffered && into.push(buffered));
+  };
+  collect(child.stdout!, cli.stdout);
+  collect(child.stderr!, cli.stderr);
+  running.push(cli);
+  return cli;
+}
+
+async function waitFor(cli: Cli, pattern: RegExp, timeoutMs = 15_000): Promise<RegExpMatchArray> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    for (const line of cli.stdout) {
+      const match = pattern.exec(line);
+      if (match) return match;
+    }
+    if (cli.child.exitCode !== null || Date.now() > deadline) {
+      throw new Error(`no line matching ${pattern}; exit ${cli.child.exitCode}\nstdout:\n${cli.stdout.join("\n")}\nstderr:\n${cli.stderr.join("\n")}`);
+    }
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+async function startServer(args: string[], env: Record<string, string> = {}) {
+  const cli = spawnCli(["serve", "--port", "0", ...args], env);
+  const [, url] = await waitFor(cli, /listening on (http:\/\/\S+)/);
+  return { cli, url: url! };
+}
+
+describe.concurrent("oauth-client-registry serve", () => {
+  it("serves from SQLite, logs each request without secrets, shuts down cleanly, and keeps data across restarts", async () => {
+    const db = join(work, "persist.sqlite");
+    const first = await startServer(["--db", db]);
+    const [, token] = await waitFor(first.cli, /API token .*: (\S+)$/);
+    const auth = { authorization: `Bearer ${token}` };
+
+    const created = await fetch(`${first.url}/accounts/${ACCOUNT}/oauth_clients`, {
+      method: "POST",
+      headers: { ...auth, "content-type": "application/json" },
+      body: JSON.stringify(validCreateBody({ client_name: "Survivor" })),
+    });
+    expect(created.status).toBe(200);
+    const client = ((await created.json()) as { result: { client_id: string; client_secret: string } }).result;
+    expect((await fetch(`${first.url}/accounts/${ACCOUNT}/oauth_clients`)).status).toBe(401);
+
+    await waitFor(first.cli, new RegExp(`POST /client/v4/accounts/${ACCOUNT}/oauth_clients 200 `));
+    await waitFor(first.cli, new RegExp(`GET /client/v4/accounts/${ACCOUNT}/oauth_clients 401 `));
+    const logLines = first.cli.stdout.filter((line) => !line.startsWith("API token"));
+    expect(logLines.join("\n")).not.toContain(token!);
+    expect(logLines.join("\n")).not.toContain(client.client_secret);
+
+    first.cli.child.kill("SIGTERM");
+    expect(await first.cli.exit).toBe(0);
+    expect(first.cli.stdout.join("\n")).toContain("SIGTERM received, shutting down");
+
+    const second = await startServer(["--db", db], { OAUTH_REGISTRY_API_TOKEN: "chosen-token" });
+    expect(second.cli.stdout.some((line) => line.startsWith("API token"))).toBe(false);
+    const again = await fetch(`${second.url}/accounts/${ACCOUNT}/oauth_clients/${client.client_id}`, {
+      headers: { authorization: "Bearer chosen-token" },
+    });
+    expect(again.status).toBe(200);
+    expect(((await again.json()) as { result: { client_name: string } }).result.client_name).toBe("Survivor");
+    expect((await fetch(`${second.url}/oauth/scopes`, { headers: auth })).status).toBe(401);
+
+    second.cli.child.kill("SIGINT");
+    expect(await second.cli.exit).toBe(0);
+  });
+
+  it("serves a scope catalog file through /oauth/scopes and enforces it", async () => {
+    const catalog = join(work, "scopes.json");
+    writeFileSync(catalog, JSON.stringify(["zone.read", { id: "zone.edit", name: "Edit zones", category: "Zone" }]));
+    const { cli, url } = await startServer(["--db", join(work, "catalog.sqlite"), "--scope-catalog", catalog], {
+      OAUTH_REGISTRY_API_TOKEN: "t",
+    });
+    const auth = { authorization: "Bearer t" };
+    const scopes = await (await fetch(`${url}/oauth/scopes`, { headers: auth })).json();
+    expect((scopes as { result: unknown }).result).toEqual([
+      { id: "zone.read", name: "zone.read" },
+      { id: "zone.edit", name: "Edit zones", category: "Zone" },
+    ]);
+    const refused = await fetch(`${url}/accounts/${ACCOUNT}/oauth_clients`, {
+      method: "POST",
+      headers: { ...auth, "content-type": "application/json" },
+      body: JSON.stringify(validCreateBody({ scopes: ["dns.edit"] })),
+    });
+    expect(refused.status).toBe(400);
+    cli.child.kill("SIGTERM");
+    expect(await cli.exit).toBe(0);
+  });
+
+  it.each([
+    [["serve", "--bogus"], /unknown option '--bogus'/i],
+    [["serve", "--port", "70000"], /--port must be an integer/],
+    [["serve", "--database-url", "mysql://x"], /postgres/],
+    [["launch"], /unknown command "launch"/],
+  ])("refuses %j with exit code 2 and the usage", async (args, message) => {
+    const cli = spawnCli(args);
+    expect(await cli.exit).toBe(2);
+    const stderr = cli.stderr.join("\n");
+    expect(stderr).toMatch(message);
+    expect(stderr).toContain("Usage: oauth-client-registry serve");
+  });
+
+  it("exits 1 with a clear message when the database path is unusable", async () => {
+    const notADirectory = join(work, "plain-file");
+    writeFileSync(notADirectory, "");
+    const cli = spawnCli(["serve", "--port", "0", "--db", join(notADirectory, "db.sqlite")]);
+    expect(await cli.exit).toBe(1);
+    expect(cli.stderr.join("\n")).toMatch(/cannot open SQLite database .*plain-file/);
+  });
+
+  it("exits 1 without printing the password when PostgreSQL is unreachable", async () => {
+    const cli = spawnCli(["serve", "--port", "0", "--database-url", "postgres://app:hunter2@127.0.0.1:1/clients"]);
+    expect(await cli.exit).toBe(1);
+    const stderr = cli.stderr.join("\n");
+    expect(stderr).toMatch(/cannot connect to PostgreSQL at postgres:\/\/app:\*\*\*@127\.0\.0\.1:1\/clients/);
+    expect(stderr + cli.stdout.join("\n")).not.toContain("hunter2");
+  });
+
+  // Runs where a real server is configured (CI); the storage suite covers
+  // PostgreSQL semantics, this covers the command's wiring to it.
+  it.skipIf(!process.env.DATABASE_URL)("serves from PostgreSQL with --database-url, migrated on start", async () => {
+    const databaseUrl = process.env.DATABASE_URL!;
+    const account = `cli-pg-${Date.now().toString(36)}`;
+    const auth = { authorization: "Bearer t" };
+    const first = await startServer(["--database-url", databaseUrl], { OAUTH_REGISTRY_API_TOKEN: "t" });
+    expect(first.cli.stdout.join("\n")).toContain("storage: PostgreSQL");
+    const created = await fetch(`${first.url}/accounts/${account}/oauth_clients`, {
+      method: "POST",
+      headers: { ...auth, "content-type": "application/json" },
+      body: JSON.stringify(validCreateBody()),
+    });
+    expect(created.status).toBe(200);
+    const { client_id } = ((await created.json()) as { result: { client_id: string } }).result;
+    first.cli.child.kill("SIGTERM");
+    expect(await first.cli.exit).toBe(0);
+
+    const second = await startServer([], { OAUTH_REGISTRY_API_TOKEN: "t", DATABASE_URL: databaseUrl });
+    expect((await fetch(`${second.url}/accounts/${account}/oauth_clients/${client_id}`, { headers: auth })).status).toBe(200);
+    expect((await fetch(`${second.url}/accounts/${account}/oauth_clients/${client_id}`, { method: "DELETE", headers: auth })).status).toBe(200);
+    second.cli.child.kill("SIGTERM");
+    expect(await second.cli.exit).toBe(0);
+  });
+
+  it("exits 1 when the port is taken", async () => {
+    const { cli: holder, url } = await startServer(["--db", join(work, "holder.sqlite")], { OAUTH_REGISTRY_API_TOKEN: "t" });
+    const port = new URL(url).port;
+    const second = spawnCli(["serve", "--port", port, "--db", join(work, "second.sqlite")], { OAUTH_REGISTRY_API_TOKEN: "t" });
+    expect(await second.exit).toBe(1);
+    expect(second.stderr.join("\n")).toMatch(/cannot listen on 127\.0\.0\.1:\d+: address already in use/);
+    holder.child.kill("SIGTERM");
+    expect(await holder.exit).toBe(0);
+  });
+});
