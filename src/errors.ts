@@ -16,6 +16,7 @@ export interface ValidationIssue {
 export type OAuthClientErrorCode =
   | "validation_failed"
   | "not_found"
+  | "rotated_secret_not_found"
   | "conflict"
   | "rotated_secret_exists"
   | "concurrent_modification"
@@ -74,8 +75,8 @@ export class ValidationError extends OAuthClientError {
  * throw new NotFoundError("OAuth client not found")
  */
 export class NotFoundError extends OAuthClientError {
-  constructor(message = "OAuth client not found") {
-    super("not_found", 404, message);
+  constructor(message = "OAuth client not found", code: "not_found" | "rotated_secret_not_found" = "not_found") {
+    super(code, 404, message);
   }
 }
 

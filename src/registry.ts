@@ -565,7 +565,7 @@ export function createOAuthClientRegistry(
 
     async deleteRotatedSecret(accountId, clientId) {
       const { after } = await mutate(accountId, clientId, (current) => {
-        if (!rotatedSecretActive(current)) throw new NotFoundError("the client has no rotated secret");
+        if (!rotatedSecretActive(current)) throw new NotFoundError("the client has no rotated secret", "rotated_secret_not_found");
         const at = timestamp();
         return { ...current, rotated_secret_hash: null, rotated_at: null, updated_at: at };
       });

@@ -100,7 +100,7 @@ describe("rotatedSecretTtlMs: the rotated secret expires on its own", () => {
     const { id } = await confidentialClient(registry);
     await registry.rotateSecret("acct", id);
     advance(TTL);
-    await expect(registry.deleteRotatedSecret("acct", id)).rejects.toMatchObject({ status: 404, code: "not_found" });
+    await expect(registry.deleteRotatedSecret("acct", id)).rejects.toMatchObject({ status: 404, code: "rotated_secret_not_found" });
   });
 
   it("still lets deleteRotatedSecret end the window early", async () => {

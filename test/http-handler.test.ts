@@ -103,7 +103,7 @@ describe("createFetchHandler: the seven client operations", () => {
 
     const nothingLeft = await handler(apiRequest("DELETE", `${clients}/${created.client_id}/rotate_secret`));
     expect(nothingLeft.status).toBe(404);
-    expect((await envelopeOf(nothingLeft)).errors[0]!.code).toBe(HTTP_ERROR_CODES.not_found.code);
+    expect((await envelopeOf(nothingLeft)).errors[0]!.code).toBe(HTTP_ERROR_CODES.rotated_secret_not_found.code);
   });
 
   it("rotating a public (none) client is a 400", async () => {
