@@ -31,17 +31,32 @@ import { createOAuthClientRegistry } from "${pkg.name}";
 import { createMemoryStore } from "${pkg.name}/memory";
 const modules = [${specifiers.map((_, i) => `m${i}`).join(", ")}];
 for (const m of modules) if (Object.keys(m).length === 0) throw new Error("empty module");
-const registry = createOAuthClientRegistry(createMemoryStore());
-const client = await registry.create("acct", {
-  client_name: "Packed",
-  grant_types: ["authorization_code"],
-  response_types: ["code"],
-  redirect_uris: ["https://packed.example.com/cb"],
-  scopes: ["profile"],
-  token_endpoint_auth_method: "client_secret_basic",
-});
-const result = await registry.authenticate(client.client_id, client.client_secret ?? "");
-if (result?.matched !== "current") throw new Error("authentication failed");
+import { createSqliteStore } from "${pkg.name}/sqlite";
+import { createKyselyStore, migrateToLatest } from "${pkg.name}/kysely";
+import { createFetchHandler } from "${pkg.name}/http";
+import Database from "better-sqlite3";
+import { Kysely, SqliteDialect } from "kysely";
+
+const kysely = new Kysely({ dialect: new SqliteDialect({ database: new Database(":memory:") }) });
+await migrateToLatest(kysely);
+const stores = { memory: createMemoryStore(), sqlite: createSqliteStore(":memory:"), kysely: createKyselyStore(kysely) };
+for (const [name, store] of Object.entries(stores)) {
+  const registry = createOAuthClientRegistry(store);
+  const client = await registry.create("acct", {
+    client_name: "Packed",
+    grant_types: ["authorization_code"],
+    response_types: ["code"],
+    redirect_uris: ["https://packed.example.com/cb"],
+    scopes: ["profile"],
+    token_endpoint_auth_method: "client_secret_basic",
+  });
+  const result = await registry.authenticate(client.client_id, client.client_secret ?? "");
+  if (result?.matched !== "current") throw new Error(\`authentication failed on \${name}\`);
+  const handler = createFetchHandler(registry, { authorize: () => true });
+  const response = await handler(new Request(\`http://localhost/client/v4/accounts/acct/oauth_clients/\${client.client_id}\`));
+  if (response.status !== 200) throw new Error(\`HTTP get failed on \${name}: \${response.status}\`);
+}
+await kysely.destroy();
 console.log("consumer ok:", ${JSON.stringify(specifiers.join(", "))});
 `;
   writeFileSync(join(consumer, "index.mjs"), body);
@@ -53,6 +68,18 @@ console.log("consumer ok:", ${JSON.stringify(specifiers.join(", "))});
   process.stdout.write(run("node", ["index.mjs"], consumer));
   run(join(consumer, "node_modules/.bin/tsc"), ["-p", "."], consumer);
   console.log("consumer typecheck ok");
+
+  // An adapter author runs the exported conformance suite with their own vitest.
+  writeFileSync(
+    join(consumer, "store.test.mjs"),
+    `import { runStoreConformanceSuite } from "${pkg.name}/testing";
+import { createMemoryStore } from "${pkg.name}/memory";
+runStoreConformanceSuite("packed memory store", async () => ({ store: createMemoryStore() }));
+`,
+  );
+  const report = run(join(consumer, "node_modules/.bin/vitest"), ["run", "--reporter=dot", "store.test.mjs"], consumer);
+  if (!/passed/.test(report)) throw new Error(`conformance suite did not run:\n${report}`);
+  console.log("consumer conformance suite ok");
 } finally {
   rmSync(work, { recursive: true, force: true });
 }
