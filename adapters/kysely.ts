@@ -7,7 +7,10 @@
  * RFC 3339 strings of the record, so they compare and sort as text.
  */
 import { Migrator, type Kysely, type Migration, type MigrationResult } from "kysely";
-import type { ClientStore, ListQuery, StoredClient } from "../src/store.js";
+import type { ClientStore, ListQuery } from "../src/store.js";
+import { fromClientRow, toClientRow, type OAuthClientsTable } from "./rows.js";
+
+export type { OAuthClientsTable } from "./rows.js";
 
 /** Options shared by {@link createKyselyStore}, {@link migrateToLatest} and the migrations. */
 export interface KyselyStoreOptions {
@@ -19,48 +22,6 @@ export interface KyselyStoreOptions {
   tablePrefix?: string;
 }
 
-/**
- * One row of the clients table, as stored. Use it to type your own
- * `Kysely<DB>` if you query the table yourself.
- *
- * @example
- * interface DB { oauth_clients: OAuthClientsTable }
- * const names = await db.selectFrom("oauth_clients").select("client_name").execute();
- */
-export interface OAuthClientsTable {
-  client_id: string;
-  account_id: string;
-  visibility: string;
-  client_name: string;
-  /** JSON array. */
-  grant_types: string;
-  /** JSON array. */
-  response_types: string;
-  /** JSON array. */
-  redirect_uris: string;
-  /** JSON array. */
-  scopes: string;
-  /** JSON array. */
-  optional_scopes: string;
-  token_endpoint_auth_method: string;
-  /** JSON array. */
-  allowed_cors_origins: string;
-  /** JSON array. */
-  post_logout_redirect_uris: string;
-  client_uri: string | null;
-  logo_uri: string | null;
-  policy_uri: string | null;
-  tos_uri: string | null;
-  /** JSON object `{ status, text }` or null. */
-  client_uri_verification: string | null;
-  secret_hash: string | null;
-  rotated_secret_hash: string | null;
-  rotated_at: string | null;
-  created_at: string;
-  updated_at: string;
-  promoted_at: string | null;
-  version: number;
-}
 
 /** Names of the tables and index for a prefix. */
 interface SchemaNames {
@@ -218,66 +179,7 @@ export async function migrateToLatest<DB>(
 /** Any table name maps to the clients row: the name is chosen at run time from the prefix. */
 type ClientTables = Record<string, OAuthClientsTable>;
 
-function toRow(record: StoredClient): OAuthClientsTable {
-  return {
-    client_id: record.client_id,
-    account_id: record.account_id,
-    visibility: record.visibility,
-    client_name: record.client_name,
-    grant_types: JSON.stringify(record.grant_types),
-    response_types: JSON.stringify(record.response_types),
-    redirect_uris: JSON.stringify(record.redirect_uris),
-    scopes: JSON.stringify(record.scopes),
-    optional_scopes: JSON.stringify(record.optional_scopes),
-    token_endpoint_auth_method: record.token_endpoint_auth_method,
-    allowed_cors_origins: JSON.stringify(record.allowed_cors_origins),
-    post_logout_redirect_uris: JSON.stringify(record.post_logout_redirect_uris),
-    client_uri: record.client_uri,
-    logo_uri: record.logo_uri,
-    policy_uri: record.policy_uri,
-    tos_uri: record.tos_uri,
-    client_uri_verification:
-      record.client_uri_verification === null ? null : JSON.stringify(record.client_uri_verification),
-    secret_hash: record.secret_hash,
-    rotated_secret_hash: record.rotated_secret_hash,
-    rotated_at: record.rotated_at,
-    created_at: record.created_at,
-    updated_at: record.updated_at,
-    promoted_at: record.promoted_at,
-    version: record.version,
-  };
-}
 
-function fromRow(row: OAuthClientsTable): StoredClient {
-  const json = <T>(text: string) => JSON.parse(text) as T;
-  return {
-    account_id: row.account_id,
-    client_id: row.client_id,
-    visibility: row.visibility as StoredClient["visibility"],
-    client_name: row.client_name,
-    grant_types: json(row.grant_types),
-    response_types: json(row.response_types),
-    redirect_uris: json(row.redirect_uris),
-    scopes: json(row.scopes),
-    optional_scopes: json(row.optional_scopes),
-    token_endpoint_auth_method: row.token_endpoint_auth_method as StoredClient["token_endpoint_auth_method"],
-    allowed_cors_origins: json(row.allowed_cors_origins),
-    post_logout_redirect_uris: json(row.post_logout_redirect_uris),
-    client_uri: row.client_uri,
-    logo_uri: row.logo_uri,
-    policy_uri: row.policy_uri,
-    tos_uri: row.tos_uri,
-    client_uri_verification: row.client_uri_verification === null ? null : json(row.client_uri_verification),
-    secret_hash: row.secret_hash,
-    rotated_secret_hash: row.rotated_secret_hash,
-    rotated_at: row.rotated_at,
-    created_at: row.created_at,
-    updated_at: row.updated_at,
-    promoted_at: row.promoted_at,
-    // Some drivers hand back integers as strings or bigints.
-    version: Number(row.version),
-  };
-}
 
 /**
  * A store over a Kysely instance you own (the store never destroys it).
@@ -312,12 +214,12 @@ export function createKyselyStore<DB>(db: Kysely<DB>, options: KyselyStoreOption
         .where("client_id", "=", clientId)
         .where("account_id", "=", accountId)
         .executeTakeFirst();
-      return row ? fromRow(row) : null;
+      return row ? fromClientRow(row) : null;
     },
 
     async getById(clientId) {
       const row = await k.selectFrom(table).select(COLUMNS).where("client_id", "=", clientId).executeTakeFirst();
-      return row ? fromRow(row) : null;
+      return row ? fromClientRow(row) : null;
     },
 
     async list(accountId, query: ListQuery) {
@@ -332,12 +234,12 @@ export function createKyselyStore<DB>(db: Kysely<DB>, options: KyselyStoreOption
           .where((eb) => eb.or([eb("created_at", ">", after.created_at), eb("client_id", ">", after.client_id)]));
       }
       const rows = await select.orderBy("created_at").orderBy("client_id").limit(query.limit).execute();
-      return rows.map(fromRow);
+      return rows.map(fromClientRow);
     },
 
     async insert(record) {
       try {
-        await k.insertInto(table).values(toRow(record)).execute();
+        await k.insertInto(table).values(toClientRow(record)).execute();
         return true;
       } catch (error) {
         // Dialects disagree on "insert unless exists" syntax and on
@@ -348,7 +250,7 @@ export function createKyselyStore<DB>(db: Kysely<DB>, options: KyselyStoreOption
     },
 
     async update(record, expectedVersion) {
-      const { client_id: _clientId, account_id: _accountId, ...changes } = toRow(record);
+      const { client_id: _clientId, account_id: _accountId, ...changes } = toClientRow(record);
       const result = await k
         .updateTable(table)
         .set(changes)

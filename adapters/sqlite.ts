@@ -8,7 +8,8 @@
  */
 import Database from "better-sqlite3";
 import { InternalError } from "../src/errors.js";
-import type { ClientStore, ListQuery, StoredClient } from "../src/store.js";
+import type { ClientStore, ListQuery } from "../src/store.js";
+import { fromClientRow, toClientRow, type OAuthClientsTable } from "./rows.js";
 
 /** Options of {@link createSqliteStore}. */
 export interface SqliteStoreOptions {
@@ -62,7 +63,8 @@ const COLUMNS = [
   "version",
 ] as const;
 
-type Row = Record<(typeof COLUMNS)[number], string | number | bigint | null>;
+/** A row as better-sqlite3 returns it; `version` is a bigint on safe-integer connections. */
+type Row = Omit<OAuthClientsTable, "version"> & { version: number | bigint };
 
 /**
  * Each entry upgrades the schema from version `index` to `index + 1`.
@@ -131,69 +133,6 @@ function migrate(db: Database.Database, table: string): void {
   }).immediate();
 }
 
-function toRow(record: StoredClient): Row {
-  return {
-    client_id: record.client_id,
-    account_id: record.account_id,
-    visibility: record.visibility,
-    client_name: record.client_name,
-    grant_types: JSON.stringify(record.grant_types),
-    response_types: JSON.stringify(record.response_types),
-    redirect_uris: JSON.stringify(record.redirect_uris),
-    scopes: JSON.stringify(record.scopes),
-    optional_scopes: JSON.stringify(record.optional_scopes),
-    token_endpoint_auth_method: record.token_endpoint_auth_method,
-    allowed_cors_origins: JSON.stringify(record.allowed_cors_origins),
-    post_logout_redirect_uris: JSON.stringify(record.post_logout_redirect_uris),
-    client_uri: record.client_uri,
-    logo_uri: record.logo_uri,
-    policy_uri: record.policy_uri,
-    tos_uri: record.tos_uri,
-    client_uri_verification:
-      record.client_uri_verification === null ? null : JSON.stringify(record.client_uri_verification),
-    secret_hash: record.secret_hash,
-    rotated_secret_hash: record.rotated_secret_hash,
-    rotated_at: record.rotated_at,
-    created_at: record.created_at,
-    updated_at: record.updated_at,
-    promoted_at: record.promoted_at,
-    version: record.version,
-  };
-}
-
-function fromRow(row: Row): StoredClient {
-  const text = (column: keyof Row) => row[column] as string;
-  const nullable = (column: keyof Row) => row[column] as string | null;
-  const json = <T>(column: keyof Row) => JSON.parse(text(column)) as T;
-  const verification = nullable("client_uri_verification");
-  return {
-    account_id: text("account_id"),
-    client_id: text("client_id"),
-    visibility: text("visibility") as StoredClient["visibility"],
-    client_name: text("client_name"),
-    grant_types: json("grant_types"),
-    response_types: json("response_types"),
-    redirect_uris: json("redirect_uris"),
-    scopes: json("scopes"),
-    optional_scopes: json("optional_scopes"),
-    token_endpoint_auth_method: text("token_endpoint_auth_method") as StoredClient["token_endpoint_auth_method"],
-    allowed_cors_origins: json("allowed_cors_origins"),
-    post_logout_redirect_uris: json("post_logout_redirect_uris"),
-    client_uri: nullable("client_uri"),
-    logo_uri: nullable("logo_uri"),
-    policy_uri: nullable("policy_uri"),
-    tos_uri: nullable("tos_uri"),
-    client_uri_verification:
-      verification === null ? null : (JSON.parse(verification) as StoredClient["client_uri_verification"]),
-    secret_hash: nullable("secret_hash"),
-    rotated_secret_hash: nullable("rotated_secret_hash"),
-    rotated_at: nullable("rotated_at"),
-    created_at: text("created_at"),
-    updated_at: text("updated_at"),
-    promoted_at: nullable("promoted_at"),
-    version: Number(row.version),
-  };
-}
 
 /**
  * Opens (or adopts) a SQLite database and returns a store over it. The
@@ -297,13 +236,13 @@ export function createSqliteStore(
     get(accountId, clientId) {
       return run(() => {
         const row = statements.get.get(clientId, accountId);
-        return row ? fromRow(row) : null;
+        return row ? fromClientRow(row) : null;
       });
     },
     getById(clientId) {
       return run(() => {
         const row = statements.getById.get(clientId);
-        return row ? fromRow(row) : null;
+        return row ? fromClientRow(row) : null;
       });
     },
     list(accountId, query: ListQuery) {
@@ -311,14 +250,14 @@ export function createSqliteStore(
         const rows = query.after
           ? statements.listAfter.all(accountId, query.after.created_at, query.after.client_id, query.limit)
           : statements.listFirst.all(accountId, query.limit);
-        return rows.map(fromRow);
+        return rows.map(fromClientRow);
       });
     },
     insert(record) {
-      return run(() => statements.insert.run(toRow(record)).changes === 1);
+      return run(() => statements.insert.run(toClientRow(record)).changes === 1);
     },
     update(record, expectedVersion) {
-      return run(() => statements.update.run({ ...toRow(record), expected_version: expectedVersion }).changes === 1);
+      return run(() => statements.update.run({ ...toClientRow(record), expected_version: expectedVersion }).changes === 1);
     },
     delete(accountId, clientId) {
       return run(() => statements.delete.run(clientId, accountId).changes === 1);
