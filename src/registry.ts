@@ -523,6 +523,11 @@ export function createOAuthClientRegistry(
       // found on the merged record (NotFound wins when the client is absent).
       const { before, after } = await mutate(accountId, clientId, async (current) => {
         const merged: StoredClient = { ...current, ...withoutUndefined(fields), updated_at: timestamp() };
+        // A rotated secret past its grace period is dropped on the next write.
+        if (current.rotated_secret_hash !== null && !rotatedSecretActive(current)) {
+          merged.rotated_secret_hash = null;
+          merged.rotated_at = null;
+        }
         return applyRules(merged, current, fields, issues);
       });
       const changed = changedFields(before, after);

@@ -103,6 +103,20 @@ describe("rotatedSecretTtlMs: the rotated secret expires on its own", () => {
     await expect(registry.deleteRotatedSecret("acct", id)).rejects.toMatchObject({ status: 404, code: "rotated_secret_not_found" });
   });
 
+  it("drops an expired rotated secret's hash from the store at the next update", async () => {
+    const store = createMemoryStore();
+    let ms = Date.parse("2025-01-01T00:00:00.000Z");
+    const registry = createOAuthClientRegistry(store, { now: () => new Date(ms), rotatedSecretTtlMs: TTL });
+    const { id } = await confidentialClient(registry);
+    await registry.rotateSecret("acct", id);
+    ms += TTL - 1;
+    await registry.update("acct", id, { client_name: "Inside the window" });
+    expect((await store.getById(id))?.rotated_secret_hash).not.toBeNull();
+    ms += 1;
+    await registry.update("acct", id, { client_name: "After the window" });
+    expect(await store.getById(id)).toMatchObject({ rotated_secret_hash: null, rotated_at: null });
+  });
+
   it("still lets deleteRotatedSecret end the window early", async () => {
     const { registry, advance } = setup({ rotatedSecretTtlMs: TTL });
     const { id, secret: oldSecret } = await confidentialClient(registry);
