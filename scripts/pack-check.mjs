@@ -69,6 +69,10 @@ console.log("consumer ok:", ${JSON.stringify(specifiers.join(", "))});
   run(join(consumer, "node_modules/.bin/tsc"), ["-p", "."], consumer);
   console.log("consumer typecheck ok");
 
+  const help = run(join(consumer, "node_modules/.bin/oauth-client-registry"), ["serve", "--help"], consumer);
+  if (!help.includes("--database-url")) throw new Error(`unexpected bin output:\n${help}`);
+  console.log("consumer bin ok");
+
   // An adapter author runs the exported conformance suite with their own vitest.
   writeFileSync(
     join(consumer, "store.test.mjs"),
