@@ -8,7 +8,7 @@
  */
 import { Migrator, type Kysely, type Migration, type MigrationResult } from "kysely";
 import type { ClientStore, ListQuery } from "../src/store.js";
-import { fromClientRow, toClientRow, type OAuthClientsTable } from "./rows.js";
+import { CLIENT_COLUMNS as COLUMNS, fromClientRow, toClientRow, type OAuthClientsTable } from "./rows.js";
 
 export type { OAuthClientsTable } from "./rows.js";
 
@@ -47,32 +47,6 @@ function schemaNames(options: KyselyStoreOptions): SchemaNames {
   };
 }
 
-const COLUMNS = [
-  "client_id",
-  "account_id",
-  "visibility",
-  "client_name",
-  "grant_types",
-  "response_types",
-  "redirect_uris",
-  "scopes",
-  "optional_scopes",
-  "token_endpoint_auth_method",
-  "allowed_cors_origins",
-  "post_logout_redirect_uris",
-  "client_uri",
-  "logo_uri",
-  "policy_uri",
-  "tos_uri",
-  "client_uri_verification",
-  "secret_hash",
-  "rotated_secret_hash",
-  "rotated_at",
-  "created_at",
-  "updated_at",
-  "promoted_at",
-  "version",
-] as const satisfies readonly (keyof OAuthClientsTable)[];
 
 /**
  * The migrations that create and evolve this library's schema, keyed by

@@ -48,6 +48,34 @@ export interface OAuthClientsTable {
   version: number;
 }
 
+/** Every column of the clients table, in record order. */
+export const CLIENT_COLUMNS = [
+  "client_id",
+  "account_id",
+  "visibility",
+  "client_name",
+  "grant_types",
+  "response_types",
+  "redirect_uris",
+  "scopes",
+  "optional_scopes",
+  "token_endpoint_auth_method",
+  "allowed_cors_origins",
+  "post_logout_redirect_uris",
+  "client_uri",
+  "logo_uri",
+  "policy_uri",
+  "tos_uri",
+  "client_uri_verification",
+  "secret_hash",
+  "rotated_secret_hash",
+  "rotated_at",
+  "created_at",
+  "updated_at",
+  "promoted_at",
+  "version",
+] as const satisfies readonly (keyof OAuthClientsTable)[];
+
 /**
  * Encodes a record as a row.
  *

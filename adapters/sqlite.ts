@@ -9,7 +9,7 @@
 import Database from "better-sqlite3";
 import { InternalError } from "../src/errors.js";
 import type { ClientStore, ListQuery } from "../src/store.js";
-import { fromClientRow, toClientRow, type OAuthClientsTable } from "./rows.js";
+import { CLIENT_COLUMNS as COLUMNS, fromClientRow, toClientRow, type OAuthClientsTable } from "./rows.js";
 
 /** Options of {@link createSqliteStore}. */
 export interface SqliteStoreOptions {
@@ -35,33 +35,6 @@ const DEFAULT_TABLE = "oauth_clients";
 const DEFAULT_BUSY_TIMEOUT_MS = 5000;
 const TABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 
-/** Columns in StoredClient order; arrays and the verification object are JSON text. */
-const COLUMNS = [
-  "client_id",
-  "account_id",
-  "visibility",
-  "client_name",
-  "grant_types",
-  "response_types",
-  "redirect_uris",
-  "scopes",
-  "optional_scopes",
-  "token_endpoint_auth_method",
-  "allowed_cors_origins",
-  "post_logout_redirect_uris",
-  "client_uri",
-  "logo_uri",
-  "policy_uri",
-  "tos_uri",
-  "client_uri_verification",
-  "secret_hash",
-  "rotated_secret_hash",
-  "rotated_at",
-  "created_at",
-  "updated_at",
-  "promoted_at",
-  "version",
-] as const;
 
 /** A row as better-sqlite3 returns it; `version` is a bigint on safe-integer connections. */
 type Row = Omit<OAuthClientsTable, "version"> & { version: number | bigint };
