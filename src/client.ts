@@ -108,7 +108,17 @@ export function createFieldSchemas(limits: RegistryLimits) {
   };
 }
 
-const defaultFields = createFieldSchemas(DEFAULT_LIMITS);
+// Schemas depend only on the limits; a registry's limits object is built
+// once, so each registry builds its schemas once instead of on every call.
+const fieldSchemasByLimits = new WeakMap<RegistryLimits, ReturnType<typeof createFieldSchemas>>();
+
+function fieldSchemasFor(limits: RegistryLimits): ReturnType<typeof createFieldSchemas> {
+  let schemas = fieldSchemasByLimits.get(limits);
+  if (!schemas) fieldSchemasByLimits.set(limits, (schemas = createFieldSchemas(limits)));
+  return schemas;
+}
+
+const defaultFields = fieldSchemasFor(DEFAULT_LIMITS);
 
 /** Body of a create call. */
 export const createClientInputSchema = z.strictObject({
@@ -242,7 +252,7 @@ export function parseClientFields(
     return { fields: {}, issues: [{ path: "", message: "must be a JSON object" }] };
   }
   const input = body as Record<string, unknown>;
-  const schemas = createFieldSchemas(limits);
+  const schemas = fieldSchemasFor(limits);
   const known = new Set<string>(Object.keys(schemas));
   if (mode === "create") known.delete("visibility");
   const readOnly = new Set<string>(READ_ONLY_FIELDS);
