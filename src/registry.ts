@@ -167,6 +167,7 @@ export interface OAuthClientRegistry {
 }
 
 const DEFAULT_VERIFICATION_PREFIX = "oauth-client-registry-verification";
+const MAX_CLIENT_ID_LENGTH = 128;
 const IMPORTED_CLIENT_ID = /^[A-Za-z0-9._~-]{1,128}$/;
 const GENERATED_CLIENT_ID = /^[0-9a-f]{32}$/;
 /** Marks a stored hash made by `importHasher`. */
@@ -284,7 +285,7 @@ export function createOAuthClientRegistry(
 
   async function load(accountId: string, clientId: unknown): Promise<StoredClient> {
     assertAccountId(accountId);
-    if (typeof clientId !== "string" || clientId.length === 0 || clientId.length > 128) throw new NotFoundError();
+    if (!isPlausibleClientId(clientId)) throw new NotFoundError();
     const record = await storeCall(() => store.get(accountId, clientId));
     if (!record) throw new NotFoundError();
     return record;
@@ -539,7 +540,9 @@ export function createOAuthClientRegistry(
     },
 
     async delete(accountId, clientId) {
-      await load(accountId, clientId);
+      assertAccountId(accountId);
+      // The store's delete is account-scoped, so it alone tells whether the client existed.
+      if (!isPlausibleClientId(clientId)) throw new NotFoundError();
       if (!(await storeCall(() => store.delete(accountId, clientId)))) throw new NotFoundError();
       emit({ type: "client.deleted", account_id: accountId, client_id: clientId, at: timestamp() });
       return { id: clientId };
@@ -581,7 +584,7 @@ export function createOAuthClientRegistry(
     async authenticate(clientId, secret) {
       const at = timestamp();
       const wellFormed =
-        typeof clientId === "string" && clientId.length > 0 && clientId.length <= 128 &&
+        isPlausibleClientId(clientId) &&
         typeof secret === "string" && secret.length > 0 && secret.length <= MAX_SECRET_LENGTH;
       const record = wellFormed ? await storeCall(() => store.getById(clientId)) : null;
       const presented = typeof secret === "string" ? secret.slice(0, MAX_SECRET_LENGTH) : "";
@@ -595,7 +598,7 @@ export function createOAuthClientRegistry(
         verifyHash(presented, currentHash),
         verifyHash(presented, rotatedHash),
       ]);
-      const id = typeof clientId === "string" ? clientId.slice(0, 128) : "";
+      const id = typeof clientId === "string" ? clientId.slice(0, MAX_CLIENT_ID_LENGTH) : "";
       if (!record || record.secret_hash === null) {
         emit({
           type: "client.authentication_failed",
@@ -616,7 +619,7 @@ export function createOAuthClientRegistry(
     },
 
     async findClient(clientId) {
-      if (typeof clientId !== "string" || clientId.length === 0 || clientId.length > 128) return null;
+      if (!isPlausibleClientId(clientId)) return null;
       const record = await storeCall(() => store.getById(clientId));
       return record ? toWire(record) : null;
     },
@@ -697,6 +700,11 @@ function parseRfc3339(value: string): number {
   if (month < 1 || month > 12 || day < 1 || day > daysInMonth || hour > 23 || minute > 59 || second > 59) return Number.NaN;
   if (m[9] !== undefined && (Number(m[10]) > 23 || Number(m[11]) > 59)) return Number.NaN;
   return Date.parse(value.toUpperCase());
+}
+
+/** Ids no client can have (not a string, empty, too long) are answered without a store lookup. */
+function isPlausibleClientId(clientId: unknown): clientId is string {
+  return typeof clientId === "string" && clientId.length > 0 && clientId.length <= MAX_CLIENT_ID_LENGTH;
 }
 
 function definedOnly<T extends object>(value: T): Partial<T> {
