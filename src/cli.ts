@@ -4,7 +4,6 @@
  * port over embedded SQLite (no set-up), or over PostgreSQL when a database
  * URL is given, guarded by a single bearer token.
  */
-import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import { accessSync, constants as fsConstants, existsSync, realpathSync, statSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
@@ -16,6 +15,7 @@ import { UnauthorizedError } from "./errors.js";
 import { createFetchHandler, type Authorize, type FetchHandler } from "./http/handler.js";
 import { createNodeRequestListener } from "./http/node.js";
 import { createOAuthClientRegistry } from "./registry.js";
+import { defaultSecretHasher, generateSecret } from "./secrets.js";
 import type { ClientStore } from "./store.js";
 
 const USAGE = `Usage: oauth-client-registry serve [options]
@@ -141,11 +141,12 @@ async function loadScopeCatalog(file: string): Promise<CatalogEntry[]> {
  * const authorize = bearerTokenAuthorize(process.env.OAUTH_REGISTRY_API_TOKEN!);
  */
 export function bearerTokenAuthorize(token: string): Authorize {
-  const expected = createHash("sha256").update(token).digest();
-  return (request) => {
+  // Compared as hashes, in constant time, with the same hasher as client secrets.
+  const expected = Promise.resolve(defaultSecretHasher.hash(token));
+  return async (request) => {
     const match = /^Bearer[ ]+(\S+)\s*$/i.exec(request.headers.get("authorization") ?? "");
-    const presented = createHash("sha256").update(match?.[1] ?? "").digest();
-    if (!match || !timingSafeEqual(presented, expected)) throw new UnauthorizedError("a valid bearer token is required");
+    const valid = await defaultSecretHasher.verify(match?.[1] ?? "", await expected);
+    if (!match || !valid) throw new UnauthorizedError("a valid bearer token is required");
     return true;
   };
 }
@@ -284,7 +285,7 @@ export async function serve(
 
   let token = env.OAUTH_REGISTRY_API_TOKEN ?? "";
   if (token === "") {
-    token = randomBytes(32).toString("base64url");
+    token = generateSecret();
     output.out(`API token (generated for this run; set OAUTH_REGISTRY_API_TOKEN to keep one): ${token}`);
   }
 
