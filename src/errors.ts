@@ -25,6 +25,8 @@ export type OAuthClientErrorCode =
   | "forbidden"
   | "payload_too_large"
   | "unsupported_media_type"
+  | "precondition_failed"
+  | "storage_unavailable"
   | "internal_error";
 
 /**
@@ -145,6 +147,37 @@ export class UnsupportedMediaTypeError extends OAuthClientError {
       415,
       `expected content-type application/json, got ${contentType ?? "none"}`,
     );
+  }
+}
+
+/**
+ * The caller's expected version (HTTP `If-Match`) is not the stored one:
+ * someone else changed the client since the caller read it.
+ *
+ * @example
+ * await registry.update("acct", id, patch, { expectedVersion: 3 }); // throws PreconditionFailedError when stale
+ */
+export class PreconditionFailedError extends OAuthClientError {
+  constructor(message = "the client changed since it was read; read it again and retry") {
+    super("precondition_failed", 412, message);
+  }
+}
+
+/**
+ * The database cannot be reached, or stayed locked past the deadline. The
+ * operation had no effect, or its effect is not known to the caller; a retry
+ * after `retryAfterSeconds` is expected to succeed once the database is back.
+ *
+ * @example
+ * catch (e) { if (e instanceof StorageUnavailableError) res.setHeader("retry-after", e.retryAfterSeconds) }
+ */
+export class StorageUnavailableError extends OAuthClientError {
+  /** Suggested wait before a retry, in seconds. */
+  readonly retryAfterSeconds: number;
+
+  constructor(message = "storage is temporarily unavailable; retry shortly", options: { cause?: unknown; retryAfterSeconds?: number } = {}) {
+    super("storage_unavailable", 503, message, { cause: options.cause, expose: true });
+    this.retryAfterSeconds = options.retryAfterSeconds ?? 1;
   }
 }
 

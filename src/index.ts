@@ -22,6 +22,8 @@ export {
   PayloadTooLargeError,
   UnsupportedMediaTypeError,
   InternalError,
+  PreconditionFailedError,
+  StorageUnavailableError,
   type OAuthClientErrorCode,
   type ValidationIssue,
 } from "./errors.js";
@@ -56,5 +58,6 @@ export {
 export { checkRedirectUri, checkWebPageUrl, normalizeOrigin, isLoopbackHost } from "./uris.js";
 export { isRedirectUriAllowed } from "./redirect.js";
 export { resolveTxtWithNodeDns, type ResolveTxt } from "./verification.js";
+export { isStorageUnavailable } from "./storage-faults.js";
 export type { RegistryEvent, RegistryEventListener, RegistryEventType } from "./events.js";
 export type { ClientStore, ListPosition, ListQuery, StoredClient } from "./store.js";

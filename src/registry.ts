@@ -14,9 +14,7 @@ import {
 } from "./client.js";
 import {
   ConflictError,
-  InternalError,
   NotFoundError,
-  OAuthClientError,
   ValidationError,
   type ValidationIssue,
 } from "./errors.js";
@@ -31,6 +29,7 @@ import {
   type SecretHasher,
 } from "./secrets.js";
 import type { ClientStore, ListPosition, StoredClient } from "./store.js";
+import { storeCall } from "./storage-faults.js";
 import { hostOf } from "./uris.js";
 import { hasTxtRecord, resolveTxtWithNodeDns, type ResolveTxt } from "./verification.js";
 
@@ -753,15 +752,5 @@ function decodeCursor(cursor: unknown): ListPosition | null {
     return { created_at: createdAt, client_id: clientId };
   } catch {
     return null;
-  }
-}
-
-/** Store faults surface as InternalError (500) unless already typed. */
-async function storeCall<T>(call: () => Promise<T>): Promise<T> {
-  try {
-    return await call();
-  } catch (error) {
-    if (error instanceof OAuthClientError) throw error;
-    throw new InternalError("storage operation failed", { cause: error });
   }
 }

@@ -47,5 +47,7 @@ export const HTTP_ERROR_CODES: Readonly<Record<HttpErrorKind, HttpErrorCode>> = 
   rotated_secret_exists: { code: 1301, status: 409, description: "A rotated secret already exists; delete it before rotating again." },
   concurrent_modification: { code: 1302, status: 409, description: "Concurrent writers kept winning; retry the request." },
   client_id_taken: { code: 1303, status: 409, description: "The client id is already in use." },
+  precondition_failed: { code: 1304, status: 412, description: "If-Match names a version of the client that is no longer current; read it again and retry." },
+  storage_unavailable: { code: 1501, status: 503, description: "The database is unreachable or locked past its deadline; retry after the Retry-After header (x-should-retry: true)." },
   internal_error: { code: 1500, status: 500, description: "An unexpected server fault; details are logged, never returned." },
 });

@@ -3,7 +3,7 @@
  * document is generated from them) and as response builders.
  */
 import { z } from "zod";
-import { OAuthClientError, type ValidationIssue } from "../errors.js";
+import { OAuthClientError, StorageUnavailableError, type ValidationIssue } from "../errors.js";
 import { HTTP_ERROR_CODES, type HttpErrorKind } from "./codes.js";
 
 export const apiMessageSchema = z
@@ -93,6 +93,8 @@ export function failure(
   // Retrying a conflict replays the same request into the same state; the
   // official SDK would otherwise retry 409s on its own.
   if (status === 409) extra["x-should-retry"] = "false";
+  // The database is down or locked: the same request will work again soon.
+  if (status === 503) extra["x-should-retry"] = "true";
   return new Response(JSON.stringify({ success: false, errors, messages: [], result: null }), {
     status,
     headers: { ...BASE_HEADERS, ...extra },
@@ -118,6 +120,11 @@ export function issueEntries(issues: readonly ValidationIssue[]): { message: str
  */
 export function errorResponse(error: OAuthClientError): Response {
   const kind: HttpErrorKind = error.code in HTTP_ERROR_CODES ? error.code : "internal_error";
+  if (error instanceof StorageUnavailableError) {
+    return failure("storage_unavailable", [{ message: error.message }], {
+      "retry-after": String(Math.max(1, Math.ceil(error.retryAfterSeconds))),
+    });
+  }
   if (!error.expose || HTTP_ERROR_CODES[kind].status >= 500) {
     return failure("internal_error", [{ message: "internal server error" }]);
   }

@@ -1,0 +1,63 @@
+/**
+ * Telling a database outage from a bug. A store call that fails because the
+ * database is unreachable, restarting, out of connections or locked is worth
+ * retrying later (503); anything else is a fault of ours (500).
+ */
+import { InternalError, OAuthClientError, StorageUnavailableError } from "./errors.js";
+
+/** Network errors a driver surfaces when the server goes away or cannot be reached. */
+const NETWORK_CODES = new Set([
+  "ECONNREFUSED", "ECONNRESET", "ECONNABORTED", "EPIPE", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH",
+  "ENOTFOUND", "EAI_AGAIN", "EADDRNOTAVAIL",
+]);
+
+/**
+ * SQLSTATE classes of a database that is down or overloaded, not of a bad
+ * statement: 08 connection exception, 53 insufficient resources, 57P01–57P03
+ * shutdown / crash / cannot connect now, 40001/40P01 serialization / deadlock.
+ */
+function isTransientSqlState(code: string): boolean {
+  return /^08...$/.test(code) || /^53...$/.test(code) || /^57P0[1-3]$/.test(code) || code === "40001" || code === "40P01";
+}
+
+/** Driver messages of a connection lost mid-flight (pg, pg-pool), which carry no code. */
+const LOST_CONNECTION = /connection terminated|connection ended|timeout exceeded when trying to connect|client has encountered a connection error|not queryable|the database system is (starting up|shutting down|in recovery mode)|Client was closed/i;
+
+/**
+ * True when `error` (or an error it wraps) says the database is unavailable
+ * rather than that the call was wrong.
+ *
+ * @example
+ * isStorageUnavailable(Object.assign(new Error("terminating connection"), { code: "57P01" })); // true
+ */
+export function isStorageUnavailable(error: unknown, depth = 0): boolean {
+  if (depth > 4 || typeof error !== "object" || error === null) return false;
+  if (error instanceof StorageUnavailableError) return true;
+  const { code, message, cause } = error as { code?: unknown; message?: unknown; cause?: unknown };
+  if (typeof code === "string") {
+    if (NETWORK_CODES.has(code)) return true;
+    if (/^[0-9A-Z]{5}$/.test(code) && isTransientSqlState(code)) return true;
+    if (code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED")) return true;
+  }
+  if (typeof message === "string" && LOST_CONNECTION.test(message)) return true;
+  if (error instanceof AggregateError && error.errors.some((e) => isStorageUnavailable(e, depth + 1))) return true;
+  return isStorageUnavailable(cause, depth + 1);
+}
+
+/**
+ * Runs a store call and types its failure: registry errors pass through, an
+ * unavailable database becomes {@link StorageUnavailableError} (503), any
+ * other fault {@link InternalError} (500).
+ *
+ * @example
+ * const record = await storeCall(() => store.get(accountId, clientId));
+ */
+export async function storeCall<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    if (error instanceof OAuthClientError) throw error;
+    if (isStorageUnavailable(error)) throw new StorageUnavailableError(undefined, { cause: error });
+    throw new InternalError("storage operation failed", { cause: error });
+  }
+}

@@ -1,0 +1,11 @@
+import { defineConfig } from "vitest/config";
+
+// Long fault-injection runs (process kills, database restarts): `npm run test:faults`.
+export default defineConfig({
+  test: {
+    include: ["test/faults/**/*.test.ts"],
+    testTimeout: 300_000,
+    hookTimeout: 120_000,
+    fileParallelism: false,
+  },
+});
