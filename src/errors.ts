@@ -27,6 +27,7 @@ export type OAuthClientErrorCode =
   | "unsupported_media_type"
   | "precondition_failed"
   | "storage_unavailable"
+  | "overloaded"
   | "internal_error";
 
 /**
@@ -178,6 +179,19 @@ export class StorageUnavailableError extends OAuthClientError {
   constructor(message = "storage is temporarily unavailable; retry shortly", options: { cause?: unknown; retryAfterSeconds?: number } = {}) {
     super("storage_unavailable", 503, message, { cause: options.cause, expose: true });
     this.retryAfterSeconds = options.retryAfterSeconds ?? 1;
+  }
+}
+
+/**
+ * Too much expensive work is already running or queued (slow hashes of
+ * imported secrets); the request was refused without doing any of it.
+ *
+ * @example
+ * catch (e) { if (e instanceof OverloadedError) return new Response(null, { status: 503 }) }
+ */
+export class OverloadedError extends OAuthClientError {
+  constructor(message = "too many slow secret verifications are in progress; retry shortly") {
+    super("overloaded", 503, message, { expose: true });
   }
 }
 

@@ -24,6 +24,7 @@ export {
   InternalError,
   PreconditionFailedError,
   StorageUnavailableError,
+  OverloadedError,
   type OAuthClientErrorCode,
   type ValidationIssue,
 } from "./errors.js";

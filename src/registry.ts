@@ -30,6 +30,7 @@ import {
 } from "./secrets.js";
 import type { ClientStore, ListPosition, StoredClient } from "./store.js";
 import { storeCall } from "./storage-faults.js";
+import { createWorkLimiter } from "./limiter.js";
 import { hostOf } from "./uris.js";
 import { hasTxtRecord, resolveTxtWithNodeDns, type ResolveTxt } from "./verification.js";
 
@@ -65,6 +66,13 @@ export interface OAuthClientRegistryOptions {
   generateSecret?: () => string;
   /** Verification token generator. */
   generateVerificationToken?: () => string;
+  /**
+   * Slow-hash work (imported secrets) that may run at once. Default 2: one
+   * scrypt verification at the default cost takes ~128 MiB for a moment.
+   */
+  slowHashConcurrency?: number;
+  /** Slow-hash work that may wait for a slot; past it, `OverloadedError` (503). Default 64. */
+  slowHashQueueLimit?: number;
 }
 
 /** Options of {@link OAuthClientRegistry.list}. */
@@ -168,7 +176,6 @@ export interface OAuthClientRegistry {
 const DEFAULT_VERIFICATION_PREFIX = "oauth-client-registry-verification";
 const MAX_CLIENT_ID_LENGTH = 128;
 const IMPORTED_CLIENT_ID = /^[A-Za-z0-9._~-]{1,128}$/;
-const GENERATED_CLIENT_ID = /^[0-9a-f]{32}$/;
 /** Marks a stored hash made by `importHasher`. */
 const IMPORTED_HASH_MARK = "imported:";
 const MAX_ACCOUNT_ID_LENGTH = 255;
@@ -220,25 +227,35 @@ export function createOAuthClientRegistry(
   const emit = (event: RegistryEvent) => emitSafely(options.onEvent, event);
 
   // Imported secrets are hashed by `importHasher`; the mark routes their
-  // verification back to it, whatever formats `hasher` understands.
+  // verification back to it, whatever formats `hasher` understands. Their
+  // slow hash runs under a bounded limit so that a burst cannot exhaust CPU
+  // or memory.
+  const slowHashLimit = createWorkLimiter({
+    concurrency: options.slowHashConcurrency ?? 2,
+    maxQueue: options.slowHashQueueLimit ?? 64,
+  });
   const verifyHash = (secret: string, stored: string) =>
-    Promise.resolve(
-      stored.startsWith(IMPORTED_HASH_MARK)
-        ? importHasher.verify(secret, stored.slice(IMPORTED_HASH_MARK.length))
-        : hasher.verify(secret, stored),
-    );
-  const hashImported = async (secret: string) => `${IMPORTED_HASH_MARK}${await importHasher.hash(secret)}`;
+    stored.startsWith(IMPORTED_HASH_MARK)
+      ? slowHashLimit(() => importHasher.verify(secret, stored.slice(IMPORTED_HASH_MARK.length)))
+      : Promise.resolve(hasher.verify(secret, stored));
+  const hashImported = async (secret: string) =>
+    `${IMPORTED_HASH_MARK}${await slowHashLimit(() => importHasher.hash(secret))}`;
 
-  // Decoy hashes, made once, stand in for missing ones so every
-  // authentication does two verifications of the kind a real client of that
-  // id would need: generated ids (32 hex) cost like generated secrets, other
-  // ids can only belong to imported clients and cost like imported secrets.
+  // Decoy hashes, made once, stand in for missing ones so that every
+  // authentication does two verifications. A client id is a public
+  // identifier, so only the secret is protected: an unknown id costs what a
+  // generated client costs (the fast hash), and a known client without a
+  // rotated secret pays a second verification of its own hash's kind.
   let generatedDecoy: Promise<string> | undefined;
   let importedDecoy: Promise<string> | undefined;
-  const decoyFor = (imported: boolean) =>
-    imported
-      ? (importedDecoy ??= hashImported(defaultGenerateSecret()))
-      : (generatedDecoy ??= Promise.resolve(hasher.hash(defaultGenerateSecret())));
+  const decoyFor = (imported: boolean): Promise<string> => {
+    if (!imported) return (generatedDecoy ??= Promise.resolve(hasher.hash(defaultGenerateSecret())));
+    // A refused (overloaded) attempt is not cached: the next call tries again.
+    return (importedDecoy ??= hashImported(defaultGenerateSecret()).catch((error: unknown) => {
+      importedDecoy = undefined;
+      throw error;
+    }));
+  };
 
   function rotatedSecretActive(record: StoredClient): boolean {
     if (record.rotated_secret_hash === null) return false;
@@ -587,8 +604,7 @@ export function createOAuthClientRegistry(
         typeof secret === "string" && secret.length > 0 && secret.length <= MAX_SECRET_LENGTH;
       const record = wellFormed ? await storeCall(() => store.getById(clientId)) : null;
       const presented = typeof secret === "string" ? secret.slice(0, MAX_SECRET_LENGTH) : "";
-      const currentHash =
-        record?.secret_hash ?? (await decoyFor(typeof clientId === "string" && !GENERATED_CLIENT_ID.test(clientId)));
+      const currentHash = record?.secret_hash ?? (await decoyFor(false));
       const rotatedHash =
         record && rotatedSecretActive(record)
           ? record.rotated_secret_hash!

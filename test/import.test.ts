@@ -9,6 +9,7 @@ import {
   ConflictError,
   createOAuthClientRegistry,
   createSecretHasher,
+  OverloadedError,
   ValidationError,
   type ImportClientInput,
   type OAuthClientRegistryOptions,
@@ -268,10 +269,9 @@ describe("importClient: authentication cost and hashers", () => {
     };
   }
 
-  // Spec §2: the same work for an unknown client id as for a known one. Ids
-  // that are not 32 hex characters can only be imported, so unknown ones of
-  // that shape cost what an imported client costs.
-  it("does the same hashing work for an unknown id as for a client of the same kind", async () => {
+  // An unknown client id, of any shape, costs what a generated client costs:
+  // ids are public, so nothing is gained by paying the slow hash for them.
+  it("never runs the slow import hasher for an unknown client id, whatever its shape", async () => {
     const log: string[] = [];
     const { registry } = setup({ hasher: recording("generated", log), importHasher: recording("import", log) });
     await registry.importClient("acct", legacy);
@@ -283,10 +283,60 @@ describe("importClient: authentication cost and hashers", () => {
       await registry.authenticate(id, "guess");
       return [...log].sort();
     };
-    expect(await work("no-such-client")).toEqual(await work(legacy.client_id));
-    expect(await work("f".repeat(32))).toEqual(await work(generated.client_id));
-    expect(await work(legacy.client_id)).toEqual(["import", "import"]);
+    for (const unknown of ["x", "no-such-client", "f".repeat(32), "legacy-app-2", "z".repeat(128)]) {
+      expect(await work(unknown)).toEqual(["generated", "generated"]);
+    }
     expect(await work(generated.client_id)).toEqual(["generated", "generated"]);
+    expect(await work(legacy.client_id)).toEqual(["import", "import"]);
+  });
+
+  it("does not derive the decoy from the id format, so a custom id generator changes nothing", async () => {
+    const log: string[] = [];
+    let n = 0;
+    const { registry } = setup({
+      hasher: recording("generated", log),
+      importHasher: recording("import", log),
+      generateClientId: () => `app-${++n}`,
+    });
+    const { client_id: _id, client_secret: _secret, created_at: _created, ...createBody } = legacy;
+    const generated = await registry.create("acct", createBody);
+    expect(generated.client_id).toBe("app-1");
+    for (const id of [generated.client_id, "app-2", "x"]) {
+      log.length = 0;
+      await registry.authenticate(id, "guess");
+      expect(log).toEqual(["generated", "generated"]);
+    }
+  });
+
+  it("bounds concurrent slow-hash work and refuses the excess with OverloadedError instead of queueing it all", async () => {
+    let running = 0;
+    let peak = 0;
+    const base = createSecretHasher({ algorithm: "scrypt", scrypt: { logN: 10, r: 8, p: 1 } });
+    let calls = 0;
+    const gated = {
+      hash: (secret: string) => base.hash(secret),
+      verify: async (secret: string, stored: string) => {
+        calls++;
+        running++;
+        peak = Math.max(peak, running);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        running--;
+        return base.verify(secret, stored);
+      },
+    };
+    const { registry } = setup({ importHasher: gated, slowHashConcurrency: 2, slowHashQueueLimit: 4 });
+    await registry.importClient("acct", legacy);
+    // 10 authentications want 20 verifications; 2 run, 4 wait, the rest are refused.
+    const results = await Promise.allSettled(
+      Array.from({ length: 10 }, () => registry.authenticate(legacy.client_id, legacy.client_secret!)),
+    );
+    expect(peak).toBe(2);
+    const refused = results.filter((r) => r.status === "rejected");
+    expect(refused.length).toBeGreaterThan(0);
+    for (const r of refused) expect((r as PromiseRejectedResult).reason).toBeInstanceOf(OverloadedError);
+    expect(calls).toBeLessThanOrEqual(2 + 4 + 2 * 2);
+    // Once the burst is over, the same client authenticates again.
+    await expect(registry.authenticate(legacy.client_id, legacy.client_secret!)).resolves.toMatchObject({ matched: "current" });
   });
 
   it("authenticates an imported client when the custom hasher knows only its own format", async () => {

@@ -49,5 +49,6 @@ export const HTTP_ERROR_CODES: Readonly<Record<HttpErrorKind, HttpErrorCode>> = 
   client_id_taken: { code: 1303, status: 409, description: "The client id is already in use." },
   precondition_failed: { code: 1304, status: 412, description: "If-Match names a version of the client that is no longer current; read it again and retry." },
   storage_unavailable: { code: 1501, status: 503, description: "The database is unreachable or locked past its deadline; retry after the Retry-After header (x-should-retry: true)." },
+  overloaded: { code: 1502, status: 503, description: "Too many slow secret verifications are in progress; retry shortly (x-should-retry: true)." },
   internal_error: { code: 1500, status: 500, description: "An unexpected server fault; details are logged, never returned." },
 });

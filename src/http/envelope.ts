@@ -125,6 +125,7 @@ export function errorResponse(error: OAuthClientError): Response {
       "retry-after": String(Math.max(1, Math.ceil(error.retryAfterSeconds))),
     });
   }
+  if (error.code === "overloaded") return failure("overloaded", [{ message: error.message }], { "retry-after": "1" });
   if (!error.expose || HTTP_ERROR_CODES[kind].status >= 500) {
     return failure("internal_error", [{ message: "internal server error" }]);
   }
