@@ -30,6 +30,7 @@ import {
 } from "./secrets.js";
 import type { ClientStore, ListPosition, StoredClient } from "./store.js";
 import { storeCall } from "./storage-faults.js";
+import { accountIdIssue, decodeCursor, encodeCursor, isPlausibleClientId, MAX_CLIENT_ID_LENGTH } from "./ids.js";
 import { createWorkLimiter } from "./limiter.js";
 import { hostOf } from "./uris.js";
 import { hasTxtRecord, resolveTxtWithNodeDns, type ResolveTxt } from "./verification.js";
@@ -174,11 +175,9 @@ export interface OAuthClientRegistry {
 }
 
 const DEFAULT_VERIFICATION_PREFIX = "oauth-client-registry-verification";
-const MAX_CLIENT_ID_LENGTH = 128;
 const IMPORTED_CLIENT_ID = /^[A-Za-z0-9._~-]{1,128}$/;
 /** Marks a stored hash made by `importHasher`. */
 const IMPORTED_HASH_MARK = "imported:";
-const MAX_ACCOUNT_ID_LENGTH = 255;
 const MAX_SECRET_LENGTH = 1024;
 
 /**
@@ -292,11 +291,8 @@ export function createOAuthClientRegistry(
   }
 
   function assertAccountId(accountId: unknown): asserts accountId is string {
-    if (typeof accountId !== "string" || accountId.length === 0 || accountId.length > MAX_ACCOUNT_ID_LENGTH) {
-      throw new ValidationError([
-        { path: "/account_id", message: `account id must be a string of 1 to ${MAX_ACCOUNT_ID_LENGTH} characters` },
-      ]);
-    }
+    const issue = accountIdIssue(accountId);
+    if (issue) throw new ValidationError([issue]);
   }
 
   async function load(accountId: string, clientId: unknown): Promise<StoredClient> {
@@ -717,11 +713,6 @@ function parseRfc3339(value: string): number {
   return Date.parse(value.toUpperCase());
 }
 
-/** Ids no client can have (not a string, empty, too long) are answered without a store lookup. */
-function isPlausibleClientId(clientId: unknown): clientId is string {
-  return typeof clientId === "string" && clientId.length > 0 && clientId.length <= MAX_CLIENT_ID_LENGTH;
-}
-
 function definedOnly<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
@@ -751,22 +742,4 @@ const CHANGE_TRACKED_FIELDS = [
 
 function changedFields(before: StoredClient, after: StoredClient): string[] {
   return CHANGE_TRACKED_FIELDS.filter((key) => JSON.stringify(before[key]) !== JSON.stringify(after[key]));
-}
-
-function encodeCursor(record: StoredClient): string {
-  const json = JSON.stringify([record.created_at, record.client_id]);
-  return btoa(json).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
-
-function decodeCursor(cursor: unknown): ListPosition | null {
-  if (typeof cursor !== "string" || cursor.length > 512 || !/^[A-Za-z0-9_-]+$/.test(cursor)) return null;
-  try {
-    const value: unknown = JSON.parse(atob(cursor.replace(/-/g, "+").replace(/_/g, "/")));
-    if (!Array.isArray(value) || value.length !== 2) return null;
-    const [createdAt, clientId] = value as unknown[];
-    if (typeof createdAt !== "string" || typeof clientId !== "string") return null;
-    return { created_at: createdAt, client_id: clientId };
-  } catch {
-    return null;
-  }
 }

@@ -8,6 +8,8 @@
  * case.
  */
 import { describe, expect, it } from "vitest";
+import { NotFoundError, ValidationError } from "../errors.js";
+import { createOAuthClientRegistry } from "../registry.js";
 import { generateClientId } from "../secrets.js";
 import type { ClientStore, ListPosition, StoredClient } from "../store.js";
 import { makeLargeStoredClient, makeStoredClient } from "./records.js";
@@ -427,6 +429,62 @@ const CASES: readonly ConformanceCase[] = [
       nextPassedIn.post_logout_redirect_uris.push("https://evil.example.com/");
       nextPassedIn.version = 1;
       await expectStored(store, next);
+    },
+  },
+  {
+    id: "hostile-identifiers",
+    title: "ids and cursors with NUL, control characters or lone surrogates get the same typed answers on every store",
+    async run(store) {
+      const registry = createOAuthClientRegistry(store);
+      const accountId = newAccountId();
+      const created = await registry.create(accountId, {
+        client_name: "Hostile ids",
+        grant_types: ["authorization_code"],
+        response_types: ["code"],
+        redirect_uris: ["https://app.example.com/cb"],
+        scopes: [],
+        token_endpoint_auth_method: "client_secret_basic",
+      });
+      const hostile = ["a\u0000b", "\u0000", `${created.client_id}\u0000`, "tab\there", "bell\u0007", "del\u007f", "lone\ud800", "\udfffx"];
+      for (const bad of hostile) {
+        // Account ids: 400 with a pointer, before the store is asked.
+        for (const call of [
+          () => registry.list(bad),
+          () => registry.get(bad, created.client_id),
+          () => registry.create(bad, {}),
+          () => registry.delete(bad, created.client_id),
+        ]) {
+          const error = await call().then(() => null, (e: unknown) => e);
+          expect(error, JSON.stringify(bad)).toBeInstanceOf(ValidationError);
+          expect((error as ValidationError).issues.map((i) => i.path)).toContain("/account_id");
+        }
+        // Client ids: not found, like any id no client has.
+        for (const call of [
+          () => registry.get(accountId, bad),
+          () => registry.update(accountId, bad, { client_name: "x" }),
+          () => registry.delete(accountId, bad),
+          () => registry.rotateSecret(accountId, bad),
+          () => registry.deleteRotatedSecret(accountId, bad),
+        ]) {
+          await expect(call(), JSON.stringify(bad)).rejects.toBeInstanceOf(NotFoundError);
+        }
+        expect(await registry.findClient(bad)).toBeNull();
+        expect(await registry.authenticate(bad, created.client_secret!)).toBeNull();
+        expect(await registry.authenticate(created.client_id, bad)).toBeNull();
+        // A cursor naming such a position was never issued.
+        const forged = btoa(JSON.stringify([created.created_at, bad].map((v) => v))).replace(/=+$/, "");
+        await expect(registry.list(accountId, { cursor: forged })).rejects.toBeInstanceOf(ValidationError);
+      }
+      // Well-formed non-ASCII ids reach the store and are simply absent.
+      for (const odd of ["ünïcødé", "客户端", "emoji-\u{1F600}", "'; drop table x; --"]) {
+        expect(await store.getById(odd)).toBeNull();
+        expect(await store.get(odd, odd)).toBeNull();
+        expect(await store.list(odd, { limit: 5 })).toEqual([]);
+        expect(await store.delete(odd, odd)).toBe(false);
+      }
+      // Nothing above changed the stored client.
+      expect(await registry.authenticate(created.client_id, created.client_secret!)).toMatchObject({ matched: "current" });
+      expect((await registry.list(accountId)).clients.map((c) => c.client_id)).toEqual([created.client_id]);
     },
   },
 ];
