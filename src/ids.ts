@@ -13,6 +13,7 @@ export const MAX_CLIENT_ID_LENGTH = 128;
 export const MAX_ACCOUNT_ID_LENGTH = 255;
 
 /** C0 controls (NUL included), DEL and C1 controls. */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f]/;
 
 /** A non-empty, well-formed string of at most `max` UTF-16 units with no control character. */

@@ -451,7 +451,7 @@ const CASES: readonly ConformanceCase[] = [
         for (const call of [
           () => registry.list(bad),
           () => registry.get(bad, created.client_id),
-          () => registry.create(bad, {}),
+          () => registry.create(bad, { client_name: "x" } as Parameters<typeof registry.create>[1]),
           () => registry.delete(bad, created.client_id),
         ]) {
           const error = await call().then(() => null, (e: unknown) => e);
