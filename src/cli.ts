@@ -205,7 +205,7 @@ async function openSqlite(file: string): Promise<OpenedStore> {
   return { store, description: `SQLite ${path}`, close: async () => store.close?.() };
 }
 
-async function openPostgres(url: string): Promise<OpenedStore> {
+async function openPostgres(url: string, log: (line: string) => void): Promise<OpenedStore> {
   const shown = redactUrl(url);
   let kysely: typeof import("kysely");
   let pg: typeof import("pg");
@@ -217,9 +217,13 @@ async function openPostgres(url: string): Promise<OpenedStore> {
     throw error;
   }
   const Pool = pg.default?.Pool ?? pg.Pool;
-  const db = new kysely.Kysely<unknown>({
-    dialect: new kysely.PostgresDialect({ pool: new Pool({ connectionString: url, connectionTimeoutMillis: 5000 }) }),
-  });
+  const pool = new Pool({ connectionString: url, connectionTimeoutMillis: 5000 });
+  // An idle pooled connection that the server drops (restart, failover,
+  // pg_terminate_backend) emits 'error' on the pool; unheard, it would end the
+  // process. The pool discards that connection and opens a new one on demand;
+  // requests meanwhile get 503 from the registry.
+  pool.on("error", (error: Error) => log(`PostgreSQL connection lost (the pool reconnects on demand): ${messageOf(error)}`));
+  const db = new kysely.Kysely<unknown>({ dialect: new kysely.PostgresDialect({ pool }) });
   try {
     await kysely.sql`select 1`.execute(db);
   } catch (error) {
@@ -281,7 +285,7 @@ export async function serve(
   output: CliOutput = consoleOutput,
 ): Promise<RunningServer> {
   const catalog = options.scopeCatalog === null ? null : await loadScopeCatalog(options.scopeCatalog);
-  const opened = options.databaseUrl !== null ? await openPostgres(options.databaseUrl) : await openSqlite(options.db);
+  const opened = options.databaseUrl !== null ? await openPostgres(options.databaseUrl, output.err) : await openSqlite(options.db);
 
   let token = env.OAUTH_REGISTRY_API_TOKEN ?? "";
   if (token === "") {
