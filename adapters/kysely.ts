@@ -235,12 +235,10 @@ export function createKyselyStore<DB>(db: Kysely<DB>, options: KyselyStoreOption
       return result.numUpdatedRows === 1n;
     },
 
-    async delete(accountId, clientId) {
-      const result = await k
-        .deleteFrom(table)
-        .where("client_id", "=", clientId)
-        .where("account_id", "=", accountId)
-        .executeTakeFirst();
+    async delete(accountId, clientId, expectedVersion) {
+      let query = k.deleteFrom(table).where("client_id", "=", clientId).where("account_id", "=", accountId);
+      if (expectedVersion !== undefined) query = query.where("version", "=", expectedVersion);
+      const result = await query.executeTakeFirst();
       return result.numDeletedRows === 1n;
     },
   };

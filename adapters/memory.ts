@@ -84,9 +84,10 @@ export function createMemoryStore(): ClientStore {
       byId.set(copy.client_id, copy);
       return true;
     },
-    async delete(accountId, clientId) {
+    async delete(accountId, clientId, expectedVersion) {
       const current = byId.get(clientId);
       if (!current || current.account_id !== accountId) return false;
+      if (expectedVersion !== undefined && current.version !== expectedVersion) return false;
       byId.delete(clientId);
       removeKey(current);
       return true;

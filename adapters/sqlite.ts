@@ -186,6 +186,7 @@ export function createSqliteStore(
         .join(", ")} WHERE client_id = @client_id AND account_id = @account_id AND version = @expected_version`,
     ),
     delete: prepare(`DELETE FROM ${t} WHERE client_id = ? AND account_id = ?`),
+    deleteVersion: prepare(`DELETE FROM ${t} WHERE client_id = ? AND account_id = ? AND version = ?`),
   };
 
   function run<T>(operation: () => T): Promise<T> {
@@ -232,8 +233,14 @@ export function createSqliteStore(
     update(record, expectedVersion) {
       return run(() => statements.update.run({ ...toClientRow(record), expected_version: expectedVersion }).changes === 1);
     },
-    delete(accountId, clientId) {
-      return run(() => statements.delete.run(clientId, accountId).changes === 1);
+    delete(accountId, clientId, expectedVersion) {
+      return run(
+        () =>
+          (expectedVersion === undefined
+            ? statements.delete.run(clientId, accountId)
+            : statements.deleteVersion.run(clientId, accountId, expectedVersion)
+          ).changes === 1,
+      );
     },
     async close() {
       if (ownsConnection && connection.open) connection.close();

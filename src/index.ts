@@ -11,7 +11,9 @@ export {
   type ListOptions,
   type OAuthClientRegistry,
   type OAuthClientRegistryOptions,
+  type WriteOptions,
 } from "./registry.js";
+export { clientVersion } from "./versions.js";
 export {
   OAuthClientError,
   ValidationError,

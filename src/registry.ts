@@ -15,6 +15,7 @@ import {
 import {
   ConflictError,
   NotFoundError,
+  PreconditionFailedError,
   ValidationError,
   type ValidationIssue,
 } from "./errors.js";
@@ -32,6 +33,7 @@ import type { ClientStore, ListPosition, StoredClient } from "./store.js";
 import { storeCall } from "./storage-faults.js";
 import { accountIdIssue, decodeCursor, encodeCursor, isPlausibleClientId, MAX_CLIENT_ID_LENGTH } from "./ids.js";
 import { createWorkLimiter } from "./limiter.js";
+import { tagVersion, versionMatches } from "./versions.js";
 import { hostOf } from "./uris.js";
 import { hasTxtRecord, resolveTxtWithNodeDns, type ResolveTxt } from "./verification.js";
 
@@ -84,6 +86,16 @@ export interface ListOptions {
   cursor?: string | null;
 }
 
+/** Options of the operations that change a client. */
+export interface WriteOptions {
+  /**
+   * Write only if the client's stored version is this one (or one of these);
+   * otherwise `PreconditionFailedError` (412) and nothing changes. Read the
+   * version of a client object with `clientVersion(client)`.
+   */
+  expectedVersion?: number | readonly number[];
+}
+
 /** One page of clients; `next_cursor` is null on the last page. */
 export interface ClientPage {
   clients: OAuthClient[];
@@ -127,24 +139,25 @@ export interface OAuthClientRegistry {
   create(accountId: string, input: CreateClientInput): Promise<CreatedOAuthClient>;
   /**
    * Changes only the fields sent; every rule runs on the merged record.
-   * @example await registry.update("acct", clientId, { client_name: "New name" });
+   * With `expectedVersion`, refuses (412) when someone changed the client since it was read.
+   * @example await registry.update("acct", clientId, { client_name: "New name" }, { expectedVersion: clientVersion(client) });
    */
-  update(accountId: string, clientId: string, patch: UpdateClientInput): Promise<OAuthClient>;
+  update(accountId: string, clientId: string, patch: UpdateClientInput, options?: WriteOptions): Promise<OAuthClient>;
   /**
    * Deletes a client and its secrets.
    * @example await registry.delete("acct", clientId); // { id: clientId }
    */
-  delete(accountId: string, clientId: string): Promise<{ id: string }>;
+  delete(accountId: string, clientId: string, options?: WriteOptions): Promise<{ id: string }>;
   /**
    * New current secret; the old one keeps working as the rotated secret until deleted.
    * @example const { client_secret } = await registry.rotateSecret("acct", clientId);
    */
-  rotateSecret(accountId: string, clientId: string): Promise<{ client_secret: string }>;
+  rotateSecret(accountId: string, clientId: string, options?: WriteOptions): Promise<{ client_secret: string }>;
   /**
    * Ends the rotation window: the rotated secret stops authenticating.
    * @example await registry.deleteRotatedSecret("acct", clientId);
    */
-  deleteRotatedSecret(accountId: string, clientId: string): Promise<{ id: string }>;
+  deleteRotatedSecret(accountId: string, clientId: string, options?: WriteOptions): Promise<{ id: string }>;
   /**
    * Token-endpoint check of a client secret (current or rotated), constant-time; null when refused.
    * @example const auth = await registry.authenticate(clientId, secret); if (!auth) return invalidClient();
@@ -264,7 +277,7 @@ export function createOAuthClientRegistry(
 
   function toWire(record: StoredClient): OAuthClient {
     // Key order follows the documented client object, for readable output.
-    return {
+    return tagVersion({
       client_id: record.client_id,
       visibility: record.visibility,
       client_name: record.client_name,
@@ -287,7 +300,7 @@ export function createOAuthClientRegistry(
       created_at: record.created_at,
       updated_at: record.updated_at,
       ...(record.promoted_at !== null && { promoted_at: record.promoted_at }),
-    };
+    }, record.version);
   }
 
   function assertAccountId(accountId: unknown): asserts accountId is string {
@@ -312,12 +325,15 @@ export function createOAuthClientRegistry(
     accountId: string,
     clientId: string,
     change: (current: StoredClient) => Promise<StoredClient> | StoredClient,
+    expectedVersion?: WriteOptions["expectedVersion"],
   ): Promise<{ before: StoredClient; after: StoredClient }> {
     for (let attempt = 0; attempt < maxWriteAttempts; attempt++) {
       // Random backoff after a lost race, so that writers colliding on one
       // client spread out instead of colliding again in lockstep.
       if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(2 ** attempt, 50)));
       const before = await load(accountId, clientId);
+      // A lost race re-reads: the caller's expectation is then checked against the winner.
+      if (!versionMatches(before.version, expectedVersion)) throw new PreconditionFailedError();
       const after = await change(structuredClone(before));
       after.version = before.version + 1;
       if (await storeCall(() => store.update(after, before.version))) return { before, after };
@@ -529,7 +545,7 @@ export function createOAuthClientRegistry(
       return created;
     },
 
-    async update(accountId, clientId, patch) {
+    async update(accountId, clientId, patch, writeOptions = {}) {
       assertAccountId(accountId);
       const { fields, issues } = parseClientFields(patch, "update", limits);
       // Shape problems are reported together with the cross-field problems
@@ -542,7 +558,7 @@ export function createOAuthClientRegistry(
           merged.rotated_at = null;
         }
         return applyRules(merged, current, fields, issues);
-      });
+      }, writeOptions.expectedVersion);
       const changed = changedFields(before, after);
       emit({ type: "client.updated", account_id: accountId, client_id: clientId, at: after.updated_at, changed_fields: changed });
       if (before.visibility === "private" && after.visibility === "public") {
@@ -551,16 +567,27 @@ export function createOAuthClientRegistry(
       return toWire(after);
     },
 
-    async delete(accountId, clientId) {
+    async delete(accountId, clientId, writeOptions = {}) {
       assertAccountId(accountId);
-      // The store's delete is account-scoped, so it alone tells whether the client existed.
-      if (!isPlausibleClientId(clientId)) throw new NotFoundError();
-      if (!(await storeCall(() => store.delete(accountId, clientId)))) throw new NotFoundError();
+      const expected = writeOptions.expectedVersion;
+      if (expected === undefined) {
+        // The store's delete is account-scoped, so it alone tells whether the client existed.
+        if (!isPlausibleClientId(clientId)) throw new NotFoundError();
+        if (!(await storeCall(() => store.delete(accountId, clientId)))) throw new NotFoundError();
+      } else {
+        const current = await load(accountId, clientId);
+        if (!versionMatches(current.version, expected)) throw new PreconditionFailedError();
+        if (!(await storeCall(() => store.delete(accountId, clientId, current.version)))) {
+          // Changed or deleted since the read: say which.
+          if (await storeCall(() => store.get(accountId, clientId))) throw new PreconditionFailedError();
+          throw new NotFoundError();
+        }
+      }
       emit({ type: "client.deleted", account_id: accountId, client_id: clientId, at: timestamp() });
       return { id: clientId };
     },
 
-    async rotateSecret(accountId, clientId) {
+    async rotateSecret(accountId, clientId, writeOptions = {}) {
       const secret = newSecret();
       const secretHash = await hasher.hash(secret);
       const { after } = await mutate(accountId, clientId, (current) => {
@@ -578,17 +605,17 @@ export function createOAuthClientRegistry(
         }
         const at = timestamp();
         return { ...current, rotated_secret_hash: current.secret_hash, secret_hash: secretHash, rotated_at: at, updated_at: at };
-      });
+      }, writeOptions.expectedVersion);
       emit({ type: "client.secret_rotated", account_id: accountId, client_id: clientId, at: after.updated_at });
       return { client_secret: secret };
     },
 
-    async deleteRotatedSecret(accountId, clientId) {
+    async deleteRotatedSecret(accountId, clientId, writeOptions = {}) {
       const { after } = await mutate(accountId, clientId, (current) => {
         if (!rotatedSecretActive(current)) throw new NotFoundError("the client has no rotated secret", "rotated_secret_not_found");
         const at = timestamp();
         return { ...current, rotated_secret_hash: null, rotated_at: null, updated_at: at };
-      });
+      }, writeOptions.expectedVersion);
       emit({ type: "client.rotated_secret_deleted", account_id: accountId, client_id: clientId, at: after.updated_at });
       return { id: clientId };
     },

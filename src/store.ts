@@ -91,8 +91,12 @@ export interface ClientStore {
    * record is gone.
    */
   update(record: StoredClient, expectedVersion: number): Promise<boolean>;
-  /** Removes the record; resolves false if it did not exist in that account. */
-  delete(accountId: string, clientId: string): Promise<boolean>;
+  /**
+   * Removes the record, in one atomic step; resolves false if it did not
+   * exist in that account or, when `expectedVersion` is given, if its stored
+   * version differs (conditional delete, HTTP `If-Match`).
+   */
+  delete(accountId: string, clientId: string, expectedVersion?: number): Promise<boolean>;
   /** Releases resources (connections, file handles). Optional. */
   close?(): Promise<void>;
 }

@@ -8,6 +8,7 @@ import { runStoreConformanceSuite } from "../src/testing/conformance.js";
 import {
   createAndRotate,
   expectConcurrentUpdatesAllSurvive,
+  expectNoLostIncrementsWithIfMatch,
   expectExactlyOneRotationWins,
   expectOnlyHashesAtRest,
   twoRegistries,
@@ -76,6 +77,10 @@ describe("Kysely store on PGlite: two clients of one database", () => {
 
   it("keeps every one of 20 concurrent updates", async () => {
     await expectConcurrentUpdatesAllSurvive(registries, (a, c) => storeB.get(a, c));
+  });
+
+  it("GET-then-PATCH with If-Match from sixteen workers loses no acknowledged increment", async () => {
+    await expectNoLostIncrementsWithIfMatch(registries);
   });
 
   it("lets exactly one of 10 concurrent rotations win; the rest get Conflict", async () => {

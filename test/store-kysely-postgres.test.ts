@@ -13,6 +13,7 @@ import { runStoreConformanceSuite } from "../src/testing/conformance.js";
 import {
   createAndRotate,
   expectConcurrentUpdatesAllSurvive,
+  expectNoLostIncrementsWithIfMatch,
   expectExactlyOneRotationWins,
   expectOnlyHashesAtRest,
   twoRegistries,
@@ -109,6 +110,10 @@ function describeRealPostgres(connectionString: string): void {
 
     it("keeps every one of 20 concurrent updates from two connection pools", async () => {
       await expectConcurrentUpdatesAllSurvive(twoRegistries(storeA, storeB), (a, c) => storeB.get(a, c));
+    });
+
+    it("GET-then-PATCH with If-Match from sixteen workers loses no acknowledged increment", async () => {
+      await expectNoLostIncrementsWithIfMatch(twoRegistries(storeA, storeB));
     });
 
     it("lets exactly one of 10 concurrent rotations win; the rest get Conflict", async () => {

@@ -10,6 +10,7 @@ import { makeStoredClient, runStoreConformanceSuite } from "../src/testing/confo
 import {
   createAndRotate,
   expectConcurrentUpdatesAllSurvive,
+  expectNoLostIncrementsWithIfMatch,
   expectExactlyOneRotationWins,
   expectOnlyHashesAtRest,
   twoRegistries,
@@ -141,6 +142,10 @@ describe("Kysely store on SQLite: two connections to one file", () => {
 
   it("keeps every one of 20 concurrent updates", async () => {
     await expectConcurrentUpdatesAllSurvive(registries, (a, c) => storeB.get(a, c));
+  });
+
+  it("GET-then-PATCH with If-Match from sixteen workers loses no acknowledged increment", async () => {
+    await expectNoLostIncrementsWithIfMatch(registries);
   });
 
   it("lets exactly one of 10 concurrent rotations win; the rest get Conflict", async () => {

@@ -3,6 +3,7 @@ import { createMemoryStore } from "../adapters/memory.js";
 import { runStoreConformanceSuite, STORE_CONFORMANCE_CASES } from "../src/testing/conformance.js";
 import {
   expectConcurrentUpdatesAllSurvive,
+  expectNoLostIncrementsWithIfMatch,
   expectExactlyOneRotationWins,
   twoRegistries,
 } from "./helpers/storage-scenarios.js";
@@ -25,6 +26,11 @@ describe("memory store under two registries", () => {
   it("keeps every one of 20 concurrent updates", async () => {
     const store = createMemoryStore();
     await expectConcurrentUpdatesAllSurvive(twoRegistries(store, store), (a, c) => store.get(a, c));
+  });
+
+  it("GET-then-PATCH with If-Match from sixteen workers loses no acknowledged increment", async () => {
+    const store = createMemoryStore();
+    await expectNoLostIncrementsWithIfMatch(twoRegistries(store, store));
   });
 
   it("lets exactly one of 10 concurrent rotations win", async () => {

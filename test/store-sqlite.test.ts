@@ -9,6 +9,7 @@ import { makeStoredClient, runStoreConformanceSuite } from "../src/testing/confo
 import {
   createAndRotate,
   expectConcurrentUpdatesAllSurvive,
+  expectNoLostIncrementsWithIfMatch,
   expectExactlyOneRotationWins,
   expectOnlyHashesAtRest,
   twoRegistries,
@@ -167,6 +168,10 @@ describe("SQLite store: two connections to one file", () => {
 
   it("keeps every one of 20 concurrent updates", async () => {
     await expectConcurrentUpdatesAllSurvive(registries, (a, c) => storeA.get(a, c));
+  });
+
+  it("GET-then-PATCH with If-Match from sixteen workers loses no acknowledged increment", async () => {
+    await expectNoLostIncrementsWithIfMatch(registries);
   });
 
   it("lets exactly one of 10 concurrent rotations win; the rest get Conflict", async () => {

@@ -4,7 +4,10 @@
  * check → body → registry call → envelope. Every rule stays in the registry.
  */
 import { OAuthClientError, ValidationError } from "../errors.js";
-import type { OAuthClientRegistry } from "../registry.js";
+import type { OAuthClient } from "../client.js";
+import type { OAuthClientRegistry, WriteOptions } from "../registry.js";
+import { clientVersion } from "../versions.js";
+import { clientEtag, parseIfMatch } from "./etag.js";
 import { readJsonBody, type BodyProblem } from "./body.js";
 import { errorResponse, failure, success, type ResultInfo } from "./envelope.js";
 import { generateOpenApiDocument, normalizeBasePath } from "./openapi.js";
@@ -145,27 +148,44 @@ export function createFetchHandler(registry: OAuthClientRegistry, options: Fetch
         return failure("validation_failed", [{ message: "this endpoint takes no request body (send none, or {})", pointer: "" }]);
       }
     }
-    return run(operation, accountId ?? "", clientId, body, url);
+    const ifMatch = operation.conditional ? parseIfMatch(request.headers.get("if-match")) : null;
+    const write: WriteOptions = ifMatch?.kind === "versions" ? { expectedVersion: ifMatch.versions } : {};
+    const response = await run(operation, accountId ?? "", clientId, body, url, write);
+    return response instanceof Response ? response : respond(operation, response);
   }
 
-  async function run(operation: Operation, accountId: string, clientId: string, body: unknown, url: URL): Promise<Response> {
+  /** The success response of an operation: no-store and ETag follow the route table. */
+  function respond(operation: Operation, result: unknown): Response {
+    const headers: Record<string, string> = {};
+    if (operation.returnsSecret) headers["cache-control"] = "no-store";
+    const version = operation.returnsClient ? clientVersion(result as OAuthClient) : undefined;
+    if (version !== undefined) headers.etag = clientEtag(version);
+    return success(result, { headers });
+  }
+
+  async function run(
+    operation: Operation,
+    accountId: string,
+    clientId: string,
+    body: unknown,
+    url: URL,
+    write: WriteOptions,
+  ): Promise<Response | object> {
     switch (operation.name) {
       case "listClients":
         return listClients(accountId, url.searchParams);
       case "createClient":
-        return success(await registry.create(accountId, body as Parameters<OAuthClientRegistry["create"]>[1]), {
-          headers: NO_STORE,
-        });
+        return registry.create(accountId, body as Parameters<OAuthClientRegistry["create"]>[1]);
       case "getClient":
-        return success(await registry.get(accountId, clientId));
+        return registry.get(accountId, clientId);
       case "updateClient":
-        return success(await registry.update(accountId, clientId, body as Parameters<OAuthClientRegistry["update"]>[2]));
+        return registry.update(accountId, clientId, body as Parameters<OAuthClientRegistry["update"]>[2], write);
       case "deleteClient":
-        return success(await registry.delete(accountId, clientId));
+        return registry.delete(accountId, clientId, write);
       case "rotateSecret":
-        return success(await registry.rotateSecret(accountId, clientId), { headers: NO_STORE });
+        return registry.rotateSecret(accountId, clientId, write);
       case "deleteRotatedSecret":
-        return success(await registry.deleteRotatedSecret(accountId, clientId));
+        return registry.deleteRotatedSecret(accountId, clientId, write);
       case "listScopes": {
         const scopes = (await registry.listScopes()).map((id) => describe(id));
         return success(scopes, { resultInfo: { count: scopes.length } });
@@ -242,8 +262,6 @@ export function createFetchHandler(registry: OAuthClientRegistry, options: Fetch
     return response;
   };
 }
-
-const NO_STORE = { "cache-control": "no-store" } as const;
 
 function bodyProblem(problem: BodyProblem): Response {
   switch (problem.kind) {

@@ -196,20 +196,36 @@ function operationObject(operation: Operation, pathParams: string[]): JsonValue 
       },
     );
   }
+  if (operation.conditional) {
+    parameters.push({
+      name: "If-Match",
+      in: "header",
+      required: false,
+      description: "ETag of the client as last read; when it is no longer current the call answers 412 and changes nothing. `*` matches any version.",
+      schema: { type: "string" },
+    });
+  }
   const responses: Record<string, JsonValue> = {};
   if (operation.name === "openApiDocument") {
     responses["200"] = { description: "The OpenAPI document.", content: { "application/json": { schema: { type: "object" } } } };
   } else {
+    const headers: Record<string, JsonValue> = {};
+    if (operation.returnsSecret) {
+      headers["Cache-Control"] = { description: "Always no-store: the body contains a secret.", schema: { type: "string", const: "no-store" } };
+    }
+    if (operation.returnsClient) {
+      headers.ETag = { description: "Version of the client, for If-Match on later writes.", schema: { type: "string" } };
+    }
     responses["200"] = {
       description: "Success.",
-      ...(operation.returnsSecret
-        ? { headers: { "Cache-Control": { description: "Always no-store: the body contains a secret.", schema: { type: "string", const: "no-store" } } } }
-        : {}),
+      ...(Object.keys(headers).length > 0 ? { headers } : {}),
       content: jsonContent(doc.result),
     };
   }
   const byStatus = new Map<number, HttpErrorKind[]>();
-  for (const kind of [...doc.errors, "internal_error" as const]) {
+  const always: HttpErrorKind[] = operation.name === "openApiDocument" ? ["internal_error"] : ["storage_unavailable", "internal_error"];
+  const conditional: HttpErrorKind[] = operation.conditional ? ["precondition_failed"] : [];
+  for (const kind of [...doc.errors, ...conditional, ...always]) {
     const status = HTTP_ERROR_CODES[kind].status;
     byStatus.set(status, [...(byStatus.get(status) ?? []), kind]);
   }
@@ -219,6 +235,14 @@ function operationObject(operation: Operation, pathParams: string[]): JsonValue 
       description: `Error codes: ${codes}.`,
       ...(status === 409
         ? { headers: { "x-should-retry": { description: "Always false: retrying replays the conflict.", schema: { type: "string", const: "false" } } } }
+        : {}),
+      ...(status === 503
+        ? {
+            headers: {
+              "x-should-retry": { description: "Always true: the same request succeeds once the database is back.", schema: { type: "string", const: "true" } },
+              "Retry-After": { description: "Seconds to wait before retrying.", schema: { type: "integer" } },
+            },
+          }
         : {}),
       content: jsonContent("ErrorEnvelope"),
     };

@@ -42,6 +42,18 @@ export interface Operation {
   takesBody: boolean;
   /** Whether the response carries a secret (answered with Cache-Control: no-store). */
   returnsSecret: boolean;
+  /** Whether the response carries one client (answered with its ETag). */
+  returnsClient: boolean;
+  /** Whether `If-Match` is honored (412 when it names a stale version). */
+  conditional: boolean;
+}
+
+/** What an operation does besides its method and permission; every flag defaults to false. */
+interface OperationFlags {
+  takesBody?: boolean;
+  returnsSecret?: boolean;
+  returnsClient?: boolean;
+  conditional?: boolean;
 }
 
 /** A path template and its operations, in the order methods are listed in Allow. */
@@ -51,36 +63,38 @@ export interface Route {
   operations: readonly Operation[];
 }
 
-const op = (
-  name: OperationName,
-  method: HttpMethod,
-  permission: Permission | null,
-  takesBody = false,
-  returnsSecret = false,
-): Operation => ({ name, method, permission, takesBody, returnsSecret });
+const op = (name: OperationName, method: HttpMethod, permission: Permission | null, flags: OperationFlags = {}): Operation => ({
+  name,
+  method,
+  permission,
+  takesBody: flags.takesBody ?? false,
+  returnsSecret: flags.returnsSecret ?? false,
+  returnsClient: flags.returnsClient ?? false,
+  conditional: flags.conditional ?? false,
+});
 
 export const ROUTES: readonly Route[] = [
   {
     template: ["accounts", "{account_id}", "oauth_clients"],
     operations: [
       op("listClients", "GET", "account.oauth-client.list"),
-      op("createClient", "POST", "account.oauth-client.create", true, true),
+      op("createClient", "POST", "account.oauth-client.create", { takesBody: true, returnsSecret: true, returnsClient: true }),
     ],
   },
   {
     template: ["accounts", "{account_id}", "oauth_clients", "{oauth_client_id}"],
     operations: [
-      op("getClient", "GET", "account.oauth-client.read"),
-      op("updateClient", "PATCH", "account.oauth-client.update", true),
-      op("deleteClient", "DELETE", "account.oauth-client.delete"),
+      op("getClient", "GET", "account.oauth-client.read", { returnsClient: true }),
+      op("updateClient", "PATCH", "account.oauth-client.update", { takesBody: true, returnsClient: true, conditional: true }),
+      op("deleteClient", "DELETE", "account.oauth-client.delete", { conditional: true }),
     ],
   },
   {
     template: ["accounts", "{account_id}", "oauth_clients", "{oauth_client_id}", "rotate_secret"],
     operations: [
       // Rotating and retiring a secret change the client: update permission.
-      op("rotateSecret", "POST", "account.oauth-client.update", false, true),
-      op("deleteRotatedSecret", "DELETE", "account.oauth-client.update"),
+      op("rotateSecret", "POST", "account.oauth-client.update", { returnsSecret: true, conditional: true }),
+      op("deleteRotatedSecret", "DELETE", "account.oauth-client.update", { conditional: true }),
     ],
   },
   { template: ["oauth", "scopes"], operations: [op("listScopes", "GET", "oauth-scope.list")] },

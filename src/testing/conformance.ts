@@ -403,6 +403,26 @@ const CASES: readonly ConformanceCase[] = [
     },
   },
   {
+    id: "delete-conditional",
+    title: "a delete with an expected version removes the record only at that version, in one step",
+    async run(store) {
+      const accountId = newAccountId();
+      const record = makeStoredClient({ account_id: accountId, created_at: at(1) });
+      await insertAll(store, [record]);
+      const next = nextVersion(record, { client_name: "Changed" });
+      expect(await store.update(next, record.version)).toBe(true);
+      // The version the caller read is stale now: nothing is deleted.
+      expect(await store.delete(accountId, record.client_id, record.version)).toBe(false);
+      await expectStored(store, next);
+      // Another account's delete at the right version does nothing either.
+      expect(await store.delete(newAccountId(), record.client_id, next.version)).toBe(false);
+      await expectStored(store, next);
+      expect(await store.delete(accountId, record.client_id, next.version)).toBe(true);
+      expect(await store.getById(record.client_id)).toBeNull();
+      expect(await store.delete(accountId, record.client_id, next.version)).toBe(false);
+    },
+  },
+  {
     id: "returns-copies",
     title: "mutating records passed in or handed out never changes stored state",
     async run(store) {

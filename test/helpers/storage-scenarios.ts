@@ -12,6 +12,7 @@ import {
   type UpdateClientInput,
 } from "../../src/index.js";
 import type { ClientStore, StoredClient } from "../../src/store.js";
+import { createFetchHandler, type FetchHandler } from "../../src/http/index.js";
 
 export const CONFIDENTIAL_CLIENT: CreateClientInput = {
   client_name: "Concurrency target",
@@ -137,4 +138,53 @@ export function expectOnlyHashesAtRest(haystack: Buffer | string, secrets: strin
     expect(bytes.includes(Buffer.from(secret, "utf8")), "a plaintext secret was found at rest").toBe(false);
   }
   for (const hash of hashes) expect(bytes.includes(Buffer.from(hash, "utf8"))).toBe(true);
+}
+
+/**
+ * Sixteen workers, half behind each registry's HTTP handler, each adding
+ * one to a counter kept in client_name by GET-then-PATCH with `If-Match`,
+ * retrying on 412. Every acknowledged increment must be in the final value:
+ * without the precondition, concurrent read-modify-write cycles overwrite
+ * each other.
+ */
+export async function expectNoLostIncrementsWithIfMatch(
+  [a, b]: [OAuthClientRegistry, OAuthClientRegistry],
+  { workers = 16, incrementsEach = 4 }: { workers?: number; incrementsEach?: number } = {},
+): Promise<void> {
+  const account = newAccount();
+  const created = await a.create(account, { ...CONFIDENTIAL_CLIENT, client_name: "counter 0" });
+  const handlers = [a, b].map((registry) => createFetchHandler(registry, { authorize: () => true, onError: () => {} }));
+  const path = `http://localhost/client/v4/accounts/${account}/oauth_clients/${created.client_id}`;
+  let acknowledged = 0;
+  let preconditionFailures = 0;
+
+  async function worker(handler: FetchHandler): Promise<void> {
+    for (let done = 0; done < incrementsEach; ) {
+      const read = await handler(new Request(path));
+      expect(read.status).toBe(200);
+      const etag = read.headers.get("etag")!;
+      const count = Number(((await read.json()) as { result: OAuthClient }).result.client_name.split(" ")[1]);
+      const write = await handler(
+        new Request(path, {
+          method: "PATCH",
+          headers: { "content-type": "application/json", "if-match": etag },
+          body: JSON.stringify({ client_name: `counter ${count + 1}` }),
+        }),
+      );
+      if (write.status === 412) {
+        preconditionFailures++;
+        continue;
+      }
+      expect(write.status).toBe(200);
+      expect(write.headers.get("etag")).not.toBe(etag);
+      acknowledged++;
+      done++;
+    }
+  }
+
+  await Promise.all(Array.from({ length: workers }, (_, i) => worker(handlers[i % 2]!)));
+  expect(acknowledged).toBe(workers * incrementsEach);
+  expect((await b.get(account, created.client_id)).client_name).toBe(`counter ${acknowledged}`);
+  // The workers did collide; the precondition is what kept every increment.
+  expect(preconditionFailures).toBeGreaterThan(0);
 }

@@ -1,0 +1,33 @@
+/**
+ * The stored version behind each client object the registry hands out, kept
+ * beside the object rather than in it, so the wire format stays the one
+ * documented. The HTTP layer turns it into an `ETag`.
+ */
+import type { OAuthClient } from "./client.js";
+
+const versions = new WeakMap<object, number>();
+
+/** Records the version of a client object built from a stored record. */
+export function tagVersion<T extends object>(client: T, version: number): T {
+  versions.set(client, version);
+  return client;
+}
+
+/**
+ * The stored version of a client object returned by the registry (`get`,
+ * `list`, `create`, `update`, `findClient`, `authenticate`, …), for a later
+ * conditional write; `undefined` for any other object (a copy included).
+ *
+ * @example
+ * const client = await registry.get("acct", id);
+ * await registry.update("acct", id, patch, { expectedVersion: clientVersion(client) });
+ */
+export function clientVersion(client: OAuthClient): number | undefined {
+  return versions.get(client);
+}
+
+/** Whether `version` satisfies an expectation (absent: anything does). */
+export function versionMatches(version: number, expected: number | readonly number[] | undefined): boolean {
+  if (expected === undefined) return true;
+  return typeof expected === "number" ? version === expected : expected.includes(version);
+}
