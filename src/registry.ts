@@ -1,16 +1,15 @@
 /**
- * createOAuthClientRegistry — every client-management operation and rule,
- * over any {@link ClientStore}. The operations appear in spec order.
+ * createOAuthClientRegistry — the client-management operations over any
+ * {@link ClientStore}: each loads, applies the rules, and writes with
+ * compare-and-swap. The rules themselves live in their own modules.
  */
 import {
   DEFAULT_LIMITS,
   parseClientFields,
-  type CreateClientInput,
   type CreatedOAuthClient,
   type OAuthClient,
   type ParsedClientFields,
   type RegistryLimits,
-  type UpdateClientInput,
 } from "./client.js";
 import {
   ConflictError,
@@ -19,179 +18,42 @@ import {
   ValidationError,
   type ValidationIssue,
 } from "./errors.js";
-import { emitSafely, type RegistryEvent, type RegistryEventListener } from "./events.js";
-import { checkOptionalScopes, DEFAULT_IDENTITY_SCOPES, isApiScope, normalizeScopes, toCatalog, type ScopeCatalog } from "./scopes.js";
+import { emitSafely, type RegistryEvent } from "./events.js";
+import { checkOptionalScopes, DEFAULT_IDENTITY_SCOPES, isApiScope, normalizeScopes, toCatalog } from "./scopes.js";
 import {
   createSecretHasher,
   defaultSecretHasher,
   generateClientId as defaultGenerateClientId,
   generateSecret as defaultGenerateSecret,
   generateVerificationToken as defaultGenerateVerificationToken,
-  type SecretHasher,
 } from "./secrets.js";
 import type { ClientStore, ListPosition, StoredClient } from "./store.js";
 import { storeCall } from "./storage-faults.js";
 import { accountIdIssue, decodeCursor, encodeCursor, isPlausibleClientId, MAX_CLIENT_ID_LENGTH } from "./ids.js";
-import { createWorkLimiter } from "./limiter.js";
+import { createSecretChecks, isPresentableSecret, MAX_SECRET_LENGTH } from "./secret-checks.js";
 import { tagVersion, versionMatches } from "./versions.js";
+import { parseRfc3339 } from "./time.js";
 import { hostOf } from "./uris.js";
-import { hasTxtRecord, resolveTxtWithNodeDns, type ResolveTxt } from "./verification.js";
+import { hasTxtRecord, resolveTxtWithNodeDns } from "./verification.js";
+import type {
+  ImportClientInput,
+  OAuthClientRegistry,
+  OAuthClientRegistryOptions,
+  WriteOptions,
+} from "./registry-api.js";
 
-/** Options of {@link createOAuthClientRegistry}; every one has a sensible default. */
-export interface OAuthClientRegistryOptions {
-  /** API (dotted) scopes clients may request: a list or `{ has, list }`. Default: any well-formed dotted scope. */
-  scopeCatalog?: ScopeCatalog;
-  /** Simple (non-dotted) scopes allowed besides the protocol ones. Default `["profile", "email"]`. */
-  identityScopes?: readonly string[];
-  /** Clock. Default `() => new Date()`. */
-  now?: () => Date;
-  /** Hasher for generated secrets. Default SHA-256 (`sha256$…`). */
-  hasher?: SecretHasher;
-  /** Hasher for imported secrets of unknown entropy. Default scrypt (`scrypt$…`). */
-  importHasher?: SecretHasher;
-  /** TXT resolver for client_uri verification. Default `node:dns/promises`. */
-  resolveTxt?: ResolveTxt;
-  /** Prefix of the verification text, `<prefix>=<token>`. Default `"oauth-client-registry-verification"`. */
-  verificationPrefix?: string;
-  /** Prefix prepended to generated secrets (e.g. `"ocs_"`, for secret scanners). Default none. */
-  secretPrefix?: string;
-  /** Size limits; unspecified ones keep their defaults. */
-  limits?: Partial<RegistryLimits>;
-  /** How many times a read-modify-write is tried (with a short random backoff) before answering Conflict. Default 8. */
-  maxWriteAttempts?: number;
-  /** When set, a rotated secret stops authenticating this long after the rotation. */
-  rotatedSecretTtlMs?: number;
-  /** Audit listener; never receives secrets; its failures never affect the operation. */
-  onEvent?: RegistryEventListener;
-  /** Id generator (32 lowercase hex characters by default). */
-  generateClientId?: () => string;
-  /** Secret generator (≥ 256 random bits, URL-safe, by default); `secretPrefix` is prepended. */
-  generateSecret?: () => string;
-  /** Verification token generator. */
-  generateVerificationToken?: () => string;
-  /**
-   * Slow-hash work (imported secrets) that may run at once. Default 2: one
-   * scrypt verification at the default cost takes ~128 MiB for a moment.
-   */
-  slowHashConcurrency?: number;
-  /** Slow-hash work that may wait for a slot; past it, `OverloadedError` (503). Default 64. */
-  slowHashQueueLimit?: number;
-}
-
-/** Options of {@link OAuthClientRegistry.list}. */
-export interface ListOptions {
-  /** Page size, 1..limits.maxPageSize. Default limits.defaultPageSize. */
-  limit?: number;
-  /** `next_cursor` of the previous page. */
-  cursor?: string | null;
-}
-
-/** Options of the operations that change a client. */
-export interface WriteOptions {
-  /**
-   * Write only if the client's stored version is this one (or one of these);
-   * otherwise `PreconditionFailedError` (412) and nothing changes. Read the
-   * version of a client object with `clientVersion(client)`.
-   */
-  expectedVersion?: number | readonly number[];
-}
-
-/** One page of clients; `next_cursor` is null on the last page. */
-export interface ClientPage {
-  clients: OAuthClient[];
-  next_cursor: string | null;
-}
-
-/** A successful client authentication. */
-export interface AuthenticationResult {
-  client: OAuthClient;
-  account_id: string;
-  /** Which secret matched: the current one, or the rotated one still in its window. */
-  matched: "current" | "rotated";
-}
-
-/** Body of {@link OAuthClientRegistry.importClient}: a create body plus what the old server knew. */
-export type ImportClientInput = CreateClientInput & {
-  /** Kept as is: 1–128 URL-safe characters (`A–Z a–z 0–9 . _ ~ -`). */
-  client_id: string;
-  /** The existing secret, hashed with the import hasher; required unless the method is "none". */
-  client_secret?: string;
-  /** Original creation time (RFC 3339); default now. */
-  created_at?: string;
-};
-
-/** The registry: every operation of the OAuth Clients API plus token-endpoint helpers. */
-export interface OAuthClientRegistry {
-  /**
-   * One page of an account's clients, oldest first; pass `next_cursor` back for the next page.
-   * @example const { clients, next_cursor } = await registry.list("acct", { limit: 20 });
-   */
-  list(accountId: string, options?: ListOptions): Promise<ClientPage>;
-  /**
-   * One client; NotFoundError if absent or owned by another account.
-   * @example const client = await registry.get("acct", clientId);
-   */
-  get(accountId: string, clientId: string): Promise<OAuthClient>;
-  /**
-   * Creates a client; confidential clients get `client_secret`, shown only here.
-   * @example const { client_id, client_secret } = await registry.create("acct", input);
-   */
-  create(accountId: string, input: CreateClientInput): Promise<CreatedOAuthClient>;
-  /**
-   * Changes only the fields sent; every rule runs on the merged record.
-   * With `expectedVersion`, refuses (412) when someone changed the client since it was read.
-   * @example await registry.update("acct", clientId, { client_name: "New name" }, { expectedVersion: clientVersion(client) });
-   */
-  update(accountId: string, clientId: string, patch: UpdateClientInput, options?: WriteOptions): Promise<OAuthClient>;
-  /**
-   * Deletes a client and its secrets.
-   * @example await registry.delete("acct", clientId); // { id: clientId }
-   */
-  delete(accountId: string, clientId: string, options?: WriteOptions): Promise<{ id: string }>;
-  /**
-   * New current secret; the old one keeps working as the rotated secret until deleted.
-   * @example const { client_secret } = await registry.rotateSecret("acct", clientId);
-   */
-  rotateSecret(accountId: string, clientId: string, options?: WriteOptions): Promise<{ client_secret: string }>;
-  /**
-   * Ends the rotation window: the rotated secret stops authenticating.
-   * @example await registry.deleteRotatedSecret("acct", clientId);
-   */
-  deleteRotatedSecret(accountId: string, clientId: string, options?: WriteOptions): Promise<{ id: string }>;
-  /**
-   * Token-endpoint check of a client secret (current or rotated), constant-time; null when refused.
-   * @example const auth = await registry.authenticate(clientId, secret); if (!auth) return invalidClient();
-   */
-  authenticate(clientId: string, secret: string): Promise<AuthenticationResult | null>;
-  /**
-   * A client by id across accounts (authorize endpoint), or null.
-   * @example const client = await registry.findClient(params.get("client_id") ?? "");
-   */
-  findClient(clientId: string): Promise<OAuthClient | null>;
-  /**
-   * Checks the client_uri host's DNS TXT records for the verification text.
-   * @example const { client_uri_verification } = await registry.verifyClientUri("acct", clientId);
-   */
-  verifyClientUri(accountId: string, clientId: string): Promise<OAuthClient>;
-  /**
-   * Imports a client from another server, keeping its id, secret and creation time.
-   * @example await registry.importClient("acct", { ...input, client_id: "legacy-app", client_secret: "s3cret" });
-   */
-  importClient(accountId: string, input: ImportClientInput): Promise<OAuthClient>;
-  /**
-   * The API scopes of the catalog (empty when any dotted scope is accepted).
-   * @example const scopes = await registry.listScopes();
-   */
-  listScopes(): Promise<string[]>;
-  /** The effective limits (defaults merged with options). */
-  readonly limits: Readonly<RegistryLimits>;
-}
+export type {
+  AuthenticationResult,
+  ClientPage,
+  ImportClientInput,
+  ListOptions,
+  OAuthClientRegistry,
+  OAuthClientRegistryOptions,
+  WriteOptions,
+} from "./registry-api.js";
 
 const DEFAULT_VERIFICATION_PREFIX = "oauth-client-registry-verification";
 const IMPORTED_CLIENT_ID = /^[A-Za-z0-9._~-]{1,128}$/;
-/** Marks a stored hash made by `importHasher`. */
-const IMPORTED_HASH_MARK = "imported:";
-const MAX_SECRET_LENGTH = 1024;
 
 /**
  * Creates a registry over a store.
@@ -238,36 +100,12 @@ export function createOAuthClientRegistry(
   const timestamp = () => now().toISOString();
   const emit = (event: RegistryEvent) => emitSafely(options.onEvent, event);
 
-  // Imported secrets are hashed by `importHasher`; the mark routes their
-  // verification back to it, whatever formats `hasher` understands. Their
-  // slow hash runs under a bounded limit so that a burst cannot exhaust CPU
-  // or memory.
-  const slowHashLimit = createWorkLimiter({
-    concurrency: options.slowHashConcurrency ?? 2,
-    maxQueue: options.slowHashQueueLimit ?? 64,
+  const secrets = createSecretChecks({
+    hasher,
+    importHasher,
+    slowHashConcurrency: options.slowHashConcurrency ?? 2,
+    slowHashQueueLimit: options.slowHashQueueLimit ?? 64,
   });
-  const verifyHash = (secret: string, stored: string) =>
-    stored.startsWith(IMPORTED_HASH_MARK)
-      ? slowHashLimit(() => importHasher.verify(secret, stored.slice(IMPORTED_HASH_MARK.length)))
-      : Promise.resolve(hasher.verify(secret, stored));
-  const hashImported = async (secret: string) =>
-    `${IMPORTED_HASH_MARK}${await slowHashLimit(() => importHasher.hash(secret))}`;
-
-  // Decoy hashes, made once, stand in for missing ones so that every
-  // authentication does two verifications. A client id is a public
-  // identifier, so only the secret is protected: an unknown id costs what a
-  // generated client costs (the fast hash), and a known client without a
-  // rotated secret pays a second verification of its own hash's kind.
-  let generatedDecoy: Promise<string> | undefined;
-  let importedDecoy: Promise<string> | undefined;
-  const decoyFor = (imported: boolean): Promise<string> => {
-    if (!imported) return (generatedDecoy ??= Promise.resolve(hasher.hash(defaultGenerateSecret())));
-    // A refused (overloaded) attempt is not cached: the next call tries again.
-    return (importedDecoy ??= hashImported(defaultGenerateSecret()).catch((error: unknown) => {
-      importedDecoy = undefined;
-      throw error;
-    }));
-  };
 
   function rotatedSecretActive(record: StoredClient): boolean {
     if (record.rotated_secret_hash === null) return false;
@@ -536,7 +374,7 @@ export function createOAuthClientRegistry(
       let secret: string | undefined;
       if (record.token_endpoint_auth_method !== "none") {
         secret = newSecret();
-        record.secret_hash = await hasher.hash(secret);
+        record.secret_hash = await secrets.hashGenerated(secret);
       }
       const stored = await insertWithFreshId(record);
       emit({ type: "client.created", account_id: accountId, client_id: stored.client_id, at });
@@ -589,7 +427,7 @@ export function createOAuthClientRegistry(
 
     async rotateSecret(accountId, clientId, writeOptions = {}) {
       const secret = newSecret();
-      const secretHash = await hasher.hash(secret);
+      const secretHash = await secrets.hashGenerated(secret);
       const { after } = await mutate(accountId, clientId, (current) => {
         if (current.token_endpoint_auth_method === "none" || current.secret_hash === null) {
           throw new ValidationError(
@@ -622,34 +460,14 @@ export function createOAuthClientRegistry(
 
     async authenticate(clientId, secret) {
       const at = timestamp();
-      const wellFormed =
-        isPlausibleClientId(clientId) &&
-        typeof secret === "string" && secret.length > 0 && secret.length <= MAX_SECRET_LENGTH;
+      const wellFormed = isPlausibleClientId(clientId) && isPresentableSecret(secret);
       const record = wellFormed ? await storeCall(() => store.getById(clientId)) : null;
-      const presented = typeof secret === "string" ? secret.slice(0, MAX_SECRET_LENGTH) : "";
-      const currentHash = record?.secret_hash ?? (await decoyFor(false));
-      const rotatedHash =
-        record && rotatedSecretActive(record)
-          ? record.rotated_secret_hash!
-          : await decoyFor(currentHash.startsWith(IMPORTED_HASH_MARK));
-      const [currentOk, rotatedOk] = await Promise.all([
-        verifyHash(presented, currentHash),
-        verifyHash(presented, rotatedHash),
-      ]);
+      const rotated = record && rotatedSecretActive(record) ? record.rotated_secret_hash : null;
+      const matched = await secrets.match(secret, record?.secret_hash ?? null, rotated);
       const id = typeof clientId === "string" ? clientId.slice(0, MAX_CLIENT_ID_LENGTH) : "";
-      if (!record || record.secret_hash === null) {
-        emit({
-          type: "client.authentication_failed",
-          account_id: record?.account_id ?? null,
-          client_id: id,
-          at,
-          reason: record ? "no_secret" : "unknown_client",
-        });
-        return null;
-      }
-      const matched = currentOk ? "current" : rotatedOk && record.rotated_secret_hash !== null ? "rotated" : null;
-      if (matched === null) {
-        emit({ type: "client.authentication_failed", account_id: record.account_id, client_id: id, at, reason: "invalid_secret" });
+      if (!record || record.secret_hash === null || matched === null) {
+        const reason = !record ? "unknown_client" : record.secret_hash === null ? "no_secret" : "invalid_secret";
+        emit({ type: "client.authentication_failed", account_id: record?.account_id ?? null, client_id: id, at, reason });
         return null;
       }
       emit({ type: "client.authenticated", account_id: record.account_id, client_id: id, at, matched });
@@ -712,7 +530,7 @@ export function createOAuthClientRegistry(
       const draft = recordFromFields(accountId, typeof clientId === "string" ? clientId : "", fields, created);
       draft.updated_at = timestamp();
       const record = await applyRules(draft, null, fields, issues);
-      if (typeof secret === "string") record.secret_hash = await hashImported(secret);
+      if (typeof secret === "string") record.secret_hash = await secrets.hashImported(secret);
       if (!(await storeCall(() => store.insert(record)))) {
         throw new ConflictError("client_id_taken", `a client with id ${record.client_id} already exists`);
       }
@@ -725,19 +543,6 @@ export function createOAuthClientRegistry(
     },
   };
   return registry;
-}
-
-const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?([Zz]|([+-])(\d{2}):(\d{2}))$/;
-
-/** Milliseconds since the epoch of a strict RFC 3339 date-time, or NaN (no rolled-over days or hours). */
-function parseRfc3339(value: string): number {
-  const m = RFC3339.exec(value);
-  if (!m) return Number.NaN;
-  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
-  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
-  if (month < 1 || month > 12 || day < 1 || day > daysInMonth || hour > 23 || minute > 59 || second > 59) return Number.NaN;
-  if (m[9] !== undefined && (Number(m[10]) > 23 || Number(m[11]) > 59)) return Number.NaN;
-  return Date.parse(value.toUpperCase());
 }
 
 function definedOnly<T extends object>(value: T): Partial<T> {

@@ -1,0 +1,159 @@
+/**
+ * The registry's public API: its options, the shapes its operations take
+ * and return, and the operations themselves. `registry.ts` implements them.
+ */
+import type { CreateClientInput, CreatedOAuthClient, OAuthClient, RegistryLimits, UpdateClientInput } from "./client.js";
+import type { RegistryEventListener } from "./events.js";
+import type { ScopeCatalog } from "./scopes.js";
+import type { SecretHasher } from "./secrets.js";
+import type { ResolveTxt } from "./verification.js";
+
+/** Options of {@link createOAuthClientRegistry}; every one has a sensible default. */
+export interface OAuthClientRegistryOptions {
+  /** API (dotted) scopes clients may request: a list or `{ has, list }`. Default: any well-formed dotted scope. */
+  scopeCatalog?: ScopeCatalog;
+  /** Simple (non-dotted) scopes allowed besides the protocol ones. Default `["profile", "email"]`. */
+  identityScopes?: readonly string[];
+  /** Clock. Default `() => new Date()`. */
+  now?: () => Date;
+  /** Hasher for generated secrets. Default SHA-256 (`sha256$…`). */
+  hasher?: SecretHasher;
+  /** Hasher for imported secrets of unknown entropy. Default scrypt (`scrypt$…`). */
+  importHasher?: SecretHasher;
+  /** TXT resolver for client_uri verification. Default `node:dns/promises`. */
+  resolveTxt?: ResolveTxt;
+  /** Prefix of the verification text, `<prefix>=<token>`. Default `"oauth-client-registry-verification"`. */
+  verificationPrefix?: string;
+  /** Prefix prepended to generated secrets (e.g. `"ocs_"`, for secret scanners). Default none. */
+  secretPrefix?: string;
+  /** Size limits; unspecified ones keep their defaults. */
+  limits?: Partial<RegistryLimits>;
+  /** How many times a read-modify-write is tried (with a short random backoff) before answering Conflict. Default 8. */
+  maxWriteAttempts?: number;
+  /** When set, a rotated secret stops authenticating this long after the rotation. */
+  rotatedSecretTtlMs?: number;
+  /** Audit listener; never receives secrets; its failures never affect the operation. */
+  onEvent?: RegistryEventListener;
+  /** Id generator (32 lowercase hex characters by default). */
+  generateClientId?: () => string;
+  /** Secret generator (≥ 256 random bits, URL-safe, by default); `secretPrefix` is prepended. */
+  generateSecret?: () => string;
+  /** Verification token generator. */
+  generateVerificationToken?: () => string;
+  /**
+   * Slow-hash work (imported secrets) that may run at once. Default 2: one
+   * scrypt verification at the default cost takes ~128 MiB for a moment.
+   */
+  slowHashConcurrency?: number;
+  /** Slow-hash work that may wait for a slot; past it, `OverloadedError` (503). Default 64. */
+  slowHashQueueLimit?: number;
+}
+
+/** Options of {@link OAuthClientRegistry.list}. */
+export interface ListOptions {
+  /** Page size, 1..limits.maxPageSize. Default limits.defaultPageSize. */
+  limit?: number;
+  /** `next_cursor` of the previous page. */
+  cursor?: string | null;
+}
+
+/** Options of the operations that change a client. */
+export interface WriteOptions {
+  /**
+   * Write only if the client's stored version is this one (or one of these);
+   * otherwise `PreconditionFailedError` (412) and nothing changes. Read the
+   * version of a client object with `clientVersion(client)`.
+   */
+  expectedVersion?: number | readonly number[];
+}
+
+/** One page of clients; `next_cursor` is null on the last page. */
+export interface ClientPage {
+  clients: OAuthClient[];
+  next_cursor: string | null;
+}
+
+/** A successful client authentication. */
+export interface AuthenticationResult {
+  client: OAuthClient;
+  account_id: string;
+  /** Which secret matched: the current one, or the rotated one still in its window. */
+  matched: "current" | "rotated";
+}
+
+/** Body of {@link OAuthClientRegistry.importClient}: a create body plus what the old server knew. */
+export type ImportClientInput = CreateClientInput & {
+  /** Kept as is: 1–128 URL-safe characters (`A–Z a–z 0–9 . _ ~ -`). */
+  client_id: string;
+  /** The existing secret, hashed with the import hasher; required unless the method is "none". */
+  client_secret?: string;
+  /** Original creation time (RFC 3339); default now. */
+  created_at?: string;
+};
+
+/** The registry: every operation of the OAuth Clients API plus token-endpoint helpers. */
+export interface OAuthClientRegistry {
+  /**
+   * One page of an account's clients, oldest first; pass `next_cursor` back for the next page.
+   * @example const { clients, next_cursor } = await registry.list("acct", { limit: 20 });
+   */
+  list(accountId: string, options?: ListOptions): Promise<ClientPage>;
+  /**
+   * One client; NotFoundError if absent or owned by another account.
+   * @example const client = await registry.get("acct", clientId);
+   */
+  get(accountId: string, clientId: string): Promise<OAuthClient>;
+  /**
+   * Creates a client; confidential clients get `client_secret`, shown only here.
+   * @example const { client_id, client_secret } = await registry.create("acct", input);
+   */
+  create(accountId: string, input: CreateClientInput): Promise<CreatedOAuthClient>;
+  /**
+   * Changes only the fields sent; every rule runs on the merged record.
+   * With `expectedVersion`, refuses (412) when someone changed the client since it was read.
+   * @example await registry.update("acct", clientId, { client_name: "New name" }, { expectedVersion: clientVersion(client) });
+   */
+  update(accountId: string, clientId: string, patch: UpdateClientInput, options?: WriteOptions): Promise<OAuthClient>;
+  /**
+   * Deletes a client and its secrets.
+   * @example await registry.delete("acct", clientId); // { id: clientId }
+   */
+  delete(accountId: string, clientId: string, options?: WriteOptions): Promise<{ id: string }>;
+  /**
+   * New current secret; the old one keeps working as the rotated secret until deleted.
+   * @example const { client_secret } = await registry.rotateSecret("acct", clientId);
+   */
+  rotateSecret(accountId: string, clientId: string, options?: WriteOptions): Promise<{ client_secret: string }>;
+  /**
+   * Ends the rotation window: the rotated secret stops authenticating.
+   * @example await registry.deleteRotatedSecret("acct", clientId);
+   */
+  deleteRotatedSecret(accountId: string, clientId: string, options?: WriteOptions): Promise<{ id: string }>;
+  /**
+   * Token-endpoint check of a client secret (current or rotated), constant-time; null when refused.
+   * @example const auth = await registry.authenticate(clientId, secret); if (!auth) return invalidClient();
+   */
+  authenticate(clientId: string, secret: string): Promise<AuthenticationResult | null>;
+  /**
+   * A client by id across accounts (authorize endpoint), or null.
+   * @example const client = await registry.findClient(params.get("client_id") ?? "");
+   */
+  findClient(clientId: string): Promise<OAuthClient | null>;
+  /**
+   * Checks the client_uri host's DNS TXT records for the verification text.
+   * @example const { client_uri_verification } = await registry.verifyClientUri("acct", clientId);
+   */
+  verifyClientUri(accountId: string, clientId: string): Promise<OAuthClient>;
+  /**
+   * Imports a client from another server, keeping its id, secret and creation time.
+   * @example await registry.importClient("acct", { ...input, client_id: "legacy-app", client_secret: "s3cret" });
+   */
+  importClient(accountId: string, input: ImportClientInput): Promise<OAuthClient>;
+  /**
+   * The API scopes of the catalog (empty when any dotted scope is accepted).
+   * @example const scopes = await registry.listScopes();
+   */
+  listScopes(): Promise<string[]>;
+  /** The effective limits (defaults merged with options). */
+  readonly limits: Readonly<RegistryLimits>;
+}
