@@ -261,6 +261,11 @@ function bodyProblem(problem: BodyProblem): Response {
       ]);
     case "malformed_json":
       return failure("malformed_json", [{ message: problem.message }]);
+    case "duplicate_keys": {
+      const entries = problem.pointers.map((pointer) => ({ message: "duplicate member name: each name may appear only once in an object", pointer }));
+      if (problem.more > 0) entries.push({ message: `and ${problem.more} more duplicate member names`, pointer: "" });
+      return failure("validation_failed", entries);
+    }
   }
 }
 
