@@ -78,8 +78,9 @@ export function findDuplicateKeys(text: string, limit = 100): DuplicateKeys {
   return result;
 }
 
-/** A JSON string literal's value; the raw text between the quotes if it is not one. */
+/** A JSON string literal's value; without escapes, the text between the quotes. Never throws. */
 function decodeString(literal: string): string {
+  if (!literal.includes("\\")) return literal.slice(1, -1);
   try {
     const value: unknown = JSON.parse(literal);
     return typeof value === "string" ? value : literal;
