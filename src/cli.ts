@@ -12,8 +12,9 @@ import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { UnauthorizedError } from "./errors.js";
-import { createFetchHandler, type Authorize, type FetchHandler } from "./http/handler.js";
-import { createNodeRequestListener } from "./http/node.js";
+import { createFetchHandler, type Authorize } from "./http/handler.js";
+import { createNodeRequestListener, type NodeRequestListener } from "./http/node.js";
+import { rawRequestPath } from "./http/path.js";
 import { createOAuthClientRegistry } from "./registry.js";
 import { defaultSecretHasher, generateSecret } from "./secrets.js";
 import type { ClientStore } from "./store.js";
@@ -28,6 +29,15 @@ Options:
   --db FILE              SQLite database file (default ./oauth-clients.sqlite)
   --database-url URL     PostgreSQL URL (postgres://…); overrides --db; default $DATABASE_URL
   --scope-catalog FILE   JSON list of the API scopes clients may request
+  --max-connections N    connections open at once; more are closed on accept (default 512)
+  --headers-timeout-ms MS
+                         time to receive a request's headers, also the longest a new
+                         connection may stay silent; then 408 (default 10000)
+  --request-timeout-ms MS
+                         time to receive a whole request, body included; then 408
+                         (default 30000; at least the headers timeout)
+  --keep-alive-timeout-ms MS
+                         idle time before a kept-alive connection is closed (default 5000)
   -h, --help             show this help
 
 Environment:
@@ -44,6 +54,61 @@ export interface ServeOptions {
   db: string;
   databaseUrl: string | null;
   scopeCatalog: string | null;
+  /** Open connections at once; further ones are closed as soon as they are accepted. Default 512. */
+  maxConnections?: number;
+  /** Time allowed to receive a request's headers (and the longest a new connection may stay silent). Default 10 000 ms. */
+  headersTimeoutMs?: number;
+  /** Time allowed to receive a whole request, body included; then 408 and the connection closes. Default 30 000 ms. */
+  requestTimeoutMs?: number;
+  /** Idle time after a response before a kept-alive connection closes. Default 5 000 ms. */
+  keepAliveTimeoutMs?: number;
+}
+
+/** Connection limits of `serve`, each settable by a flag of the same name. */
+export type ServerLimits = Required<Pick<ServeOptions, "maxConnections" | "headersTimeoutMs" | "requestTimeoutMs" | "keepAliveTimeoutMs">>;
+
+/**
+ * Defaults of {@link ServerLimits}: far below Node's own (unlimited
+ * connections, 60 s for headers, 300 s per request), so silent or trickling
+ * clients cannot hold connections for minutes, and the cap stays under the
+ * common 1024 file-descriptor limit so the database always has descriptors left.
+ */
+export const DEFAULT_SERVER_LIMITS: Readonly<ServerLimits> = Object.freeze({
+  maxConnections: 512,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  keepAliveTimeoutMs: 5_000,
+});
+
+/** Longest accepted timeout: a day (timers cannot go past 2^31 ms anyway). */
+const MAX_TIMEOUT_MS = 86_400_000;
+
+/** Flag name of each limit, for messages. */
+const LIMIT_FLAGS: Readonly<Record<keyof ServerLimits, string>> = {
+  maxConnections: "--max-connections",
+  headersTimeoutMs: "--headers-timeout-ms",
+  requestTimeoutMs: "--request-timeout-ms",
+  keepAliveTimeoutMs: "--keep-alive-timeout-ms",
+};
+
+/** The limits with defaults filled in, or a message naming the first unusable one. */
+function resolveServerLimits(options: ServeOptions): ServerLimits | string {
+  const limits: ServerLimits = {
+    maxConnections: options.maxConnections ?? DEFAULT_SERVER_LIMITS.maxConnections,
+    headersTimeoutMs: options.headersTimeoutMs ?? DEFAULT_SERVER_LIMITS.headersTimeoutMs,
+    requestTimeoutMs: options.requestTimeoutMs ?? DEFAULT_SERVER_LIMITS.requestTimeoutMs,
+    keepAliveTimeoutMs: options.keepAliveTimeoutMs ?? DEFAULT_SERVER_LIMITS.keepAliveTimeoutMs,
+  };
+  for (const key of Object.keys(LIMIT_FLAGS) as (keyof ServerLimits)[]) {
+    const max = key === "maxConnections" ? 1_000_000 : MAX_TIMEOUT_MS;
+    const value = limits[key];
+    if (!Number.isSafeInteger(value) || value < 1 || value > max) return `${LIMIT_FLAGS[key]} must be an integer from 1 to ${max}, got ${value}`;
+  }
+  // Node refuses a headers timeout longer than the request timeout.
+  if (limits.headersTimeoutMs > limits.requestTimeoutMs) {
+    return `--headers-timeout-ms (${limits.headersTimeoutMs}) must not exceed --request-timeout-ms (${limits.requestTimeoutMs})`;
+  }
+  return limits;
 }
 
 /** A problem with the command line: printed with the usage, exit code 2. */
@@ -72,6 +137,10 @@ export function parseServeArgs(args: readonly string[], env: Readonly<Record<str
         db: { type: "string" },
         "database-url": { type: "string" },
         "scope-catalog": { type: "string" },
+        "max-connections": { type: "string" },
+        "headers-timeout-ms": { type: "string" },
+        "request-timeout-ms": { type: "string" },
+        "keep-alive-timeout-ms": { type: "string" },
       },
     }));
   } catch (error) {
@@ -88,13 +157,27 @@ export function parseServeArgs(args: readonly string[], env: Readonly<Record<str
     throw new UsageError("--database-url / DATABASE_URL must be a postgres:// or postgresql:// URL");
   }
   if (values.db !== undefined && values.db.trim() === "") throw new UsageError("--db must not be empty");
-  return {
+  const integer = (flag: string, text: string | undefined): number | undefined => {
+    if (text === undefined) return undefined;
+    if (!/^\d{1,16}$/.test(text)) throw new UsageError(`${flag} must be a positive integer, got "${text}"`);
+    return Number(text);
+  };
+  const options: ServeOptions = {
     host,
     port: Number(portText),
     db: values.db ?? "./oauth-clients.sqlite",
     databaseUrl,
     scopeCatalog: values["scope-catalog"] ?? null,
   };
+  const limits = resolveServerLimits({
+    ...options,
+    maxConnections: integer("--max-connections", values["max-connections"]),
+    headersTimeoutMs: integer("--headers-timeout-ms", values["headers-timeout-ms"]),
+    requestTimeoutMs: integer("--request-timeout-ms", values["request-timeout-ms"]),
+    keepAliveTimeoutMs: integer("--keep-alive-timeout-ms", values["keep-alive-timeout-ms"]),
+  });
+  if (typeof limits === "string") throw new UsageError(limits);
+  return { ...options, ...limits };
 }
 
 /** A scope catalog entry as the catalog file may spell it. */
@@ -251,15 +334,29 @@ const consoleOutput: CliOutput = {
   err: (line) => process.stderr.write(`${line}\n`),
 };
 
-/** One access-log line per request: time, method, path (no query), status, duration. Never headers. */
-function withAccessLog(handler: FetchHandler, log: (line: string) => void): FetchHandler {
-  return async (request) => {
+/**
+ * One access-log line per request once its response is done: time, method,
+ * the path exactly as the client sent it (no query), status, duration.
+ * Never headers. Logged from the raw request target, before any URL parser
+ * could normalize it, so a refused `/a/%2e%2e/b` shows as sent. Bytes
+ * outside printable ASCII (which Node's parser refuses anyway) are
+ * percent-escaped so that a line stays one line. A response cut short (the
+ * client left, a timeout) logs `aborted` instead of a status.
+ */
+function withAccessLog(listener: NodeRequestListener, log: (line: string) => void): NodeRequestListener {
+  return (request, response) => {
     const started = performance.now();
-    const response = await handler(request);
-    const path = new URL(request.url).pathname;
-    const ms = (performance.now() - started).toFixed(1);
-    log(`${new Date().toISOString()} ${request.method} ${path} ${response.status} ${ms}ms`);
-    return response;
+    const method = request.method ?? "-";
+    const path = rawRequestPath(request.url ?? "").replace(
+      /[^\x21-\x7e]/g,
+      (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, "0")}`,
+    );
+    response.once("close", () => {
+      const status = response.writableFinished ? String(response.statusCode) : "aborted";
+      const ms = (performance.now() - started).toFixed(1);
+      log(`${new Date().toISOString()} ${method} ${path} ${status} ${ms}ms`);
+    });
+    return listener(request, response);
   };
 }
 
@@ -284,6 +381,8 @@ export async function serve(
   env: Readonly<Record<string, string | undefined>>,
   output: CliOutput = consoleOutput,
 ): Promise<RunningServer> {
+  const limits = resolveServerLimits(options);
+  if (typeof limits === "string") throw new StartupError(limits);
   const catalog = options.scopeCatalog === null ? null : await loadScopeCatalog(options.scopeCatalog);
   const opened = options.databaseUrl !== null ? await openPostgres(options.databaseUrl, output.err) : await openSqlite(options.db);
 
@@ -300,7 +399,18 @@ export async function serve(
     describeScope: (scope) => details.get(scope),
     onError: (error) => output.err(`internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`),
   });
-  const server = createServer(createNodeRequestListener(withAccessLog(handler, output.out)));
+  const server = createServer(
+    {
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      // Node checks both timeouts on this period (30 s by default, which
+      // would let a 1 s timeout fire after 30 s).
+      connectionsCheckingInterval: Math.min(1000, Math.max(10, Math.floor(limits.headersTimeoutMs / 4))),
+    },
+    withAccessLog(createNodeRequestListener(handler), output.out),
+  );
+  server.keepAliveTimeout = limits.keepAliveTimeoutMs;
+  server.maxConnections = limits.maxConnections;
   try {
     await new Promise<void>((resolveListen, rejectListen) => {
       server.once("error", rejectListen);

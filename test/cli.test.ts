@@ -5,10 +5,12 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
+import { DEFAULT_SERVER_LIMITS, parseServeArgs, UsageError } from "../src/cli.js";
 import { validCreateBody } from "./helpers/http.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
@@ -81,6 +83,28 @@ async function startServer(args: string[], env: Record<string, string> = {}) {
   return { cli, url: url! };
 }
 
+/**
+ * Opens a connection and writes `text` exactly as given (no client
+ * normalizes it); `answer` resolves with every byte received once the
+ * connection is closed, by either side.
+ */
+function rawConnection(url: string, text: string) {
+  const socket = connect(Number(new URL(url).port), "127.0.0.1");
+  let received = "";
+  socket.setEncoding("latin1");
+  socket.on("data", (chunk: string) => (received += chunk));
+  // A refused connection is reset: its answer is then whatever arrived, usually nothing.
+  socket.on("error", () => {});
+  const connected = new Promise<void>((resolve) => socket.once("connect", () => resolve()));
+  const answer = new Promise<string>((resolve) => socket.once("close", () => resolve(received)));
+  if (text !== "") socket.write(text);
+  return { socket, connected, answer };
+}
+
+function rawRequest(method: string, path: string, token: string, extra = "") {
+  return `${method} ${path} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${token}\r\n${extra}`;
+}
+
 describe.concurrent("oauth-client-registry serve", () => {
   it("serves from SQLite, logs each request without secrets, shuts down cleanly, and keeps data across restarts", async () => {
     const db = join(work, "persist.sqlite");
@@ -147,6 +171,7 @@ describe.concurrent("oauth-client-registry serve", () => {
     [["serve", "--port", "70000"], /--port must be an integer/],
     [["serve", "--database-url", "mysql://x"], /postgres/],
     [["launch"], /unknown command "launch"/],
+    [["serve", "--max-connections", "0"], /--max-connections must be an integer from 1/],
   ])("refuses %j with exit code 2 and the usage", async (args, message) => {
     const cli = spawnCli(args);
     expect(await cli.exit).toBe(2);
@@ -196,6 +221,66 @@ describe.concurrent("oauth-client-registry serve", () => {
     expect(await second.cli.exit).toBe(0);
   });
 
+  // One server with short limits, so that the timeouts pass quickly.
+  it("refuses dot segments with 400 and logs the raw path; bounds connections and request times", async () => {
+    const { cli, url } = await startServer(
+      [
+        "--db", join(work, "limits.sqlite"),
+        "--max-connections", "4",
+        "--headers-timeout-ms", "1000",
+        "--request-timeout-ms", "1000",
+        "--keep-alive-timeout-ms", "200",
+      ],
+      { OAUTH_REGISTRY_API_TOKEN: "t" },
+    );
+
+    // Paths are matched, never resolved; the log shows what was sent.
+    const created = await fetch(`${url}/accounts/victim/oauth_clients`, {
+      method: "POST",
+      headers: { authorization: "Bearer t", "content-type": "application/json", connection: "close" },
+      body: JSON.stringify(validCreateBody()),
+    });
+    const { client_id } = ((await created.json()) as { result: { client_id: string } }).result;
+    for (const dots of ["%2e%2e", "..", "%2E%2e"]) {
+      const path = `/client/v4/accounts/attacker/oauth_clients/${dots}/${dots}/victim/oauth_clients/${client_id}`;
+      const answer = await rawConnection(url, rawRequest("DELETE", `${path}?q=1`, "t", "Connection: close\r\n\r\n")).answer;
+      expect(answer).toMatch(/^HTTP\/1\.1 400 /);
+      expect(answer).toContain('"code":1005');
+      // The raw path, not the one a URL parser makes of it (…/victim/…), and no query.
+      await waitFor(cli, new RegExp(` DELETE ${path.replace(/[.%]/g, "\\$&")} 400 \\d+\\.\\dms$`));
+    }
+    const still = await fetch(`${url}/accounts/victim/oauth_clients/${client_id}`, { headers: { authorization: "Bearer t", connection: "close" } });
+    expect(still.status).toBe(200);
+
+    // Connection limits: other clients keep being served while one trickles.
+    const clients = `/client/v4/accounts/${ACCOUNT}/oauth_clients`;
+    const served = () => rawConnection(url, rawRequest("GET", clients, "t", "Connection: close\r\n\r\n")).answer;
+
+    // A body shorter than its Content-Length: answered 408 (or cut) once the request timeout passes.
+    const truncated = rawConnection(
+      url,
+      rawRequest("POST", clients, "t", 'Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"client_name":'),
+    );
+    await truncated.connected;
+    expect(await served()).toMatch(/^HTTP\/1\.1 200 /);
+    const cut = await truncated.answer;
+    expect(cut === "" || /^HTTP\/1\.1 408 /.test(cut)).toBe(true);
+    await waitFor(cli, new RegExp(` POST ${clients} aborted `));
+
+    // Four silent connections fill the cap: a fifth is closed unanswered,
+    // and service resumes once the headers timeout has closed the silent ones.
+    const silent = [1, 2, 3, 4].map(() => rawConnection(url, ""));
+    await Promise.all(silent.map((c) => c.connected));
+    expect(await served()).toBe("");
+    for (const answer of await Promise.all(silent.map((c) => c.answer))) expect(answer === "" || /^HTTP\/1\.1 408 /.test(answer)).toBe(true);
+    const after = await served();
+    expect(after).toMatch(/^HTTP\/1\.1 200 /);
+    expect(after).toContain('"result":[]');
+
+    cli.child.kill("SIGTERM");
+    expect(await cli.exit).toBe(0);
+  });
+
   it("exits 1 when the port is taken", async () => {
     const { cli: holder, url } = await startServer(["--db", join(work, "holder.sqlite")], { OAUTH_REGISTRY_API_TOKEN: "t" });
     const port = new URL(url).port;
@@ -204,5 +289,26 @@ describe.concurrent("oauth-client-registry serve", () => {
     expect(second.stderr.join("\n")).toMatch(/cannot listen on 127\.0\.0\.1:\d+: address already in use/);
     holder.child.kill("SIGTERM");
     expect(await holder.exit).toBe(0);
+  });
+});
+
+describe("parseServeArgs", () => {
+  it("fills in the connection limits, and reads each from its flag", () => {
+    expect(parseServeArgs([], {})).toMatchObject(DEFAULT_SERVER_LIMITS);
+    expect(DEFAULT_SERVER_LIMITS).toEqual({ maxConnections: 512, headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 5_000 });
+    const flags = ["--max-connections", "9", "--headers-timeout-ms", "100", "--request-timeout-ms", "200", "--keep-alive-timeout-ms", "300"];
+    expect(parseServeArgs(flags, {})).toMatchObject({ maxConnections: 9, headersTimeoutMs: 100, requestTimeoutMs: 200, keepAliveTimeoutMs: 300 });
+  });
+
+  it.each([
+    [["--max-connections", "1000001"], /--max-connections must be an integer from 1 to 1000000/],
+    [["--request-timeout-ms", "soon"], /--request-timeout-ms must be a positive integer, got "soon"/],
+    [["--keep-alive-timeout-ms=-5"], /--keep-alive-timeout-ms must be a positive integer, got "-5"/],
+    [["--headers-timeout-ms", "0"], /--headers-timeout-ms must be an integer from 1/],
+    [["--headers-timeout-ms", "5000", "--request-timeout-ms", "1000"], /--headers-timeout-ms \(5000\) must not exceed --request-timeout-ms \(1000\)/],
+    [["--request-timeout-ms", "5000"], /--headers-timeout-ms \(10000\) must not exceed --request-timeout-ms \(5000\)/],
+  ])("refuses %j", (args, message) => {
+    expect(() => parseServeArgs(args, {})).toThrow(UsageError);
+    expect(() => parseServeArgs(args, {})).toThrow(message);
   });
 });

@@ -347,9 +347,9 @@ describe("createFetchHandler: routing", () => {
   });
 
   it("percent-encoded path segments are decoded", async () => {
-    const { handler, registry } = createHarness({ authorize: (_r, c) => c.accountId === "team/one" });
-    await registry.create("team/one", validCreateBody() as never);
-    const response = await handler(apiRequest("GET", "/accounts/team%2Fone/oauth_clients"));
+    const { handler, registry } = createHarness({ authorize: (_r, c) => c.accountId === "team one:é" });
+    await registry.create("team one:é", validCreateBody() as never);
+    const response = await handler(apiRequest("GET", "/accounts/team%20one%3A%C3%A9/oauth_clients"));
     expect((await envelopeOf(response)).result).toHaveLength(1);
   });
 

@@ -1,20 +1,26 @@
 /**
  * Request body reading: size limit on the bytes actually received (a
  * Content-Length header can lie or be absent with chunked encoding), strict
- * UTF-8, JSON, and a nesting limit so that nothing downstream ever walks an
- * attacker-chosen depth.
+ * UTF-8, JSON, a nesting limit so that nothing downstream ever walks an
+ * attacker-chosen depth, and no member name twice in one object.
  */
+import { findDuplicateKeys } from "./duplicate-keys.js";
 
 /** Why a body was refused; the handler maps each reason to an error kind. */
 export type BodyProblem =
   | { kind: "payload_too_large"; limit: number }
   | { kind: "unsupported_media_type"; contentType: string | null }
-  | { kind: "malformed_json"; message: string };
+  | { kind: "malformed_json"; message: string }
+  /** Member names repeated within one object: pointers to them, and how many more were not listed. */
+  | { kind: "duplicate_keys"; pointers: string[]; more: number };
 
 export type BodyResult = { ok: true; value: unknown; empty: boolean } | { ok: false; problem: BodyProblem };
 
 /** Deepest array/object nesting accepted; a valid client body needs 3. */
 export const MAX_JSON_DEPTH = 32;
+
+/** Duplicated members listed one by one in a refusal; the rest are counted. */
+export const MAX_DUPLICATE_KEYS_REPORTED = 100;
 
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 
@@ -125,6 +131,11 @@ export async function readJsonBody(request: Request, limit: number): Promise<Bod
   }
   if (exceedsDepth(value, MAX_JSON_DEPTH)) {
     return { ok: false, problem: { kind: "malformed_json", message: `the request body is nested deeper than ${MAX_JSON_DEPTH} levels` } };
+  }
+  // Only objects can repeat a name; the scan runs after the depth check, so its stack is bounded too.
+  if (typeof value === "object" && value !== null) {
+    const duplicates = findDuplicateKeys(text, MAX_DUPLICATE_KEYS_REPORTED);
+    if (duplicates.pointers.length > 0) return { ok: false, problem: { kind: "duplicate_keys", ...duplicates } };
   }
   return { ok: true, value, empty: false };
 }

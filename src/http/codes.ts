@@ -36,7 +36,11 @@ export const HTTP_ERROR_CODES: Readonly<Record<HttpErrorKind, HttpErrorCode>> = 
   invalid_parameter: { code: 1002, status: 400, description: "A query parameter (per_page, cursor) is invalid." },
   unsupported_media_type: { code: 1003, status: 415, description: "A body was sent with a content type other than application/json." },
   payload_too_large: { code: 1004, status: 413, description: "The body exceeds the configured size limit." },
-  bad_request: { code: 1005, status: 400, description: "The request line or headers are malformed (an invalid URL or Host header)." },
+  bad_request: {
+    code: 1005,
+    status: 400,
+    description: "The path contains a dot segment or an encoded slash or backslash (refused, never resolved), or the request line or Host header is malformed.",
+  },
   unauthorized: { code: 1100, status: 401, description: "Missing or invalid credentials." },
   forbidden: { code: 1101, status: 403, description: "The caller lacks the permission the route needs." },
   not_found: { code: 1200, status: 404, description: "No such client in this account." },

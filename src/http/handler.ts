@@ -11,6 +11,7 @@ import { clientEtag, parseIfMatch } from "./etag.js";
 import { readJsonBody, type BodyProblem } from "./body.js";
 import { errorResponse, failure, success, type ResultInfo } from "./envelope.js";
 import { generateOpenApiDocument, normalizeBasePath } from "./openapi.js";
+import { findPathProblem } from "./path.js";
 import { allowHeader, matchRoute, type AccountPermission, type GlobalPermission, type Operation } from "./routes.js";
 import type { OAuthScope } from "./schemas.js";
 
@@ -104,6 +105,11 @@ export function createFetchHandler(registry: OAuthClientRegistry, options: Fetch
 
   async function handle(request: Request): Promise<Response> {
     const url = new URL(request.url);
+    // The runtime's URL parser has already resolved literal and %2e dot
+    // segments; what survives it (encoded separators, double encoding, a
+    // runtime that does not normalize) is refused here.
+    const unsafePath = findPathProblem(url.pathname);
+    if (unsafePath !== null) return failure("bad_request", [{ message: unsafePath }]);
     const segments = routeSegments(url.pathname, basePath);
     const match = segments === null ? null : matchRoute(segments);
     if (match === null || (match.route.template[0] === "openapi.json" && !serveOpenApi)) {
@@ -273,6 +279,11 @@ function bodyProblem(problem: BodyProblem): Response {
       ]);
     case "malformed_json":
       return failure("malformed_json", [{ message: problem.message }]);
+    case "duplicate_keys": {
+      const entries = problem.pointers.map((pointer) => ({ message: "duplicate member name: each name may appear only once in an object", pointer }));
+      if (problem.more > 0) entries.push({ message: `and ${problem.more} more duplicate member names`, pointer: "" });
+      return failure("validation_failed", entries);
+    }
   }
 }
 
@@ -287,7 +298,9 @@ function isEmptyObject(value: unknown): boolean {
 
 /**
  * The decoded path segments below `basePath`, or null when the path is
- * outside it or cannot be decoded. One trailing slash is tolerated.
+ * outside it or cannot be decoded. One trailing slash is tolerated. The
+ * path has passed {@link findPathProblem}, so no segment decodes to `.`,
+ * `..` or text containing a separator.
  */
 function routeSegments(pathname: string, basePath: string): string[] | null {
   if (basePath !== "" && pathname !== basePath && !pathname.startsWith(`${basePath}/`)) return null;

@@ -7,6 +7,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { failure } from "./envelope.js";
 import type { FetchHandler } from "./handler.js";
+import { findPathProblem, rawRequestPath } from "./path.js";
 
 /** A node:http request listener that is also usable as Express middleware. */
 export type NodeRequestListener = (request: IncomingMessage, response: ServerResponse) => Promise<void>;
@@ -35,6 +36,10 @@ interface ExpressLikeRequest extends IncomingMessage {
  * so `app.use("/client/v4", listener)` and `app.use(listener)` both route
  * against the handler's own `basePath`. A body already consumed by a body
  * parser (`express.json()`) is re-serialized from `req.body`.
+ *
+ * The raw request target is checked before it becomes a `Request` (whose URL
+ * parser would silently resolve `..` and `%2e%2e`): a dot segment or an
+ * encoded slash or backslash anywhere in the path answers 400 `bad_request`.
  *
  * @example
  * import { createServer } from "node:http";
@@ -78,6 +83,8 @@ export function createNodeRequestListener(
         : Buffer.from(typeof incoming.body === "string" ? incoming.body : JSON.stringify(incoming.body));
     }
     try {
+      const unsafePath = findPathProblem(rawRequestPath(incoming.url ?? "/"));
+      if (unsafePath !== null) return await send(response, failure("bad_request", [{ message: unsafePath }]));
       await (await load())(incoming, response);
     } catch (error) {
       report(error);
@@ -88,4 +95,13 @@ export function createNodeRequestListener(
       } else response.destroy(error instanceof Error ? error : undefined);
     }
   };
+}
+
+/** Writes a fetch Response built in this module (small, JSON) to a node response. */
+async function send(response: ServerResponse, answer: Response): Promise<void> {
+  const body = Buffer.from(await answer.arrayBuffer());
+  const headers: Record<string, string | number> = Object.fromEntries(answer.headers);
+  headers["content-length"] = body.byteLength;
+  response.writeHead(answer.status, headers);
+  response.end(body);
 }
