@@ -349,7 +349,7 @@ export function createOAuthClientRegistry(
       let after: ListPosition | null = null;
       if (listOptions.cursor !== undefined && listOptions.cursor !== null && listOptions.cursor !== "") {
         after = decodeCursor(listOptions.cursor);
-        if (!after) issues.push({ path: "/cursor", message: "cursor is not one this registry issued" });
+        if (!after) issues.push({ path: "/cursor", message: "cursor is malformed: pass next_cursor of a previous page unchanged" });
       }
       if (issues.length > 0) throw new ValidationError(issues);
       const rows = await storeCall(() => store.list(accountId, { limit: limit + 1, after }));

@@ -44,7 +44,7 @@ describe("docs match the code", () => {
     for (const id of ids) expect(own.map((c) => c.client_id)).toContain(id);
 
     // A position before everything: the whole account, nothing else.
-    const start = await list(encode(["0000", ""]));
+    const start = await list(encode(["1970-01-01T00:00:00.000Z", "0"]));
     expect(((await envelopeOf(start)).result as unknown[]).length).toBe(3);
 
     for (const malformed of ["abc", "W10", encode(["only-one"] as never), "%00"]) {

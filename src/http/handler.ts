@@ -240,7 +240,7 @@ export function createFetchHandler(registry: OAuthClientRegistry, options: Fetch
       page = await registry.list(accountId, { limit: perPage, cursor });
     } catch (error) {
       if (error instanceof ValidationError && error.issues.every((i) => i.path === "/cursor")) {
-        return failure("invalid_parameter", [{ message: "cursor is not one this server issued" }]);
+        return failure("invalid_parameter", [{ message: "cursor is malformed: pass result_info.cursor of a previous page unchanged" }]);
       }
       throw error;
     }
