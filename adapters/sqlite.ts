@@ -2,9 +2,11 @@
  * SQLite store on better-sqlite3: one file, no server, safe for several
  * processes sharing it (WAL journal, busy timeout, compare-and-swap writes).
  *
- * Schema versions live in `PRAGMA user_version`; opening the store creates
- * or migrates the table inside one IMMEDIATE transaction, so two processes
- * opening the same new file at once cannot both migrate it.
+ * Schema versions live in `PRAGMA user_version`. Opening the store first
+ * inspects the file without writing to it (schema version, the table's
+ * columns), so a file it refuses is left byte-identical; only then
+ * does it create or migrate the table, inside one IMMEDIATE transaction, so
+ * two processes opening the same new file at once cannot both migrate it.
  */
 import Database from "better-sqlite3";
 import { InternalError } from "../src/errors.js";
@@ -28,6 +30,29 @@ export interface SqliteClientStore extends ClientStore {
   close(): Promise<void>;
 }
 
+/**
+ * `createSqliteStore` could not open, check or migrate the database. The
+ * message names the file and the reason; `reason` alone is the part after
+ * the file name.
+ *
+ * @example
+ * try { createSqliteStore("./clients.sqlite") }
+ * catch (e) { if (e instanceof SqliteOpenError) console.error(`${e.filename}: ${e.reason}`) }
+ */
+export class SqliteOpenError extends Error {
+  /** The file as given, or the `name` of the Database passed in. */
+  readonly filename: string;
+  /** Why the open failed, e.g. "the database file is malformed (…)". */
+  readonly reason: string;
+
+  constructor(filename: string, reason: string, options: { cause?: unknown } = {}) {
+    super(`cannot open the SQLite client store at ${JSON.stringify(filename)}: ${reason}`, options);
+    this.name = "SqliteOpenError";
+    this.filename = filename;
+    this.reason = reason;
+  }
+}
+
 /** The schema version this code writes; stored in `PRAGMA user_version`. */
 export const SQLITE_SCHEMA_VERSION = 1;
 
@@ -35,13 +60,14 @@ const DEFAULT_TABLE = "oauth_clients";
 const DEFAULT_BUSY_TIMEOUT_MS = 5000;
 const TABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 
-
 /** A row as better-sqlite3 returns it; `version` is a bigint on safe-integer connections. */
 type Row = Omit<OAuthClientsTable, "version"> & { version: number | bigint };
 
 /**
  * Each entry upgrades the schema from version `index` to `index + 1`.
- * Entries only ever get appended: a released migration never changes.
+ * Entries only ever get appended: a released migration never changes. One
+ * that changes the columns must also teach `inspect` the columns of each
+ * older version, which it checks before migrating.
  */
 const MIGRATIONS: readonly ((db: Database.Database, table: string) => void)[] = [
   (db, table) => {
@@ -82,35 +108,116 @@ function quote(identifier: string): string {
   return `"${identifier.replace(/"/g, '""')}"`;
 }
 
-function isSqliteBusy(error: unknown): boolean {
+function errorCode(error: unknown): string {
   const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === "string" && (code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED"));
+  return typeof code === "string" ? code : "";
+}
+
+function isSqliteBusy(error: unknown): boolean {
+  const code = errorCode(error);
+  return code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED");
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** What the file holds for this store, read without writing anything. */
+interface SchemaState {
+  version: number;
+  tableExists: boolean;
+}
+
+/**
+ * Reads the schema version and checks that a table of the store's name, if
+ * there is one, has exactly this library's columns. Throws, naming the
+ * reason, for a file this store must not adopt: a newer schema, or a table
+ * of that name that belongs to something else.
+ */
+function inspect(db: Database.Database, table: string): SchemaState {
+  const version = Number(db.pragma("user_version", { simple: true }));
+  if (version > SQLITE_SCHEMA_VERSION) {
+    throw new Error(
+      `schema version ${version} (PRAGMA user_version) is newer than this oauth-client-registry ` +
+        `supports (${SQLITE_SCHEMA_VERSION}); upgrade the library or use a separate database file`,
+    );
+  }
+  // Names are case-insensitive in SQLite: "OAUTH_CLIENTS" is the same table.
+  const type = db
+    .prepare<[string], string>("SELECT type FROM sqlite_schema WHERE name = ? COLLATE NOCASE")
+    .pluck()
+    .get(table);
+  if (type === undefined) return { version, tableExists: false };
+  if (type !== "table") throw new Error(`${table} exists but is ${type === "index" ? "an" : "a"} ${type}, not this library's table`);
+  const info = db
+    .prepare<[string], { name: string; pk: number }>("SELECT name, pk FROM pragma_table_info(?)")
+    .safeIntegers(false)
+    .all(table);
+  const columns = new Set(info.map((column) => column.name.toLowerCase()));
+  const expected = new Set<string>(COLUMNS);
+  const missing = COLUMNS.filter((column) => !columns.has(column));
+  const unexpected = [...columns].filter((column) => !expected.has(column));
+  const primaryKey = info.filter((column) => column.pk > 0).map((column) => column.name.toLowerCase());
+  const problems =
+    missing.length === COLUMNS.length
+      ? [`it has none of this library's columns (its columns: ${unexpected.join(", ")})`]
+      : [
+          ...(missing.length > 0 ? [`missing columns ${missing.join(", ")}`] : []),
+          ...(unexpected.length > 0 ? [`unexpected columns ${unexpected.join(", ")}`] : []),
+    // Inserts rely on client_id being unique.
+          ...(missing.length === 0 && primaryKey.join() !== "client_id" ? ["client_id is not its primary key"] : []),
+        ];
+  if (problems.length > 0) throw new Error(`table ${table} exists but is not this library's: ${problems.join("; ")}`);
+  return { version, tableExists: true };
 }
 
 function migrate(db: Database.Database, table: string): void {
   db.transaction(() => {
-    const current = Number(db.pragma("user_version", { simple: true }));
-    if (current > SQLITE_SCHEMA_VERSION) {
-      throw new Error(
-        `schema version ${current} (PRAGMA user_version) is newer than this oauth-client-registry ` +
-          `supports (${SQLITE_SCHEMA_VERSION}); upgrade the library or use a separate database file`,
-      );
-    }
-    const tableExists = db.prepare("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?").get(table);
+    // Again inside the lock: another process may have migrated meanwhile.
+    const { version, tableExists } = inspect(db, table);
     // A missing table gets the whole chain, whatever user_version says (it
     // may have been set by another store of this library with another table).
-    for (let version = tableExists ? current : 0; version < SQLITE_SCHEMA_VERSION; version++) {
-      MIGRATIONS[version]!(db, table);
+    for (let next = tableExists ? version : 0; next < SQLITE_SCHEMA_VERSION; next++) {
+      MIGRATIONS[next]!(db, table);
     }
     db.pragma(`user_version = ${SQLITE_SCHEMA_VERSION}`);
   }).immediate();
 }
 
+/** The store's statements, prepared once per connection. */
+function prepareStatements(db: Database.Database, table: string) {
+  const t = quote(table);
+  const columnList = COLUMNS.join(", ");
+  const prepare = (source: string) => db.prepare<unknown[], Row>(source).safeIntegers(false);
+  return {
+    get: prepare(`SELECT ${columnList} FROM ${t} WHERE client_id = ? AND account_id = ?`),
+    getById: prepare(`SELECT ${columnList} FROM ${t} WHERE client_id = ?`),
+    listFirst: prepare(`SELECT ${columnList} FROM ${t} WHERE account_id = ? ORDER BY created_at, client_id LIMIT ?`),
+    // A row-value comparison lets SQLite seek straight to the position in
+    // the (account_id, created_at, client_id) index.
+    listAfter: prepare(
+      `SELECT ${columnList} FROM ${t} WHERE account_id = ? AND (created_at, client_id) > (?, ?) ` +
+        `ORDER BY created_at, client_id LIMIT ?`,
+    ),
+    insert: prepare(
+      `INSERT INTO ${t} (${columnList}) VALUES (${COLUMNS.map((c) => `@${c}`).join(", ")}) ` +
+        `ON CONFLICT (client_id) DO NOTHING`,
+    ),
+    update: prepare(
+      `UPDATE ${t} SET ${COLUMNS.filter((c) => c !== "client_id" && c !== "account_id")
+        .map((c) => `${c} = @${c}`)
+        .join(", ")} WHERE client_id = @client_id AND account_id = @account_id AND version = @expected_version`,
+    ),
+    delete: prepare(`DELETE FROM ${t} WHERE client_id = ? AND account_id = ?`),
+  };
+}
 
 /**
- * Opens (or adopts) a SQLite database and returns a store over it. The
- * table and its list index are created or migrated before this returns;
- * a file that cannot be opened or migrated throws here, not on first use.
+ * Opens (or adopts) a SQLite database and returns a store over it. The file
+ * is checked and the table created or migrated before this returns; a file
+ * that cannot be opened or holds a schema this library must not
+ * touch throws here (naming the file and the reason), not on first use, and
+ * a refused file is left exactly as it was.
  *
  * Given a filename, the store owns the connection: it enables WAL and a
  * busy timeout, and `close()` closes it. Given a `Database`, its journal
@@ -137,56 +244,33 @@ export function createSqliteStore(
   if (!Number.isInteger(busyTimeoutMs) || busyTimeoutMs < 0) {
     throw new Error(`busyTimeoutMs must be a non-negative integer, got ${String(options.busyTimeoutMs)}`);
   }
-
   const ownsConnection = typeof databaseOrFilename === "string";
+
   const label = ownsConnection ? databaseOrFilename : databaseOrFilename.name;
   let db: Database.Database | undefined;
+  let statements: ReturnType<typeof prepareStatements>;
   try {
     if (typeof databaseOrFilename === "string") {
       db = new Database(databaseOrFilename, { timeout: busyTimeoutMs });
-      // WAL lets readers run beside a writer, which matters once several
-      // processes share the file.
-      db.pragma("journal_mode = WAL");
     } else {
       db = databaseOrFilename;
       if (options.busyTimeoutMs !== undefined) db.pragma(`busy_timeout = ${busyTimeoutMs}`);
     }
-    migrate(db, table);
+    // The file is only read until it is known to be ours.
+    const { version, tableExists } = inspect(db, table);
+    // WAL lets readers run beside a writer, which matters once several
+    // processes share the file.
+    if (ownsConnection) db.pragma("journal_mode = WAL");
+    if (!tableExists || version < SQLITE_SCHEMA_VERSION) migrate(db, table);
+    statements = prepareStatements(db, table);
   } catch (error) {
     if (ownsConnection && db?.open) db.close();
     const reason = isSqliteBusy(error)
       ? `the database stayed locked by another connection for longer than busyTimeoutMs (${busyTimeoutMs} ms)`
-      : error instanceof Error
-        ? error.message
-        : String(error);
-    throw new Error(`cannot open the SQLite client store at ${JSON.stringify(label)}: ${reason}`, { cause: error });
+      : messageOf(error);
+    throw new SqliteOpenError(label, reason, { cause: error });
   }
   const connection = db;
-
-  const t = quote(table);
-  const columnList = COLUMNS.join(", ");
-  const prepare = (source: string) => connection.prepare<unknown[], Row>(source).safeIntegers(false);
-  const statements = {
-    get: prepare(`SELECT ${columnList} FROM ${t} WHERE client_id = ? AND account_id = ?`),
-    getById: prepare(`SELECT ${columnList} FROM ${t} WHERE client_id = ?`),
-    listFirst: prepare(`SELECT ${columnList} FROM ${t} WHERE account_id = ? ORDER BY created_at, client_id LIMIT ?`),
-    // A row-value comparison lets SQLite seek straight to the position in
-    // the (account_id, created_at, client_id) index.
-    listAfter: prepare(
-      `SELECT ${columnList} FROM ${t} WHERE account_id = ? AND (created_at, client_id) > (?, ?) ` +
-        `ORDER BY created_at, client_id LIMIT ?`,
-    ),
-    insert: prepare(
-      `INSERT INTO ${t} (${columnList}) VALUES (${COLUMNS.map((c) => `@${c}`).join(", ")}) ` +
-        `ON CONFLICT (client_id) DO NOTHING`,
-    ),
-    update: prepare(
-      `UPDATE ${t} SET ${COLUMNS.filter((c) => c !== "client_id" && c !== "account_id")
-        .map((c) => `${c} = @${c}`)
-        .join(", ")} WHERE client_id = @client_id AND account_id = @account_id AND version = @expected_version`,
-    ),
-    delete: prepare(`DELETE FROM ${t} WHERE client_id = ? AND account_id = ?`),
-  };
 
   function run<T>(operation: () => T): Promise<T> {
     try {

@@ -200,7 +200,8 @@ async function openSqlite(file: string): Promise<OpenedStore> {
   try {
     store = adapter.createSqliteStore(path);
   } catch (error) {
-    throw new StartupError(`cannot open SQLite database ${path}: ${messageOf(error)}`);
+    const reason = error instanceof adapter.SqliteOpenError ? error.reason : messageOf(error);
+    throw new StartupError(`cannot open SQLite database ${path}: ${reason}`, { cause: error });
   }
   return { store, description: `SQLite ${path}`, close: async () => store.close?.() };
 }

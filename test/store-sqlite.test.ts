@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -17,6 +18,14 @@ import {
 const dir = mkdtempSync(join(tmpdir(), "oauth-registry-sqlite-"));
 let fileCounter = 0;
 const newFile = () => join(dir, `store-${++fileCounter}.sqlite`);
+
+/** The file's bytes (as a hash) and which of its side files exist. */
+function fingerprint(file: string) {
+  return {
+    sha256: createHash("sha256").update(readFileSync(file)).digest("hex"),
+    sideFiles: ["-wal", "-shm", "-journal"].filter((suffix) => existsSync(`${file}${suffix}`)),
+  };
+}
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -184,5 +193,105 @@ describe("SQLite store: two connections to one file", () => {
     expectOnlyHashesAtRest(bytes, secrets, hashes);
     await store.close();
     expectOnlyHashesAtRest(readFileSync(atRestFile), secrets, hashes);
+  });
+});
+
+describe("SQLite store: refused opens leave the file untouched", () => {
+  /** This library's columns as a hand-written table; `extra` is appended to the column list. */
+  const ours = (extra = "") =>
+    `CREATE TABLE oauth_clients (client_id TEXT PRIMARY KEY, ${["account_id", "visibility", "client_name", "grant_types", "response_types",
+      "redirect_uris", "scopes", "optional_scopes", "token_endpoint_auth_method", "allowed_cors_origins",
+      "post_logout_redirect_uris", "client_uri", "logo_uri", "policy_uri", "tos_uri", "client_uri_verification",
+      "secret_hash", "rotated_secret_hash", "rotated_at", "created_at", "updated_at", "promoted_at", "version"].join(", ")}${extra})`;
+
+  it.each([
+    {
+      file: "with another application's oauth_clients table",
+      setup: ["CREATE TABLE oauth_clients (id INTEGER PRIMARY KEY, name TEXT)", "INSERT INTO oauth_clients (name) VALUES ('theirs')"],
+      reason: /table oauth_clients exists but is not this library's: it has none of this library's columns \(its columns: id, name\)$/,
+    },
+    {
+      file: "whose oauth_clients table lacks some of this library's columns",
+      setup: [ours().replace(", promoted_at, version", "")],
+      reason: /table oauth_clients exists but is not this library's: missing columns promoted_at, version$/,
+    },
+    {
+      file: "whose table differs only in the case of its name",
+      setup: ["CREATE TABLE OAUTH_CLIENTS (id INTEGER PRIMARY KEY)"],
+      reason: /table oauth_clients exists but is not this library's: it has none of this library's columns \(its columns: id\)$/,
+    },
+    {
+      file: "whose oauth_clients table has a column this library does not know",
+      setup: [ours(", note")],
+      reason: /table oauth_clients exists but is not this library's: unexpected columns note$/,
+    },
+    {
+      file: "whose oauth_clients table has these columns but another primary key",
+      setup: [ours(", PRIMARY KEY (account_id)").replace("client_id TEXT PRIMARY KEY", "client_id TEXT")],
+      reason: /table oauth_clients exists but is not this library's: client_id is not its primary key$/,
+    },
+    {
+      file: "with a view named oauth_clients",
+      setup: ["CREATE VIEW oauth_clients AS SELECT 1 AS client_id"],
+      reason: /oauth_clients exists but is a view, not this library's table$/,
+    },
+    {
+      file: "with a newer schema version",
+      setup: [ours(), `PRAGMA user_version = ${SQLITE_SCHEMA_VERSION + 1}`],
+      reason: /schema version 2 \(PRAGMA user_version\) is newer than this oauth-client-registry supports \(1\)/,
+    },
+    {
+      file: "in WAL mode with a newer schema version",
+      setup: ["PRAGMA journal_mode = WAL", "CREATE TABLE theirs (x)", `PRAGMA user_version = ${SQLITE_SCHEMA_VERSION + 7}`],
+      reason: /schema version 8 .* is newer/,
+    },
+  ])("refuses a file $file, naming the file and the reason, and leaves it byte-identical", ({ setup, reason }) => {
+    const file = newFile();
+    const db = new Database(file);
+    for (const statement of setup) db.exec(statement);
+    db.close();
+    const before = fingerprint(file);
+    expect(before.sideFiles).toEqual([]);
+
+    let error: unknown;
+    try {
+      createSqliteStore(file);
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(Error);
+    const message = (error as Error).message;
+    expect(message.startsWith(`cannot open the SQLite client store at ${JSON.stringify(file)}: `)).toBe(true);
+    expect(message).toMatch(reason);
+    expect(fingerprint(file)).toEqual(before);
+  });
+
+  it("refuses a caller's Database with a foreign table without writing to it", () => {
+    const file = newFile();
+    const db = new Database(file);
+    db.exec("CREATE TABLE oauth_clients (id INTEGER PRIMARY KEY)");
+    const before = fingerprint(file);
+    expect(() => createSqliteStore(db)).toThrow(/not this library's: it has none of this library's columns/);
+    expect(db.pragma("user_version", { simple: true })).toBe(0);
+    expect(db.prepare("SELECT count(*) FROM sqlite_schema").pluck().get()).toBe(1);
+    db.close();
+    expect(fingerprint(file)).toEqual(before);
+  });
+
+  it("adopts a hand-made table with exactly this library's columns: adds the list index and records the schema", async () => {
+    const file = newFile();
+    const db = new Database(file);
+    db.exec(ours());
+    db.close();
+    const store = createSqliteStore(file);
+    const record = makeStoredClient();
+    expect(await store.insert(record)).toBe(true);
+    await store.close();
+    const check = new Database(file, { readonly: true });
+    expect(check.pragma("user_version", { simple: true })).toBe(SQLITE_SCHEMA_VERSION);
+    expect(check.prepare("SELECT name FROM sqlite_schema WHERE type = 'index' AND sql IS NOT NULL").pluck().all()).toEqual([
+      "oauth_clients_list_idx",
+    ]);
+    check.close();
   });
 });
