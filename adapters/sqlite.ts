@@ -13,6 +13,9 @@ import { InternalError } from "../src/errors.js";
 import type { ClientStore, ListQuery } from "../src/store.js";
 import { CLIENT_COLUMNS as COLUMNS, fromClientRow, toClientRow, type OAuthClientsTable } from "./rows.js";
 
+/** Values of {@link SqliteStoreOptions.synchronous}, as `PRAGMA synchronous` names them. */
+export type SqliteSynchronous = "normal" | "full" | "extra";
+
 /** Options of {@link createSqliteStore}. */
 export interface SqliteStoreOptions {
   /** Table holding the clients. Letters, digits and `_`. Default `"oauth_clients"`. */
@@ -23,6 +26,15 @@ export interface SqliteStoreOptions {
    * only when set explicitly.
    */
   busyTimeoutMs?: number;
+  /**
+   * `PRAGMA synchronous` of the connection. `"full"` (the default when the
+   * store opens the file) makes every acknowledged write survive a power
+   * loss; `"normal"` in WAL mode is faster but a power loss may lose the
+   * last committed transactions (never corrupting the database); `"extra"`
+   * also syncs the directory. On a `Database` you pass in it is set only
+   * when given.
+   */
+  synchronous?: SqliteSynchronous;
 }
 
 /** A {@link ClientStore} over SQLite; `close` releases the file if the store opened it. */
@@ -58,6 +70,8 @@ export const SQLITE_SCHEMA_VERSION = 1;
 
 const DEFAULT_TABLE = "oauth_clients";
 const DEFAULT_BUSY_TIMEOUT_MS = 5000;
+const DEFAULT_SYNCHRONOUS: SqliteSynchronous = "full";
+const SYNCHRONOUS_VALUES: readonly SqliteSynchronous[] = ["normal", "full", "extra"];
 const TABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 
 /** A row as better-sqlite3 returns it; `version` is a bigint on safe-integer connections. */
@@ -219,9 +233,10 @@ function prepareStatements(db: Database.Database, table: string) {
  * touch throws here (naming the file and the reason), not on first use, and
  * a refused file is left exactly as it was.
  *
- * Given a filename, the store owns the connection: it enables WAL and a
- * busy timeout, and `close()` closes it. Given a `Database`, its journal
- * mode stays as you set it and `close()` leaves it open.
+ * Given a filename, the store owns the connection: it enables WAL, a busy
+ * timeout and `synchronous = FULL`, and `close()` closes it. Given a
+ * `Database`, its journal mode and synchronous setting stay as you set them
+ * unless you pass `synchronous`, and `close()` leaves it open.
  *
  * @example
  * import { createOAuthClientRegistry } from "oauth-client-registry";
@@ -245,6 +260,10 @@ export function createSqliteStore(
     throw new Error(`busyTimeoutMs must be a non-negative integer, got ${String(options.busyTimeoutMs)}`);
   }
   const ownsConnection = typeof databaseOrFilename === "string";
+  const synchronous = options.synchronous ?? (ownsConnection ? DEFAULT_SYNCHRONOUS : undefined);
+  if (synchronous !== undefined && !SYNCHRONOUS_VALUES.includes(synchronous)) {
+    throw new Error(`synchronous must be one of ${SYNCHRONOUS_VALUES.join(", ")}, got ${JSON.stringify(synchronous)}`);
+  }
 
   const label = ownsConnection ? databaseOrFilename : databaseOrFilename.name;
   let db: Database.Database | undefined;
@@ -261,6 +280,8 @@ export function createSqliteStore(
     // WAL lets readers run beside a writer, which matters once several
     // processes share the file.
     if (ownsConnection) db.pragma("journal_mode = WAL");
+    // Set after the journal mode: switching to WAL may change it.
+    if (synchronous !== undefined) db.pragma(`synchronous = ${synchronous.toUpperCase()}`);
     if (!tableExists || version < SQLITE_SCHEMA_VERSION) migrate(db, table);
     statements = prepareStatements(db, table);
   } catch (error) {

@@ -3,8 +3,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
-import { afterAll, describe, expect, it } from "vitest";
-import { createSqliteStore, SQLITE_SCHEMA_VERSION } from "../adapters/sqlite.js";
+import { afterAll, describe, expect, it, vi } from "vitest";
+import { createSqliteStore, SQLITE_SCHEMA_VERSION, type SqliteClientStore } from "../adapters/sqlite.js";
 import { createOAuthClientRegistry, InternalError } from "../src/index.js";
 import { makeStoredClient, runStoreConformanceSuite } from "../src/testing/conformance.js";
 import {
@@ -25,6 +25,17 @@ function fingerprint(file: string) {
     sha256: createHash("sha256").update(readFileSync(file)).digest("hex"),
     sideFiles: ["-wal", "-shm", "-journal"].filter((suffix) => existsSync(`${file}${suffix}`)),
   };
+}
+
+/** Opens a store and also returns the connection it opened for itself. */
+function openWithConnection(open: () => SqliteClientStore): { store: SqliteClientStore; connection: Database.Database } {
+  const prepare = vi.spyOn(Database.prototype, "prepare");
+  try {
+    const store = open();
+    return { store, connection: prepare.mock.contexts[0] as Database.Database };
+  } finally {
+    prepare.mockRestore();
+  }
 }
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -293,5 +304,41 @@ describe("SQLite store: refused opens leave the file untouched", () => {
       "oauth_clients_list_idx",
     ]);
     check.close();
+  });
+});
+
+describe("SQLite store: durability", () => {
+  it("runs its own connection with synchronous = FULL by default, on a new file and on a reopened one", async () => {
+    const file = newFile();
+    for (let open = 0; open < 2; open++) {
+      const { store, connection } = openWithConnection(() => createSqliteStore(file));
+      expect(connection.pragma("synchronous", { simple: true })).toBe(2);
+      expect(connection.pragma("journal_mode", { simple: true })).toBe("wal");
+      await store.close();
+    }
+  });
+
+  it.each([
+    ["normal", 1],
+    ["full", 2],
+    ["extra", 3],
+  ] as const)("sets synchronous = %s when asked", async (synchronous, value) => {
+    const { store, connection } = openWithConnection(() => createSqliteStore(newFile(), { synchronous }));
+    expect(connection.pragma("synchronous", { simple: true })).toBe(value);
+    await store.close();
+  });
+
+  it("leaves a caller's Database at its own synchronous setting unless one is given", () => {
+    const db = new Database(newFile());
+    db.pragma("synchronous = OFF");
+    createSqliteStore(db);
+    expect(db.pragma("synchronous", { simple: true })).toBe(0);
+    createSqliteStore(db, { synchronous: "normal" });
+    expect(db.pragma("synchronous", { simple: true })).toBe(1);
+    db.close();
+  });
+
+  it("refuses an unknown synchronous mode", () => {
+    expect(() => createSqliteStore(":memory:", { synchronous: "off" as "full" })).toThrow(/synchronous must be one of normal, full, extra/);
   });
 });
