@@ -1,10 +1,12 @@
 import { createHash } from "node:crypto";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, describe, expect, it, vi } from "vitest";
 import { createSqliteStore, SQLITE_SCHEMA_VERSION, type SqliteClientStore } from "../adapters/sqlite.js";
+import { parseServeArgs, serve, StartupError } from "../src/cli.js";
+import { createFetchHandler } from "../src/http/index.js";
 import { createOAuthClientRegistry, InternalError } from "../src/index.js";
 import { makeStoredClient, runStoreConformanceSuite } from "../src/testing/conformance.js";
 import {
@@ -27,6 +29,26 @@ function fingerprint(file: string) {
   };
 }
 
+/** Overwrites every page but the first (header and schema) with garbage. */
+function damagePages(file: string): void {
+  const pageSize = 4096;
+  const pages = statSync(file).size / pageSize;
+  const fd = openSync(file, "r+");
+  for (let page = 1; page < pages; page++) writeSync(fd, Buffer.alloc(pageSize, 0xa5), 0, pageSize, page * pageSize);
+  closeSync(fd);
+}
+
+/** A closed file holding `count` clients of one account, spread over several pages. */
+async function fileWithClients(count: number): Promise<{ file: string; account: string }> {
+  const file = newFile();
+  const account = `acct_${fileCounter}`;
+  // Durability does not matter here; skipping the fsyncs keeps the test fast.
+  const store = createSqliteStore(file, { synchronous: "normal" });
+  await Promise.all(Array.from({ length: count }, () => store.insert(makeStoredClient({ account_id: account }))));
+  await store.close();
+  return { file, account };
+}
+
 /** Opens a store and also returns the connection it opened for itself. */
 function openWithConnection(open: () => SqliteClientStore): { store: SqliteClientStore; connection: Database.Database } {
   const prepare = vi.spyOn(Database.prototype, "prepare");
@@ -37,6 +59,8 @@ function openWithConnection(open: () => SqliteClientStore): { store: SqliteClien
     prepare.mockRestore();
   }
 }
+
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -304,6 +328,66 @@ describe("SQLite store: refused opens leave the file untouched", () => {
       "oauth_clients_list_idx",
     ]);
     check.close();
+  });
+});
+
+describe("SQLite store: damaged files", () => {
+  it("refuses a file with damaged pages at open, saying it is malformed, and leaves it as it was", async () => {
+    const { file } = await fileWithClients(150);
+    damagePages(file);
+    const before = fingerprint(file);
+    expect(() => createSqliteStore(file)).toThrow(
+      new RegExp(
+        `^cannot open the SQLite client store at ${escapeRegExp(JSON.stringify(file))}: ` +
+          `the database file is malformed \\(PRAGMA quick_check: .*\\); restore it from a backup$`,
+      ),
+    );
+    expect(fingerprint(file)).toEqual(before);
+  });
+
+  it("makes serve refuse to start on a damaged file with a clear message", async () => {
+    const { file } = await fileWithClients(150);
+    damagePages(file);
+    const lines: string[] = [];
+    const output = { out: (line: string) => lines.push(line), err: (line: string) => lines.push(line) };
+    const starting = serve(parseServeArgs(["--port", "0", "--db", file], {}), { OAUTH_REGISTRY_API_TOKEN: "t" }, output);
+    await expect(starting).rejects.toBeInstanceOf(StartupError);
+    await expect(starting).rejects.toThrow(
+      new RegExp(`^cannot open SQLite database ${escapeRegExp(file)}: the database file is malformed \\(PRAGMA quick_check: .*\\); restore it from a backup$`),
+    );
+    expect(lines.filter((line) => line.includes("listening"))).toEqual([]);
+  });
+
+  it("with quickCheck: false, reports damage found later as an InternalError saying the file is malformed", async () => {
+    const { file, account } = await fileWithClients(150);
+    damagePages(file);
+    const store = createSqliteStore(file, { quickCheck: false });
+    const listing = store.list(account, { limit: 10 });
+    await expect(listing).rejects.toBeInstanceOf(InternalError);
+    await expect(listing).rejects.toThrow(
+      `the SQLite database file ${JSON.stringify(file)} is malformed (SQLITE_CORRUPT: database disk image is malformed); restore it from a backup`,
+    );
+
+    // Over HTTP that is a 500 whose logged error says why.
+    const logged: unknown[] = [];
+    const handler = createFetchHandler(createOAuthClientRegistry(store), {
+      authorize: () => true,
+      onError: (error) => logged.push(error),
+    });
+    const response = await handler(new Request(`http://localhost/client/v4/accounts/${account}/oauth_clients`));
+    expect(response.status).toBe(500);
+    expect(logged).toHaveLength(1);
+    expect((logged[0] as Error).message).toMatch(/^the SQLite database file .* is malformed/);
+    await store.close();
+  });
+
+  it("runs the quick check on a caller's Database only when asked", async () => {
+    const { file } = await fileWithClients(150);
+    damagePages(file);
+    const db = new Database(file);
+    expect(() => createSqliteStore(db)).not.toThrow();
+    expect(() => createSqliteStore(db, { quickCheck: true })).toThrow(/the database file is malformed/);
+    db.close();
   });
 });
 
