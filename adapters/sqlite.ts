@@ -1,15 +1,20 @@
 /**
  * SQLite store on better-sqlite3: one file, no server, safe for several
- * processes sharing it (WAL journal, busy timeout, compare-and-swap writes).
+ * processes sharing it (WAL journal, compare-and-swap writes).
  *
  * Schema versions live in `PRAGMA user_version`. Opening the store first
  * inspects the file without writing to it (integrity, schema version, the
  * table's columns), so a file it refuses is left byte-identical; only then
  * does it create or migrate the table, inside one IMMEDIATE transaction, so
  * two processes opening the same new file at once cannot both migrate it.
+ *
+ * better-sqlite3 is synchronous: a statement that waits for a lock inside
+ * SQLite's busy handler blocks the whole event loop. The store's statements
+ * therefore never wait inside SQLite (busy_timeout 0); a locked database is
+ * retried from timers, with a randomized backoff, up to a deadline.
  */
 import Database from "better-sqlite3";
-import { InternalError } from "../src/errors.js";
+import { InternalError, StorageUnavailableError } from "../src/errors.js";
 import type { ClientStore, ListQuery } from "../src/store.js";
 import { CLIENT_COLUMNS as COLUMNS, fromClientRow, toClientRow, type OAuthClientsTable } from "./rows.js";
 
@@ -21,9 +26,21 @@ export interface SqliteStoreOptions {
   /** Table holding the clients. Letters, digits and `_`. Default `"oauth_clients"`. */
   tableName?: string;
   /**
-   * How long a write waits for another connection's write lock before it
-   * fails, in milliseconds. Default 5000. Applied to a Database you pass in
-   * only when set explicitly.
+   * How long one store call waits, in total, for a lock held by another
+   * connection, in milliseconds; past it the call fails with
+   * `StorageUnavailableError` (HTTP 503) and has changed nothing. Default 5000.
+   *
+   * The wait never blocks the event loop: the store's statements run with
+   * SQLite's `busy_timeout` at 0 and a locked database is retried from
+   * timers. Only `createSqliteStore` itself, being synchronous, waits
+   * synchronously (up to this long) while it opens and migrates the file.
+   */
+  lockTimeoutMs?: number;
+  /**
+   * Former name of {@link SqliteStoreOptions.lockTimeoutMs}, used when that
+   * one is not given. It no longer sets a synchronous SQLite busy timeout.
+   *
+   * @deprecated Use `lockTimeoutMs`.
    */
   busyTimeoutMs?: number;
   /**
@@ -76,10 +93,13 @@ export class SqliteOpenError extends Error {
 export const SQLITE_SCHEMA_VERSION = 1;
 
 const DEFAULT_TABLE = "oauth_clients";
-const DEFAULT_BUSY_TIMEOUT_MS = 5000;
+const DEFAULT_LOCK_TIMEOUT_MS = 5000;
 const DEFAULT_SYNCHRONOUS: SqliteSynchronous = "full";
 const SYNCHRONOUS_VALUES: readonly SqliteSynchronous[] = ["normal", "full", "extra"];
 const TABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
+/** Retry delays for a locked database grow from about 1 ms to about 50 ms. */
+const FIRST_RETRY_MS = 1;
+const MAX_RETRY_MS = 50;
 
 /** A row as better-sqlite3 returns it; `version` is a bigint on safe-integer connections. */
 type Row = Omit<OAuthClientsTable, "version"> & { version: number | bigint };
@@ -146,6 +166,23 @@ function isSqliteMalformed(error: unknown): boolean {
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * Runs `body` with the connection's `busy_timeout` at `ms`, then puts the
+ * previous value back, so a connection the caller owns keeps its own setting
+ * for its own statements. better-sqlite3 is synchronous, so nothing else can
+ * run on the connection in between.
+ */
+function withBusyTimeout<T>(db: Database.Database, ms: number, body: () => T): T {
+  const previous = Number(db.pragma("busy_timeout", { simple: true }));
+  if (previous === ms) return body();
+  db.pragma(`busy_timeout = ${ms}`);
+  try {
+    return body();
+  } finally {
+    if (db.open) db.pragma(`busy_timeout = ${previous}`);
+  }
 }
 
 /** Throws when `PRAGMA quick_check` finds damage; reads the file, writes nothing. */
@@ -249,6 +286,19 @@ function prepareStatements(db: Database.Database, table: string) {
   };
 }
 
+/** Half to all of an exponentially growing delay, so waiting writers spread out. */
+function retryDelayMs(attempt: number): number {
+  const ceiling = Math.min(MAX_RETRY_MS, FIRST_RETRY_MS * 2 ** attempt);
+  return ceiling / 2 + (Math.random() * ceiling) / 2;
+}
+
+function nonNegativeInteger(name: string, value: number): number {
+  if (!Number.isInteger(value) || value < 0) {
+    throw new Error(`${name} must be a non-negative integer, got ${String(value)}`);
+  }
+  return value;
+}
+
 /**
  * Opens (or adopts) a SQLite database and returns a store over it. The file
  * is checked and the table created or migrated before this returns; a file
@@ -257,16 +307,16 @@ function prepareStatements(db: Database.Database, table: string) {
  * a refused file is left exactly as it was.
  *
  * Given a filename, the store owns the connection: it checks the file with
- * `PRAGMA quick_check`, enables WAL, a busy timeout and `synchronous = FULL`,
- * and `close()` closes it. Given a `Database`, its journal mode and
- * synchronous setting stay as you set them unless you pass `synchronous`,
- * and `close()` leaves it open.
+ * `PRAGMA quick_check`, enables WAL and `synchronous = FULL`, and `close()`
+ * closes it. Given a `Database`, its journal mode and synchronous setting
+ * stay as you set them unless you pass `synchronous`, and `close()` leaves
+ * it open.
  *
  * @example
  * import { createOAuthClientRegistry } from "oauth-client-registry";
  * import { createSqliteStore } from "oauth-client-registry/sqlite";
  *
- * const store = createSqliteStore("./clients.sqlite");
+ * const store = createSqliteStore("./clients.sqlite", { lockTimeoutMs: 2000 });
  * const registry = createOAuthClientRegistry(store);
  * // … on shutdown:
  * await store.close();
@@ -279,10 +329,10 @@ export function createSqliteStore(
   if (!TABLE_NAME.test(table)) {
     throw new Error(`tableName must match ${TABLE_NAME} (letters, digits and _), got ${JSON.stringify(table)}`);
   }
-  const busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
-  if (!Number.isInteger(busyTimeoutMs) || busyTimeoutMs < 0) {
-    throw new Error(`busyTimeoutMs must be a non-negative integer, got ${String(options.busyTimeoutMs)}`);
-  }
+  const lockTimeoutMs =
+    options.lockTimeoutMs !== undefined
+      ? nonNegativeInteger("lockTimeoutMs", options.lockTimeoutMs)
+      : nonNegativeInteger("busyTimeoutMs", options.busyTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS);
   const ownsConnection = typeof databaseOrFilename === "string";
   const synchronous = options.synchronous ?? (ownsConnection ? DEFAULT_SYNCHRONOUS : undefined);
   if (synchronous !== undefined && !SYNCHRONOUS_VALUES.includes(synchronous)) {
@@ -294,26 +344,26 @@ export function createSqliteStore(
   let db: Database.Database | undefined;
   let statements: ReturnType<typeof prepareStatements>;
   try {
-    if (typeof databaseOrFilename === "string") {
-      db = new Database(databaseOrFilename, { timeout: busyTimeoutMs });
-    } else {
-      db = databaseOrFilename;
-      if (options.busyTimeoutMs !== undefined) db.pragma(`busy_timeout = ${busyTimeoutMs}`);
-    }
-    // The file is only read until it is known to be ours.
-    if (quickCheck) assertIntact(db);
-    const { version, tableExists } = inspect(db, table);
-    // WAL lets readers run beside a writer, which matters once several
-    // processes share the file.
-    if (ownsConnection) db.pragma("journal_mode = WAL");
-    // Set after the journal mode: switching to WAL may change it.
-    if (synchronous !== undefined) db.pragma(`synchronous = ${synchronous.toUpperCase()}`);
-    if (!tableExists || version < SQLITE_SCHEMA_VERSION) migrate(db, table);
-    statements = prepareStatements(db, table);
+    db = typeof databaseOrFilename === "string" ? new Database(databaseOrFilename) : databaseOrFilename;
+    const opening = db;
+    // createSqliteStore is synchronous, so opening waits for locks the
+    // ordinary way; the file is only read until it is known to be ours.
+    statements = withBusyTimeout(opening, lockTimeoutMs, () => {
+      if (quickCheck) assertIntact(opening);
+      const { version, tableExists } = inspect(opening, table);
+      // WAL lets readers run beside a writer, which matters once several
+      // processes share the file.
+      if (ownsConnection) opening.pragma("journal_mode = WAL");
+      // Set after the journal mode: switching to WAL may change it.
+      if (synchronous !== undefined) opening.pragma(`synchronous = ${synchronous.toUpperCase()}`);
+      if (!tableExists || version < SQLITE_SCHEMA_VERSION) migrate(opening, table);
+      return prepareStatements(opening, table);
+    });
+    if (ownsConnection) opening.pragma("busy_timeout = 0");
   } catch (error) {
     if (ownsConnection && db?.open) db.close();
     const reason = isSqliteBusy(error)
-      ? `the database stayed locked by another connection for longer than busyTimeoutMs (${busyTimeoutMs} ms)`
+      ? `the database stayed locked by another connection for longer than lockTimeoutMs (${lockTimeoutMs} ms)`
       : errorCode(error).startsWith("SQLITE_CORRUPT")
         ? `the database file is malformed (${messageOf(error)}); restore it from a backup`
         : messageOf(error);
@@ -321,29 +371,44 @@ export function createSqliteStore(
   }
   const connection = db;
 
-  function run<T>(operation: () => T): Promise<T> {
-    try {
-      return Promise.resolve(operation());
-    } catch (error) {
-      if (isSqliteMalformed(error)) {
-        return Promise.reject(
-          new InternalError(
+  // The store's own connection already has busy_timeout 0; a caller's
+  // connection keeps its setting, except around the store's statements.
+  const attempt = <T>(operation: () => T): T =>
+    ownsConnection ? operation() : withBusyTimeout(connection, 0, operation);
+
+  /**
+   * Runs one autocommit statement. SQLITE_BUSY means it changed nothing, so
+   * it is safe to run again; it is, from a timer, until `lockTimeoutMs`.
+   */
+  async function run<T>(operation: () => T): Promise<T> {
+    const deadline = performance.now() + lockTimeoutMs;
+    for (let retry = 0; ; retry++) {
+      let busy: unknown;
+      try {
+        return attempt(operation);
+      } catch (error) {
+        if (isSqliteMalformed(error)) {
+          throw new InternalError(
             `the SQLite database file ${JSON.stringify(label)} is malformed (${errorCode(error)}: ${messageOf(error)}); ` +
               `restore it from a backup`,
             { cause: error },
-          ),
+          );
+        }
+        if (!isSqliteBusy(error)) throw error;
+        busy = error;
+      }
+      const remaining = deadline - performance.now();
+      if (remaining <= 0) {
+        // Exposed over HTTP, so the message names no path; the cause does.
+        throw new StorageUnavailableError(
+          `the database stayed locked by another connection for longer than lockTimeoutMs (${lockTimeoutMs} ms); retry shortly`,
+          { cause: new Error(`SQLite database ${JSON.stringify(label)} is locked (${errorCode(busy)})`, { cause: busy }) },
         );
       }
-      if (isSqliteBusy(error)) {
-        return Promise.reject(
-          new InternalError(
-            `SQLite database ${JSON.stringify(label)} is busy: another connection held its write lock ` +
-              `for longer than busyTimeoutMs (${busyTimeoutMs} ms)`,
-            { cause: error },
-          ),
-        );
+      await new Promise((resolve) => setTimeout(resolve, Math.min(remaining, retryDelayMs(retry))));
+      if (!connection.open) {
+        throw new StorageUnavailableError("the SQLite store was closed while a call waited for a lock");
       }
-      return Promise.reject(error);
     }
   }
 

@@ -198,6 +198,8 @@ async function openSqlite(file: string): Promise<OpenedStore> {
   }
   let store: ClientStore;
   try {
+    // The store's defaults are the server's: an integrity check before
+    // serving, synchronous = FULL, and lock waits that never block requests.
     store = adapter.createSqliteStore(path);
   } catch (error) {
     const reason = error instanceof adapter.SqliteOpenError ? error.reason : messageOf(error);

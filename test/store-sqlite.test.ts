@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it, vi } from "vitest";
 import { createSqliteStore, SQLITE_SCHEMA_VERSION, type SqliteClientStore } from "../adapters/sqlite.js";
 import { parseServeArgs, serve, StartupError } from "../src/cli.js";
 import { createFetchHandler } from "../src/http/index.js";
-import { createOAuthClientRegistry, InternalError } from "../src/index.js";
+import { createOAuthClientRegistry, InternalError, StorageUnavailableError } from "../src/index.js";
 import { makeStoredClient, runStoreConformanceSuite } from "../src/testing/conformance.js";
 import {
   createAndRotate,
@@ -61,6 +61,9 @@ function openWithConnection(open: () => SqliteClientStore): { store: SqliteClien
 }
 
 const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+
+/** Resolves after the event loop has gone round: pending I/O callbacks and immediates ran. */
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -155,27 +158,7 @@ describe("SQLite store: opening and migrating", () => {
   });
 });
 
-describe("SQLite store: locking and query plans", () => {
-  it("turns a write lock held past busyTimeoutMs into a clear error", async () => {
-    const file = newFile();
-    const store = createSqliteStore(file, { busyTimeoutMs: 50 });
-    const other = new Database(file);
-    other.exec("BEGIN IMMEDIATE");
-    try {
-      const started = Date.now();
-      const attempt = store.insert(makeStoredClient());
-      await expect(attempt).rejects.toBeInstanceOf(InternalError);
-      await expect(attempt).rejects.toThrow(/is busy: another connection held its write lock for longer than busyTimeoutMs \(50 ms\)/);
-      expect(Date.now() - started).toBeGreaterThanOrEqual(40);
-    } finally {
-      other.exec("ROLLBACK");
-      other.close();
-    }
-    // Once the lock is gone, writes go through again.
-    expect(await store.insert(makeStoredClient())).toBe(true);
-    await store.close();
-  });
-
+describe("SQLite store: query plans", () => {
   it("serves every list page from the (account_id, created_at, client_id) index without sorting", async () => {
     const db = new Database(newFile());
     const sources: string[] = [];
@@ -328,6 +311,139 @@ describe("SQLite store: refused opens leave the file untouched", () => {
       "oauth_clients_list_idx",
     ]);
     check.close();
+  });
+});
+
+describe("SQLite store: waiting for another connection's lock", () => {
+  it("keeps serving reads and the event loop while a write waits, then completes the write once the lock is released", async () => {
+    const file = newFile();
+    const store = createSqliteStore(file, { lockTimeoutMs: 60_000 });
+    const existing = makeStoredClient();
+    await store.insert(existing);
+    const holder = new Database(file);
+    holder.exec("BEGIN IMMEDIATE");
+
+    const events: string[] = [];
+    const waiting = makeStoredClient();
+    const write = store.insert(waiting).then((inserted) => {
+      events.push("write");
+      return inserted;
+    });
+    expect(await store.get(existing.account_id, existing.client_id)).toStrictEqual(existing);
+    events.push("read of another client");
+    await nextTurn();
+    events.push("immediate");
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    events.push("timer");
+    expect(events).toEqual(["read of another client", "immediate", "timer"]);
+
+    holder.exec("COMMIT");
+    holder.close();
+    expect(await write).toBe(true);
+    expect(events.at(-1)).toBe("write");
+    expect(await store.getById(waiting.client_id)).toStrictEqual(waiting);
+    await store.close();
+  });
+
+  it.each([{ lockTimeoutMs: 20 }, { busyTimeoutMs: 20 }])(
+    "with %j, a write still locked out at the deadline fails with StorageUnavailableError and stores nothing",
+    async (options) => {
+      const file = newFile();
+      const store = createSqliteStore(file, options);
+      const holder = new Database(file);
+      holder.exec("BEGIN IMMEDIATE");
+      const record = makeStoredClient();
+      try {
+        const attempt = store.insert(record);
+        await expect(attempt).rejects.toBeInstanceOf(StorageUnavailableError);
+        await expect(attempt).rejects.toThrow(
+          "the database stayed locked by another connection for longer than lockTimeoutMs (20 ms); retry shortly",
+        );
+        await expect(attempt).rejects.toMatchObject({ code: "storage_unavailable", status: 503 });
+      } finally {
+        holder.exec("ROLLBACK");
+        holder.close();
+      }
+      expect(await store.getById(record.client_id)).toBeNull();
+      expect(await store.insert(record)).toBe(true);
+      await store.close();
+    },
+  );
+
+  it("answers 503 with x-should-retry and Retry-After over HTTP while the database stays locked", async () => {
+    const file = newFile();
+    const store = createSqliteStore(file, { lockTimeoutMs: 0 });
+    const handler = createFetchHandler(createOAuthClientRegistry(store), { authorize: () => true, onError: () => {} });
+    const holder = new Database(file);
+    holder.exec("BEGIN IMMEDIATE");
+    try {
+      const response = await handler(
+        new Request("http://localhost/client/v4/accounts/acct/oauth_clients", {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({
+            client_name: "Locked out",
+            grant_types: ["authorization_code"],
+            response_types: ["code"],
+            redirect_uris: ["https://app.example.com/cb"],
+            scopes: [],
+            token_endpoint_auth_method: "client_secret_basic",
+          }),
+        }),
+      );
+      expect(response.status).toBe(503);
+      expect(response.headers.get("x-should-retry")).toBe("true");
+      expect(response.headers.get("retry-after")).toBe("1");
+      const body = (await response.json()) as { errors: { message: string }[] };
+      expect(body.errors[0]!.message).toMatch(/locked by another connection/);
+      expect(body.errors[0]!.message).not.toContain(file);
+    } finally {
+      holder.exec("ROLLBACK");
+      holder.close();
+    }
+    await store.close();
+  });
+
+  it("lets a read that meets an exclusive lock wait asynchronously too", async () => {
+    // In rollback-journal mode an EXCLUSIVE lock keeps readers out as well.
+    const file = newFile();
+    const store = createSqliteStore(new Database(file), { lockTimeoutMs: 60_000 });
+    const record = makeStoredClient();
+    await store.insert(record);
+    const holder = new Database(file);
+    holder.exec("BEGIN EXCLUSIVE");
+    let settled = false;
+    const read = store.getById(record.client_id).finally(() => (settled = true));
+    await nextTurn();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(settled).toBe(false);
+    holder.exec("COMMIT");
+    holder.close();
+    expect(await read).toStrictEqual(record);
+  });
+
+  it("never lets a caller's Database wait inside SQLite, and leaves its busy timeout as the caller set it", async () => {
+    const file = newFile();
+    const db = new Database(file, { timeout: 4000 });
+    db.pragma("journal_mode = WAL");
+    const store = createSqliteStore(db, { lockTimeoutMs: 60_000 });
+    const holder = new Database(file);
+    holder.exec("BEGIN IMMEDIATE");
+    let settled = false;
+    const write = store.insert(makeStoredClient()).finally(() => (settled = true));
+    await nextTurn();
+    expect(settled).toBe(false);
+    expect(db.pragma("busy_timeout", { simple: true })).toBe(4000);
+    holder.exec("COMMIT");
+    holder.close();
+    expect(await write).toBe(true);
+    expect(db.pragma("busy_timeout", { simple: true })).toBe(4000);
+    db.close();
+  });
+
+  it("rejects lock timeouts that are not non-negative integers", () => {
+    expect(() => createSqliteStore(":memory:", { lockTimeoutMs: -1 })).toThrow(/lockTimeoutMs must be a non-negative integer/);
+    expect(() => createSqliteStore(":memory:", { busyTimeoutMs: 1.5 })).toThrow(/busyTimeoutMs must be a non-negative integer/);
   });
 });
 
