@@ -407,7 +407,8 @@ describe("SQLite store: waiting for another connection's lock", () => {
   it("lets a read that meets an exclusive lock wait asynchronously too", async () => {
     // In rollback-journal mode an EXCLUSIVE lock keeps readers out as well.
     const file = newFile();
-    const store = createSqliteStore(new Database(file), { lockTimeoutMs: 60_000 });
+    const db = new Database(file);
+    const store = createSqliteStore(db, { lockTimeoutMs: 60_000 });
     const record = makeStoredClient();
     await store.insert(record);
     const holder = new Database(file);
@@ -420,6 +421,20 @@ describe("SQLite store: waiting for another connection's lock", () => {
     holder.exec("COMMIT");
     holder.close();
     expect(await read).toStrictEqual(record);
+    db.close();
+  });
+
+  it("fails a call still waiting for a lock when the store is closed, with StorageUnavailableError", async () => {
+    const file = newFile();
+    const store = createSqliteStore(file, { lockTimeoutMs: 60_000 });
+    const holder = new Database(file);
+    holder.exec("BEGIN IMMEDIATE");
+    const write = store.insert(makeStoredClient());
+    await store.close();
+    await expect(write).rejects.toBeInstanceOf(StorageUnavailableError);
+    await expect(write).rejects.toThrow("the SQLite store was closed while a call waited for a lock");
+    holder.exec("ROLLBACK");
+    holder.close();
   });
 
   it("never lets a caller's Database wait inside SQLite, and leaves its busy timeout as the caller set it", async () => {
