@@ -1,26 +1,64 @@
 /**
  * SQLite store on better-sqlite3: one file, no server, safe for several
- * processes sharing it (WAL journal, busy timeout, compare-and-swap writes).
+ * processes sharing it (WAL journal, compare-and-swap writes).
  *
- * Schema versions live in `PRAGMA user_version`; opening the store creates
- * or migrates the table inside one IMMEDIATE transaction, so two processes
- * opening the same new file at once cannot both migrate it.
+ * Schema versions live in `PRAGMA user_version`. Opening the store first
+ * inspects the file without writing to it (integrity, schema version, the
+ * table's columns), so a file it refuses is left byte-identical; only then
+ * does it create or migrate the table, inside one IMMEDIATE transaction, so
+ * two processes opening the same new file at once cannot both migrate it.
+ *
+ * better-sqlite3 is synchronous: a statement that waits for a lock inside
+ * SQLite's busy handler blocks the whole event loop. The store's statements
+ * therefore never wait inside SQLite (busy_timeout 0); a locked database is
+ * retried from timers, with a randomized backoff, up to a deadline.
  */
 import Database from "better-sqlite3";
-import { InternalError } from "../src/errors.js";
+import { InternalError, StorageUnavailableError } from "../src/errors.js";
 import type { ClientStore, ListQuery } from "../src/store.js";
 import { CLIENT_COLUMNS as COLUMNS, fromClientRow, toClientRow, type OAuthClientsTable } from "./rows.js";
+
+/** Values of {@link SqliteStoreOptions.synchronous}, as `PRAGMA synchronous` names them. */
+export type SqliteSynchronous = "normal" | "full" | "extra";
 
 /** Options of {@link createSqliteStore}. */
 export interface SqliteStoreOptions {
   /** Table holding the clients. Letters, digits and `_`. Default `"oauth_clients"`. */
   tableName?: string;
   /**
-   * How long a write waits for another connection's write lock before it
-   * fails, in milliseconds. Default 5000. Applied to a Database you pass in
-   * only when set explicitly.
+   * How long one store call waits, in total, for a lock held by another
+   * connection, in milliseconds; past it the call fails with
+   * `StorageUnavailableError` (HTTP 503) and has changed nothing. Default 5000.
+   *
+   * The wait never blocks the event loop: the store's statements run with
+   * SQLite's `busy_timeout` at 0 and a locked database is retried from
+   * timers. Only `createSqliteStore` itself, being synchronous, waits
+   * synchronously (up to this long) while it opens and migrates the file.
+   */
+  lockTimeoutMs?: number;
+  /**
+   * Former name of {@link SqliteStoreOptions.lockTimeoutMs}, used when that
+   * one is not given. It no longer sets a synchronous SQLite busy timeout.
+   *
+   * @deprecated Use `lockTimeoutMs`.
    */
   busyTimeoutMs?: number;
+  /**
+   * `PRAGMA synchronous` of the connection. `"full"` (the default when the
+   * store opens the file) makes every acknowledged write survive a power
+   * loss; `"normal"` in WAL mode is faster but a power loss may lose the
+   * last committed transactions (never corrupting the database); `"extra"`
+   * also syncs the directory. On a `Database` you pass in it is set only
+   * when given.
+   */
+  synchronous?: SqliteSynchronous;
+  /**
+   * Run `PRAGMA quick_check` when opening, so a damaged file is refused at
+   * start-up instead of failing requests later. It reads the whole file
+   * (milliseconds for a registry of thousands of clients). Default `true`
+   * when the store opens the file, `false` for a `Database` you pass in.
+   */
+  quickCheck?: boolean;
 }
 
 /** A {@link ClientStore} over SQLite; `close` releases the file if the store opened it. */
@@ -28,20 +66,49 @@ export interface SqliteClientStore extends ClientStore {
   close(): Promise<void>;
 }
 
+/**
+ * `createSqliteStore` could not open, check or migrate the database. The
+ * message names the file and the reason; `reason` alone is the part after
+ * the file name.
+ *
+ * @example
+ * try { createSqliteStore("./clients.sqlite") }
+ * catch (e) { if (e instanceof SqliteOpenError) console.error(`${e.filename}: ${e.reason}`) }
+ */
+export class SqliteOpenError extends Error {
+  /** The file as given, or the `name` of the Database passed in. */
+  readonly filename: string;
+  /** Why the open failed, e.g. "the database file is malformed (…)". */
+  readonly reason: string;
+
+  constructor(filename: string, reason: string, options: { cause?: unknown } = {}) {
+    super(`cannot open the SQLite client store at ${JSON.stringify(filename)}: ${reason}`, options);
+    this.name = "SqliteOpenError";
+    this.filename = filename;
+    this.reason = reason;
+  }
+}
+
 /** The schema version this code writes; stored in `PRAGMA user_version`. */
 export const SQLITE_SCHEMA_VERSION = 1;
 
 const DEFAULT_TABLE = "oauth_clients";
-const DEFAULT_BUSY_TIMEOUT_MS = 5000;
+const DEFAULT_LOCK_TIMEOUT_MS = 5000;
+const DEFAULT_SYNCHRONOUS: SqliteSynchronous = "full";
+const SYNCHRONOUS_VALUES: readonly SqliteSynchronous[] = ["normal", "full", "extra"];
 const TABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
-
+/** Retry delays for a locked database grow from about 1 ms to about 50 ms. */
+const FIRST_RETRY_MS = 1;
+const MAX_RETRY_MS = 50;
 
 /** A row as better-sqlite3 returns it; `version` is a bigint on safe-integer connections. */
 type Row = Omit<OAuthClientsTable, "version"> & { version: number | bigint };
 
 /**
  * Each entry upgrades the schema from version `index` to `index + 1`.
- * Entries only ever get appended: a released migration never changes.
+ * Entries only ever get appended: a released migration never changes. One
+ * that changes the columns must also teach `inspect` the columns of each
+ * older version, which it checks before migrating.
  */
 const MIGRATIONS: readonly ((db: Database.Database, table: string) => void)[] = [
   (db, table) => {
@@ -82,91 +149,121 @@ function quote(identifier: string): string {
   return `"${identifier.replace(/"/g, '""')}"`;
 }
 
-function isSqliteBusy(error: unknown): boolean {
+function errorCode(error: unknown): string {
   const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === "string" && (code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED"));
+  return typeof code === "string" ? code : "";
+}
+
+function isSqliteBusy(error: unknown): boolean {
+  const code = errorCode(error);
+  return code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED");
+}
+
+function isSqliteMalformed(error: unknown): boolean {
+  const code = errorCode(error);
+  return code.startsWith("SQLITE_CORRUPT") || code === "SQLITE_NOTADB";
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * Runs `body` with the connection's `busy_timeout` at `ms`, then puts the
+ * previous value back, so a connection the caller owns keeps its own setting
+ * for its own statements. better-sqlite3 is synchronous, so nothing else can
+ * run on the connection in between.
+ */
+function withBusyTimeout<T>(db: Database.Database, ms: number, body: () => T): T {
+  const previous = Number(db.pragma("busy_timeout", { simple: true }));
+  if (previous === ms) return body();
+  db.pragma(`busy_timeout = ${ms}`);
+  try {
+    return body();
+  } finally {
+    if (db.open) db.pragma(`busy_timeout = ${previous}`);
+  }
+}
+
+/** Throws when `PRAGMA quick_check` finds damage; reads the file, writes nothing. */
+function assertIntact(db: Database.Database): void {
+  const findings = (db.pragma("quick_check(5)") as Record<string, unknown>[])
+    .flatMap((row) => String(Object.values(row)[0]).split("\n"))
+    .filter((line) => line !== "ok" && !line.startsWith("***"));
+  if (findings.length > 0) {
+    const shown = findings.slice(0, 3).join("; ") + (findings.length > 3 ? "; …" : "");
+    throw new Error(`the database file is malformed (PRAGMA quick_check: ${shown}); restore it from a backup`);
+  }
+}
+
+/** What the file holds for this store, read without writing anything. */
+interface SchemaState {
+  version: number;
+  tableExists: boolean;
+}
+
+/**
+ * Reads the schema version and checks that a table of the store's name, if
+ * there is one, has exactly this library's columns. Throws, naming the
+ * reason, for a file this store must not adopt: a newer schema, or a table
+ * of that name that belongs to something else.
+ */
+function inspect(db: Database.Database, table: string): SchemaState {
+  const version = Number(db.pragma("user_version", { simple: true }));
+  if (version > SQLITE_SCHEMA_VERSION) {
+    throw new Error(
+      `schema version ${version} (PRAGMA user_version) is newer than this oauth-client-registry ` +
+        `supports (${SQLITE_SCHEMA_VERSION}); upgrade the library or use a separate database file`,
+    );
+  }
+  // Names are case-insensitive in SQLite: "OAUTH_CLIENTS" is the same table.
+  const type = db
+    .prepare<[string], string>("SELECT type FROM sqlite_schema WHERE name = ? COLLATE NOCASE")
+    .pluck()
+    .get(table);
+  if (type === undefined) return { version, tableExists: false };
+  if (type !== "table") throw new Error(`${table} exists but is ${type === "index" ? "an" : "a"} ${type}, not this library's table`);
+  const info = db
+    .prepare<[string], { name: string; pk: number }>("SELECT name, pk FROM pragma_table_info(?)")
+    .safeIntegers(false)
+    .all(table);
+  const columns = new Set(info.map((column) => column.name.toLowerCase()));
+  const expected = new Set<string>(COLUMNS);
+  const missing = COLUMNS.filter((column) => !columns.has(column));
+  const unexpected = [...columns].filter((column) => !expected.has(column));
+  const primaryKey = info.filter((column) => column.pk > 0).map((column) => column.name.toLowerCase());
+  const problems =
+    missing.length === COLUMNS.length
+      ? [`it has none of this library's columns (its columns: ${unexpected.join(", ")})`]
+      : [
+          ...(missing.length > 0 ? [`missing columns ${missing.join(", ")}`] : []),
+          ...(unexpected.length > 0 ? [`unexpected columns ${unexpected.join(", ")}`] : []),
+    // Inserts rely on client_id being unique.
+          ...(missing.length === 0 && primaryKey.join() !== "client_id" ? ["client_id is not its primary key"] : []),
+        ];
+  if (problems.length > 0) throw new Error(`table ${table} exists but is not this library's: ${problems.join("; ")}`);
+  return { version, tableExists: true };
 }
 
 function migrate(db: Database.Database, table: string): void {
   db.transaction(() => {
-    const current = Number(db.pragma("user_version", { simple: true }));
-    if (current > SQLITE_SCHEMA_VERSION) {
-      throw new Error(
-        `schema version ${current} (PRAGMA user_version) is newer than this oauth-client-registry ` +
-          `supports (${SQLITE_SCHEMA_VERSION}); upgrade the library or use a separate database file`,
-      );
-    }
-    const tableExists = db.prepare("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?").get(table);
+    // Again inside the lock: another process may have migrated meanwhile.
+    const { version, tableExists } = inspect(db, table);
     // A missing table gets the whole chain, whatever user_version says (it
     // may have been set by another store of this library with another table).
-    for (let version = tableExists ? current : 0; version < SQLITE_SCHEMA_VERSION; version++) {
-      MIGRATIONS[version]!(db, table);
+    for (let next = tableExists ? version : 0; next < SQLITE_SCHEMA_VERSION; next++) {
+      MIGRATIONS[next]!(db, table);
     }
     db.pragma(`user_version = ${SQLITE_SCHEMA_VERSION}`);
   }).immediate();
 }
 
-
-/**
- * Opens (or adopts) a SQLite database and returns a store over it. The
- * table and its list index are created or migrated before this returns;
- * a file that cannot be opened or migrated throws here, not on first use.
- *
- * Given a filename, the store owns the connection: it enables WAL and a
- * busy timeout, and `close()` closes it. Given a `Database`, its journal
- * mode stays as you set it and `close()` leaves it open.
- *
- * @example
- * import { createOAuthClientRegistry } from "oauth-client-registry";
- * import { createSqliteStore } from "oauth-client-registry/sqlite";
- *
- * const store = createSqliteStore("./clients.sqlite");
- * const registry = createOAuthClientRegistry(store);
- * // … on shutdown:
- * await store.close();
- */
-export function createSqliteStore(
-  databaseOrFilename: string | Database.Database,
-  options: SqliteStoreOptions = {},
-): SqliteClientStore {
-  const table = options.tableName ?? DEFAULT_TABLE;
-  if (!TABLE_NAME.test(table)) {
-    throw new Error(`tableName must match ${TABLE_NAME} (letters, digits and _), got ${JSON.stringify(table)}`);
-  }
-  const busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
-  if (!Number.isInteger(busyTimeoutMs) || busyTimeoutMs < 0) {
-    throw new Error(`busyTimeoutMs must be a non-negative integer, got ${String(options.busyTimeoutMs)}`);
-  }
-
-  const ownsConnection = typeof databaseOrFilename === "string";
-  const label = ownsConnection ? databaseOrFilename : databaseOrFilename.name;
-  let db: Database.Database | undefined;
-  try {
-    if (typeof databaseOrFilename === "string") {
-      db = new Database(databaseOrFilename, { timeout: busyTimeoutMs });
-      // WAL lets readers run beside a writer, which matters once several
-      // processes share the file.
-      db.pragma("journal_mode = WAL");
-    } else {
-      db = databaseOrFilename;
-      if (options.busyTimeoutMs !== undefined) db.pragma(`busy_timeout = ${busyTimeoutMs}`);
-    }
-    migrate(db, table);
-  } catch (error) {
-    if (ownsConnection && db?.open) db.close();
-    const reason = isSqliteBusy(error)
-      ? `the database stayed locked by another connection for longer than busyTimeoutMs (${busyTimeoutMs} ms)`
-      : error instanceof Error
-        ? error.message
-        : String(error);
-    throw new Error(`cannot open the SQLite client store at ${JSON.stringify(label)}: ${reason}`, { cause: error });
-  }
-  const connection = db;
-
+/** The store's statements, prepared once per connection. */
+function prepareStatements(db: Database.Database, table: string) {
   const t = quote(table);
   const columnList = COLUMNS.join(", ");
-  const prepare = (source: string) => connection.prepare<unknown[], Row>(source).safeIntegers(false);
-  const statements = {
+  const prepare = (source: string) => db.prepare<unknown[], Row>(source).safeIntegers(false);
+  return {
     get: prepare(`SELECT ${columnList} FROM ${t} WHERE client_id = ? AND account_id = ?`),
     getById: prepare(`SELECT ${columnList} FROM ${t} WHERE client_id = ?`),
     listFirst: prepare(`SELECT ${columnList} FROM ${t} WHERE account_id = ? ORDER BY created_at, client_id LIMIT ?`),
@@ -188,21 +285,131 @@ export function createSqliteStore(
     delete: prepare(`DELETE FROM ${t} WHERE client_id = ? AND account_id = ?`),
     deleteVersion: prepare(`DELETE FROM ${t} WHERE client_id = ? AND account_id = ? AND version = ?`),
   };
+}
 
-  function run<T>(operation: () => T): Promise<T> {
-    try {
-      return Promise.resolve(operation());
-    } catch (error) {
-      if (isSqliteBusy(error)) {
-        return Promise.reject(
-          new InternalError(
-            `SQLite database ${JSON.stringify(label)} is busy: another connection held its write lock ` +
-              `for longer than busyTimeoutMs (${busyTimeoutMs} ms)`,
+/** Half to all of an exponentially growing delay, so waiting writers spread out. */
+function retryDelayMs(attempt: number): number {
+  const ceiling = Math.min(MAX_RETRY_MS, FIRST_RETRY_MS * 2 ** attempt);
+  return ceiling / 2 + (Math.random() * ceiling) / 2;
+}
+
+function nonNegativeInteger(name: string, value: number): number {
+  if (!Number.isInteger(value) || value < 0) {
+    throw new Error(`${name} must be a non-negative integer, got ${String(value)}`);
+  }
+  return value;
+}
+
+/**
+ * Opens (or adopts) a SQLite database and returns a store over it. The file
+ * is checked and the table created or migrated before this returns; a file
+ * that cannot be opened, is damaged, or holds a schema this library must not
+ * touch throws here (naming the file and the reason), not on first use, and
+ * a refused file is left exactly as it was.
+ *
+ * Given a filename, the store owns the connection: it checks the file with
+ * `PRAGMA quick_check`, enables WAL and `synchronous = FULL`, and `close()`
+ * closes it. Given a `Database`, its journal mode and synchronous setting
+ * stay as you set them unless you pass `synchronous`, and `close()` leaves
+ * it open.
+ *
+ * @example
+ * import { createOAuthClientRegistry } from "oauth-client-registry";
+ * import { createSqliteStore } from "oauth-client-registry/sqlite";
+ *
+ * const store = createSqliteStore("./clients.sqlite", { lockTimeoutMs: 2000 });
+ * const registry = createOAuthClientRegistry(store);
+ * // … on shutdown:
+ * await store.close();
+ */
+export function createSqliteStore(
+  databaseOrFilename: string | Database.Database,
+  options: SqliteStoreOptions = {},
+): SqliteClientStore {
+  const table = options.tableName ?? DEFAULT_TABLE;
+  if (!TABLE_NAME.test(table)) {
+    throw new Error(`tableName must match ${TABLE_NAME} (letters, digits and _), got ${JSON.stringify(table)}`);
+  }
+  const lockTimeoutMs =
+    options.lockTimeoutMs !== undefined
+      ? nonNegativeInteger("lockTimeoutMs", options.lockTimeoutMs)
+      : nonNegativeInteger("busyTimeoutMs", options.busyTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS);
+  const ownsConnection = typeof databaseOrFilename === "string";
+  const synchronous = options.synchronous ?? (ownsConnection ? DEFAULT_SYNCHRONOUS : undefined);
+  if (synchronous !== undefined && !SYNCHRONOUS_VALUES.includes(synchronous)) {
+    throw new Error(`synchronous must be one of ${SYNCHRONOUS_VALUES.join(", ")}, got ${JSON.stringify(synchronous)}`);
+  }
+  const quickCheck = options.quickCheck ?? ownsConnection;
+
+  const label = ownsConnection ? databaseOrFilename : databaseOrFilename.name;
+  let db: Database.Database | undefined;
+  let statements: ReturnType<typeof prepareStatements>;
+  try {
+    db = typeof databaseOrFilename === "string" ? new Database(databaseOrFilename) : databaseOrFilename;
+    const opening = db;
+    // createSqliteStore is synchronous, so opening waits for locks the
+    // ordinary way; the file is only read until it is known to be ours.
+    statements = withBusyTimeout(opening, lockTimeoutMs, () => {
+      if (quickCheck) assertIntact(opening);
+      const { version, tableExists } = inspect(opening, table);
+      // WAL lets readers run beside a writer, which matters once several
+      // processes share the file.
+      if (ownsConnection) opening.pragma("journal_mode = WAL");
+      // Set after the journal mode: switching to WAL may change it.
+      if (synchronous !== undefined) opening.pragma(`synchronous = ${synchronous.toUpperCase()}`);
+      if (!tableExists || version < SQLITE_SCHEMA_VERSION) migrate(opening, table);
+      return prepareStatements(opening, table);
+    });
+    if (ownsConnection) opening.pragma("busy_timeout = 0");
+  } catch (error) {
+    if (ownsConnection && db?.open) db.close();
+    const reason = isSqliteBusy(error)
+      ? `the database stayed locked by another connection for longer than lockTimeoutMs (${lockTimeoutMs} ms)`
+      : errorCode(error).startsWith("SQLITE_CORRUPT")
+        ? `the database file is malformed (${messageOf(error)}); restore it from a backup`
+        : messageOf(error);
+    throw new SqliteOpenError(label, reason, { cause: error });
+  }
+  const connection = db;
+
+  // The store's own connection already has busy_timeout 0; a caller's
+  // connection keeps its setting, except around the store's statements.
+  const attempt = <T>(operation: () => T): T =>
+    ownsConnection ? operation() : withBusyTimeout(connection, 0, operation);
+
+  /**
+   * Runs one autocommit statement. SQLITE_BUSY means it changed nothing, so
+   * it is safe to run again; it is, from a timer, until `lockTimeoutMs`.
+   */
+  async function run<T>(operation: () => T): Promise<T> {
+    const deadline = performance.now() + lockTimeoutMs;
+    for (let retry = 0; ; retry++) {
+      let busy: unknown;
+      try {
+        return attempt(operation);
+      } catch (error) {
+        if (isSqliteMalformed(error)) {
+          throw new InternalError(
+            `the SQLite database file ${JSON.stringify(label)} is malformed (${errorCode(error)}: ${messageOf(error)}); ` +
+              `restore it from a backup`,
             { cause: error },
-          ),
+          );
+        }
+        if (!isSqliteBusy(error)) throw error;
+        busy = error;
+      }
+      const remaining = deadline - performance.now();
+      if (remaining <= 0) {
+        // Exposed over HTTP, so the message names no path; the cause does.
+        throw new StorageUnavailableError(
+          `the database stayed locked by another connection for longer than lockTimeoutMs (${lockTimeoutMs} ms); retry shortly`,
+          { cause: new Error(`SQLite database ${JSON.stringify(label)} is locked (${errorCode(busy)})`, { cause: busy }) },
         );
       }
-      return Promise.reject(error);
+      await new Promise((resolve) => setTimeout(resolve, Math.min(remaining, retryDelayMs(retry))));
+      if (!connection.open) {
+        throw new StorageUnavailableError("the SQLite store was closed while a call waited for a lock");
+      }
     }
   }
 

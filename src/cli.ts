@@ -281,9 +281,12 @@ async function openSqlite(file: string): Promise<OpenedStore> {
   }
   let store: ClientStore;
   try {
+    // The store's defaults are the server's: an integrity check before
+    // serving, synchronous = FULL, and lock waits that never block requests.
     store = adapter.createSqliteStore(path);
   } catch (error) {
-    throw new StartupError(`cannot open SQLite database ${path}: ${messageOf(error)}`);
+    const reason = error instanceof adapter.SqliteOpenError ? error.reason : messageOf(error);
+    throw new StartupError(`cannot open SQLite database ${path}: ${reason}`, { cause: error });
   }
   return { store, description: `SQLite ${path}`, close: async () => store.close?.() };
 }
