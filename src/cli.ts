@@ -251,6 +251,18 @@ function messageOf(error: unknown): string {
   return String(error);
 }
 
+/** An error's stack followed by each cause's message, so a logged 500 shows what the store said. */
+function describeWithCauses(error: unknown): string {
+  const lines = [error instanceof Error ? (error.stack ?? error.message) : String(error)];
+  let cause = error instanceof Error ? error.cause : undefined;
+  for (let depth = 0; cause !== undefined && depth < 5; depth++) {
+    const code = (cause as { code?: unknown } | null)?.code;
+    lines.push(`  caused by: ${messageOf(cause)}${typeof code === "string" ? ` (${code})` : ""}`);
+    cause = cause instanceof Error ? cause.cause : undefined;
+  }
+  return lines.join("\n");
+}
+
 function isMissingModule(error: unknown): boolean {
   return (error as { code?: string } | null)?.code === "ERR_MODULE_NOT_FOUND";
 }
@@ -400,7 +412,7 @@ export async function serve(
   const handler = createFetchHandler(registry, {
     authorize: bearerTokenAuthorize(token),
     describeScope: (scope) => details.get(scope),
-    onError: (error) => output.err(`internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`),
+    onError: (error) => output.err(`internal error: ${describeWithCauses(error)}`),
   });
   const server = createServer(
     {

@@ -37,7 +37,8 @@ export function isStorageUnavailable(error: unknown, depth = 0): boolean {
   if (typeof code === "string") {
     if (NETWORK_CODES.has(code)) return true;
     if (/^[0-9A-Z]{5}$/.test(code) && isTransientSqlState(code)) return true;
-    if (code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED")) return true;
+    // Locked past the deadline, disk full, or an I/O error: the file is not usable right now.
+    if (/^SQLITE_(BUSY|LOCKED|FULL|IOERR)/.test(code)) return true;
   }
   if (typeof message === "string" && LOST_CONNECTION.test(message)) return true;
   if (error instanceof AggregateError && error.errors.some((e) => isStorageUnavailable(e, depth + 1))) return true;
