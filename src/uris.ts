@@ -5,6 +5,7 @@
  * Each `check*` function returns null when the value is acceptable, or a
  * message explaining the refusal. They never throw on bad input.
  */
+import { exceedsCodePoints, wellFormedProblem } from "./text.js";
 
 /** Hosts on which plain `http` is allowed (RFC 8252 §7.3 loopback redirects). */
 const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
@@ -36,7 +37,9 @@ export function isLoopbackHost(hostname: string): boolean {
 
 function parse(raw: string, limits: UriLimits): URL | string {
   if (raw.length === 0) return "must not be empty";
-  if (raw.length > limits.maxUriLength) return `must be at most ${limits.maxUriLength} characters`;
+  const malformed = wellFormedProblem(raw);
+  if (malformed !== null) return malformed;
+  if (exceedsCodePoints(raw, limits.maxUriLength)) return `must be at most ${limits.maxUriLength} characters`;
   if (WHITESPACE_OR_CONTROL.test(raw)) return "must not contain whitespace or control characters";
   if (!/^[a-zA-Z][a-zA-Z0-9+.-]*:/.test(raw)) return "must be an absolute URI with a scheme";
   let url: URL;

@@ -278,3 +278,15 @@ describe("loopback hosts and host extraction", () => {
     expect(hostOf("https://App.Example.COM:8443/a/b?c")).toBe("app.example.com");
   });
 });
+
+describe("URIs must be well-formed Unicode", () => {
+  it.each([
+    ["https://app.example.com/\ud800", "U+D800 at index 24"],
+    ["https://\udfff.example", "U+DFFF at index 8"],
+  ])("a lone surrogate is refused as malformed text: %j", (uri, where) => {
+    const expected = `must be well-formed Unicode: it contains a lone UTF-16 surrogate (${where}), which no database can store as text`;
+    expect(redirect(uri)).toBe(expected);
+    expect(webPage(uri)).toBe(expected);
+    expect(origin(uri)).toEqual({ error: expected });
+  });
+});
