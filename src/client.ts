@@ -135,7 +135,7 @@ export function createFieldSchemas(limits: RegistryLimits) {
       .max(lists.response_types.max, lists.response_types.message)
       .describe("Non-empty; duplicates are removed."),
     redirect_uris: uriList("redirect_uris", 1).describe(
-      "https, http on loopback, or a reverse-domain private-use scheme; no fragment, userinfo or wildcard.",
+      "https, http on loopback, or a reverse-domain private-use scheme; ASCII only (RFC 3986); no fragment, userinfo or wildcard.",
     ),
     scopes: scopeList("scopes").describe(
       "Normalized: openid and offline_access are managed from response_types and grant_types.",
@@ -147,7 +147,7 @@ export function createFieldSchemas(limits: RegistryLimits) {
       .max(lists.allowed_cors_origins.max, lists.allowed_cors_origins.message)
       .describe("Origins only (scheme, host, optional port); normalized."),
     post_logout_redirect_uris: uriList("post_logout_redirect_uris"),
-    client_uri: webUrl.describe("Home page of the client; https (http on loopback). Starts DNS verification."),
+    client_uri: webUrl.describe("Home page of the client; https (http on loopback), ASCII only. Starts DNS verification."),
     logo_uri: webUrl,
     policy_uri: webUrl,
     tos_uri: webUrl,
