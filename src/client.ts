@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { pointer, type ValidationIssue } from "./errors.js";
+import { displayTextProblem, exceedsCodePoints, wellFormedProblem } from "./text.js";
 import { checkRedirectUri, checkWebPageUrl, normalizeOrigin } from "./uris.js";
 
 export const GRANT_TYPES = ["authorization_code", "refresh_token"] as const;
@@ -33,7 +34,10 @@ export type ClientUriVerification = z.infer<typeof clientUriVerificationSchema>;
 
 /** Size limits applied to inputs; every one is configurable through registry options. */
 export interface RegistryLimits {
-  /** Longest accepted URI or origin, in characters. Default 2048. */
+  /**
+   * Longest accepted URI or origin, in characters. Default 2048. URIs are
+   * ASCII, so characters, code points and bytes are the same number.
+   */
   maxUriLength: number;
   /** Most redirect_uris / post_logout_redirect_uris entries. Default 100. */
   maxUris: number;
@@ -56,51 +60,94 @@ export const DEFAULT_LIMITS: Readonly<RegistryLimits> = Object.freeze({
   defaultPageSize: 50,
 });
 
+/** Longest client_name, in Unicode code points, after trimming. */
 export const CLIENT_NAME_MAX_LENGTH = 200;
+/** Longest scope, in Unicode code points. */
 export const SCOPE_MAX_LENGTH = 128;
+
+/**
+ * A text field: well-formed Unicode and, with `max`, at most `max` Unicode
+ * code points (which is what JSON Schema's maxLength counts too). Every
+ * string field of a client is built from it.
+ */
+function text(max?: number, tooLong = `must be at most ${max} characters`) {
+  const wellFormed = z.string().refine((value) => wellFormedProblem(value) === null, {
+    error: (issue) => wellFormedProblem(issue.input as string) ?? "must be well-formed Unicode",
+    abort: true,
+  });
+  if (max === undefined) return wellFormed;
+  return wellFormed
+    .refine((value) => !exceedsCodePoints(value, max), { message: tooLong, abort: true })
+    .meta({ maxLength: max });
+}
+
+type ListField =
+  | "grant_types"
+  | "response_types"
+  | "redirect_uris"
+  | "post_logout_redirect_uris"
+  | "scopes"
+  | "optional_scopes"
+  | "allowed_cors_origins";
+
+/** Most entries each list field takes, and the issue a longer list gets. */
+function listLimits(limits: RegistryLimits): Record<ListField, { max: number; message: string }> {
+  const atMost = (max: number, what: string) => ({ max, message: `must contain at most ${max} ${what}` });
+  return {
+    // The enum lists are deduplicated; a few repeats are tolerated, floods are not.
+    grant_types: { max: GRANT_TYPES.length * 4, message: "too many entries" },
+    response_types: { max: RESPONSE_TYPES.length * 4, message: "too many entries" },
+    redirect_uris: atMost(limits.maxUris, "entries"),
+    post_logout_redirect_uris: atMost(limits.maxUris, "entries"),
+    scopes: atMost(limits.maxScopes, "scopes"),
+    optional_scopes: atMost(limits.maxScopes, "scopes"),
+    allowed_cors_origins: atMost(limits.maxCorsOrigins, "origins"),
+  };
+}
 
 /** Per-field input schemas (shape only; URI and scope rules run after them). */
 export function createFieldSchemas(limits: RegistryLimits) {
-  const uriList = (max: number, min = 0) =>
+  const lists = listLimits(limits);
+  const uri = () => text(limits.maxUriLength);
+  const uriList = (field: "redirect_uris" | "post_logout_redirect_uris", min = 0) =>
     z
-      .array(z.string().max(limits.maxUriLength, `must be at most ${limits.maxUriLength} characters`))
+      .array(uri())
       .min(min, min === 1 ? "must contain at least one URI" : undefined)
-      .max(max, `must contain at most ${max} entries`);
-  const scopeList = z
-    .array(z.string().max(SCOPE_MAX_LENGTH, `a scope must be at most ${SCOPE_MAX_LENGTH} characters`))
-    .max(limits.maxScopes, `must contain at most ${limits.maxScopes} scopes`);
-  const webUrl = z
-    .string()
-    .max(limits.maxUriLength, `must be at most ${limits.maxUriLength} characters`)
-    .nullable();
+      .max(lists[field].max, lists[field].message);
+  const scopeList = (field: "scopes" | "optional_scopes") =>
+    z
+      .array(text(SCOPE_MAX_LENGTH, `a scope must be at most ${SCOPE_MAX_LENGTH} characters`))
+      .max(lists[field].max, lists[field].message);
+  const webUrl = uri().nullable();
   return {
-    client_name: z
-      .string()
-      .describe(`Display name; trimmed, 1 to ${CLIENT_NAME_MAX_LENGTH} characters, no control characters.`),
+    client_name: text().describe(
+      `Display name; trimmed, 1 to ${CLIENT_NAME_MAX_LENGTH} characters (Unicode code points), ` +
+        "no control, invisible or bidirectional-formatting characters.",
+    ),
     grant_types: z
       .array(grantTypeSchema)
       .min(1, "must contain authorization_code")
-      .max(GRANT_TYPES.length * 4, "too many entries")
+      .max(lists.grant_types.max, lists.grant_types.message)
       .describe("Must contain authorization_code; duplicates are removed."),
     response_types: z
       .array(responseTypeSchema)
       .min(1, "must contain at least one response type")
-      .max(RESPONSE_TYPES.length * 4, "too many entries")
+      .max(lists.response_types.max, lists.response_types.message)
       .describe("Non-empty; duplicates are removed."),
-    redirect_uris: uriList(limits.maxUris, 1).describe(
-      "https, http on loopback, or a reverse-domain private-use scheme; no fragment, userinfo or wildcard.",
+    redirect_uris: uriList("redirect_uris", 1).describe(
+      "https, http on loopback, or a reverse-domain private-use scheme; ASCII only (RFC 3986); no fragment, userinfo or wildcard.",
     ),
-    scopes: scopeList.describe(
+    scopes: scopeList("scopes").describe(
       "Normalized: openid and offline_access are managed from response_types and grant_types.",
     ),
-    optional_scopes: scopeList.describe("Each must also be in scopes; never openid or offline_access."),
+    optional_scopes: scopeList("optional_scopes").describe("Each must also be in scopes; never openid or offline_access."),
     token_endpoint_auth_method: tokenEndpointAuthMethodSchema,
     allowed_cors_origins: z
-      .array(z.string().max(limits.maxUriLength, `must be at most ${limits.maxUriLength} characters`))
-      .max(limits.maxCorsOrigins, `must contain at most ${limits.maxCorsOrigins} origins`)
+      .array(uri())
+      .max(lists.allowed_cors_origins.max, lists.allowed_cors_origins.message)
       .describe("Origins only (scheme, host, optional port); normalized."),
-    post_logout_redirect_uris: uriList(limits.maxUris),
-    client_uri: webUrl.describe("Home page of the client; https (http on loopback). Starts DNS verification."),
+    post_logout_redirect_uris: uriList("post_logout_redirect_uris"),
+    client_uri: webUrl.describe("Home page of the client; https (http on loopback), ASCII only. Starts DNS verification."),
     logo_uri: webUrl,
     policy_uri: webUrl,
     tos_uri: webUrl,
@@ -219,6 +266,17 @@ export interface ParsedClientFields {
 // eslint-disable-next-line no-control-regex
 const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f]/;
 
+/** The first problem of a client_name as sent (`sent`) and trimmed (`name`), or null. */
+function clientNameProblem(sent: string, name: string): string | null {
+  if (name.length === 0) return "must not be empty";
+  if (exceedsCodePoints(name, CLIENT_NAME_MAX_LENGTH)) return `must be at most ${CLIENT_NAME_MAX_LENGTH} characters`;
+  // Checked before trimming, which would silently drop a leading U+FEFF or U+2028.
+  const hidden = displayTextProblem(sent);
+  if (hidden !== null) return hidden;
+  if (CONTROL_CHARS.test(name)) return "must not contain control characters";
+  return null;
+}
+
 function zodIssues(error: z.ZodError, field: string): ValidationIssue[] {
   // A value of the wrong type gets one issue, not extra length complaints.
   const key = (path: PropertyKey[]) => path.map(String).join("\u0000");
@@ -270,13 +328,27 @@ export function parseClientFields(
 
   const fields: ParsedClientFields = {};
   const out = fields as Record<string, unknown>;
+  const lists: Partial<Record<string, { max: number; message: string }>> = listLimits(limits);
+  // Entries already reported by the shape check, per list: one issue per entry.
+  const reported = new Map<string, Set<number>>();
+  // A list over its entry limit gets that one issue and no per-entry work,
+  // however many entries it has.
+  const oversized = new Set<string>();
   for (const key of known) {
     const value = input[key];
     if (value === undefined) continue;
+    const cap = lists[key];
+    if (cap !== undefined && Array.isArray(value) && value.length > cap.max) {
+      issues.push({ path: pointer(key), message: cap.message });
+      oversized.add(key);
+      continue;
+    }
     const schema = schemas[key as keyof typeof schemas];
     const result = schema.safeParse(value);
     if (!result.success) {
       issues.push(...zodIssues(result.error, key));
+      const entries = result.error.issues.flatMap((i) => (typeof i.path[0] === "number" ? [i.path[0]] : []));
+      reported.set(key, new Set(entries));
       continue;
     }
     out[key] = result.data;
@@ -284,12 +356,8 @@ export function parseClientFields(
 
   if (fields.client_name !== undefined) {
     const name = fields.client_name.trim();
-    if (name.length === 0) issues.push({ path: "/client_name", message: "must not be empty" });
-    else if (name.length > CLIENT_NAME_MAX_LENGTH) {
-      issues.push({ path: "/client_name", message: `must be at most ${CLIENT_NAME_MAX_LENGTH} characters` });
-    } else if (CONTROL_CHARS.test(name)) {
-      issues.push({ path: "/client_name", message: "must not contain control characters" });
-    }
+    const problem = clientNameProblem(fields.client_name, name);
+    if (problem !== null) issues.push({ path: "/client_name", message: problem });
     fields.client_name = name;
   }
   if (fields.grant_types !== undefined) {
@@ -304,10 +372,9 @@ export function parseClientFields(
   // the wrong type does not hide problems in the others.
   const stringEntries = (key: string): [string, number][] => {
     const raw = input[key];
-    if (!Array.isArray(raw)) return [];
-    return raw.flatMap((v: unknown, i): [string, number][] =>
-      typeof v === "string" && v.length <= limits.maxUriLength ? [[v, i]] : [],
-    );
+    if (!Array.isArray(raw) || oversized.has(key)) return [];
+    const skip = reported.get(key);
+    return raw.flatMap((v: unknown, i): [string, number][] => (typeof v === "string" && !skip?.has(i) ? [[v, i]] : []));
   };
   for (const key of ["redirect_uris", "post_logout_redirect_uris"] as const) {
     for (const [uri, i] of stringEntries(key)) {

@@ -59,15 +59,35 @@ export class OAuthClientError extends Error {
   }
 }
 
+/** Most issues one error carries; the last one sums up any that were left out. */
+export const MAX_ISSUES = 100;
+
 /**
- * The input broke one or more rules; `issues` lists every one of them.
+ * `issues` bounded to {@link MAX_ISSUES}: a longer list keeps its first
+ * `MAX_ISSUES - 1` issues and ends with one issue at the root (`""`) saying
+ * how many more there were. Applying it twice changes nothing more.
+ *
+ * @example
+ * limitIssues(tooMany).at(-1); // { path: "", message: "and 15901 more issues (only the first 99 are listed)" }
+ */
+export function limitIssues(issues: readonly ValidationIssue[]): readonly ValidationIssue[] {
+  if (issues.length <= MAX_ISSUES) return issues;
+  const kept = issues.slice(0, MAX_ISSUES - 1);
+  const more = issues.length - kept.length;
+  return [...kept, { path: "", message: `and ${more} more issues (only the first ${kept.length} are listed)` }];
+}
+
+/**
+ * The input broke one or more rules; `issues` lists every one of them, up
+ * to {@link MAX_ISSUES} (see {@link limitIssues}), so that no input can make
+ * an error, or the response carrying it, much larger than the input.
  *
  * @example
  * throw new ValidationError([{ path: "/client_name", message: "must not be empty" }])
  */
 export class ValidationError extends OAuthClientError {
   constructor(issues: readonly ValidationIssue[], message?: string) {
-    super("validation_failed", 400, message ?? summarize(issues), { issues });
+    super("validation_failed", 400, message ?? summarize(issues), { issues: limitIssues(issues) });
   }
 }
 

@@ -5,6 +5,7 @@
  */
 import { SCOPE_MAX_LENGTH, type GrantType, type ResponseType } from "./client.js";
 import { pointer, type ValidationIssue } from "./errors.js";
+import { exceedsCodePoints, wellFormedProblem } from "./text.js";
 
 /**
  * The catalog of API (dot-delimited) scopes a client may request: a plain
@@ -68,7 +69,9 @@ export function isApiScope(scope: string): boolean {
 
 function formatProblem(scope: string): string | null {
   if (scope.length === 0) return "a scope must not be empty";
-  if (scope.length > SCOPE_MAX_LENGTH) return `a scope must be at most ${SCOPE_MAX_LENGTH} characters`;
+  const malformed = wellFormedProblem(scope);
+  if (malformed !== null) return `a scope ${malformed}`;
+  if (exceedsCodePoints(scope, SCOPE_MAX_LENGTH)) return `a scope must be at most ${SCOPE_MAX_LENGTH} characters`;
   if (WHITESPACE_OR_CONTROL.test(scope)) return "a scope must not contain whitespace or control characters";
   if (scope.includes(":")) {
     return `colon-delimited scopes are not supported (${JSON.stringify(scope)}); use the dotted form, e.g. ${JSON.stringify(scope.replace(/:/g, "."))}`;

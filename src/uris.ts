@@ -4,7 +4,14 @@
  *
  * Each `check*` function returns null when the value is acceptable, or a
  * message explaining the refusal. They never throw on bad input.
+ *
+ * URIs are ASCII (RFC 3986): a non-ASCII character is refused with the
+ * percent-encoded / punycode form to send instead. So no URI can carry an
+ * invisible or bidirectional-formatting character except percent-encoded,
+ * where it shows as `%E2%80%AE`, and lengths in characters, code points
+ * and bytes are the same number.
  */
+import { exceedsCodePoints, wellFormedProblem } from "./text.js";
 
 /** Hosts on which plain `http` is allowed (RFC 8252 §7.3 loopback redirects). */
 const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
@@ -34,9 +41,27 @@ export function isLoopbackHost(hostname: string): boolean {
   return LOOPBACK_HOSTS.has(hostname.toLowerCase());
 }
 
+const NON_ASCII = /\P{ASCII}/u;
+
+/**
+ * `raw` with its host in punycode and every other non-ASCII character
+ * percent-encoded as UTF-8: the form of the same URI that is accepted.
+ */
+function asciiForm(raw: string, url: URL): string {
+  const authority = /^([a-zA-Z][a-zA-Z0-9+.-]*:\/\/)([^/?#]*)/.exec(raw);
+  let out = raw;
+  if (authority && NON_ASCII.test(authority[2]!) && url.hostname !== "") {
+    const port = /:\d*$/.exec(authority[2]!)?.[0] ?? "";
+    out = `${authority[1]}${url.hostname}${port}${raw.slice(authority[0].length)}`;
+  }
+  return out.replace(/\P{ASCII}/gu, (c) => encodeURIComponent(c));
+}
+
 function parse(raw: string, limits: UriLimits): URL | string {
   if (raw.length === 0) return "must not be empty";
-  if (raw.length > limits.maxUriLength) return `must be at most ${limits.maxUriLength} characters`;
+  const malformed = wellFormedProblem(raw);
+  if (malformed !== null) return malformed;
+  if (exceedsCodePoints(raw, limits.maxUriLength)) return `must be at most ${limits.maxUriLength} characters`;
   if (WHITESPACE_OR_CONTROL.test(raw)) return "must not contain whitespace or control characters";
   if (!/^[a-zA-Z][a-zA-Z0-9+.-]*:/.test(raw)) return "must be an absolute URI with a scheme";
   let url: URL;
@@ -53,6 +78,22 @@ function parse(raw: string, limits: UriLimits): URL | string {
   // The URL parser reads "\" as "/" in web URLs; refuse it rather than store an ambiguous URI.
   if (raw.includes("\\")) return "must not contain a backslash";
   return url;
+}
+
+// Checked last, once every other rule holds, so that the form it suggests is accepted.
+function asciiProblem(raw: string, url: URL, limits: UriLimits): string | null {
+  if (!NON_ASCII.test(raw)) return null;
+  const ascii = asciiForm(raw, url);
+  return exceedsCodePoints(ascii, limits.maxUriLength)
+    ? `must contain only ASCII characters (RFC 3986); percent-encoded, this URI would be longer than ${limits.maxUriLength} characters`
+    : `must contain only ASCII characters (RFC 3986): send ${JSON.stringify(ascii)} (non-ASCII host names in punycode, other characters percent-encoded)`;
+}
+
+/** Parses `raw`, then applies `rules` and finally the ASCII rule. */
+function check(raw: string, limits: UriLimits, rules: (url: URL) => string | null): string | null {
+  const url = parse(raw, limits);
+  if (typeof url === "string") return url;
+  return rules(url) ?? asciiProblem(raw, url, limits);
 }
 
 function checkWebUrl(url: URL, what: string): string | null {
@@ -75,16 +116,16 @@ function checkWebUrl(url: URL, what: string): string | null {
  * checkRedirectUri("http://example.com/cb", { maxUriLength: 2048 })      // "…must use https…"
  */
 export function checkRedirectUri(raw: string, limits: UriLimits): string | null {
-  const url = parse(raw, limits);
-  if (typeof url === "string") return url;
-  if (raw.includes("#")) return "must not contain a fragment";
-  if (raw.includes("*")) return "must not contain a wildcard";
-  if (url.protocol === "https:" || url.protocol === "http:") return checkWebUrl(url, "redirect URI");
-  const scheme = url.protocol.slice(0, -1).toLowerCase();
-  if (!REVERSE_DOMAIN_SCHEME.test(scheme)) {
-    return "scheme must be https, http on a loopback host, or a private-use scheme in reverse-domain form (com.example.app:/callback)";
-  }
-  return null;
+  return check(raw, limits, (url) => {
+    if (raw.includes("#")) return "must not contain a fragment";
+    if (raw.includes("*")) return "must not contain a wildcard";
+    if (url.protocol === "https:" || url.protocol === "http:") return checkWebUrl(url, "redirect URI");
+    const scheme = url.protocol.slice(0, -1).toLowerCase();
+    if (!REVERSE_DOMAIN_SCHEME.test(scheme)) {
+      return "scheme must be https, http on a loopback host, or a private-use scheme in reverse-domain form (com.example.app:/callback)";
+    }
+    return null;
+  });
 }
 
 /**
@@ -95,12 +136,12 @@ export function checkRedirectUri(raw: string, limits: UriLimits): string | null 
  * checkWebPageUrl("https://example.com/logo.png", { maxUriLength: 2048 }) // null
  */
 export function checkWebPageUrl(raw: string, limits: UriLimits): string | null {
-  const url = parse(raw, limits);
-  if (typeof url === "string") return url;
-  if (url.protocol !== "https:" && url.protocol !== "http:") {
-    return "must be an https URL (http is allowed only on localhost, 127.0.0.1 or [::1])";
-  }
-  return checkWebUrl(url, "URL");
+  return check(raw, limits, (url) => {
+    if (url.protocol !== "https:" && url.protocol !== "http:") {
+      return "must be an https URL (http is allowed only on localhost, 127.0.0.1 or [::1])";
+    }
+    return checkWebUrl(url, "URL");
+  });
 }
 
 /**
@@ -115,18 +156,19 @@ export function normalizeOrigin(
   raw: string,
   limits: UriLimits,
 ): { origin: string } | { error: string } {
-  const url = parse(raw, limits);
-  if (typeof url === "string") return { error: url };
-  if (url.protocol !== "https:" && url.protocol !== "http:") {
-    return { error: "an origin must use the https or http scheme" };
-  }
-  if (raw.includes("*")) return { error: "must not contain a wildcard" };
-  if (url.hostname === "") return { error: "must have a host" };
-  const afterAuthority = raw.replace(/^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^/?#\\]*/, "");
-  if (afterAuthority !== "" && afterAuthority !== "/") {
-    return { error: "an origin is scheme, host and optional port only (no path, query or fragment)" };
-  }
-  return { origin: url.origin };
+  let origin = "";
+  const error = check(raw, limits, (url) => {
+    if (url.protocol !== "https:" && url.protocol !== "http:") return "an origin must use the https or http scheme";
+    if (raw.includes("*")) return "must not contain a wildcard";
+    if (url.hostname === "") return "must have a host";
+    const afterAuthority = raw.replace(/^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^/?#\\]*/, "");
+    if (afterAuthority !== "" && afterAuthority !== "/") {
+      return "an origin is scheme, host and optional port only (no path, query or fragment)";
+    }
+    origin = url.origin;
+    return null;
+  });
+  return error === null ? { origin } : { error };
 }
 
 /** The host of a URL already accepted by {@link checkWebPageUrl}, lower-cased. */

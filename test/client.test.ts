@@ -219,6 +219,97 @@ describe("parseClientFields: the create/update body (SPEC §1)", () => {
     it("non-ASCII names are accepted", () => {
       expect(parseUpdate({ client_name: "Café Ünïcode 🚀" }).issues).toEqual([]);
     });
+
+    it("the length counts Unicode code points, not UTF-16 units", () => {
+      expect(parseUpdate({ client_name: "🚀".repeat(200) })).toEqual({ fields: { client_name: "🚀".repeat(200) }, issues: [] });
+      expect(parseUpdate({ client_name: "e\u0301".repeat(100) }).issues).toEqual([]);
+      for (const name of ["🚀".repeat(201), "👩‍💻".repeat(67)]) {
+        expect(parseUpdate({ client_name: name }).issues).toEqual([
+          { path: "/client_name", message: "must be at most 200 characters" },
+        ]);
+      }
+    });
+  });
+
+  describe("client_name: no invisible or direction-changing characters (display spoofing)", () => {
+    it.each([
+      ["Pay\u202Epal", "U+202E (RIGHT-TO-LEFT OVERRIDE): it changes the order in which the text around it is displayed"],
+      ["\u2067Acme\u2069", "U+2067 (RIGHT-TO-LEFT ISOLATE), U+2069 (POP DIRECTIONAL ISOLATE): characters that are invisible or change how the text around them is displayed are refused"],
+      ["Pay\u200Bpal", "U+200B (ZERO WIDTH SPACE): it is invisible when displayed"],
+      ["Pay\u200Dpal", "U+200D (ZERO WIDTH JOINER) outside an emoji sequence: it is invisible when displayed"],
+      ["Acme\u200F", "U+200F (RIGHT-TO-LEFT MARK): it changes the order in which the text around it is displayed"],
+      ["Ac\u00ADme", "U+00AD (SOFT HYPHEN): it is invisible when displayed"],
+    ])("%j is refused, naming the code point", (name, detail) => {
+      expect(parseUpdate({ client_name: name }).issues).toEqual([{ path: "/client_name", message: `must not contain ${detail}` }]);
+    });
+
+    it.each(["\uFEFFAcme", "Acme\u2028", "  \u2029Acme  "])(
+      "%j is refused rather than trimmed: trimming would drop the character silently",
+      (name) => {
+        expect(parseUpdate({ client_name: name }).issues).toEqual([
+          { path: "/client_name", message: expect.stringMatching(/^must not contain U\+(FEFF|2028|2029) /) },
+        ]);
+      },
+    );
+
+    it("right-to-left text, combining marks and emoji sequences are accepted as sent", () => {
+      const name = "مرحبا שלום e\u0301 👩🏽‍💻 🏳️‍🌈 ❤️ 🇯🇵";
+      expect(parseUpdate({ client_name: name })).toEqual({ fields: { client_name: name }, issues: [] });
+    });
+  });
+
+  describe("every string must be well-formed Unicode (no lone surrogate)", () => {
+    const lone = "\ud800";
+    const malformed = (where: string) => expect.stringMatching(new RegExp(`^must be well-formed Unicode: .*U\\+D800 at index ${where}`));
+
+    it.each([
+      [{ client_name: `My App${lone}` }, "/client_name", "6"],
+      [{ redirect_uris: ["https://app.example.com/cb", `https://app.example.com/${lone}`] }, "/redirect_uris/1", "24"],
+      [{ post_logout_redirect_uris: [`https://app.example.com/${lone}`] }, "/post_logout_redirect_uris/0", "24"],
+      [{ allowed_cors_origins: ["https://a.example", "https://b.example", `https://${lone}`] }, "/allowed_cors_origins/2", "8"],
+      [{ scopes: [`zone.read${lone}`] }, "/scopes/0", "9"],
+      [{ optional_scopes: ["profile", `${lone}profile`] }, "/optional_scopes/1", "0"],
+      [{ client_uri: `https://example.com/${lone}` }, "/client_uri", "20"],
+      [{ logo_uri: `https://example.com/${lone}.png` }, "/logo_uri", "20"],
+      [{ policy_uri: `https://example.com/${lone}` }, "/policy_uri", "20"],
+      [{ tos_uri: `https://example.com/${lone}` }, "/tos_uri", "20"],
+    ])("%j → one issue at %s", (patch, path, where) => {
+      const { fields, issues } = parseUpdate(patch);
+      expect(issues).toEqual([{ path, message: malformed(where) }]);
+      expect(Object.keys(fields)).toEqual([]);
+    });
+
+    it("every malformed string is reported at once, each at its own pointer", () => {
+      const { issues } = parseCreate({
+        ...validCreate(),
+        client_name: `\udc00 App`,
+        redirect_uris: [`https://app.example.com/${lone}`, "https://app.example.com/ok", `https://app.example.com/${lone}2`],
+        logo_uri: `https://example.com/${lone}`,
+      });
+      expect(paths(issues)).toEqual(["/client_name", "/redirect_uris/0", "/redirect_uris/2", "/logo_uri"]);
+    });
+  });
+
+  describe("a list over its entry limit gets one issue and no per-entry checks", () => {
+    const flood = Array.from({ length: 16_000 }, (_, i) => `bad uri ${i}`);
+
+    it.each([
+      ["redirect_uris", "must contain at most 100 entries"],
+      ["post_logout_redirect_uris", "must contain at most 100 entries"],
+      ["allowed_cors_origins", "must contain at most 100 origins"],
+      ["scopes", "must contain at most 100 scopes"],
+      ["optional_scopes", "must contain at most 100 scopes"],
+      ["grant_types", "too many entries"],
+      ["response_types", "too many entries"],
+    ])("%s with 16,000 bad entries → %j only", (key, message) => {
+      expect(parseUpdate({ [key]: flood }).issues).toEqual([{ path: `/${key}`, message }]);
+    });
+
+    it("a list within its limit still gets one issue per bad entry", () => {
+      const { issues } = parseUpdate({ redirect_uris: flood.slice(0, 100) });
+      expect(issues).toHaveLength(100);
+      expect(issues[99]).toEqual({ path: "/redirect_uris/99", message: "must not contain whitespace or control characters" });
+    });
   });
 
   describe("grant_types: must contain authorization_code, deduplicated", () => {

@@ -3,6 +3,8 @@ import {
   ConflictError,
   ForbiddenError,
   InternalError,
+  limitIssues,
+  MAX_ISSUES,
   NotFoundError,
   OAuthClientError,
   PayloadTooLargeError,
@@ -91,6 +93,36 @@ describe("errors (SPEC §4: one class, subclasses with a stable code and an HTTP
       expect(new ValidationError([]).message).toBe("invalid input");
       expect(new ValidationError([{ path: "/x", message: "y" }], "custom").message).toBe("custom");
     });
+  });
+});
+
+describe("issues per error are bounded (no input makes an error much larger than itself)", () => {
+  const issues = (n: number) => Array.from({ length: n }, (_, i) => ({ path: `/redirect_uris/${i}`, message: "bad" }));
+
+  it("up to MAX_ISSUES (100) issues are kept as they are", () => {
+    expect(MAX_ISSUES).toBe(100);
+    expect(limitIssues(issues(3))).toEqual(issues(3));
+    expect(limitIssues(issues(100))).toEqual(issues(100));
+    expect(new ValidationError(issues(100)).issues).toEqual(issues(100));
+  });
+
+  it("a longer list keeps the first 99 and ends with one issue at the root counting the rest", () => {
+    const limited = limitIssues(issues(16_006));
+    expect(limited).toHaveLength(100);
+    expect(limited.slice(0, 99)).toEqual(issues(99));
+    expect(limited[99]).toEqual({ path: "", message: "and 15907 more issues (only the first 99 are listed)" });
+    expect(limitIssues(issues(101))[99]).toEqual({ path: "", message: "and 2 more issues (only the first 99 are listed)" });
+  });
+
+  it("limiting twice changes nothing more", () => {
+    const once = limitIssues(issues(500));
+    expect(limitIssues(once)).toEqual(once);
+  });
+
+  it("ValidationError carries the limited list; its message still counts every issue", () => {
+    const error = new ValidationError(issues(16_006));
+    expect(error.issues).toEqual(limitIssues(issues(16_006)));
+    expect(error.message).toBe("invalid input: /redirect_uris/0: bad (and 16005 more)");
   });
 });
 

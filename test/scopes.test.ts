@@ -71,6 +71,23 @@ describe("scope normalization (SPEC §3)", () => {
       expect(result.issues).toEqual([{ path: "/scopes/1", message: "a scope must be at most 128 characters" }]);
     });
 
+    it("a scope that is not well-formed Unicode is refused, in scopes and in optional scopes", async () => {
+      const result = await normalize(["profile", "zone.read\ud800"]);
+      expect(result.issues).toEqual([
+        { path: "/scopes/1", message: expect.stringMatching(/^a scope must be well-formed Unicode: .*U\+D800 at index 9/) },
+      ]);
+      expect(checkOptionalScopes(["\udfff"], ["profile"]).issues).toEqual([
+        { path: "/optional_scopes/0", message: expect.stringMatching(/^a scope must be well-formed Unicode/) },
+      ]);
+    });
+
+    it("the length counts code points: 128 non-ASCII characters are not refused for length", async () => {
+      const rules: ScopeRules = { identityScopes: ["é".repeat(128), "🚀".repeat(128), "🚀".repeat(129)] };
+      const result = await normalize(["é".repeat(128), "🚀".repeat(128), "🚀".repeat(129)], { rules });
+      expect(result.scopes).toEqual(["é".repeat(128), "🚀".repeat(128)]);
+      expect(result.issues).toEqual([{ path: "/scopes/2", message: "a scope must be at most 128 characters" }]);
+    });
+
     it("uses the path given by the caller", async () => {
       const result = await normalizeScopes(["a:b"], AUTH_CODE, CODE, noCatalog, "/patch/scopes");
       expect(result.issues.map((i) => i.path)).toEqual(["/patch/scopes/0"]);

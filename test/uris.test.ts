@@ -278,3 +278,67 @@ describe("loopback hosts and host extraction", () => {
     expect(hostOf("https://App.Example.COM:8443/a/b?c")).toBe("app.example.com");
   });
 });
+
+describe("URIs are ASCII (RFC 3986); anything else is refused with the form to send instead", () => {
+  const check = {
+    redirect: (uri: string) => redirect(uri),
+    webPage: (uri: string) => webPage(uri),
+    origin: (uri: string) => {
+      const result = origin(uri);
+      return "error" in result ? result.error : null;
+    },
+  };
+
+  it.each([
+    ["redirect", "https://app.example.com/café", "https://app.example.com/caf%C3%A9"],
+    ["redirect", "https://bücher.example:8443/cb?q=ü", "https://xn--bcher-kva.example:8443/cb?q=%C3%BC"],
+    ["redirect", "com.example.app:/cb/🚀", "com.example.app:/cb/%F0%9F%9A%80"],
+    ["webPage", "https://例え.テスト/logo.png", "https://xn--r8jz45g.xn--zckzah/logo.png"],
+    ["webPage", "https://cdn.example.com/logo-🚀.png", "https://cdn.example.com/logo-%F0%9F%9A%80.png"],
+    ["origin", "https://bücher.example", "https://xn--bcher-kva.example"],
+  ] as const)("%s refuses %s, suggesting %s", (kind, uri, ascii) => {
+    expect(check[kind](uri)).toBe(
+      `must contain only ASCII characters (RFC 3986): send ${JSON.stringify(ascii)} (non-ASCII host names in punycode, other characters percent-encoded)`,
+    );
+    expect(check[kind](ascii)).toBeNull();
+  });
+
+  it.each([
+    ["https://app.example.com/\u202ecb", "https://app.example.com/%E2%80%AEcb"],
+    ["https://app.example.com/cb?name=a\u200bb", "https://app.example.com/cb?name=a%E2%80%8Bb"],
+    ["https://app.example.com/\u2066cb\u2069", "https://app.example.com/%E2%81%A6cb%E2%81%A9"],
+  ])("bidi and invisible characters can only appear percent-encoded (%j)", (uri, ascii) => {
+    for (const kind of ["redirect", "webPage"] as const) {
+      expect(check[kind](uri)).toContain(`send ${JSON.stringify(ascii)}`);
+      expect(check[kind](ascii)).toBeNull();
+    }
+  });
+
+  it("a bidi control in a host is refused", () => {
+    expect(redirect("https://app\u202e.example.com/cb")).not.toBeNull();
+    expect(webPage("https://\u200bexample.com/")).not.toBeNull();
+  });
+
+  it("the other rules come first, so the suggested form is accepted", () => {
+    expect(redirect("https://bücher.example/cb#frag")).toBe("must not contain a fragment");
+    expect(redirect("http://bücher.example/cb")).toMatch(/must use https/);
+    expect(origin("https://bücher.example/path")).toEqual({ error: expect.stringMatching(/scheme, host and optional port only/) });
+  });
+
+  it("a suggestion that would break the length limit is not made", () => {
+    const uri = "https://app.example.com/" + "é".repeat(1000);
+    expect(redirect(uri)).toBe(
+      "must contain only ASCII characters (RFC 3986); percent-encoded, this URI would be longer than 2048 characters",
+    );
+  });
+
+  it.each([
+    ["https://app.example.com/\ud800", "U+D800 at index 24"],
+    ["https://\udfff.example", "U+DFFF at index 8"],
+  ])("a lone surrogate is refused as malformed text: %j", (uri, where) => {
+    const expected = `must be well-formed Unicode: it contains a lone UTF-16 surrogate (${where}), which no database can store as text`;
+    expect(redirect(uri)).toBe(expected);
+    expect(webPage(uri)).toBe(expected);
+    expect(origin(uri)).toEqual({ error: expected });
+  });
+});

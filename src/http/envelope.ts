@@ -3,7 +3,7 @@
  * document is generated from them) and as response builders.
  */
 import { z } from "zod";
-import { OAuthClientError, StorageUnavailableError, type ValidationIssue } from "../errors.js";
+import { limitIssues, OAuthClientError, StorageUnavailableError, type ValidationIssue } from "../errors.js";
 import { HTTP_ERROR_CODES, type HttpErrorKind } from "./codes.js";
 
 export const apiMessageSchema = z
@@ -102,13 +102,14 @@ export function failure(
 }
 
 /**
- * One error entry per validation issue, located by its pointer.
+ * One error entry per validation issue, located by its pointer; at most
+ * `MAX_ISSUES`, even for an error not built by `ValidationError`.
  *
  * @example
  * issueEntries([{ path: "/scopes/0", message: "not in the catalog" }]); // [{ message: "not in the catalog", pointer: "/scopes/0" }]
  */
 export function issueEntries(issues: readonly ValidationIssue[]): { message: string; pointer: string }[] {
-  return issues.map((issue) => ({ message: issue.message, pointer: issue.path }));
+  return limitIssues(issues).map((issue) => ({ message: issue.message, pointer: issue.path }));
 }
 
 /**

@@ -507,6 +507,106 @@ const CASES: readonly ConformanceCase[] = [
       expect((await registry.list(accountId)).clients.map((c) => c.client_id)).toEqual([created.client_id]);
     },
   },
+  {
+    id: "text-round-trip",
+    title: "every string the registry accepts reads back identical, code unit for code unit; malformed text never reaches the store",
+    async run(store) {
+      const registry = createOAuthClientRegistry(store, { scopeCatalog: ["zone.read", "zone.dns.edit"] });
+      const accountId = newAccountId();
+      // Non-ASCII but well-formed names, several of which change under NFC or NFKC.
+      const names = [
+        "Ünïcødé 🚀 👩🏽‍💻 🏳️‍🌈 ❤️ 1️⃣ 🇯🇵 𝔘𝔫𝔦𝔠𝔬𝔡𝔢 𠀋",
+        "e\u0301 \u00e9 \u212b \u00c5 A\u030a \u1112\u1161\u11ab 한 \ufb01 \u2460",
+        "مرحبا بالعالم — שלום עולם (v2)",
+        "नमस्ते ไทย 日本語 中文 ελληνικά кириллица",
+        `"quoted" 'single' back\\slash %s \${x} <b>&amp;</b>`,
+        "🚀".repeat(200),
+      ];
+      expect(names.filter((n) => n !== n.normalize("NFC")).length).toBeGreaterThanOrEqual(1);
+      expect(names.filter((n) => n !== n.normalize("NFKC")).length).toBeGreaterThanOrEqual(2);
+      const uris = {
+        redirect_uris: [
+          "https://xn--bcher-kva.example/caf%C3%A9/%F0%9F%9A%80?q=%E2%80%AE&x='%22",
+          "com.example.app:/cb/e%CC%81",
+          "http://127.0.0.1:8080/%E6%97%A5%E6%9C%AC",
+        ],
+        post_logout_redirect_uris: ["https://xn--r8jz45g.xn--zckzah/%D8%B3%D9%84%D8%A7%D9%85"],
+        allowed_cors_origins: ["https://xn--bcher-kva.example", "http://localhost:3000"],
+        client_uri: "https://xn--r8jz45g.xn--zckzah/about",
+        logo_uri: "https://cdn.example.com/logo-%F0%9F%9A%80.png",
+        policy_uri: "https://app.example.com/%E9%9A%B1%E7%A7%81",
+        tos_uri: "https://app.example.com/terms?lang=%D7%A2%D7%91",
+      };
+      const created = await registry.create(accountId, {
+        client_name: names[0]!,
+        grant_types: ["authorization_code", "refresh_token"],
+        response_types: ["code"],
+        scopes: ["zone.read", "zone.dns.edit", "profile"],
+        optional_scopes: ["zone.dns.edit"],
+        token_endpoint_auth_method: "client_secret_basic",
+        ...uris,
+      });
+      const { client_secret: _secret, ...client } = created;
+      expect(client).toMatchObject({ client_name: names[0], ...uris });
+      const textFields = [
+        "client_name",
+        "redirect_uris",
+        "post_logout_redirect_uris",
+        "allowed_cors_origins",
+        "client_uri",
+        "logo_uri",
+        "policy_uri",
+        "tos_uri",
+        "scopes",
+        "optional_scopes",
+      ] as const;
+      /** Every read path returns exactly `expected`, and the store holds exactly its strings. */
+      const expectReadsBack = async (expected: typeof client) => {
+        expect(await registry.get(accountId, expected.client_id)).toStrictEqual(expected);
+        expect(await registry.findClient(expected.client_id)).toStrictEqual(expected);
+        expect((await registry.list(accountId)).clients).toStrictEqual([expected]);
+        const stored = (await store.get(accountId, expected.client_id))!;
+        expect(await store.getById(expected.client_id)).toStrictEqual(stored);
+        expect(await store.list(accountId, { limit: 10 })).toStrictEqual([stored]);
+        for (const key of textFields) expect(stored[key], key).toStrictEqual(expected[key]);
+      };
+      await expectReadsBack(client);
+      let current = client;
+      for (const name of names.slice(1)) {
+        current = await registry.update(accountId, current.client_id, { client_name: name });
+        // toBe compares code units: a store that normalized, re-encoded or truncated would fail here.
+        expect(current.client_name).toBe(name);
+        await expectReadsBack(current);
+      }
+
+      // Text that is not well-formed Unicode is refused with a pointer, on create and on update, and nothing is stored.
+      const lone = "\ud83d";
+      const valid = {
+        client_name: "Valid",
+        grant_types: ["authorization_code" as const],
+        response_types: ["code" as const],
+        redirect_uris: ["https://app.example.com/cb"],
+        scopes: [],
+        token_endpoint_auth_method: "none" as const,
+      };
+      const malformed: [Record<string, unknown>, string][] = [
+        [{ client_name: `Rocket ${lone}` }, "/client_name"],
+        [{ redirect_uris: ["https://app.example.com/cb", `https://app.example.com/${lone}`] }, "/redirect_uris/1"],
+        [{ scopes: [`zone.read${lone}`] }, "/scopes/0"],
+        [{ allowed_cors_origins: [`https://${lone}.example`] }, "/allowed_cors_origins/0"],
+        [{ logo_uri: `https://cdn.example.com/${lone}.png` }, "/logo_uri"],
+      ];
+      for (const [patch, path] of malformed) {
+        const onCreate = await registry.create(accountId, { ...valid, ...patch }).then(() => null, (e: unknown) => e);
+        expect(onCreate, path).toBeInstanceOf(ValidationError);
+        const refusal = [{ path, message: expect.stringMatching(/well-formed Unicode/) }];
+        expect((onCreate as ValidationError).issues, path).toStrictEqual(refusal);
+        const onUpdate = await registry.update(accountId, current.client_id, patch).then(() => null, (e: unknown) => e);
+        expect((onUpdate as ValidationError).issues, path).toStrictEqual(refusal);
+      }
+      await expectReadsBack(current);
+    },
+  },
 ];
 
 /** Ids of every case, for {@link StoreConformanceOptions.skip}. */
