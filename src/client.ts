@@ -318,7 +318,8 @@ export function parseClientFields(
 
   for (const key of Object.keys(input)) {
     if (readOnly.has(key)) issues.push({ path: pointer(key), message: `${key} is read-only and cannot be set` });
-    else if (!known.has(key)) issues.push({ path: pointer(key), message: `unknown field ${key}` });
+    // A name is echoed at most once in full (in the pointer), so a huge key cannot double the response.
+    else if (!known.has(key)) issues.push({ path: pointer(key), message: key.length > 64 ? "unknown field" : `unknown field ${key}` });
   }
   if (mode === "create") {
     for (const key of REQUIRED_ON_CREATE) {

@@ -33,6 +33,7 @@ import { accountIdIssue, decodeCursor, encodeCursor, isPlausibleClientId, MAX_CL
 import { createSecretChecks, isPresentableSecret, MAX_SECRET_LENGTH } from "./secret-checks.js";
 import { tagVersion, versionMatches } from "./versions.js";
 import { parseRfc3339 } from "./time.js";
+import { wellFormedProblem } from "./text.js";
 import { hostOf } from "./uris.js";
 import { hasTxtRecord, resolveTxtWithNodeDns } from "./verification.js";
 import type {
@@ -516,6 +517,9 @@ export function createOAuthClientRegistry(
       const isPublic = fields.token_endpoint_auth_method === "none";
       if (secret !== undefined && (typeof secret !== "string" || secret.length === 0 || secret.length > MAX_SECRET_LENGTH)) {
         issues.push({ path: "/client_secret", message: `client_secret must be a string of 1 to ${MAX_SECRET_LENGTH} characters` });
+      } else if (secret !== undefined && wellFormedProblem(secret) !== null) {
+        // Hashing would turn a lone surrogate into U+FFFD, so two different secrets would both match.
+        issues.push({ path: "/client_secret", message: `client_secret ${wellFormedProblem(secret)}` });
       } else if (secret !== undefined && isPublic) {
         issues.push({ path: "/client_secret", message: 'a client with token_endpoint_auth_method "none" has no secret' });
       } else if (secret === undefined && fields.token_endpoint_auth_method !== undefined && !isPublic) {

@@ -351,3 +351,12 @@ describe("importClient: authentication cost and hashers", () => {
     await expect(registry.authenticate(legacy.client_id, legacy.client_secret!)).resolves.toMatchObject({ matched: "current" });
   });
 });
+
+describe("importClient: secrets are well-formed text", () => {
+  it("refuses a secret with a lone surrogate, which hashing would confuse with another secret", async () => {
+    const { registry, store } = setup();
+    const issues = await validationIssues(registry.importClient("acct", { ...legacy, client_secret: "\ud800x" }));
+    expect(issues.map((i) => i.path)).toEqual(["/client_secret"]);
+    expect(await store.getById(legacy.client_id)).toBeNull();
+  });
+});
