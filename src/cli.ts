@@ -316,11 +316,14 @@ async function openPostgres(url: string, log: (line: string) => void): Promise<O
   }
   const Pool = pg.default?.Pool ?? pg.Pool;
   const pool = new Pool({ connectionString: url, connectionTimeoutMillis: 5000 });
-  // An idle pooled connection that the server drops (restart, failover,
-  // pg_terminate_backend) emits 'error' on the pool; unheard, it would end the
-  // process. The pool discards that connection and opens a new one on demand;
-  // requests meanwhile get 503 from the registry.
-  pool.on("error", (error: Error) => log(`PostgreSQL connection lost (the pool reconnects on demand): ${messageOf(error)}`));
+  // A connection the server drops (restart, failover, pg_terminate_backend)
+  // emits 'error': on the pool while idle, on the client itself while checked
+  // out (the socket can close just after a query failed, before the client is
+  // released). Unheard, either would end the process. The pool discards the
+  // broken connection and opens a new one on demand; requests meanwhile get 503.
+  const lost = (error: Error) => log(`PostgreSQL connection lost (the pool reconnects on demand): ${messageOf(error)}`);
+  pool.on("error", lost);
+  pool.on("connect", (client: import("pg").PoolClient) => client.on("error", lost));
   const db = new kysely.Kysely<unknown>({ dialect: new kysely.PostgresDialect({ pool }) });
   try {
     await kysely.sql`select 1`.execute(db);
