@@ -2,6 +2,7 @@
  * Audit events: what happened to which client, when. Events never carry a
  * secret or a secret hash.
  */
+import type { ChangeTrackedField } from "./fields.js";
 
 interface EventBase {
   account_id: string;
@@ -14,7 +15,7 @@ interface EventBase {
 export type RegistryEvent =
   | (EventBase & { type: "client.created" })
   | (EventBase & { type: "client.imported" })
-  | (EventBase & { type: "client.updated"; changed_fields: string[] })
+  | (EventBase & { type: "client.updated"; changed_fields: ChangeTrackedField[] })
   | (EventBase & { type: "client.deleted" })
   | (EventBase & { type: "client.secret_rotated" })
   | (EventBase & { type: "client.rotated_secret_deleted" })

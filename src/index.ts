@@ -49,8 +49,12 @@ export {
   type TokenEndpointAuthMethod,
   type UpdateClientInput,
   type Visibility,
-} from "./client.js";
-export { DEFAULT_IDENTITY_SCOPES, normalizeScopes, isApiScope, type ScopeCatalog } from "./scopes.js";
+  type VerificationStatus,
+  type ChangeTrackedField,
+  type ClientFieldName,
+  type StoredClientFields,
+} from "./fields.js";
+export { DEFAULT_IDENTITY_SCOPES, normalizeScopes, isApiScope, type ScopeCatalog } from "./rules/scopes.js";
 export {
   createSecretHasher,
   defaultSecretHasher,
@@ -58,7 +62,7 @@ export {
   type ScryptParams,
   type SecretHasher,
 } from "./secrets.js";
-export { checkRedirectUri, checkWebPageUrl, normalizeOrigin, isLoopbackHost } from "./uris.js";
+export { checkRedirectUri, checkWebPageUrl, normalizeOrigin, isLoopbackHost } from "./rules/uris.js";
 export { isRedirectUriAllowed } from "./redirect.js";
 export { resolveTxtWithNodeDns, type ResolveTxt } from "./verification.js";
 export { isStorageUnavailable } from "./storage-faults.js";

@@ -2,9 +2,9 @@
  * The registry's public API: its options, the shapes its operations take
  * and return, and the operations themselves. `registry.ts` implements them.
  */
-import type { CreateClientInput, CreatedOAuthClient, OAuthClient, RegistryLimits, UpdateClientInput } from "./client.js";
+import type { CreateClientInput, CreatedOAuthClient, OAuthClient, RegistryLimits, UpdateClientInput } from "./fields.js";
 import type { RegistryEventListener } from "./events.js";
-import type { ScopeCatalog } from "./scopes.js";
+import type { ScopeCatalog } from "./rules/scopes.js";
 import type { SecretHasher } from "./secrets.js";
 import type { ResolveTxt } from "./verification.js";
 

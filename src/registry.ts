@@ -3,23 +3,17 @@
  * {@link ClientStore}: each loads, applies the rules, and writes with
  * compare-and-swap. The rules themselves live in their own modules.
  */
-import {
-  DEFAULT_LIMITS,
-  parseClientFields,
-  type CreatedOAuthClient,
-  type OAuthClient,
-  type ParsedClientFields,
-  type RegistryLimits,
-} from "./client.js";
-import {
-  ConflictError,
-  NotFoundError,
-  PreconditionFailedError,
-  ValidationError,
-  type ValidationIssue,
-} from "./errors.js";
+import { ConflictError, NotFoundError, PreconditionFailedError, ValidationError, type ValidationIssue } from "./errors.js";
 import { emitSafely, type RegistryEvent } from "./events.js";
-import { checkOptionalScopes, DEFAULT_IDENTITY_SCOPES, isApiScope, normalizeScopes, toCatalog } from "./scopes.js";
+import { changedFields, clientObject, DEFAULT_LIMITS, type CreatedOAuthClient, type OAuthClient, type RegistryLimits } from "./fields.js";
+import { accountIdIssue, decodeCursor, encodeCursor, isPlausibleClientId, MAX_CLIENT_ID_LENGTH } from "./ids.js";
+import { mergeFields, newRecord } from "./records.js";
+import { createClientRules } from "./rules/client.js";
+import { parseClientFields } from "./rules/fields.js";
+import { DEFAULT_IDENTITY_SCOPES, toCatalog } from "./rules/scopes.js";
+import { wellFormedProblem } from "./rules/text.js";
+import { hostOf } from "./rules/uris.js";
+import { createSecretChecks, isPresentableSecret, MAX_SECRET_LENGTH } from "./secret-checks.js";
 import {
   createSecretHasher,
   defaultSecretHasher,
@@ -27,15 +21,11 @@ import {
   generateSecret as defaultGenerateSecret,
   generateVerificationToken as defaultGenerateVerificationToken,
 } from "./secrets.js";
-import type { ClientStore, ListPosition, StoredClient } from "./store.js";
 import { storeCall } from "./storage-faults.js";
-import { accountIdIssue, decodeCursor, encodeCursor, isPlausibleClientId, MAX_CLIENT_ID_LENGTH } from "./ids.js";
-import { createSecretChecks, isPresentableSecret, MAX_SECRET_LENGTH } from "./secret-checks.js";
-import { tagVersion, versionMatches } from "./versions.js";
+import type { ClientStore, ListPosition, StoredClient } from "./store.js";
 import { parseRfc3339 } from "./time.js";
-import { wellFormedProblem } from "./text.js";
-import { hostOf } from "./uris.js";
 import { hasTxtRecord, resolveTxtWithNodeDns } from "./verification.js";
+import { tagVersion, versionMatches } from "./versions.js";
 import type {
   ImportClientInput,
   OAuthClientRegistry,
@@ -93,6 +83,10 @@ export function createOAuthClientRegistry(
     : () => defaultGenerateSecret(secretPrefix);
   const newVerificationToken = options.generateVerificationToken ?? defaultGenerateVerificationToken;
   const scopeRules = { catalog: options.scopeCatalog, identityScopes: options.identityScopes ?? DEFAULT_IDENTITY_SCOPES };
+  const rules = createClientRules({
+    scopeRules,
+    newVerificationText: () => `${verificationPrefix}=${newVerificationToken()}`,
+  });
   const ttl = options.rotatedSecretTtlMs;
   if (ttl !== undefined && !(Number.isFinite(ttl) && ttl > 0)) {
     throw new TypeError("rotatedSecretTtlMs must be a positive number of milliseconds");
@@ -115,31 +109,7 @@ export function createOAuthClientRegistry(
   }
 
   function toWire(record: StoredClient): OAuthClient {
-    // Key order follows the documented client object, for readable output.
-    return tagVersion({
-      client_id: record.client_id,
-      visibility: record.visibility,
-      client_name: record.client_name,
-      grant_types: [...record.grant_types],
-      response_types: [...record.response_types],
-      redirect_uris: [...record.redirect_uris],
-      scopes: [...record.scopes],
-      optional_scopes: [...record.optional_scopes],
-      token_endpoint_auth_method: record.token_endpoint_auth_method,
-      allowed_cors_origins: [...record.allowed_cors_origins],
-      post_logout_redirect_uris: [...record.post_logout_redirect_uris],
-      ...(record.client_uri !== null && { client_uri: record.client_uri }),
-      ...(record.logo_uri !== null && { logo_uri: record.logo_uri }),
-      ...(record.policy_uri !== null && { policy_uri: record.policy_uri }),
-      ...(record.tos_uri !== null && { tos_uri: record.tos_uri }),
-      ...(record.client_uri_verification !== null && {
-        client_uri_verification: { ...record.client_uri_verification },
-      }),
-      has_rotated_secret: rotatedSecretActive(record),
-      created_at: record.created_at,
-      updated_at: record.updated_at,
-      ...(record.promoted_at !== null && { promoted_at: record.promoted_at }),
-    }, record.version);
+    return tagVersion(clientObject(record, { has_rotated_secret: rotatedSecretActive(record) }), record.version);
   }
 
   function assertAccountId(accountId: unknown): asserts accountId is string {
@@ -183,152 +153,6 @@ export function createOAuthClientRegistry(
     );
   }
 
-  /**
-   * Cross-field rules on a merged record (create: `previous` is null):
-   * auth-method switches, scope normalization, optional scopes, client_uri
-   * verification, visibility. Returns the record to store or throws with
-   * every issue found (together with `earlier` issues from field parsing).
-   */
-  async function applyRules(
-    merged: StoredClient,
-    previous: StoredClient | null,
-    fields: ParsedClientFields,
-    earlier: ValidationIssue[],
-  ): Promise<StoredClient> {
-    const issues = [...earlier];
-    const next = merged;
-
-    if (
-      previous &&
-      fields.token_endpoint_auth_method !== undefined &&
-      (previous.token_endpoint_auth_method === "none") !== (fields.token_endpoint_auth_method === "none")
-    ) {
-      issues.push({
-        path: "/token_endpoint_auth_method",
-        message: `cannot switch between "none" and a secret-based method (${previous.token_endpoint_auth_method} → ${fields.token_endpoint_auth_method}); create a new client instead`,
-      });
-    }
-
-    const scopesTouched =
-      !previous || fields.scopes !== undefined || fields.grant_types !== undefined || fields.response_types !== undefined;
-    if (scopesTouched) {
-      const normalized = await normalizeScopes(next.scopes, next.grant_types, next.response_types, scopeRules);
-      issues.push(...normalized.issues);
-      next.scopes = normalized.scopes;
-    }
-    if (scopesTouched || fields.optional_scopes !== undefined) {
-      const checked = checkOptionalScopes(next.optional_scopes, next.scopes);
-      if (fields.optional_scopes === undefined && previous) {
-        // The stored optional scopes did not change; say which change orphans them.
-        for (const issue of checked.issues) {
-          issues.push({
-            path: issue.path,
-            message: `${issue.message}; this update would leave it outside scopes — remove it from optional_scopes in the same update`,
-          });
-        }
-      } else issues.push(...checked.issues);
-      next.optional_scopes = checked.optionalScopes;
-    }
-
-    applyClientUriRules(next, previous, fields, issues);
-    applyVisibilityRules(next, previous, fields, issues);
-
-    if (issues.length > 0) throw new ValidationError(issues);
-    return next;
-  }
-
-  function applyClientUriRules(
-    next: StoredClient,
-    previous: StoredClient | null,
-    fields: ParsedClientFields,
-    issues: ValidationIssue[],
-  ): void {
-    if (fields.client_uri === undefined) return;
-    if (fields.client_uri === null) {
-      next.client_uri_verification = null;
-      return;
-    }
-    // A malformed URI was already reported by field parsing; nothing to compare.
-    if (issues.some((i) => i.path === "/client_uri")) return;
-    const newHost = hostOf(fields.client_uri);
-    const oldHost = previous?.client_uri ? hostOf(previous.client_uri) : null;
-    const verification = previous?.client_uri_verification ?? null;
-    if (oldHost !== null && oldHost === newHost && verification !== null) {
-      if (verification.status === "failed" && previous?.client_uri === fields.client_uri) {
-        next.client_uri_verification = { status: "pending", text: verification.text };
-      }
-      return;
-    }
-    if (verification?.status === "verified" && oldHost !== null) {
-      issues.push({
-        path: "/client_uri",
-        message: `the host of a verified client_uri cannot change (verified host: ${oldHost})`,
-      });
-      return;
-    }
-    next.client_uri_verification = { status: "pending", text: `${verificationPrefix}=${newVerificationToken()}` };
-  }
-
-  function applyVisibilityRules(
-    next: StoredClient,
-    previous: StoredClient | null,
-    fields: ParsedClientFields,
-    issues: ValidationIssue[],
-  ): void {
-    if (!previous) return;
-    if (fields.visibility === "private" && previous.visibility === "public") {
-      issues.push({ path: "/visibility", message: "a public client cannot be made private again" });
-      return;
-    }
-    const promoting = fields.visibility === "public" && previous.visibility === "private";
-    if (!promoting && previous.visibility !== "public") return;
-    const who = promoting ? "promotion to public needs" : "a public client must keep";
-    if (next.client_name.trim().length === 0) issues.push({ path: "/client_name", message: `${who} a non-empty client_name` });
-    if (next.logo_uri === null) issues.push({ path: "/logo_uri", message: `${who} a logo_uri` });
-    if (next.client_uri === null || next.client_uri_verification?.status !== "verified") {
-      issues.push({
-        path: "/client_uri",
-        message: `${who} a client_uri whose DNS verification has succeeded (status: ${next.client_uri_verification?.status ?? "no client_uri"})`,
-      });
-    }
-    if (!next.scopes.some(isApiScope)) {
-      issues.push({ path: "/scopes", message: `${who} at least one API (dot-delimited) scope` });
-    }
-    if (promoting) {
-      next.visibility = "public";
-      next.promoted_at = next.updated_at;
-    }
-  }
-
-  function recordFromFields(accountId: string, clientId: string, fields: ParsedClientFields, at: string): StoredClient {
-    return {
-      account_id: accountId,
-      client_id: clientId,
-      visibility: "private",
-      client_name: fields.client_name ?? "",
-      grant_types: fields.grant_types ?? ["authorization_code"],
-      response_types: fields.response_types ?? ["code"],
-      redirect_uris: fields.redirect_uris ?? [],
-      scopes: fields.scopes ?? [],
-      optional_scopes: fields.optional_scopes ?? [],
-      token_endpoint_auth_method: fields.token_endpoint_auth_method ?? "client_secret_basic",
-      allowed_cors_origins: fields.allowed_cors_origins ?? [],
-      post_logout_redirect_uris: fields.post_logout_redirect_uris ?? [],
-      client_uri: fields.client_uri ?? null,
-      logo_uri: fields.logo_uri ?? null,
-      policy_uri: fields.policy_uri ?? null,
-      tos_uri: fields.tos_uri ?? null,
-      client_uri_verification: null,
-      secret_hash: null,
-      rotated_secret_hash: null,
-      rotated_at: null,
-      created_at: at,
-      updated_at: at,
-      promoted_at: null,
-      version: 1,
-    };
-  }
-
   async function insertWithFreshId(record: StoredClient): Promise<StoredClient> {
     for (let attempt = 0; attempt < maxWriteAttempts; attempt++) {
       if (attempt > 0) record.client_id = newClientId();
@@ -370,8 +194,7 @@ export function createOAuthClientRegistry(
       assertAccountId(accountId);
       const { fields, issues } = parseClientFields(input, "create", limits);
       const at = timestamp();
-      const draft = recordFromFields(accountId, newClientId(), fields, at);
-      const record = await applyRules(draft, null, fields, issues);
+      const record = await rules.apply(newRecord(accountId, newClientId(), fields, at), null, fields, issues);
       let secret: string | undefined;
       if (record.token_endpoint_auth_method !== "none") {
         secret = newSecret();
@@ -390,13 +213,13 @@ export function createOAuthClientRegistry(
       // Shape problems are reported together with the cross-field problems
       // found on the merged record (NotFound wins when the client is absent).
       const { before, after } = await mutate(accountId, clientId, async (current) => {
-        const merged: StoredClient = { ...current, ...withoutUndefined(fields), updated_at: timestamp() };
+        const merged = mergeFields(current, fields, timestamp());
         // A rotated secret past its grace period is dropped on the next write.
         if (current.rotated_secret_hash !== null && !rotatedSecretActive(current)) {
           merged.rotated_secret_hash = null;
           merged.rotated_at = null;
         }
-        return applyRules(merged, current, fields, issues);
+        return rules.apply(merged, current, fields, issues);
       }, writeOptions.expectedVersion);
       const changed = changedFields(before, after);
       emit({ type: "client.updated", account_id: accountId, client_id: clientId, at: after.updated_at, changed_fields: changed });
@@ -531,9 +354,9 @@ export function createOAuthClientRegistry(
         if (Number.isNaN(parsed)) issues.push({ path: "/created_at", message: "created_at must be an RFC 3339 date-time" });
         else created = new Date(parsed).toISOString();
       }
-      const draft = recordFromFields(accountId, typeof clientId === "string" ? clientId : "", fields, created);
+      const draft = newRecord(accountId, typeof clientId === "string" ? clientId : "", fields, created);
       draft.updated_at = timestamp();
-      const record = await applyRules(draft, null, fields, issues);
+      const record = await rules.apply(draft, null, fields, issues);
       if (typeof secret === "string") record.secret_hash = await secrets.hashImported(secret);
       if (!(await storeCall(() => store.insert(record)))) {
         throw new ConflictError("client_id_taken", `a client with id ${record.client_id} already exists`);
@@ -553,14 +376,6 @@ function definedOnly<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
-function withoutUndefined(fields: ParsedClientFields): Partial<StoredClient> {
-  const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(fields)) if (value !== undefined) out[key] = value;
-  // visibility is applied by the promotion rules, never copied blindly.
-  delete out.visibility;
-  return out as Partial<StoredClient>;
-}
-
 function validateLimits(limits: RegistryLimits): void {
   for (const [name, value] of Object.entries(limits)) {
     if (!Number.isInteger(value) || value < 1) throw new TypeError(`limits.${name} must be a positive integer`);
@@ -570,12 +385,3 @@ function validateLimits(limits: RegistryLimits): void {
   }
 }
 
-const CHANGE_TRACKED_FIELDS = [
-  "client_name", "grant_types", "response_types", "redirect_uris", "scopes", "optional_scopes",
-  "token_endpoint_auth_method", "allowed_cors_origins", "post_logout_redirect_uris", "client_uri",
-  "logo_uri", "policy_uri", "tos_uri", "client_uri_verification", "visibility",
-] as const;
-
-function changedFields(before: StoredClient, after: StoredClient): string[] {
-  return CHANGE_TRACKED_FIELDS.filter((key) => JSON.stringify(before[key]) !== JSON.stringify(after[key]));
-}

@@ -3,13 +3,7 @@
  * answer lookups, and refuse a write whose expected version is stale. Every
  * rule (validation, scopes, secrets, visibility) lives in the registry.
  */
-import type {
-  ClientUriVerification,
-  GrantType,
-  ResponseType,
-  TokenEndpointAuthMethod,
-  Visibility,
-} from "./client.js";
+import type { StoredClientFields } from "./fields.js";
 
 /**
  * One stored client: the client fields plus the owning account, the secret
@@ -17,33 +11,15 @@ import type {
  * are `null`; timestamps are RFC 3339 UTC strings as produced by
  * `Date.prototype.toISOString()`, so they sort as strings.
  */
-export interface StoredClient {
+export interface StoredClient extends StoredClientFields {
+  /** The owning account. */
   account_id: string;
-  client_id: string;
-  visibility: Visibility;
-  client_name: string;
-  grant_types: GrantType[];
-  response_types: ResponseType[];
-  redirect_uris: string[];
-  scopes: string[];
-  optional_scopes: string[];
-  token_endpoint_auth_method: TokenEndpointAuthMethod;
-  allowed_cors_origins: string[];
-  post_logout_redirect_uris: string[];
-  client_uri: string | null;
-  logo_uri: string | null;
-  policy_uri: string | null;
-  tos_uri: string | null;
-  client_uri_verification: ClientUriVerification | null;
   /** Hash of the current secret (format chosen by the hasher); null for "none" clients. */
   secret_hash: string | null;
   /** Hash of the previous secret during a rotation window, else null. */
   rotated_secret_hash: string | null;
   /** When the rotated secret was retired (the rotation time), else null. */
   rotated_at: string | null;
-  created_at: string;
-  updated_at: string;
-  promoted_at: string | null;
   /** Starts at 1 on insert; every successful update stores `version + 1`. */
   version: number;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { GrantType, ResponseType } from "../src/client.js";
+import type { GrantType, ResponseType } from "../src/fields.js";
 import {
   DEFAULT_IDENTITY_SCOPES,
   checkOptionalScopes,
@@ -8,7 +8,7 @@ import {
   toCatalog,
   type ScopeCatalog,
   type ScopeRules,
-} from "../src/scopes.js";
+} from "../src/rules/scopes.js";
 
 const CODE: ResponseType[] = ["code"];
 const CODE_ID_TOKEN: ResponseType[] = ["code", "id_token"];

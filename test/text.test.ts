@@ -5,7 +5,7 @@ import {
   exceedsCodePoints,
   REFUSED_DISPLAY_CHARACTERS,
   wellFormedProblem,
-} from "../src/text.js";
+} from "../src/rules/text.js";
 
 const hex = (cp: number) => `U+${cp.toString(16).toUpperCase().padStart(4, "0")}`;
 const refusedCodePoints = REFUSED_DISPLAY_CHARACTERS.flatMap((r) =>

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { checkRedirectUri, checkWebPageUrl, hostOf, isLoopbackHost, normalizeOrigin } from "../src/uris.js";
+import { checkRedirectUri, checkWebPageUrl, hostOf, isLoopbackHost, normalizeOrigin } from "../src/rules/uris.js";
 
 const limits = { maxUriLength: 2048 };
 

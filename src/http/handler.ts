@@ -4,7 +4,7 @@
  * check → body → registry call → envelope. Every rule stays in the registry.
  */
 import { OAuthClientError, ValidationError } from "../errors.js";
-import type { OAuthClient } from "../client.js";
+import type { OAuthClient } from "../fields.js";
 import type { OAuthClientRegistry, WriteOptions } from "../registry.js";
 import { clientVersion } from "../versions.js";
 import { clientEtag, parseIfMatch } from "./etag.js";

@@ -9,7 +9,7 @@ import {
   createdOAuthClientSchema,
   oauthClientSchema,
   updateClientInputSchema,
-} from "../client.js";
+} from "../fields.js";
 import { HTTP_ERROR_CODES, type HttpErrorKind } from "./codes.js";
 import {
   apiMessageSchema,

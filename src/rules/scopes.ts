@@ -1,10 +1,10 @@
 /**
- * Scope normalization (SPEC §3): order kept, duplicates dropped, protocol
+ * Scope normalization: order kept, duplicates dropped, protocol
  * scopes managed from the grant and response types, API scopes checked
  * against the catalog, other simple scopes limited to identity scopes.
  */
-import { SCOPE_MAX_LENGTH, type GrantType, type ResponseType } from "./client.js";
-import { pointer, type ValidationIssue } from "./errors.js";
+import type { GrantType, ResponseType } from "../fields.js";
+import { pointer, type ValidationIssue } from "../errors.js";
 import { exceedsCodePoints, wellFormedProblem } from "./text.js";
 
 /**
@@ -20,6 +20,9 @@ export type ScopeCatalog =
     };
 
 export const DEFAULT_IDENTITY_SCOPES: readonly string[] = Object.freeze(["profile", "email"]);
+
+/** Longest scope, in Unicode code points. */
+export const SCOPE_MAX_LENGTH = 128;
 
 /** Scopes the registry adds or removes itself; `offline` is an alias never stored. */
 export const PROTOCOL_SCOPES: ReadonlySet<string> = new Set(["openid", "offline_access", "offline"]);

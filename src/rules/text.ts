@@ -10,6 +10,7 @@
  *   consent screens, so characters that are invisible or that reorder the
  *   text around them are refused ({@link REFUSED_DISPLAY_CHARACTERS}).
  */
+import { z } from "zod";
 
 /**
  * Why `value` is not well-formed Unicode, or null when it is.
@@ -276,4 +277,23 @@ export function displayTextProblem(value: string): string | null {
       ? EFFECT_TEXT[[...effects][0]!]
       : "characters that are invisible or change how the text around them is displayed are refused";
   return `must not contain ${listed.join(", ")}${more ? " or other such characters" : ""}: ${reason}`;
+}
+
+/**
+ * A text field's schema: well-formed Unicode and, with `max`, at most `max`
+ * Unicode code points (which is what JSON Schema's maxLength counts too).
+ * Every string field of a client is built from it.
+ *
+ * @example
+ * textSchema(5).safeParse("🚀🚀🚀🚀🚀").success; // true: five code points
+ */
+export function textSchema(max?: number, tooLong = `must be at most ${max} characters`) {
+  const wellFormed = z.string().refine((value) => wellFormedProblem(value) === null, {
+    error: (issue) => wellFormedProblem(issue.input as string) ?? "must be well-formed Unicode",
+    abort: true,
+  });
+  if (max === undefined) return wellFormed;
+  return wellFormed
+    .refine((value) => !exceedsCodePoints(value, max), { message: tooLong, abort: true })
+    .meta({ maxLength: max });
 }

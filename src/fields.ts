@@ -1,0 +1,410 @@
+/**
+ * THE client field table: every field of a client, once — its wire schema,
+ * whether and how callers may set it, how it is stored, its value when a
+ * create leaves it out, and whether changes to it are reported.
+ *
+ * Everything else derives from this table: the create and update input
+ * schemas (and so the OpenAPI document), the client object type and schema,
+ * the stored record type, the read-only and required-on-create lists, change
+ * tracking, the client object built from a record, and the defaults a
+ * stored record gets for fields added after it was written. Adding a field
+ * means adding its row here (and its rule in `rules/`, if it has one); see
+ * docs/architecture.md.
+ */
+import { z } from "zod";
+import { SCOPE_MAX_LENGTH } from "./rules/scopes.js";
+import { textSchema } from "./rules/text.js";
+
+export const GRANT_TYPES = ["authorization_code", "refresh_token"] as const;
+export const RESPONSE_TYPES = ["code", "token", "id_token"] as const;
+export const TOKEN_ENDPOINT_AUTH_METHODS = ["none", "client_secret_basic", "client_secret_post"] as const;
+export const VISIBILITIES = ["private", "public"] as const;
+export const VERIFICATION_STATUSES = ["pending", "in_progress", "verified", "failed"] as const;
+
+export const grantTypeSchema = z.enum(GRANT_TYPES);
+export const responseTypeSchema = z.enum(RESPONSE_TYPES);
+export const tokenEndpointAuthMethodSchema = z.enum(TOKEN_ENDPOINT_AUTH_METHODS);
+export const visibilitySchema = z.enum(VISIBILITIES);
+
+export type GrantType = z.infer<typeof grantTypeSchema>;
+export type ResponseType = z.infer<typeof responseTypeSchema>;
+export type TokenEndpointAuthMethod = z.infer<typeof tokenEndpointAuthMethodSchema>;
+export type Visibility = z.infer<typeof visibilitySchema>;
+export type VerificationStatus = (typeof VERIFICATION_STATUSES)[number];
+
+export const clientUriVerificationSchema = z
+  .object({
+    status: z.enum(VERIFICATION_STATUSES),
+    text: z.string().describe("Publish this exact value as a DNS TXT record on the client_uri host."),
+  })
+  .describe("Proof that the client owner controls the client_uri host.");
+export type ClientUriVerification = z.infer<typeof clientUriVerificationSchema>;
+
+/** Size limits applied to inputs; every one is configurable through registry options. */
+export interface RegistryLimits {
+  /**
+   * Longest accepted URI or origin, in characters. Default 2048. URIs are
+   * ASCII, so characters, code points and bytes are the same number.
+   */
+  maxUriLength: number;
+  /** Most redirect_uris / post_logout_redirect_uris entries. Default 100. */
+  maxUris: number;
+  /** Most allowed_cors_origins entries. Default 100. */
+  maxCorsOrigins: number;
+  /** Most scopes / optional_scopes entries. Default 100. */
+  maxScopes: number;
+  /** Largest page `list` returns. Default 100. */
+  maxPageSize: number;
+  /** Page size when `list` is called without a limit. Default 50. */
+  defaultPageSize: number;
+}
+
+export const DEFAULT_LIMITS: Readonly<RegistryLimits> = Object.freeze({
+  maxUriLength: 2048,
+  maxUris: 100,
+  maxCorsOrigins: 100,
+  maxScopes: 100,
+  maxPageSize: 100,
+  defaultPageSize: 50,
+});
+
+/** Longest client_name, in Unicode code points, after trimming. */
+export const CLIENT_NAME_MAX_LENGTH = 200;
+
+/** Most entries a list field takes, and the issue a longer list gets. */
+export interface EntryCap {
+  max: number;
+  message: string;
+}
+
+/** How a create body treats a field: it must be sent, may be sent, or must not be sent. */
+export type CreateMode = "required" | "optional" | "read-only";
+
+/** One row of the field table. */
+export interface FieldSpec {
+  /** The value in the client object, as every read returns it. */
+  read: z.ZodType;
+  /** Input schema (shape and per-field limits); absent for fields callers cannot set. */
+  input?: (limits: RegistryLimits) => z.ZodType;
+  /** For list fields: most entries, checked before any entry is looked at. */
+  entries?: (limits: RegistryLimits) => EntryCap;
+  create: CreateMode;
+  update: "optional" | "read-only";
+  /** Stored as null while unset, and then left out of the client object. */
+  nullable?: true;
+  /** Not stored: computed from the record when the client object is built. */
+  computed?: true;
+  /** The stored value when a create leaves the field out (and for records written before the field existed). */
+  initial?: () => unknown;
+  /** Reported in `changed_fields` of `client.updated` events. */
+  tracked: boolean;
+}
+
+const atMost = (max: number, what: string): EntryCap => ({ max, message: `must contain at most ${max} ${what}` });
+// The enum lists are deduplicated; a few repeats are tolerated, floods are not.
+const enumCap = (values: readonly string[]) => (): EntryCap => ({ max: values.length * 4, message: "too many entries" });
+const uriCap = (limits: RegistryLimits) => atMost(limits.maxUris, "entries");
+const scopeCap = (limits: RegistryLimits) => atMost(limits.maxScopes, "scopes");
+const originCap = (limits: RegistryLimits) => atMost(limits.maxCorsOrigins, "origins");
+
+const uri = (limits: RegistryLimits) => textSchema(limits.maxUriLength);
+const list = <T extends z.ZodType>(item: T, cap: EntryCap, min?: [number, string]) =>
+  min ? z.array(item).min(min[0], min[1]).max(cap.max, cap.message) : z.array(item).max(cap.max, cap.message);
+const scopeList = (limits: RegistryLimits) =>
+  list(textSchema(SCOPE_MAX_LENGTH, `a scope must be at most ${SCOPE_MAX_LENGTH} characters`), scopeCap(limits));
+const webPage = (limits: RegistryLimits) => uri(limits).nullable();
+const timestamp = z.string().describe("RFC 3339 UTC.");
+
+/** The field table, in the order fields appear in the client object. */
+export const CLIENT_FIELDS = {
+  client_id: { read: z.string().describe("Read-only identifier."), create: "read-only", update: "read-only", tracked: false },
+  visibility: {
+    read: visibilitySchema,
+    input: () => visibilitySchema.describe('"public" promotes the client; demotion is refused.'),
+    create: "read-only",
+    update: "optional",
+    initial: () => "private",
+    tracked: true,
+  },
+  client_name: {
+    read: z.string(),
+    input: () =>
+      textSchema().describe(
+        `Display name; trimmed, 1 to ${CLIENT_NAME_MAX_LENGTH} characters (Unicode code points), ` +
+          "no control, invisible or bidirectional-formatting characters.",
+      ),
+    create: "required",
+    update: "optional",
+    initial: () => "",
+    tracked: true,
+  },
+  grant_types: {
+    read: z.array(grantTypeSchema),
+    input: () =>
+      list(grantTypeSchema, enumCap(GRANT_TYPES)(), [1, "must contain authorization_code"]).describe(
+        "Must contain authorization_code; duplicates are removed.",
+      ),
+    entries: enumCap(GRANT_TYPES),
+    create: "required",
+    update: "optional",
+    initial: () => ["authorization_code"],
+    tracked: true,
+  },
+  response_types: {
+    read: z.array(responseTypeSchema),
+    input: () =>
+      list(responseTypeSchema, enumCap(RESPONSE_TYPES)(), [1, "must contain at least one response type"]).describe(
+        "Non-empty; duplicates are removed.",
+      ),
+    entries: enumCap(RESPONSE_TYPES),
+    create: "required",
+    update: "optional",
+    initial: () => ["code"],
+    tracked: true,
+  },
+  redirect_uris: {
+    read: z.array(z.string()),
+    input: (limits: RegistryLimits) =>
+      list(uri(limits), uriCap(limits), [1, "must contain at least one URI"]).describe(
+        "https, http on loopback, or a reverse-domain private-use scheme; ASCII only (RFC 3986); no fragment, userinfo or wildcard.",
+      ),
+    entries: uriCap,
+    create: "required",
+    update: "optional",
+    initial: () => [],
+    tracked: true,
+  },
+  scopes: {
+    read: z.array(z.string()),
+    input: (limits: RegistryLimits) =>
+      scopeList(limits).describe("Normalized: openid and offline_access are managed from response_types and grant_types."),
+    entries: scopeCap,
+    create: "required",
+    update: "optional",
+    initial: () => [],
+    tracked: true,
+  },
+  optional_scopes: {
+    read: z.array(z.string()),
+    input: (limits: RegistryLimits) => scopeList(limits).describe("Each must also be in scopes; never openid or offline_access."),
+    entries: scopeCap,
+    create: "optional",
+    update: "optional",
+    initial: () => [],
+    tracked: true,
+  },
+  token_endpoint_auth_method: {
+    read: tokenEndpointAuthMethodSchema,
+    input: () => tokenEndpointAuthMethodSchema,
+    create: "required",
+    update: "optional",
+    initial: () => "client_secret_basic",
+    tracked: true,
+  },
+  allowed_cors_origins: {
+    read: z.array(z.string()),
+    input: (limits: RegistryLimits) =>
+      list(uri(limits), originCap(limits)).describe("Origins only (scheme, host, optional port); normalized."),
+    entries: originCap,
+    create: "optional",
+    update: "optional",
+    initial: () => [],
+    tracked: true,
+  },
+  post_logout_redirect_uris: {
+    read: z.array(z.string()),
+    input: (limits: RegistryLimits) => list(uri(limits), uriCap(limits)),
+    entries: uriCap,
+    create: "optional",
+    update: "optional",
+    initial: () => [],
+    tracked: true,
+  },
+  client_uri: {
+    read: z.string(),
+    input: (limits: RegistryLimits) =>
+      webPage(limits).describe("Home page of the client; https (http on loopback), ASCII only. Starts DNS verification."),
+    create: "optional",
+    update: "optional",
+    nullable: true,
+    initial: () => null,
+    tracked: true,
+  },
+  logo_uri: { read: z.string(), input: webPage, create: "optional", update: "optional", nullable: true, initial: () => null, tracked: true },
+  policy_uri: { read: z.string(), input: webPage, create: "optional", update: "optional", nullable: true, initial: () => null, tracked: true },
+  tos_uri: { read: z.string(), input: webPage, create: "optional", update: "optional", nullable: true, initial: () => null, tracked: true },
+  client_uri_verification: {
+    read: clientUriVerificationSchema,
+    create: "read-only",
+    update: "read-only",
+    nullable: true,
+    initial: () => null,
+    tracked: true,
+  },
+  has_rotated_secret: { read: z.boolean(), create: "read-only", update: "read-only", computed: true, tracked: false },
+  created_at: { read: timestamp, create: "read-only", update: "read-only", tracked: false },
+  updated_at: { read: timestamp, create: "read-only", update: "read-only", tracked: false },
+  promoted_at: {
+    read: z.string().describe("RFC 3339 UTC; set when promoted to public."),
+    create: "read-only",
+    update: "read-only",
+    nullable: true,
+    initial: () => null,
+    tracked: false,
+  },
+} as const satisfies Record<string, FieldSpec>;
+
+type Fields = typeof CLIENT_FIELDS;
+/** Every field of the client object. */
+export type ClientFieldName = keyof Fields;
+
+type Keys<Test> = { [K in ClientFieldName]: Fields[K] extends Test ? K : never }[ClientFieldName];
+type StoredFieldName = Exclude<ClientFieldName, Keys<{ computed: true }>>;
+type InputFieldName = Keys<{ input: (limits: RegistryLimits) => z.ZodType }>;
+type CreateFieldName = Exclude<InputFieldName, Keys<{ create: "read-only" }>>;
+type RequiredFieldName = Keys<{ create: "required" }>;
+type NullableFieldName = Keys<{ nullable: true }>;
+/** Fields whose changes `client.updated` events report. */
+export type ChangeTrackedField = Keys<{ tracked: true }>;
+
+/** The client fields as a record stores them: unset optional values are null. */
+export type StoredClientFields = {
+  [K in StoredFieldName]: K extends NullableFieldName ? z.infer<Fields[K]["read"]> | null : z.infer<Fields[K]["read"]>;
+};
+
+const entries = Object.entries(CLIENT_FIELDS) as [ClientFieldName, FieldSpec][];
+const namesWhere = (test: (spec: FieldSpec) => boolean) => entries.filter(([, spec]) => test(spec)).map(([name]) => name);
+
+/** Fields the server sets; sending them is an error (plus the secret, never a field of the client). */
+export const READ_ONLY_FIELDS: readonly string[] = Object.freeze([
+  ...namesWhere((spec) => spec.update === "read-only"),
+  "client_secret",
+]);
+/** Fields a create body must carry. */
+export const REQUIRED_ON_CREATE = namesWhere((spec) => spec.create === "required") as readonly RequiredFieldName[];
+/** Fields a create body may carry (visibility is set by promotion, later). */
+export const CREATE_FIELDS = namesWhere((spec) => spec.input !== undefined && spec.create !== "read-only") as readonly CreateFieldName[];
+/** Fields an update body may carry. */
+export const UPDATE_FIELDS = namesWhere((spec) => spec.input !== undefined && spec.update !== "read-only") as readonly InputFieldName[];
+/** Fields whose changes are reported in `client.updated` events. */
+export const CHANGE_TRACKED_FIELDS = namesWhere((spec) => spec.tracked) as readonly ChangeTrackedField[];
+
+/** The input schemas of one set of limits, per settable field. */
+export type FieldSchemas = { [K in InputFieldName]: ReturnType<Fields[K]["input"]> };
+
+function buildFieldSchemas(limits: RegistryLimits): FieldSchemas {
+  const schemas: Record<string, z.ZodType> = {};
+  for (const [name, spec] of entries) if (spec.input) schemas[name] = spec.input(limits);
+  return schemas as FieldSchemas;
+}
+
+// Schemas depend only on the limits; a registry's limits object is built
+// once, so each registry builds its schemas once instead of on every call.
+const schemasByLimits = new WeakMap<RegistryLimits, FieldSchemas>();
+
+/**
+ * The per-field input schemas for `limits` (cached per limits object).
+ *
+ * @example
+ * fieldSchemas(DEFAULT_LIMITS).redirect_uris.safeParse(["https://app.example.com/cb"]).success; // true
+ */
+export function fieldSchemas(limits: RegistryLimits): FieldSchemas {
+  let schemas = schemasByLimits.get(limits);
+  if (!schemas) schemasByLimits.set(limits, (schemas = buildFieldSchemas(limits)));
+  return schemas;
+}
+
+/** Most entries of a list field under `limits`, or undefined for other fields. */
+export function entryCap(field: string, limits: RegistryLimits): EntryCap | undefined {
+  const spec = (CLIENT_FIELDS as Record<string, FieldSpec>)[field];
+  return spec?.entries?.(limits);
+}
+
+const defaultSchemas = fieldSchemas(DEFAULT_LIMITS);
+
+type CreateShape = {
+  [K in CreateFieldName]: K extends RequiredFieldName ? FieldSchemas[K] : z.ZodOptional<FieldSchemas[K]>;
+};
+type UpdateShape = { [K in InputFieldName]: z.ZodOptional<FieldSchemas[K]> };
+type ReadShape = {
+  [K in ClientFieldName]: K extends NullableFieldName ? z.ZodOptional<Fields[K]["read"]> : Fields[K]["read"];
+};
+
+/** Body of a create call. */
+export const createClientInputSchema = z.strictObject(
+  Object.fromEntries(
+    CREATE_FIELDS.map((name) => {
+      const schema: z.ZodType = defaultSchemas[name];
+      return [name, CLIENT_FIELDS[name].create === "required" ? schema : schema.optional()];
+    }),
+  ) as CreateShape,
+);
+export type CreateClientInput = z.infer<typeof createClientInputSchema>;
+
+/** Body of an update (PATCH) call: every field optional; only fields sent change. */
+export const updateClientInputSchema = z.strictObject(
+  Object.fromEntries(UPDATE_FIELDS.map((name) => [name, (defaultSchemas[name] as z.ZodType).optional()])) as UpdateShape,
+);
+export type UpdateClientInput = z.infer<typeof updateClientInputSchema>;
+
+/** The client as every read returns it (wire names, snake_case). */
+export const oauthClientSchema = z.object(
+  Object.fromEntries(
+    entries.map(([name, spec]) => [name, spec.nullable ? spec.read.optional() : spec.read]),
+  ) as ReadShape,
+);
+export type OAuthClient = z.infer<typeof oauthClientSchema>;
+
+/** The create result: the client plus its secret (absent for "none" clients). */
+export const createdOAuthClientSchema = oauthClientSchema.extend({
+  client_secret: z.string().optional().describe("Shown once; store it now."),
+});
+export type CreatedOAuthClient = z.infer<typeof createdOAuthClientSchema>;
+
+/** Input fields after shape checks and per-field rules, ready for cross-field rules. */
+export type ParsedClientFields = { [K in InputFieldName]?: z.infer<FieldSchemas[K]> };
+
+/**
+ * The stored value of every field that has one when a record leaves it out:
+ * what a create stores for fields it was not sent, and what a record written
+ * before a field existed reads back as.
+ *
+ * @example
+ * storedDefaults().allowed_cors_origins; // []
+ */
+export function storedDefaults(): Partial<StoredClientFields> {
+  const defaults: Record<string, unknown> = {};
+  for (const [name, spec] of entries) if (spec.initial && !spec.computed) defaults[name] = spec.initial();
+  return defaults as Partial<StoredClientFields>;
+}
+
+/**
+ * The client object of stored fields, in table order: lists copied, unset
+ * optional values left out, computed fields from `computed`.
+ *
+ * @example
+ * const client = clientObject(record, { has_rotated_secret: false });
+ */
+export function clientObject(
+  record: StoredClientFields,
+  computed: { [K in Keys<{ computed: true }>]: z.infer<Fields[K]["read"]> },
+): OAuthClient {
+  const out: Record<string, unknown> = {};
+  const values = record as Record<string, unknown>;
+  for (const [name, spec] of entries) {
+    const value = spec.computed ? (computed as Record<string, unknown>)[name] : values[name];
+    if (value === null && spec.nullable) continue;
+    out[name] = Array.isArray(value) ? [...value] : value !== null && typeof value === "object" ? { ...value } : value;
+  }
+  return out as OAuthClient;
+}
+
+/**
+ * Which tracked fields differ between two versions of a record.
+ *
+ * @example
+ * changedFields(before, after); // ["client_name"]
+ */
+export function changedFields(before: StoredClientFields, after: StoredClientFields): ChangeTrackedField[] {
+  return CHANGE_TRACKED_FIELDS.filter((name) => JSON.stringify(before[name]) !== JSON.stringify(after[name]));
+}

@@ -1,0 +1,46 @@
+/**
+ * Stored records built from parsed input, with the field table's defaults:
+ * a new record for create and import, and the update merge.
+ */
+import { storedDefaults, type ParsedClientFields } from "./fields.js";
+import type { StoredClient } from "./store.js";
+
+/**
+ * A new record (version 1) from parsed create fields; every field not sent
+ * gets its table default, secrets none.
+ *
+ * @example
+ * const draft = newRecord("acct", generateClientId(), fields, new Date().toISOString());
+ */
+export function newRecord(accountId: string, clientId: string, fields: ParsedClientFields, at: string): StoredClient {
+  return {
+    ...storedDefaults(),
+    ...definedFields(fields),
+    // Set by the rules (promotion), never from input.
+    visibility: "private",
+    account_id: accountId,
+    client_id: clientId,
+    created_at: at,
+    updated_at: at,
+    secret_hash: null,
+    rotated_secret_hash: null,
+    rotated_at: null,
+    version: 1,
+  } as StoredClient;
+}
+
+/**
+ * The stored record with the fields of an update applied (those sent, apart
+ * from visibility, which only the promotion rule changes).
+ *
+ * @example
+ * const merged = mergeFields(current, { client_name: "New" }, now);
+ */
+export function mergeFields(current: StoredClient, fields: ParsedClientFields, at: string): StoredClient {
+  const { visibility: _visibility, ...rest } = definedFields(fields);
+  return { ...current, ...rest, updated_at: at };
+}
+
+function definedFields(fields: ParsedClientFields): ParsedClientFields {
+  return Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined)) as ParsedClientFields;
+}
