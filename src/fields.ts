@@ -12,7 +12,7 @@
  * docs/architecture.md.
  */
 import { z } from "zod";
-import { SCOPE_MAX_LENGTH } from "./rules/scopes.js";
+import { SCOPE_MAX_LENGTH, SCOPE_TOO_LONG } from "./rules/scopes.js";
 import { textSchema } from "./rules/text.js";
 
 export const GRANT_TYPES = ["authorization_code", "refresh_token"] as const;
@@ -111,7 +111,7 @@ const uri = (limits: RegistryLimits) => textSchema(limits.maxUriLength);
 const list = <T extends z.ZodType>(item: T, cap: EntryCap, min?: [number, string]) =>
   min ? z.array(item).min(min[0], min[1]).max(cap.max, cap.message) : z.array(item).max(cap.max, cap.message);
 const scopeList = (limits: RegistryLimits) =>
-  list(textSchema(SCOPE_MAX_LENGTH, `a scope must be at most ${SCOPE_MAX_LENGTH} characters`), scopeCap(limits));
+  list(textSchema(SCOPE_MAX_LENGTH, SCOPE_TOO_LONG), scopeCap(limits));
 const webPage = (limits: RegistryLimits) => uri(limits).nullable();
 const timestamp = z.string().describe("RFC 3339 UTC.");
 

@@ -5,6 +5,7 @@
  * stores it, and a lone surrogate is stored altered by both.
  */
 import type { ValidationIssue } from "./errors.js";
+import { CONTROL_CHARACTER } from "./rules/text.js";
 import type { ListPosition, StoredClient } from "./store.js";
 
 /** Longest client id any client can have (imported ids included). */
@@ -12,9 +13,6 @@ export const MAX_CLIENT_ID_LENGTH = 128;
 /** Longest account id accepted. */
 export const MAX_ACCOUNT_ID_LENGTH = 255;
 
-/** C0 controls (NUL included), DEL and C1 controls. */
-// eslint-disable-next-line no-control-regex -- matching control characters is the point
-const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f]/;
 
 /** A non-empty, well-formed string of at most `max` UTF-16 units with no control character. */
 function isCleanString(value: unknown, max: number): value is string {
@@ -56,6 +54,19 @@ export function accountIdIssue(accountId: unknown): ValidationIssue | null {
     return { path: "/account_id", message: "account id must be well-formed Unicode (no lone surrogates)" };
   }
   return null;
+}
+
+/**
+ * Why a page size is unacceptable (worded to follow the parameter's name),
+ * or null: an integer from 1 to `maxPageSize`.
+ *
+ * @example
+ * `per_page ${pageSizeProblem(0, 100)}`; // "per_page must be an integer from 1 to 100"
+ */
+export function pageSizeProblem(size: unknown, maxPageSize: number): string | null {
+  return Number.isInteger(size) && (size as number) >= 1 && (size as number) <= maxPageSize
+    ? null
+    : `must be an integer from 1 to ${maxPageSize}`;
 }
 
 /** `Date.prototype.toISOString()` output: the only timestamps stores hold. */

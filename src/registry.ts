@@ -6,7 +6,7 @@
 import { ConflictError, NotFoundError, PreconditionFailedError, ValidationError, type ValidationIssue } from "./errors.js";
 import { emitSafely, type RegistryEvent } from "./events.js";
 import { changedFields, clientObject, DEFAULT_LIMITS, type CreatedOAuthClient, type OAuthClient, type RegistryLimits } from "./fields.js";
-import { accountIdIssue, decodeCursor, encodeCursor, isPlausibleClientId, MAX_CLIENT_ID_LENGTH } from "./ids.js";
+import { accountIdIssue, decodeCursor, encodeCursor, isPlausibleClientId, MAX_CLIENT_ID_LENGTH, pageSizeProblem } from "./ids.js";
 import { mergeFields, newRecord } from "./records.js";
 import { createClientRules } from "./rules/client.js";
 import { parseClientFields } from "./rules/fields.js";
@@ -168,9 +168,8 @@ export function createOAuthClientRegistry(
       assertAccountId(accountId);
       const issues: ValidationIssue[] = [];
       const limit = listOptions.limit ?? limits.defaultPageSize;
-      if (!Number.isInteger(limit) || limit < 1 || limit > limits.maxPageSize) {
-        issues.push({ path: "/limit", message: `limit must be an integer from 1 to ${limits.maxPageSize}` });
-      }
+      const sizeProblem = pageSizeProblem(limit, limits.maxPageSize);
+      if (sizeProblem !== null) issues.push({ path: "/limit", message: `limit ${sizeProblem}` });
       let after: ListPosition | null = null;
       if (listOptions.cursor !== undefined && listOptions.cursor !== null && listOptions.cursor !== "") {
         after = decodeCursor(listOptions.cursor);

@@ -7,6 +7,7 @@ import { OAuthClientError, ValidationError } from "../errors.js";
 import type { OAuthClient } from "../fields.js";
 import type { OAuthClientRegistry, WriteOptions } from "../registry.js";
 import { clientVersion } from "../versions.js";
+import { pageSizeProblem } from "../ids.js";
 import { clientEtag, parseIfMatch } from "./etag.js";
 import { readJsonBody, type BodyProblem } from "./body.js";
 import { errorResponse, failure, success, type ResultInfo } from "./envelope.js";
@@ -231,9 +232,8 @@ export function createFetchHandler(registry: OAuthClientRegistry, options: Fetch
     let perPage = registry.limits.defaultPageSize;
     if (perPageRaw !== null) {
       perPage = /^\d{1,6}$/.test(perPageRaw) ? Number(perPageRaw) : Number.NaN;
-      if (!(perPage >= 1 && perPage <= maxPageSize)) {
-        return failure("invalid_parameter", [{ message: `per_page must be an integer from 1 to ${maxPageSize}` }]);
-      }
+      const problem = pageSizeProblem(perPage, maxPageSize);
+      if (problem !== null) return failure("invalid_parameter", [{ message: `per_page ${problem}` }]);
     }
     let page;
     try {

@@ -18,20 +18,18 @@ import {
   type ParsedClientFields,
   type RegistryLimits,
 } from "../fields.js";
-import { displayTextProblem, exceedsCodePoints } from "./text.js";
+import { CONTROL_CHARACTER, displayTextProblem, exceedsCodePoints, tooLongMessage } from "./text.js";
 import { checkRedirectUri, checkWebPageUrl, normalizeOrigin } from "./uris.js";
 
-// eslint-disable-next-line no-control-regex
-const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f]/;
 
 /** The first problem of a client_name as sent (`sent`) and trimmed (`name`), or null. */
 function clientNameProblem(sent: string, name: string): string | null {
   if (name.length === 0) return "must not be empty";
-  if (exceedsCodePoints(name, CLIENT_NAME_MAX_LENGTH)) return `must be at most ${CLIENT_NAME_MAX_LENGTH} characters`;
+  if (exceedsCodePoints(name, CLIENT_NAME_MAX_LENGTH)) return tooLongMessage(CLIENT_NAME_MAX_LENGTH);
   // Checked before trimming, which would silently drop a leading U+FEFF or U+2028.
   const hidden = displayTextProblem(sent);
   if (hidden !== null) return hidden;
-  if (CONTROL_CHARS.test(name)) return "must not contain control characters";
+  if (CONTROL_CHARACTER.test(name)) return "must not contain control characters";
   return null;
 }
 

@@ -5,7 +5,7 @@
  */
 import type { GrantType, ResponseType } from "../fields.js";
 import { pointer, type ValidationIssue } from "../errors.js";
-import { exceedsCodePoints, wellFormedProblem } from "./text.js";
+import { exceedsCodePoints, tooLongMessage, wellFormedProblem, WHITESPACE_OR_CONTROL } from "./text.js";
 
 /**
  * The catalog of API (dot-delimited) scopes a client may request: a plain
@@ -23,6 +23,8 @@ export const DEFAULT_IDENTITY_SCOPES: readonly string[] = Object.freeze(["profil
 
 /** Longest scope, in Unicode code points. */
 export const SCOPE_MAX_LENGTH = 128;
+/** The issue of a scope over {@link SCOPE_MAX_LENGTH}. */
+export const SCOPE_TOO_LONG = `a scope ${tooLongMessage(SCOPE_MAX_LENGTH)}`;
 
 /** Scopes the registry adds or removes itself; `offline` is an alias never stored. */
 export const PROTOCOL_SCOPES: ReadonlySet<string> = new Set(["openid", "offline_access", "offline"]);
@@ -30,8 +32,6 @@ export const PROTOCOL_SCOPES: ReadonlySet<string> = new Set(["openid", "offline_
 // RFC 6749 §3.3 scope-token characters, minus the colon and the dot separator.
 const SCOPE_SEGMENT = "[\\x21\\x23-\\x2d\\x2f-\\x39\\x3b-\\x5b\\x5d-\\x7e]+";
 const DOTTED_SCOPE = new RegExp(`^${SCOPE_SEGMENT}(\\.${SCOPE_SEGMENT})+$`);
-// eslint-disable-next-line no-control-regex
-const WHITESPACE_OR_CONTROL = /[\s\u0000-\u001f\u007f-\u009f]/;
 
 /** Options that shape normalization; taken from the registry options. */
 export interface ScopeRules {
@@ -74,7 +74,7 @@ function formatProblem(scope: string): string | null {
   if (scope.length === 0) return "a scope must not be empty";
   const malformed = wellFormedProblem(scope);
   if (malformed !== null) return `a scope ${malformed}`;
-  if (exceedsCodePoints(scope, SCOPE_MAX_LENGTH)) return `a scope must be at most ${SCOPE_MAX_LENGTH} characters`;
+  if (exceedsCodePoints(scope, SCOPE_MAX_LENGTH)) return SCOPE_TOO_LONG;
   if (WHITESPACE_OR_CONTROL.test(scope)) return "a scope must not contain whitespace or control characters";
   if (scope.includes(":")) {
     return `colon-delimited scopes are not supported (${JSON.stringify(scope)}); use the dotted form, e.g. ${JSON.stringify(scope.replace(/:/g, "."))}`;

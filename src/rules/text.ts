@@ -12,6 +12,23 @@
  */
 import { z } from "zod";
 
+/** C0 controls (NUL included), DEL and C1 controls. */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+export const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f]/;
+/** Whitespace or a control character: never part of a URI or a scope as sent. */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+export const WHITESPACE_OR_CONTROL = /[\s\u0000-\u001f\u007f-\u009f]/;
+
+/**
+ * The issue of a text over its length limit.
+ *
+ * @example
+ * tooLongMessage(200); // "must be at most 200 characters"
+ */
+export function tooLongMessage(max: number): string {
+  return `must be at most ${max} characters`;
+}
+
 /**
  * Why `value` is not well-formed Unicode, or null when it is.
  *
@@ -287,7 +304,7 @@ export function displayTextProblem(value: string): string | null {
  * @example
  * textSchema(5).safeParse("🚀🚀🚀🚀🚀").success; // true: five code points
  */
-export function textSchema(max?: number, tooLong = `must be at most ${max} characters`) {
+export function textSchema(max?: number, tooLong = max === undefined ? "" : tooLongMessage(max)) {
   const wellFormed = z.string().refine((value) => wellFormedProblem(value) === null, {
     error: (issue) => wellFormedProblem(issue.input as string) ?? "must be well-formed Unicode",
     abort: true,

@@ -11,7 +11,7 @@
  * where it shows as `%E2%80%AE`, and lengths in characters, code points
  * and bytes are the same number.
  */
-import { exceedsCodePoints, wellFormedProblem } from "./text.js";
+import { exceedsCodePoints, tooLongMessage, wellFormedProblem, WHITESPACE_OR_CONTROL } from "./text.js";
 
 /** Hosts on which plain `http` is allowed (RFC 8252 §7.3 loopback redirects). */
 const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
@@ -24,8 +24,6 @@ const REVERSE_DOMAIN_SCHEME = /^[a-z][a-z0-9-]*(\.[a-z0-9][a-z0-9-]*)+$/;
 
 // Whitespace and C0/C1 control characters; the WHATWG URL parser would
 // silently strip some of them, so they are refused before parsing.
-// eslint-disable-next-line no-control-regex
-const WHITESPACE_OR_CONTROL = /[\s\u0000-\u001f\u007f-\u009f]/;
 
 // An "@" in the authority means user information, even when empty
 // ("https://@host"), which the URL parser would silently drop.
@@ -61,7 +59,7 @@ function parse(raw: string, limits: UriLimits): URL | string {
   if (raw.length === 0) return "must not be empty";
   const malformed = wellFormedProblem(raw);
   if (malformed !== null) return malformed;
-  if (exceedsCodePoints(raw, limits.maxUriLength)) return `must be at most ${limits.maxUriLength} characters`;
+  if (exceedsCodePoints(raw, limits.maxUriLength)) return tooLongMessage(limits.maxUriLength);
   if (WHITESPACE_OR_CONTROL.test(raw)) return "must not contain whitespace or control characters";
   if (!/^[a-zA-Z][a-zA-Z0-9+.-]*:/.test(raw)) return "must be an absolute URI with a scheme";
   let url: URL;
