@@ -2,6 +2,7 @@
  * Builders for stored records, shared by the conformance suite and by
  * adapter authors who want fixtures of their own.
  */
+import { storedDefaults } from "../fields.js";
 import { generateClientId } from "../secrets.js";
 import type { StoredClient } from "../store.js";
 
@@ -16,32 +17,21 @@ import type { StoredClient } from "../store.js";
  */
 export function makeStoredClient(overrides: Partial<StoredClient> = {}): StoredClient {
   return {
+    // Every field not named below gets the value a create would store.
+    ...storedDefaults(),
     account_id: `acct_${generateClientId()}`,
     client_id: generateClientId(),
-    visibility: "private",
     client_name: "Example app",
-    grant_types: ["authorization_code"],
-    response_types: ["code"],
     redirect_uris: ["https://app.example.com/callback"],
     scopes: ["profile"],
-    optional_scopes: [],
-    token_endpoint_auth_method: "client_secret_basic",
-    allowed_cors_origins: [],
-    post_logout_redirect_uris: [],
-    client_uri: null,
-    logo_uri: null,
-    policy_uri: null,
-    tos_uri: null,
-    client_uri_verification: null,
     secret_hash: `sha256$${"a".repeat(64)}`,
     rotated_secret_hash: null,
     rotated_at: null,
     created_at: "2025-01-01T00:00:00.000Z",
     updated_at: "2025-01-01T00:00:00.000Z",
-    promoted_at: null,
     version: 1,
     ...overrides,
-  };
+  } as StoredClient;
 }
 
 /**
