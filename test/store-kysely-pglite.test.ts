@@ -5,10 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createKyselyStore, migrateToLatest } from "../adapters/kysely.js";
 import { runStoreConformanceSuite } from "../src/testing/conformance.js";
 
-// One PGlite per file: starting one costs seconds. Two Kysely instances
-// over it interleave their statements like two clients of one database
-// (PGlite has a single session, so nothing here uses transactions from
-// both at once; the real-server test covers separate connections).
+// One PGlite per file: starting one costs seconds. A second Kysely over it
+// is a second client of the same database (two writers racing over PGlite
+// are in multi-writer.test.ts).
 const pglite = new PGlite();
 const dbA = new Kysely<unknown>({ dialect: new PGliteDialect(pglite) });
 const dbB = new Kysely<unknown>({ dialect: new PGliteDialect(pglite) });

@@ -47,27 +47,41 @@ function once(close: () => Promise<void>): () => Promise<void> {
   return () => (closing ??= close());
 }
 
-/** A temp directory made on first use, for rows whose databases are files. */
-function tempFiles(name: string) {
+/**
+ * A row whose database is a SQLite file in a temp directory, with the
+ * stores `openStores` opens over it. The raw reader reads the file and its
+ * WAL: while the stores are open the recent writes sit in the WAL, so it
+ * must be there to be read.
+ */
+function sqliteFileRow(
+  name: string,
+  openStores: (file: string) => Promise<{ stores: SharedDatabase["stores"]; close(): Promise<void> }>,
+): MultiWriterStore {
   let dir: string | undefined;
   let count = 0;
   return {
-    newFile: () => join((dir ??= mkdtempSync(join(tmpdir(), `oauth-registry-${name}-`))), `db-${++count}.sqlite`),
-    remove: async () => {
+    name,
+    outlivesStores: true,
+    async open() {
+      const file = join((dir ??= mkdtempSync(join(tmpdir(), "oauth-registry-multi-writer-"))), `db-${++count}.sqlite`);
+      const { stores, close } = await openStores(file);
+      let open = true;
+      return {
+        stores,
+        async readAtRest() {
+          const wal = `${file}-wal`;
+          if (open) expect(existsSync(wal), "the WAL holds the recent writes while the stores are open").toBe(true);
+          return Buffer.concat([file, wal].filter((f) => existsSync(f)).map((f) => readFileSync(f)));
+        },
+        close: once(async () => {
+          await close();
+          open = false;
+        }),
+      };
+    },
+    dispose: async () => {
       if (dir) rmSync(dir, { recursive: true, force: true });
     },
-  };
-}
-
-/**
- * The bytes of a SQLite database file and its WAL. While the stores are
- * open the recent writes sit in the WAL, so it must be there to be read.
- */
-function sqliteBytesAtRest(file: string, isOpen: () => boolean): () => Promise<Buffer> {
-  return async () => {
-    const wal = `${file}-wal`;
-    if (isOpen()) expect(existsSync(wal), "the WAL holds the recent writes while the stores are open").toBe(true);
-    return Buffer.concat([file, wal].filter((f) => existsSync(f)).map((f) => readFileSync(f)));
   };
 }
 
@@ -97,53 +111,26 @@ function memoryRow(): MultiWriterStore {
 }
 
 function sqliteRow(): MultiWriterStore {
-  const files = tempFiles("sqlite");
-  return {
-    name: "SQLite file, two connections",
-    outlivesStores: true,
-    async open() {
-      const file = files.newFile();
-      const stores = [createSqliteStore(file), createSqliteStore(file)] as const;
-      let open = true;
-      return {
-        stores,
-        readAtRest: sqliteBytesAtRest(file, () => open),
-        close: once(async () => {
-          await Promise.all(stores.map((s) => s.close()));
-          open = false;
-        }),
-      };
-    },
-    dispose: files.remove,
-  };
+  return sqliteFileRow("SQLite file, two connections", async (file) => {
+    const stores = [createSqliteStore(file), createSqliteStore(file)] as const;
+    return { stores, close: async () => void (await Promise.all(stores.map((s) => s.close()))) };
+  });
 }
 
 function kyselySqliteRow(): MultiWriterStore {
-  const files = tempFiles("kysely-sqlite");
-  const openKysely = (file: string) => {
+  const connect = (file: string) => {
     const database = new Database(file);
     database.pragma("journal_mode = WAL");
     return new Kysely<unknown>({ dialect: new SqliteDialect({ database }) });
   };
-  return {
-    name: "Kysely + SQLite file, two connections",
-    outlivesStores: true,
-    async open() {
-      const file = files.newFile();
-      const dbs = [openKysely(file), openKysely(file)] as const;
-      await migrateToLatest(dbs[0]);
-      let open = true;
-      return {
-        stores: [createKyselyStore(dbs[0]), createKyselyStore(dbs[1])],
-        readAtRest: sqliteBytesAtRest(file, () => open),
-        close: once(async () => {
-          await Promise.all(dbs.map((db) => db.destroy()));
-          open = false;
-        }),
-      };
-    },
-    dispose: files.remove,
-  };
+  return sqliteFileRow("Kysely + SQLite file, two connections", async (file) => {
+    const dbs = [connect(file), connect(file)] as const;
+    await migrateToLatest(dbs[0]);
+    return {
+      stores: [createKyselyStore(dbs[0]), createKyselyStore(dbs[1])],
+      close: async () => void (await Promise.all(dbs.map((db) => db.destroy()))),
+    };
+  });
 }
 
 function kyselyPgliteRow(): MultiWriterStore {
