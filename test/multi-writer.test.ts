@@ -25,10 +25,11 @@ for (const row of multiWriterStores()) {
     const readStored = (accountId: string, clientId: string) => opened().stores[1].get(accountId, clientId);
     const registries = () => twoRegistries(...opened().stores);
 
+    // A row's first open may start a database engine: PGlite takes seconds, more on a busy machine.
     beforeEach(async () => {
       db = undefined;
       db = await row.open();
-    });
+    }, 60_000);
     afterEach(() => db?.close());
     afterAll(() => row.dispose());
 
