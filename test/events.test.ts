@@ -4,75 +4,40 @@
  * the operation it reports on.
  */
 import { describe, expect, it } from "vitest";
-import { createMemoryStore } from "../adapters/memory.js";
-import {
-  createOAuthClientRegistry,
-  createSecretHasher,
-  type CreateClientInput,
-  type OAuthClientRegistryOptions,
-  type RegistryEvent,
-} from "../src/index.js";
+import { createBody, registryFixture } from "./helpers/registry.js";
 
 const T0 = "2025-03-01T12:00:00.000Z";
-const cheapImportHasher = createSecretHasher({ algorithm: "scrypt", scrypt: { logN: 10, r: 8, p: 1 } });
 
-const confidential: CreateClientInput = {
-  client_name: "Events",
-  grant_types: ["authorization_code", "refresh_token"],
-  response_types: ["code"],
-  redirect_uris: ["https://app.example.com/cb"],
-  scopes: ["zone.read"],
-  token_endpoint_auth_method: "client_secret_post",
-};
-
-function setup(options: OAuthClientRegistryOptions = {}) {
-  const clock = { ms: Date.parse(T0) };
-  const tick = () => {
-    clock.ms += 1000;
-    return new Date(clock.ms).toISOString();
-  };
-  const events: RegistryEvent[] = [];
-  const txt = new Map<string, string[][]>();
-  const store = createMemoryStore();
-  const registry = createOAuthClientRegistry(store, {
-    now: () => new Date(clock.ms),
-    onEvent: (event) => {
-      events.push(event);
-    },
-    resolveTxt: async (host) => txt.get(host) ?? [],
-    importHasher: cheapImportHasher,
-    ...options,
-  });
-  return { registry, store, events, txt, tick };
-}
+// client_secret_post, so a switch to client_secret_basic is a change of value.
+const confidential = createBody({ client_name: "Events", token_endpoint_auth_method: "client_secret_post" });
 
 describe("onEvent: one event per operation, with type, account_id, client_id and at", () => {
   it("reports create, update, rotate, delete-rotated and delete with the injected time", async () => {
-    const { registry, events, tick } = setup();
+    const { registry, events, clock } = registryFixture({ start: T0 });
     const created = await registry.create("acct_a", confidential);
     const id = created.client_id;
     expect(events).toEqual([{ type: "client.created", account_id: "acct_a", client_id: id, at: T0 }]);
 
-    let at = tick();
+    let at = clock.tick();
     await registry.update("acct_a", id, { client_name: "Renamed" });
     expect(events.at(-1)).toEqual({ type: "client.updated", account_id: "acct_a", client_id: id, at, changed_fields: ["client_name"] });
 
-    at = tick();
+    at = clock.tick();
     await registry.rotateSecret("acct_a", id);
     expect(events.at(-1)).toEqual({ type: "client.secret_rotated", account_id: "acct_a", client_id: id, at });
 
-    at = tick();
+    at = clock.tick();
     await registry.deleteRotatedSecret("acct_a", id);
     expect(events.at(-1)).toEqual({ type: "client.rotated_secret_deleted", account_id: "acct_a", client_id: id, at });
 
-    at = tick();
+    at = clock.tick();
     await registry.delete("acct_a", id);
     expect(events.at(-1)).toEqual({ type: "client.deleted", account_id: "acct_a", client_id: id, at });
     expect(events).toHaveLength(5);
   });
 
   it("lists in changed_fields what changed in value, not what was sent", async () => {
-    const { registry, events } = setup();
+    const { registry, events } = registryFixture();
     const { client_id: id } = await registry.create("acct_a", confidential);
 
     await registry.update("acct_a", id, {
@@ -94,15 +59,16 @@ describe("onEvent: one event per operation, with type, account_id, client_id and
   });
 
   it("reports client_uri verification and promotion (with visibility among the changed fields)", async () => {
-    const { registry, events, txt, tick } = setup();
+    const { registry, events, txt, clock } = registryFixture();
     const { client_id: id, client_uri_verification } = await registry.create("acct_a", {
       ...confidential,
       client_uri: "https://app.example.com",
       logo_uri: "https://app.example.com/logo.png",
+      scopes: ["zone.read"], // an API scope, as promotion requires
     });
     txt.set("app.example.com", [[client_uri_verification!.text]]);
 
-    let at = tick();
+    let at = clock.tick();
     await registry.verifyClientUri("acct_a", id);
     expect(events.at(-1)).toEqual({
       type: "client.uri_verification_changed",
@@ -112,7 +78,7 @@ describe("onEvent: one event per operation, with type, account_id, client_id and
       status: "verified",
     });
 
-    at = tick();
+    at = clock.tick();
     await registry.update("acct_a", id, { visibility: "public" });
     expect(events.slice(-2)).toEqual([
       { type: "client.updated", account_id: "acct_a", client_id: id, at, changed_fields: ["visibility"] },
@@ -121,20 +87,20 @@ describe("onEvent: one event per operation, with type, account_id, client_id and
   });
 
   it("reports a failed client_uri verification", async () => {
-    const { registry, events } = setup();
+    const { registry, events } = registryFixture();
     const { client_id: id } = await registry.create("acct_a", { ...confidential, client_uri: "https://nowhere.example" });
     await registry.verifyClientUri("acct_a", id);
     expect(events.at(-1)).toMatchObject({ type: "client.uri_verification_changed", client_id: id, status: "failed" });
   });
 
   it("reports an import", async () => {
-    const { registry, events } = setup();
+    const { registry, events } = registryFixture({ start: T0 });
     await registry.importClient("acct_b", { ...confidential, client_id: "legacy-1", client_secret: "s3cret-legacy" });
     expect(events).toEqual([{ type: "client.imported", account_id: "acct_b", client_id: "legacy-1", at: T0 }]);
   });
 
   it("reports which secret authenticated, so operators can see who still uses the rotated one", async () => {
-    const { registry, events } = setup();
+    const { registry, events } = registryFixture({ start: T0 });
     const created = await registry.create("acct_a", confidential);
     const id = created.client_id;
     const { client_secret: fresh } = await registry.rotateSecret("acct_a", id);
@@ -146,7 +112,7 @@ describe("onEvent: one event per operation, with type, account_id, client_id and
   });
 
   it("reports every kind of failed authentication, with a null account for an unknown client id", async () => {
-    const { registry, events } = setup();
+    const { registry, events } = registryFixture({ start: T0 });
     const { client_id: id } = await registry.create("acct_a", confidential);
     const { client_id: publicId } = await registry.create("acct_a", { ...confidential, token_endpoint_auth_method: "none" });
 
@@ -167,7 +133,7 @@ describe("onEvent: one event per operation, with type, account_id, client_id and
   });
 
   it("emits nothing for a refused operation", async () => {
-    const { registry, events } = setup();
+    const { registry, events } = registryFixture();
     const { client_id: id } = await registry.create("acct_a", confidential);
     const before = events.length;
 
@@ -187,7 +153,7 @@ describe("onEvent: one event per operation, with type, account_id, client_id and
 
 describe("onEvent: events never carry a secret or a secret hash", () => {
   it("contains none of the secrets or stored hashes of a full client life cycle", async () => {
-    const { registry, store, events } = setup();
+    const { registry, store, events } = registryFixture();
     const secrets: string[] = [];
     const hashes: string[] = [];
     const remember = async (id: string) => {
@@ -233,7 +199,7 @@ describe("onEvent: events never carry a secret or a secret hash", () => {
 describe("onEvent: a misbehaving listener never breaks or blocks an operation", () => {
   it("completes every operation when the listener throws", async () => {
     let calls = 0;
-    const { registry } = setup({
+    const { registry } = registryFixture({
       onEvent: () => {
         calls++;
         throw new Error("audit sink down");
@@ -253,7 +219,7 @@ describe("onEvent: a misbehaving listener never breaks or blocks an operation", 
 
   it("completes every operation when an async listener rejects", async () => {
     let calls = 0;
-    const { registry } = setup({
+    const { registry } = registryFixture({
       onEvent: async () => {
         calls++;
         throw new Error("audit sink down");
@@ -268,7 +234,7 @@ describe("onEvent: a misbehaving listener never breaks or blocks an operation", 
   // A short test timeout turns "blocked forever" into a prompt failure without any sleep in the test.
   it("does not wait for an async listener that never settles", { timeout: 2000 }, async () => {
     const seen: string[] = [];
-    const { registry } = setup({
+    const { registry } = registryFixture({
       onEvent: (event) => {
         seen.push(event.type);
         return new Promise<void>(() => undefined);

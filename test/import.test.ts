@@ -4,43 +4,32 @@
  * hasher), under the same rules as create.
  */
 import { describe, expect, it } from "vitest";
-import { createMemoryStore } from "../adapters/memory.js";
 import {
   ConflictError,
-  createOAuthClientRegistry,
   createSecretHasher,
   OverloadedError,
   ValidationError,
   type ImportClientInput,
-  type OAuthClientRegistryOptions,
 } from "../src/index.js";
+import { cheapImportHasher, createBody, registryFixture } from "./helpers/registry.js";
 
 const NOW = "2025-06-01T08:00:00.000Z";
-// N = 2^10 keeps each hash around a millisecond; one test below runs the default parameters.
-const cheapImportHasher = createSecretHasher({ algorithm: "scrypt", scrypt: { logN: 10, r: 8, p: 1 } });
 const CHEAP_SCRYPT_HASH = /^imported:scrypt\$10\$8\$1\$[0-9a-f]{32}\$[0-9a-f]{64}$/;
 
+// What the old server knew besides the create body. With refresh_token
+// among the grants, the scopes read back as ["profile", "offline_access"].
+const legacyBody = createBody({
+  client_name: "Legacy app",
+  grant_types: ["authorization_code", "refresh_token"],
+  scopes: ["profile"],
+  token_endpoint_auth_method: "client_secret_basic",
+});
 const legacy: ImportClientInput = {
+  ...legacyBody,
   client_id: "legacy-app_01.v2~x",
   client_secret: "correct horse battery staple",
   created_at: "2019-05-17T10:20:30Z",
-  client_name: "Legacy app",
-  grant_types: ["authorization_code", "refresh_token"],
-  response_types: ["code"],
-  redirect_uris: ["https://legacy.example.com/oauth/callback"],
-  scopes: ["profile"],
-  token_endpoint_auth_method: "client_secret_basic",
 };
-
-function setup(options: OAuthClientRegistryOptions = {}) {
-  const store = createMemoryStore();
-  const registry = createOAuthClientRegistry(store, {
-    now: () => new Date(NOW),
-    importHasher: cheapImportHasher,
-    ...options,
-  });
-  return { store, registry };
-}
 
 async function validationIssues(promise: Promise<unknown>) {
   const error = await promise.then(
@@ -53,7 +42,7 @@ async function validationIssues(promise: Promise<unknown>) {
 
 describe("importClient keeps what the old server knew", () => {
   it("keeps client_id and created_at, sets updated_at to now, and returns no secret", async () => {
-    const { registry } = setup();
+    const { registry } = registryFixture({ start: NOW });
     const imported = await registry.importClient("acct", legacy);
 
     expect(imported).toMatchObject({
@@ -71,7 +60,7 @@ describe("importClient keeps what the old server knew", () => {
   });
 
   it("converts a created_at with an offset to UTC and defaults it to now", async () => {
-    const { registry } = setup();
+    const { registry } = registryFixture({ start: NOW });
     const withOffset = await registry.importClient("acct", { ...legacy, client_id: "a", created_at: "2020-01-01T02:00:00+02:00" });
     expect(withOffset.created_at).toBe("2020-01-01T00:00:00.000Z");
     const { created_at: _omitted, ...withoutCreatedAt } = legacy;
@@ -80,7 +69,7 @@ describe("importClient keeps what the old server knew", () => {
   });
 
   it("stores the secret only as a scrypt hash made by the import hasher", async () => {
-    const { registry, store } = setup();
+    const { registry, store } = registryFixture({ importHasher: cheapImportHasher });
     await registry.importClient("acct", legacy);
     const record = await store.getById(legacy.client_id);
 
@@ -91,7 +80,7 @@ describe("importClient keeps what the old server knew", () => {
   });
 
   it("salts each imported hash, so equal secrets do not give equal hashes", async () => {
-    const { registry, store } = setup();
+    const { registry, store } = registryFixture();
     await registry.importClient("acct", { ...legacy, client_id: "one" });
     await registry.importClient("acct", { ...legacy, client_id: "two" });
     const [one, two] = await Promise.all([store.getById("one"), store.getById("two")]);
@@ -99,7 +88,7 @@ describe("importClient keeps what the old server knew", () => {
   });
 
   it("authenticates with the imported secret and refuses another one", async () => {
-    const { registry } = setup();
+    const { registry } = registryFixture();
     await registry.importClient("acct", legacy);
 
     await expect(registry.authenticate(legacy.client_id, legacy.client_secret!)).resolves.toMatchObject({
@@ -112,7 +101,7 @@ describe("importClient keeps what the old server knew", () => {
   });
 
   it("rotates an imported client to a generated secret, keeping the imported one in the window", async () => {
-    const { registry, store } = setup();
+    const { registry, store } = registryFixture({ importHasher: cheapImportHasher });
     await registry.importClient("acct", legacy);
     const { client_secret } = await registry.rotateSecret("acct", legacy.client_id);
 
@@ -126,7 +115,7 @@ describe("importClient keeps what the old server knew", () => {
   });
 
   it("imports a public client without a secret; it is found but never authenticates", async () => {
-    const { registry, store } = setup();
+    const { registry, store } = registryFixture();
     const { client_secret: _none, ...publicLegacy } = legacy;
     await registry.importClient("acct", { ...publicLegacy, token_endpoint_auth_method: "none" });
 
@@ -136,7 +125,7 @@ describe("importClient keeps what the old server knew", () => {
   });
 
   it("uses scrypt with the default parameters (N = 2^17) when no import hasher is given", async () => {
-    const { registry, store } = setup({ importHasher: undefined });
+    const { registry, store } = registryFixture({ importHasher: undefined });
     await registry.importClient("acct", legacy);
     expect((await store.getById(legacy.client_id))?.secret_hash).toMatch(/^imported:scrypt\$17\$8\$1\$[0-9a-f]{32}\$[0-9a-f]{64}$/);
     await expect(registry.authenticate(legacy.client_id, legacy.client_secret!)).resolves.toMatchObject({ matched: "current" });
@@ -145,7 +134,7 @@ describe("importClient keeps what the old server knew", () => {
 
 describe("importClient refuses what it cannot keep", () => {
   it("answers Conflict client_id_taken for an id that exists, in any account, and leaves that client alone", async () => {
-    const { registry } = setup();
+    const { registry } = registryFixture();
     await registry.importClient("acct", legacy);
 
     for (const account of ["acct", "other_acct"]) {
@@ -162,9 +151,8 @@ describe("importClient refuses what it cannot keep", () => {
   });
 
   it("answers Conflict for the id of a client created by the registry", async () => {
-    const { registry } = setup();
-    const { client_id: _id, client_secret: _secret, created_at: _at, ...createBody } = legacy;
-    const created = await registry.create("acct", createBody);
+    const { registry } = registryFixture();
+    const created = await registry.create("acct", legacyBody);
     await expect(registry.importClient("acct", { ...legacy, client_id: created.client_id })).rejects.toMatchObject({
       code: "client_id_taken",
     });
@@ -178,14 +166,14 @@ describe("importClient refuses what it cannot keep", () => {
     ["non-ASCII", "légacy"],
     ["longer than 128 characters", "a".repeat(129)],
   ])("refuses a client_id that is %s", async (_rule, clientId) => {
-    const { registry, store } = setup();
+    const { registry, store } = registryFixture();
     const issues = await validationIssues(registry.importClient("acct", { ...legacy, client_id: clientId }));
     expect(issues.map((i) => i.path)).toEqual(["/client_id"]);
     if (clientId !== "") expect(await store.getById(clientId)).toBeNull();
   });
 
   it("accepts a client_id of exactly 128 URL-safe characters", async () => {
-    const { registry } = setup();
+    const { registry } = registryFixture();
     const id = "A-z_0.~".repeat(18).slice(0, 128);
     await expect(registry.importClient("acct", { ...legacy, client_id: id })).resolves.toMatchObject({ client_id: id });
   });
@@ -198,7 +186,7 @@ describe("importClient refuses what it cannot keep", () => {
     ["with hour 25", "2019-05-17T25:20:30Z"],
     ["a number", 1558088430000 as unknown as string],
   ])("refuses a created_at that is %s", async (_rule, createdAt) => {
-    const { registry } = setup();
+    const { registry } = registryFixture();
     const issues = await validationIssues(registry.importClient("acct", { ...legacy, created_at: createdAt }));
     expect(issues.map((i) => i.path)).toEqual(["/created_at"]);
   });
@@ -206,13 +194,13 @@ describe("importClient refuses what it cannot keep", () => {
   // RFC 3339 §5.7: the day must exist in its month. Date.parse rolls 2019-02-30
   // over to 2019-03-02, so the registry stores a creation time the old server never had.
   it("refuses a created_at on a day that does not exist (February 30)", async () => {
-    const { registry } = setup();
+    const { registry } = registryFixture();
     const issues = await validationIssues(registry.importClient("acct", { ...legacy, created_at: "2019-02-30T10:20:30Z" }));
     expect(issues.map((i) => i.path)).toEqual(["/created_at"]);
   });
 
   it("requires a secret for a confidential client", async () => {
-    const { registry } = setup();
+    const { registry } = registryFixture();
     const { client_secret: _dropped, ...withoutSecret } = legacy;
     for (const method of ["client_secret_basic", "client_secret_post"] as const) {
       const issues = await validationIssues(registry.importClient("acct", { ...withoutSecret, token_endpoint_auth_method: method }));
@@ -221,7 +209,7 @@ describe("importClient refuses what it cannot keep", () => {
   });
 
   it("refuses a secret for a public client, and an empty or oversized secret", async () => {
-    const { registry } = setup();
+    const { registry } = registryFixture();
     for (const body of [
       { ...legacy, token_endpoint_auth_method: "none" as const },
       { ...legacy, client_secret: "" },
@@ -233,7 +221,7 @@ describe("importClient refuses what it cannot keep", () => {
   });
 
   it("reports every problem at once, together with the create rules", async () => {
-    const { registry, store } = setup();
+    const { registry, store } = registryFixture();
     const { client_secret: _dropped, ...withoutSecret } = legacy;
     const issues = await validationIssues(
       registry.importClient("acct", {
@@ -249,7 +237,7 @@ describe("importClient refuses what it cannot keep", () => {
   });
 
   it("refuses read-only and unknown fields like create does", async () => {
-    const { registry } = setup();
+    const { registry } = registryFixture();
     const issues = await validationIssues(
       registry.importClient("acct", { ...legacy, has_rotated_secret: true, favourite_colour: "blue" } as unknown as ImportClientInput),
     );
@@ -259,7 +247,7 @@ describe("importClient refuses what it cannot keep", () => {
 
 describe("importClient: authentication cost and hashers", () => {
   function recording(label: string, log: string[]) {
-    const base = createSecretHasher({ algorithm: label === "import" ? "scrypt" : "sha256", scrypt: { logN: 10, r: 8, p: 1 } });
+    const base = label === "import" ? cheapImportHasher : createSecretHasher({ algorithm: "sha256" });
     return {
       hash: (secret: string) => base.hash(secret),
       verify: (secret: string, stored: string) => {
@@ -273,10 +261,9 @@ describe("importClient: authentication cost and hashers", () => {
   // ids are public, so nothing is gained by paying the slow hash for them.
   it("never runs the slow import hasher for an unknown client id, whatever its shape", async () => {
     const log: string[] = [];
-    const { registry } = setup({ hasher: recording("generated", log), importHasher: recording("import", log) });
+    const { registry } = registryFixture({ hasher: recording("generated", log), importHasher: recording("import", log) });
     await registry.importClient("acct", legacy);
-    const { client_id: _id, client_secret: _secret, created_at: _created, ...createBody } = legacy;
-    const generated = await registry.create("acct", createBody);
+    const generated = await registry.create("acct", legacyBody);
 
     const work = async (id: string) => {
       log.length = 0;
@@ -293,13 +280,12 @@ describe("importClient: authentication cost and hashers", () => {
   it("does not derive the decoy from the id format, so a custom id generator changes nothing", async () => {
     const log: string[] = [];
     let n = 0;
-    const { registry } = setup({
+    const { registry } = registryFixture({
       hasher: recording("generated", log),
       importHasher: recording("import", log),
       generateClientId: () => `app-${++n}`,
     });
-    const { client_id: _id, client_secret: _secret, created_at: _created, ...createBody } = legacy;
-    const generated = await registry.create("acct", createBody);
+    const generated = await registry.create("acct", legacyBody);
     expect(generated.client_id).toBe("app-1");
     for (const id of [generated.client_id, "app-2", "x"]) {
       log.length = 0;
@@ -311,7 +297,7 @@ describe("importClient: authentication cost and hashers", () => {
   it("bounds concurrent slow-hash work and refuses the excess with OverloadedError instead of queueing it all", async () => {
     let running = 0;
     let peak = 0;
-    const base = createSecretHasher({ algorithm: "scrypt", scrypt: { logN: 10, r: 8, p: 1 } });
+    const base = cheapImportHasher;
     let calls = 0;
     const gated = {
       hash: (secret: string) => base.hash(secret),
@@ -324,7 +310,7 @@ describe("importClient: authentication cost and hashers", () => {
         return base.verify(secret, stored);
       },
     };
-    const { registry } = setup({ importHasher: gated, slowHashConcurrency: 2, slowHashQueueLimit: 4 });
+    const { registry } = registryFixture({ importHasher: gated, slowHashConcurrency: 2, slowHashQueueLimit: 4 });
     await registry.importClient("acct", legacy);
     // 10 authentications want 20 verifications; 2 run, 4 wait, the rest are refused.
     const results = await Promise.allSettled(
@@ -346,7 +332,7 @@ describe("importClient: authentication cost and hashers", () => {
       verify: (secret: string, stored: string) =>
         stored.startsWith("own$") ? base.verify(secret, `sha256$${stored.slice("own$".length)}`) : false,
     };
-    const { registry } = setup({ hasher: ownFormatOnly });
+    const { registry } = registryFixture({ hasher: ownFormatOnly });
     await registry.importClient("acct", legacy);
     await expect(registry.authenticate(legacy.client_id, legacy.client_secret!)).resolves.toMatchObject({ matched: "current" });
   });

@@ -7,57 +7,14 @@ import {
   ValidationError,
   type ClientStore,
   type CreateClientInput,
-  type OAuthClientRegistryOptions,
   type SecretHasher,
   type StoredClient,
 } from "../src/index.js";
 import { createMemoryStore } from "../adapters/memory.js";
+import { createBody, registryFixture, type RegistryFixture } from "./helpers/registry.js";
 
 const ACCOUNT = "acct_a";
 const OTHER = "acct_b";
-
-function clock(start = "2026-01-01T00:00:00.000Z") {
-  let t = Date.parse(start);
-  return {
-    now: () => new Date(t),
-    advance(ms: number) {
-      t += ms;
-    },
-  };
-}
-
-function counterIds() {
-  let n = 0;
-  return () => (++n).toString(16).padStart(32, "0");
-}
-
-function setup(options: OAuthClientRegistryOptions = {}, store: ClientStore = createMemoryStore()) {
-  const time = clock();
-  const txt = new Map<string, string[][]>();
-  const registry = createOAuthClientRegistry(store, {
-    now: time.now,
-    generateClientId: counterIds(),
-    resolveTxt: async (host) => {
-      const records = txt.get(host);
-      if (!records) throw Object.assign(new Error(`queryTxt ENOTFOUND ${host}`), { code: "ENOTFOUND" });
-      return records;
-    },
-    ...options,
-  });
-  return { registry, store, time, txt };
-}
-
-function input(overrides: Partial<CreateClientInput> = {}): CreateClientInput {
-  return {
-    client_name: "Dashboard",
-    grant_types: ["authorization_code", "refresh_token"],
-    response_types: ["code"],
-    redirect_uris: ["https://dash.example.com/callback"],
-    scopes: ["profile", "zone.read"],
-    token_endpoint_auth_method: "client_secret_basic",
-    ...overrides,
-  };
-}
 
 async function snapshot(store: ClientStore, accountId: string): Promise<StoredClient[]> {
   return store.list(accountId, { limit: 10_000 });
@@ -75,8 +32,8 @@ async function rejection(promise: Promise<unknown>): Promise<OAuthClientError> {
 
 describe("create", () => {
   it("returns the client with a secret for confidential clients and stores only its hash", async () => {
-    const { registry, store } = setup();
-    const created = await registry.create(ACCOUNT, input());
+    const { registry, store } = registryFixture({ start: "2026-01-01T00:00:00.000Z" });
+    const created = await registry.create(ACCOUNT, createBody({ token_endpoint_auth_method: "client_secret_basic" }));
     expect(created.client_id).toMatch(/^[0-9a-f]{32}$/);
     expect(created.visibility).toBe("private");
     expect(created.has_rotated_secret).toBe(false);
@@ -89,23 +46,23 @@ describe("create", () => {
   });
 
   it("gives a public client (none) no secret", async () => {
-    const { registry, store } = setup();
-    const created = await registry.create(ACCOUNT, input({ token_endpoint_auth_method: "none" }));
+    const { registry, store } = registryFixture();
+    const created = await registry.create(ACCOUNT, createBody({ token_endpoint_auth_method: "none" }));
     expect(created).not.toHaveProperty("client_secret");
     expect((await store.get(ACCOUNT, created.client_id))?.secret_hash).toBeNull();
   });
 
   it("prepends the configured secret prefix", async () => {
-    const { registry } = setup({ secretPrefix: "ocs_" });
-    const created = await registry.create(ACCOUNT, input());
+    const { registry } = registryFixture({ secretPrefix: "ocs_" });
+    const created = await registry.create(ACCOUNT, createBody());
     expect(created.client_secret?.startsWith("ocs_")).toBe(true);
     const rotated = await registry.rotateSecret(ACCOUNT, created.client_id);
     expect(rotated.client_secret.startsWith("ocs_")).toBe(true);
   });
 
   it("never returns the secret again on reads", async () => {
-    const { registry } = setup();
-    const created = await registry.create(ACCOUNT, input());
+    const { registry } = registryFixture();
+    const created = await registry.create(ACCOUNT, createBody());
     const reads = [
       await registry.get(ACCOUNT, created.client_id),
       (await registry.list(ACCOUNT)).clients[0],
@@ -121,21 +78,29 @@ describe("create", () => {
   });
 
   it("manages openid and offline_access from response and grant types", async () => {
-    const { registry } = setup();
+    const { registry } = registryFixture();
     const withBoth = await registry.create(
       ACCOUNT,
-      input({ response_types: ["code", "id_token"], scopes: ["offline", "email", "openid"] }),
+      createBody({
+        grant_types: ["authorization_code", "refresh_token"],
+        response_types: ["code", "id_token"],
+        scopes: ["offline", "email", "openid"],
+      }),
     );
     expect(withBoth.scopes).toEqual(["email", "openid", "offline_access"]);
     const withNeither = await registry.create(
       ACCOUNT,
-      input({ grant_types: ["authorization_code"], scopes: ["openid", "offline_access", "profile"] }),
+      createBody({
+        grant_types: ["authorization_code"],
+        response_types: ["code"],
+        scopes: ["openid", "offline_access", "profile"],
+      }),
     );
     expect(withNeither.scopes).toEqual(["profile"]);
   });
 
   it("refuses a body with many problems, reporting every one, and stores nothing", async () => {
-    const { registry, store } = setup({ scopeCatalog: ["zone.read"] });
+    const { registry, store } = registryFixture({ scopeCatalog: ["zone.read"] });
     const error = await rejection(
       registry.create(ACCOUNT, {
         client_name: "   ",
@@ -168,33 +133,33 @@ describe("create", () => {
   });
 
   it("refuses an optional scope that is not in scopes", async () => {
-    const { registry } = setup();
-    const error = await rejection(registry.create(ACCOUNT, input({ optional_scopes: ["zone.edit"] })));
+    const { registry } = registryFixture();
+    const error = await rejection(registry.create(ACCOUNT, createBody({ scopes: ["zone.read"], optional_scopes: ["zone.edit"] })));
     expect(error.issues).toEqual([
       { path: "/optional_scopes/0", message: expect.stringContaining("must also be in scopes") },
     ]);
   });
 
   it("refuses a non-string account id", async () => {
-    const { registry } = setup();
-    const error = await rejection(registry.create("" as string, input()));
+    const { registry } = registryFixture();
+    const error = await rejection(registry.create("" as string, createBody()));
     expect(error.code).toBe("validation_failed");
     expect(error.issues[0]?.path).toBe("/account_id");
   });
 
   it("picks another id when the generated one is taken", async () => {
     const ids = ["0".repeat(32), "0".repeat(32), "1".repeat(32)];
-    const { registry } = setup({ generateClientId: () => ids.shift()! });
-    await registry.create(ACCOUNT, input());
-    const second = await registry.create(ACCOUNT, input());
+    const { registry } = registryFixture({ generateClientId: () => ids.shift()! });
+    await registry.create(ACCOUNT, createBody());
+    const second = await registry.create(ACCOUNT, createBody());
     expect(second.client_id).toBe("1".repeat(32));
   });
 });
 
 describe("get, list and tenant isolation", () => {
   it("answers NotFound for a client of another account on every account-scoped operation", async () => {
-    const { registry, store } = setup();
-    const created = await registry.create(ACCOUNT, input({ client_uri: "https://dash.example.com" }));
+    const { registry, store } = registryFixture();
+    const created = await registry.create(ACCOUNT, createBody({ client_uri: "https://dash.example.com" }));
     const before = await snapshot(store, ACCOUNT);
     const attempts = [
       registry.get(OTHER, created.client_id),
@@ -214,7 +179,7 @@ describe("get, list and tenant isolation", () => {
   });
 
   it("answers NotFound for unknown and malformed ids", async () => {
-    const { registry } = setup();
+    const { registry } = registryFixture();
     for (const id of ["0".repeat(32), "", "x".repeat(500)]) {
       expect((await rejection(registry.get(ACCOUNT, id))).code).toBe("not_found");
     }
@@ -222,17 +187,18 @@ describe("get, list and tenant isolation", () => {
   });
 
   it("finds a client across accounts for the authorize endpoint", async () => {
-    const { registry } = setup();
-    const created = await registry.create(OTHER, input());
+    const { registry } = registryFixture();
+    const created = await registry.create(OTHER, createBody());
     expect((await registry.findClient(created.client_id))?.client_id).toBe(created.client_id);
   });
 
   it("pages in creation order and returns every client exactly once while clients are added", async () => {
-    const { registry, time } = setup();
+    // Counter ids sort in creation order, so clients sharing a timestamp list as they were created.
+    const { registry, clock } = registryFixture({ counterIds: true });
     const existing: string[] = [];
     for (let i = 0; i < 25; i++) {
-      existing.push((await registry.create(ACCOUNT, input({ client_name: `c${i}` }))).client_id);
-      if (i % 3 === 0) time.advance(1); // several clients share a timestamp
+      existing.push((await registry.create(ACCOUNT, createBody({ client_name: `c${i}` }))).client_id);
+      if (i % 3 === 0) clock.advance(1); // several clients share a timestamp
     }
     const seen: string[] = [];
     let cursor: string | null = null;
@@ -243,8 +209,8 @@ describe("get, list and tenant isolation", () => {
       seen.push(...page.clients.map((c) => c.client_id));
       cursor = page.next_cursor;
       pages++;
-      await registry.create(ACCOUNT, input({ client_name: `added during page ${pages}` }));
-      time.advance(1);
+      await registry.create(ACCOUNT, createBody({ client_name: `added during page ${pages}` }));
+      clock.advance(1);
     } while (cursor !== null && pages < 100);
     for (const id of existing) expect(seen.filter((s) => s === id)).toHaveLength(1);
     expect(new Set(seen).size).toBe(seen.length);
@@ -252,7 +218,7 @@ describe("get, list and tenant isolation", () => {
   });
 
   it("refuses a bad limit or a forged cursor", async () => {
-    const { registry } = setup();
+    const { registry } = registryFixture();
     for (const limit of [0, -1, 1.5, 101]) {
       expect((await rejection(registry.list(ACCOUNT, { limit }))).issues[0]?.path).toBe("/limit");
     }
@@ -262,8 +228,8 @@ describe("get, list and tenant isolation", () => {
   });
 
   it("lists with an empty next_cursor on the last page", async () => {
-    const { registry } = setup();
-    await registry.create(ACCOUNT, input());
+    const { registry } = registryFixture();
+    await registry.create(ACCOUNT, createBody());
     const page = await registry.list(ACCOUNT, { limit: 1 });
     expect(page.clients).toHaveLength(1);
     expect(page.next_cursor).toBeNull();
@@ -272,9 +238,9 @@ describe("get, list and tenant isolation", () => {
 
 describe("update", () => {
   it("changes only the fields sent, keeps created_at and moves updated_at", async () => {
-    const { registry, time } = setup();
-    const created = await registry.create(ACCOUNT, input({ logo_uri: "https://dash.example.com/logo.png" }));
-    time.advance(60_000);
+    const { registry, clock } = registryFixture({ start: "2026-01-01T00:00:00.000Z" });
+    const created = await registry.create(ACCOUNT, createBody({ logo_uri: "https://dash.example.com/logo.png" }));
+    clock.advance(60_000);
     const updated = await registry.update(ACCOUNT, created.client_id, { client_name: "  New name " });
     expect(updated.client_name).toBe("New name");
     expect(updated.logo_uri).toBe("https://dash.example.com/logo.png");
@@ -284,15 +250,18 @@ describe("update", () => {
   });
 
   it("clears an optional URL with null", async () => {
-    const { registry } = setup();
-    const created = await registry.create(ACCOUNT, input({ tos_uri: "https://dash.example.com/tos" }));
+    const { registry } = registryFixture();
+    const created = await registry.create(ACCOUNT, createBody({ tos_uri: "https://dash.example.com/tos" }));
     const updated = await registry.update(ACCOUNT, created.client_id, { tos_uri: null });
     expect(updated).not.toHaveProperty("tos_uri");
   });
 
   it("renormalizes scopes when grant or response types change", async () => {
-    const { registry } = setup();
-    const created = await registry.create(ACCOUNT, input());
+    const { registry } = registryFixture();
+    const created = await registry.create(
+      ACCOUNT,
+      createBody({ grant_types: ["authorization_code", "refresh_token"], response_types: ["code"], scopes: ["profile", "zone.read"] }),
+    );
     expect(created.scopes).toEqual(["profile", "zone.read", "offline_access"]);
     const updated = await registry.update(ACCOUNT, created.client_id, {
       grant_types: ["authorization_code"],
@@ -302,8 +271,8 @@ describe("update", () => {
   });
 
   it("refuses a scope change that would orphan an optional scope, and keeps the record", async () => {
-    const { registry, store } = setup();
-    const created = await registry.create(ACCOUNT, input({ optional_scopes: ["zone.read"] }));
+    const { registry, store } = registryFixture();
+    const created = await registry.create(ACCOUNT, createBody({ scopes: ["profile", "zone.read"], optional_scopes: ["zone.read"] }));
     const before = await store.get(ACCOUNT, created.client_id);
     const error = await rejection(registry.update(ACCOUNT, created.client_id, { scopes: ["profile"] }));
     expect(error.issues).toEqual([
@@ -313,8 +282,8 @@ describe("update", () => {
   });
 
   it("refuses switching between none and a secret method, allows basic ↔ post", async () => {
-    const { registry, store } = setup();
-    const confidential = await registry.create(ACCOUNT, input());
+    const { registry, store } = registryFixture();
+    const confidential = await registry.create(ACCOUNT, createBody({ token_endpoint_auth_method: "client_secret_basic" }));
     const before = await store.get(ACCOUNT, confidential.client_id);
     const error = await rejection(
       registry.update(ACCOUNT, confidential.client_id, { token_endpoint_auth_method: "none" }),
@@ -327,7 +296,7 @@ describe("update", () => {
     expect(switched.token_endpoint_auth_method).toBe("client_secret_post");
     expect(await registry.authenticate(confidential.client_id, confidential.client_secret!)).not.toBeNull();
 
-    const publicClient = await registry.create(ACCOUNT, input({ token_endpoint_auth_method: "none" }));
+    const publicClient = await registry.create(ACCOUNT, createBody({ token_endpoint_auth_method: "none" }));
     const refused = await rejection(
       registry.update(ACCOUNT, publicClient.client_id, { token_endpoint_auth_method: "client_secret_basic" }),
     );
@@ -335,8 +304,8 @@ describe("update", () => {
   });
 
   it("reports shape and rule problems together and changes nothing", async () => {
-    const { registry, store } = setup();
-    const created = await registry.create(ACCOUNT, input());
+    const { registry, store } = registryFixture();
+    const created = await registry.create(ACCOUNT, createBody());
     const before = await store.get(ACCOUNT, created.client_id);
     const error = await rejection(
       registry.update(ACCOUNT, created.client_id, {
@@ -362,8 +331,8 @@ describe("update", () => {
         return inner.update(record, expected);
       },
     };
-    const { registry } = setup({ maxWriteAttempts: 3 }, flaky);
-    const created = await registry.create(ACCOUNT, input());
+    const { registry } = registryFixture({ maxWriteAttempts: 3, store: flaky });
+    const created = await registry.create(ACCOUNT, createBody());
     losses = 2;
     expect((await registry.update(ACCOUNT, created.client_id, { client_name: "After two losses" })).client_name).toBe(
       "After two losses",
@@ -376,8 +345,8 @@ describe("update", () => {
   });
 
   it("keeps concurrent updates of different fields", async () => {
-    const { registry } = setup({ maxWriteAttempts: 50 });
-    const created = await registry.create(ACCOUNT, input());
+    const { registry } = registryFixture({ maxWriteAttempts: 50 });
+    const created = await registry.create(ACCOUNT, createBody());
     await Promise.all([
       registry.update(ACCOUNT, created.client_id, { logo_uri: "https://dash.example.com/logo.png" }),
       registry.update(ACCOUNT, created.client_id, { tos_uri: "https://dash.example.com/tos" }),
@@ -396,8 +365,8 @@ describe("update", () => {
 
 describe("delete", () => {
   it("removes the client and answers { id }; a second delete is NotFound", async () => {
-    const { registry, store } = setup();
-    const created = await registry.create(ACCOUNT, input());
+    const { registry, store } = registryFixture();
+    const created = await registry.create(ACCOUNT, createBody());
     expect(await registry.delete(ACCOUNT, created.client_id)).toEqual({ id: created.client_id });
     expect(await store.getById(created.client_id)).toBeNull();
     expect(await registry.authenticate(created.client_id, created.client_secret!)).toBeNull();
@@ -407,8 +376,8 @@ describe("delete", () => {
 
 describe("two-secret rotation window", () => {
   it("authenticates current and rotated secrets until the rotated one is deleted", async () => {
-    const { registry } = setup();
-    const created = await registry.create(ACCOUNT, input());
+    const { registry } = registryFixture();
+    const created = await registry.create(ACCOUNT, createBody());
     const original = created.client_secret!;
     expect((await registry.authenticate(created.client_id, original))?.matched).toBe("current");
 
@@ -437,8 +406,8 @@ describe("two-secret rotation window", () => {
   });
 
   it("refuses to rotate a public client", async () => {
-    const { registry, store } = setup();
-    const created = await registry.create(ACCOUNT, input({ token_endpoint_auth_method: "none" }));
+    const { registry, store } = registryFixture();
+    const created = await registry.create(ACCOUNT, createBody({ token_endpoint_auth_method: "none" }));
     const before = await store.get(ACCOUNT, created.client_id);
     const error = await rejection(registry.rotateSecret(ACCOUNT, created.client_id));
     expect(error.status).toBe(400);
@@ -446,8 +415,8 @@ describe("two-secret rotation window", () => {
   });
 
   it("gives exactly one success to concurrent rotations", async () => {
-    const { registry } = setup({ maxWriteAttempts: 20 });
-    const created = await registry.create(ACCOUNT, input());
+    const { registry } = registryFixture({ maxWriteAttempts: 20 });
+    const created = await registry.create(ACCOUNT, createBody());
     const results = await Promise.allSettled(
       Array.from({ length: 10 }, () => registry.rotateSecret(ACCOUNT, created.client_id)),
     );
@@ -464,9 +433,9 @@ describe("two-secret rotation window", () => {
 
 describe("authenticate", () => {
   it("rejects wrong secrets, unknown ids, public clients and non-string input", async () => {
-    const { registry } = setup();
-    const created = await registry.create(ACCOUNT, input());
-    const publicClient = await registry.create(ACCOUNT, input({ token_endpoint_auth_method: "none" }));
+    const { registry } = registryFixture();
+    const created = await registry.create(ACCOUNT, createBody());
+    const publicClient = await registry.create(ACCOUNT, createBody({ token_endpoint_auth_method: "none" }));
     expect(await registry.authenticate(created.client_id, "wrong")).toBeNull();
     expect(await registry.authenticate(created.client_id, `${created.client_secret}x`)).toBeNull();
     expect(await registry.authenticate("0".repeat(32), created.client_secret!)).toBeNull();
@@ -485,8 +454,8 @@ describe("authenticate", () => {
         return base.verify(s, h);
       },
     };
-    const { registry } = setup({ hasher: counting });
-    const created = await registry.create(ACCOUNT, input());
+    const { registry } = registryFixture({ hasher: counting });
+    const created = await registry.create(ACCOUNT, createBody());
     calls.length = 0;
     await registry.authenticate(created.client_id, "wrong");
     const known = calls.length;
@@ -498,10 +467,14 @@ describe("authenticate", () => {
 });
 
 describe("client_uri verification and visibility", () => {
-  async function verifiedClient(ctx: ReturnType<typeof setup>) {
+  async function verifiedClient(ctx: RegistryFixture) {
     const created = await ctx.registry.create(
       ACCOUNT,
-      input({ client_uri: "https://dash.example.com/home", logo_uri: "https://dash.example.com/logo.png" }),
+      createBody({
+        client_uri: "https://dash.example.com/home",
+        logo_uri: "https://dash.example.com/logo.png",
+        scopes: ["profile", "zone.read"], // an API scope, as promotion requires
+      }),
     );
     ctx.txt.set("dash.example.com", [["unrelated"], [created.client_uri_verification!.text.slice(0, 10), created.client_uri_verification!.text.slice(10)]]);
     const verified = await ctx.registry.verifyClientUri(ACCOUNT, created.client_id);
@@ -510,14 +483,14 @@ describe("client_uri verification and visibility", () => {
   }
 
   it("starts a pending verification with the configured prefix", async () => {
-    const { registry } = setup({ verificationPrefix: "example-verify", generateVerificationToken: () => "tok" });
-    const created = await registry.create(ACCOUNT, input({ client_uri: "https://dash.example.com" }));
+    const { registry } = registryFixture({ verificationPrefix: "example-verify", generateVerificationToken: () => "tok" });
+    const created = await registry.create(ACCOUNT, createBody({ client_uri: "https://dash.example.com" }));
     expect(created.client_uri_verification).toEqual({ status: "pending", text: "example-verify=tok" });
   });
 
   it("fails when the TXT record is missing, and restarts on PATCH of the same client_uri", async () => {
-    const ctx = setup();
-    const created = await ctx.registry.create(ACCOUNT, input({ client_uri: "https://dash.example.com" }));
+    const ctx = registryFixture();
+    const created = await ctx.registry.create(ACCOUNT, createBody({ client_uri: "https://dash.example.com" }));
     const failed = await ctx.registry.verifyClientUri(ACCOUNT, created.client_id);
     expect(failed.client_uri_verification).toEqual({ status: "failed", text: created.client_uri_verification!.text });
     const restarted = await ctx.registry.update(ACCOUNT, created.client_id, { client_uri: "https://dash.example.com" });
@@ -525,15 +498,15 @@ describe("client_uri verification and visibility", () => {
   });
 
   it("issues a new token when the host changes before verification", async () => {
-    const { registry } = setup();
-    const created = await registry.create(ACCOUNT, input({ client_uri: "https://a.example.com" }));
+    const { registry } = registryFixture();
+    const created = await registry.create(ACCOUNT, createBody({ client_uri: "https://a.example.com" }));
     const moved = await registry.update(ACCOUNT, created.client_id, { client_uri: "https://b.example.com" });
     expect(moved.client_uri_verification?.status).toBe("pending");
     expect(moved.client_uri_verification?.text).not.toBe(created.client_uri_verification?.text);
   });
 
   it("locks the host of a verified client_uri but allows a new path", async () => {
-    const ctx = setup();
+    const ctx = registryFixture();
     const created = await verifiedClient(ctx);
     const error = await rejection(
       ctx.registry.update(ACCOUNT, created.client_id, { client_uri: "https://elsewhere.example.org" }),
@@ -545,14 +518,14 @@ describe("client_uri verification and visibility", () => {
   });
 
   it("refuses verification of a client without client_uri", async () => {
-    const { registry } = setup();
-    const created = await registry.create(ACCOUNT, input());
+    const { registry } = registryFixture();
+    const created = await registry.create(ACCOUNT, createBody());
     expect((await rejection(registry.verifyClientUri(ACCOUNT, created.client_id))).issues[0]?.path).toBe("/client_uri");
   });
 
   it("reports every unmet promotion requirement and stays private", async () => {
-    const { registry, store } = setup();
-    const created = await registry.create(ACCOUNT, input({ scopes: ["profile"] }));
+    const { registry, store } = registryFixture();
+    const created = await registry.create(ACCOUNT, createBody({ scopes: ["profile"] }));
     const before = await store.get(ACCOUNT, created.client_id);
     const error = await rejection(registry.update(ACCOUNT, created.client_id, { visibility: "public" }));
     expect(error.issues.map((i) => i.path).sort()).toEqual(["/client_uri", "/logo_uri", "/scopes"]);
@@ -560,9 +533,9 @@ describe("client_uri verification and visibility", () => {
   });
 
   it("promotes a qualifying client, sets promoted_at, and refuses demotion", async () => {
-    const ctx = setup();
+    const ctx = registryFixture({ start: "2026-01-01T00:00:00.000Z" });
     const created = await verifiedClient(ctx);
-    ctx.time.advance(5_000);
+    ctx.clock.advance(5_000);
     const promoted = await ctx.registry.update(ACCOUNT, created.client_id, { visibility: "public" });
     expect(promoted.visibility).toBe("public");
     expect(promoted.promoted_at).toBe("2026-01-01T00:00:05.000Z");
@@ -571,7 +544,7 @@ describe("client_uri verification and visibility", () => {
   });
 
   it("keeps a public client meeting the promotion requirements", async () => {
-    const ctx = setup();
+    const ctx = registryFixture();
     const created = await verifiedClient(ctx);
     await ctx.registry.update(ACCOUNT, created.client_id, { visibility: "public" });
     const noLogo = await rejection(ctx.registry.update(ACCOUNT, created.client_id, { logo_uri: null }));
@@ -582,32 +555,32 @@ describe("client_uri verification and visibility", () => {
   });
 
   it("refuses visibility on create", async () => {
-    const { registry } = setup();
-    const error = await rejection(registry.create(ACCOUNT, { ...input(), visibility: "public" } as never));
+    const { registry } = registryFixture();
+    const error = await rejection(registry.create(ACCOUNT, { ...createBody(), visibility: "public" } as never));
     expect(error.issues).toEqual([{ path: "/visibility", message: expect.stringContaining("read-only") }]);
   });
 });
 
 describe("options", () => {
   it("checks API scopes against a catalog object", async () => {
-    const { registry } = setup({
+    const { registry } = registryFixture({
       scopeCatalog: { has: async (s) => s === "zone.read", list: () => ["zone.read"] },
     });
     expect(await registry.listScopes()).toEqual(["zone.read"]);
-    const error = await rejection(registry.create(ACCOUNT, input({ scopes: ["zone.read", "zone.edit"] })));
+    const error = await rejection(registry.create(ACCOUNT, createBody({ scopes: ["zone.read", "zone.edit"] })));
     expect(error.issues).toEqual([{ path: "/scopes/1", message: expect.stringContaining("not in the scope catalog") }]);
   });
 
   it("applies configured limits", async () => {
-    const { registry } = setup({ limits: { maxUris: 2, maxUriLength: 40 } });
+    const { registry } = registryFixture({ limits: { maxUris: 2, maxUriLength: 40 } });
     const error = await rejection(
       registry.create(
         ACCOUNT,
-        input({ redirect_uris: ["https://a.example.com/1", "https://a.example.com/2", "https://a.example.com/3"] }),
+        createBody({ redirect_uris: ["https://a.example.com/1", "https://a.example.com/2", "https://a.example.com/3"] }),
       ),
     );
     expect(error.issues[0]?.path).toBe("/redirect_uris");
-    const long = await rejection(registry.create(ACCOUNT, input({ redirect_uris: [`https://a.example.com/${"x".repeat(40)}`] })));
+    const long = await rejection(registry.create(ACCOUNT, createBody({ redirect_uris: [`https://a.example.com/${"x".repeat(40)}`] })));
     expect(long.issues[0]?.path).toBe("/redirect_uris/0");
   });
 
@@ -623,7 +596,7 @@ describe("options", () => {
         throw new Error("disk on fire");
       },
     };
-    const { registry } = setup({}, broken);
+    const { registry } = registryFixture({ store: broken });
     const error = await rejection(registry.get(ACCOUNT, "0".repeat(32)));
     expect(error.status).toBe(500);
     expect(error.code).toBe("internal_error");

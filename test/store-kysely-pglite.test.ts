@@ -3,26 +3,15 @@ import { Kysely, sql } from "kysely";
 import { PGliteDialect } from "kysely-pglite-dialect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createKyselyStore, migrateToLatest } from "../adapters/kysely.js";
-import { createOAuthClientRegistry } from "../src/index.js";
 import { runStoreConformanceSuite } from "../src/testing/conformance.js";
-import {
-  createAndRotate,
-  expectConcurrentUpdatesAllSurvive,
-  expectNoLostIncrementsWithIfMatch,
-  expectExactlyOneRotationWins,
-  expectOnlyHashesAtRest,
-  twoRegistries,
-} from "./helpers/storage-scenarios.js";
 
-// One PGlite per file: starting one costs seconds. Two Kysely instances
-// over it interleave their statements like two clients of one database
-// (PGlite has a single session, so nothing here uses transactions from
-// both at once; the real-server test covers separate connections).
+// One PGlite per file: starting one costs seconds. A second Kysely over it
+// is a second client of the same database (two writers racing over PGlite
+// are in multi-writer.test.ts).
 const pglite = new PGlite();
 const dbA = new Kysely<unknown>({ dialect: new PGliteDialect(pglite) });
 const dbB = new Kysely<unknown>({ dialect: new PGliteDialect(pglite) });
 const storeA = createKyselyStore(dbA);
-const storeB = createKyselyStore(dbB);
 const migrated = migrateToLatest(dbA);
 
 beforeAll(() => migrated);
@@ -69,28 +58,5 @@ describe("Kysely store on PGlite: schema", () => {
     } finally {
       await pglite.exec("RESET enable_seqscan");
     }
-  });
-});
-
-describe("Kysely store on PGlite: two clients of one database", () => {
-  const registries = twoRegistries(storeA, storeB);
-
-  it("keeps every one of 20 concurrent updates", async () => {
-    await expectConcurrentUpdatesAllSurvive(registries, (a, c) => storeB.get(a, c));
-  });
-
-  it("GET-then-PATCH with If-Match from sixteen workers loses no acknowledged increment", async () => {
-    await expectNoLostIncrementsWithIfMatch(registries);
-  });
-
-  it("lets exactly one of 10 concurrent rotations win; the rest get Conflict", async () => {
-    await expectExactlyOneRotationWins(registries);
-  });
-
-  it("never stores a client secret in the table", async () => {
-    const { secrets, hashes, clientId } = await createAndRotate(createOAuthClientRegistry(storeA), (a, c) => storeA.get(a, c));
-    const { rows } = await sql<{ row: string }>`SELECT t::text AS row FROM oauth_clients t WHERE client_id = ${clientId}`.execute(dbA);
-    expect(rows).toHaveLength(1);
-    expectOnlyHashesAtRest(rows.map((r) => r.row).join("\n"), secrets, hashes);
   });
 });

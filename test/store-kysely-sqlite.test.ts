@@ -1,20 +1,11 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { Kysely, Migrator, SqliteDialect, sql } from "kysely";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { createKyselyStore, migrateToLatest, oauthClientRegistryMigrations } from "../adapters/kysely.js";
-import { createOAuthClientRegistry } from "../src/index.js";
 import { makeStoredClient, runStoreConformanceSuite } from "../src/testing/conformance.js";
-import {
-  createAndRotate,
-  expectConcurrentUpdatesAllSurvive,
-  expectNoLostIncrementsWithIfMatch,
-  expectExactlyOneRotationWins,
-  expectOnlyHashesAtRest,
-  twoRegistries,
-} from "./helpers/storage-scenarios.js";
 
 const dir = mkdtempSync(join(tmpdir(), "oauth-registry-kysely-sqlite-"));
 let fileCounter = 0;
@@ -123,43 +114,6 @@ describe("Kysely store on SQLite: list query plan", () => {
     const details = plan.map((r) => r.detail).join("\n");
     expect(details).toMatch(/SEARCH oauth_clients USING INDEX oauth_clients_list_idx \(account_id=\? AND created_at>\?\)/);
     expect(details).not.toMatch(/TEMP B-TREE/);
-    await db.destroy();
-  });
-});
-
-describe("Kysely store on SQLite: two connections to one file", () => {
-  const file = newFile();
-  const dbA = openKysely(file);
-  const dbB = openKysely(file);
-  const storeA = createKyselyStore(dbA);
-  const storeB = createKyselyStore(dbB);
-  const registries = twoRegistries(storeA, storeB);
-  beforeAll(() => migrateToLatest(dbA));
-  afterAll(async () => {
-    await dbA.destroy();
-    await dbB.destroy();
-  });
-
-  it("keeps every one of 20 concurrent updates", async () => {
-    await expectConcurrentUpdatesAllSurvive(registries, (a, c) => storeB.get(a, c));
-  });
-
-  it("GET-then-PATCH with If-Match from sixteen workers loses no acknowledged increment", async () => {
-    await expectNoLostIncrementsWithIfMatch(registries);
-  });
-
-  it("lets exactly one of 10 concurrent rotations win; the rest get Conflict", async () => {
-    await expectExactlyOneRotationWins(registries);
-  });
-
-  it("never writes a client secret to the database file or its WAL", async () => {
-    const atRestFile = newFile();
-    const db = openKysely(atRestFile);
-    await migrateToLatest(db);
-    const store = createKyselyStore(db);
-    const { secrets, hashes } = await createAndRotate(createOAuthClientRegistry(store), (a, c) => store.get(a, c));
-    expect(existsSync(`${atRestFile}-wal`)).toBe(true);
-    expectOnlyHashesAtRest(Buffer.concat([readFileSync(atRestFile), readFileSync(`${atRestFile}-wal`)]), secrets, hashes);
     await db.destroy();
   });
 });

@@ -1,12 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { createMemoryStore } from "../adapters/memory.js";
 import { runStoreConformanceSuite, STORE_CONFORMANCE_CASES } from "../src/testing/conformance.js";
-import {
-  expectConcurrentUpdatesAllSurvive,
-  expectNoLostIncrementsWithIfMatch,
-  expectExactlyOneRotationWins,
-  twoRegistries,
-} from "./helpers/storage-scenarios.js";
 
 runStoreConformanceSuite("memory", async () => ({ store: createMemoryStore() }));
 
@@ -19,22 +13,5 @@ describe("conformance suite options", () => {
   it("exposes every case id, each unique", () => {
     expect(STORE_CONFORMANCE_CASES.length).toBeGreaterThanOrEqual(15);
     expect(new Set(STORE_CONFORMANCE_CASES).size).toBe(STORE_CONFORMANCE_CASES.length);
-  });
-});
-
-describe("memory store under two registries", () => {
-  it("keeps every one of 20 concurrent updates", async () => {
-    const store = createMemoryStore();
-    await expectConcurrentUpdatesAllSurvive(twoRegistries(store, store), (a, c) => store.get(a, c));
-  });
-
-  it("GET-then-PATCH with If-Match from sixteen workers loses no acknowledged increment", async () => {
-    const store = createMemoryStore();
-    await expectNoLostIncrementsWithIfMatch(twoRegistries(store, store));
-  });
-
-  it("lets exactly one of 10 concurrent rotations win", async () => {
-    const store = createMemoryStore();
-    await expectExactlyOneRotationWins(twoRegistries(store, store));
   });
 });

@@ -9,14 +9,6 @@ import { parseServeArgs, serve, StartupError } from "../src/cli.js";
 import { createFetchHandler } from "../src/http/index.js";
 import { createOAuthClientRegistry, InternalError, StorageUnavailableError } from "../src/index.js";
 import { makeStoredClient, runStoreConformanceSuite } from "../src/testing/conformance.js";
-import {
-  createAndRotate,
-  expectConcurrentUpdatesAllSurvive,
-  expectNoLostIncrementsWithIfMatch,
-  expectExactlyOneRotationWins,
-  expectOnlyHashesAtRest,
-  twoRegistries,
-} from "./helpers/storage-scenarios.js";
 
 const dir = mkdtempSync(join(tmpdir(), "oauth-registry-sqlite-"));
 let fileCounter = 0;
@@ -180,42 +172,6 @@ describe("SQLite store: query plans", () => {
       if (source.includes("> (?, ?)")) expect(details).toMatch(/\(created_at,client_id\)>\(\?,\?\)/);
     }
     db.close();
-  });
-});
-
-describe("SQLite store: two connections to one file", () => {
-  const file = newFile();
-  const storeA = createSqliteStore(file);
-  const storeB = createSqliteStore(file);
-  const registries = twoRegistries(storeA, storeB);
-  afterAll(async () => {
-    await storeA.close();
-    await storeB.close();
-  });
-
-  it("keeps every one of 20 concurrent updates", async () => {
-    await expectConcurrentUpdatesAllSurvive(registries, (a, c) => storeA.get(a, c));
-  });
-
-  it("GET-then-PATCH with If-Match from sixteen workers loses no acknowledged increment", async () => {
-    await expectNoLostIncrementsWithIfMatch(registries);
-  });
-
-  it("lets exactly one of 10 concurrent rotations win; the rest get Conflict", async () => {
-    await expectExactlyOneRotationWins(registries);
-  });
-
-  it("never writes a client secret to the database file or its WAL", async () => {
-    const atRestFile = newFile();
-    const store = createSqliteStore(atRestFile);
-    const registry = createOAuthClientRegistry(store);
-    const { secrets, hashes } = await createAndRotate(registry, (a, c) => store.get(a, c));
-    // Read while the store is open, so recent writes are still in the WAL.
-    expect(existsSync(`${atRestFile}-wal`)).toBe(true);
-    const bytes = Buffer.concat([readFileSync(atRestFile), readFileSync(`${atRestFile}-wal`)]);
-    expectOnlyHashesAtRest(bytes, secrets, hashes);
-    await store.close();
-    expectOnlyHashesAtRest(readFileSync(atRestFile), secrets, hashes);
   });
 });
 

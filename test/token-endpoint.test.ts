@@ -6,16 +6,9 @@
  */
 import * as oauth from "oauth4webapi";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createMemoryStore } from "../adapters/memory.js";
 import { startTokenEndpoint, type RunningTokenEndpoint } from "../examples/token-endpoint/server.js";
-import {
-  createOAuthClientRegistry,
-  createSecretHasher,
-  type CreateClientInput,
-  type OAuthClientRegistry,
-  type RegistryEvent,
-  type TokenEndpointAuthMethod,
-} from "../src/index.js";
+import type { CreateClientInput, OAuthClientRegistry, RegistryEvent, TokenEndpointAuthMethod } from "../src/index.js";
+import { createBody, registryFixture, type FakeClock } from "./helpers/registry.js";
 
 const HOUR = 60 * 60 * 1000;
 // The registered loopback URI has no port; the "native app" listens on another one (RFC 8252 §7.3).
@@ -29,19 +22,14 @@ interface Harness {
   endpoint: RunningTokenEndpoint;
   as: oauth.AuthorizationServer;
   events: RegistryEvent[];
-  advance(ms: number): void;
+  /** The registry's clock; the token endpoint keeps real time. */
+  clock: FakeClock;
 }
 
 async function startHarness(options: { rotatedSecretTtlMs?: number } = {}): Promise<Harness> {
-  const clock = { ms: Date.now() };
-  const events: RegistryEvent[] = [];
-  const registry = createOAuthClientRegistry(createMemoryStore(), {
-    now: () => new Date(clock.ms),
+  const { registry, events, clock } = registryFixture({
+    start: new Date(),
     scopeCatalog: ["notes.read", "notes.write"],
-    importHasher: createSecretHasher({ algorithm: "scrypt", scrypt: { logN: 10, r: 8, p: 1 } }),
-    onEvent: (event) => {
-      events.push(event);
-    },
     ...options,
   });
   const endpoint = await startTokenEndpoint({ registry });
@@ -50,26 +38,17 @@ async function startHarness(options: { rotatedSecretTtlMs?: number } = {}): Prom
     issuer,
     await oauth.discoveryRequest(issuer, { algorithm: "oauth2", ...insecure }),
   );
-  return {
-    registry,
-    endpoint,
-    as,
-    events,
-    advance: (ms) => {
-      clock.ms += ms;
-    },
-  };
+  return { registry, endpoint, as, events, clock };
 }
 
 function clientInput(method: TokenEndpointAuthMethod): CreateClientInput {
-  return {
-    client_name: `E2E ${method}`,
+  return createBody({
     grant_types: ["authorization_code", "refresh_token"],
     response_types: ["code"],
     redirect_uris: ["https://app.example.com/cb", REGISTERED_REDIRECT],
     scopes: ["notes.read", "notes.write", "profile"],
     token_endpoint_auth_method: method,
-  };
+  });
 }
 
 function clientAuth(method: TokenEndpointAuthMethod, secret?: string): oauth.ClientAuth {
@@ -314,11 +293,11 @@ describe("token endpoint with rotatedSecretTtlMs and an injected clock", () => {
       const oldSecret = created.client_secret!;
       const { client_secret: newSecret } = await h.registry.rotateSecret("acct", id);
 
-      h.advance(24 * HOUR - 1000);
+      h.clock.advance(24 * HOUR - 1000);
       await codeAndRefresh(h, id, clientAuth(method, oldSecret));
       await codeAndRefresh(h, id, clientAuth(method, newSecret));
 
-      h.advance(1000);
+      h.clock.advance(1000);
       expect(await redeemWith(h, id, clientAuth(method, oldSecret))).toMatchObject({ error: "invalid_client" });
       await codeAndRefresh(h, id, clientAuth(method, newSecret));
       expect((await h.registry.get("acct", id)).has_rotated_secret).toBe(false);

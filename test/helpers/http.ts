@@ -1,4 +1,4 @@
-/** Shared fixtures of the HTTP tests: a registry over memory, a token-based authorize, a valid body. */
+/** Shared fixtures of the HTTP tests: a registry over memory, a token-based authorize, a valid body as JSON. */
 import { createMemoryStore } from "../../adapters/memory.js";
 import { createOAuthClientRegistry, type OAuthClientRegistry } from "../../src/index.js";
 import type { ClientStore } from "../../src/store.js";
@@ -10,6 +10,7 @@ import {
   type FetchHandlerOptions,
   type Permission,
 } from "../../src/http/index.js";
+import { createBody } from "./registry.js";
 
 export const ACCOUNT = "023e105f4ecef8ad9ca31a8372d0c353";
 export const OTHER_ACCOUNT = "99999999999999999999999999999999";
@@ -55,16 +56,9 @@ export function createHarness(options: Partial<FetchHandlerOptions> = {}, store:
   return { store, registry, handler };
 }
 
+/** A valid create body for the HTTP tests ({@link createBody}, scopes in {@link SCOPE_CATALOG}) as JSON; overrides may be invalid. */
 export function validCreateBody(overrides: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
-    client_name: "Dashboard",
-    grant_types: ["authorization_code", "refresh_token"],
-    response_types: ["code"],
-    redirect_uris: ["https://dash.example.com/callback"],
-    scopes: ["zone.read"],
-    token_endpoint_auth_method: "client_secret_basic",
-    ...overrides,
-  };
+  return { ...createBody({ scopes: ["zone.read"] }), ...overrides };
 }
 
 /** Builds a request against the default base path with the admin token unless told otherwise. */

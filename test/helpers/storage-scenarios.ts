@@ -1,7 +1,8 @@
 /**
- * Multi-writer scenarios shared by the adapter test files: two registries,
- * each with its own store over one database, race each other. Each helper
- * asserts the outcome itself and returns what the caller may check further.
+ * Multi-writer scenarios, run by test/multi-writer.test.ts over every store:
+ * two registries, each with its own store over one database, race each
+ * other. Each helper asserts the outcome itself and returns what the caller
+ * may check further.
  */
 import { expect } from "vitest";
 import {
@@ -13,15 +14,17 @@ import {
 } from "../../src/index.js";
 import type { ClientStore, StoredClient } from "../../src/store.js";
 import { createFetchHandler, type FetchHandler } from "../../src/http/index.js";
+import { createBody } from "./registry.js";
 
-export const CONFIDENTIAL_CLIENT: CreateClientInput = {
-  client_name: "Concurrency target",
+/**
+ * The client every scenario races on. Without refresh_token its scopes read
+ * back as sent, so each rival scope patch below is a change of value.
+ */
+export const CONFIDENTIAL_CLIENT: CreateClientInput = createBody({
   grant_types: ["authorization_code"],
-  response_types: ["code"],
-  redirect_uris: ["https://app.example.com/callback"],
   scopes: ["profile", "email"],
   token_endpoint_auth_method: "client_secret_basic",
-};
+});
 
 /** Twenty writers may each lose up to nineteen races before they win one. */
 const MAX_WRITE_ATTEMPTS = 40;
