@@ -340,7 +340,7 @@ describe("importClient: authentication cost and hashers", () => {
 
 describe("importClient: secrets are well-formed text", () => {
   it("refuses a secret with a lone surrogate, which hashing would confuse with another secret", async () => {
-    const { registry, store } = setup();
+    const { registry, store } = registryFixture();
     const issues = await validationIssues(registry.importClient("acct", { ...legacy, client_secret: "\ud800x" }));
     expect(issues.map((i) => i.path)).toEqual(["/client_secret"]);
     expect(await store.getById(legacy.client_id)).toBeNull();
