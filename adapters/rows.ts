@@ -67,7 +67,7 @@ export function toClientRow(record: StoredClient): OAuthClientsTable {
  * const withLaterFields = fromClientRow(row, { software_id: null });
  */
 export function fromClientRow(row: ClientRowRead, defaults: Partial<StoredClient> = {}): StoredClient {
-  const document: unknown = JSON.parse(row.document);
+  const document = parseStored(row.document, "document", row.client_id);
   if (typeof document !== "object" || document === null || Array.isArray(document)) {
     throw new Error(`the stored document of client ${JSON.stringify(row.client_id)} is not a JSON object`);
   }
@@ -79,6 +79,15 @@ export function fromClientRow(row: ClientRowRead, defaults: Partial<StoredClient
     created_at: row.created_at,
     version: Number(row.version),
   };
+}
+
+/** Parses stored JSON text; a failure names the column and the client, which a bare SyntaxError would not. */
+function parseStored(text: string, column: string, clientId: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new Error(`the stored ${column} of client ${JSON.stringify(clientId)} is not valid JSON`, { cause: error });
+  }
 }
 
 /**
@@ -142,7 +151,7 @@ export function fromLegacyClientRow(row: LegacyClientRow): StoredClient {
   const record: Record<string, unknown> = {};
   for (const column of LEGACY_CLIENT_COLUMNS) {
     const value = row[column];
-    record[column] = LEGACY_JSON_COLUMNS.has(column) && typeof value === "string" ? JSON.parse(value) : value;
+    record[column] = LEGACY_JSON_COLUMNS.has(column) && typeof value === "string" ? parseStored(value, column, row.client_id) : value;
   }
   record.version = Number(row.version);
   return record as unknown as StoredClient;
