@@ -41,6 +41,8 @@ interface SchemaNames {
   rebuilt: string;
   /** The primary key of the clients table since migration 0002. */
   primaryKey: string;
+  /** Its name before (PostgreSQL's default name for migration 0001's key). */
+  version1PrimaryKey: string;
   listIndex: string;
   migrations: string;
   migrationLock: string;
@@ -58,6 +60,7 @@ function schemaNames(options: KyselyStoreOptions): SchemaNames {
     clients: `${prefix}oauth_clients`,
     rebuilt: `${prefix}oauth_clients_rebuilt`,
     primaryKey: `${prefix}oauth_clients_pk`,
+    version1PrimaryKey: `${prefix}oauth_clients_pkey`,
     listIndex: `${prefix}oauth_clients_list_idx`,
     migrations: `${prefix}oauth_clients_migrations`,
     migrationLock: `${prefix}oauth_clients_migrations_lock`,
@@ -76,13 +79,16 @@ const MIGRATION_INSERT_CHARS = 1 << 20;
 /** Any table name maps to some row: migrations name their tables at run time. */
 type AnyTables = Record<string, Record<string, unknown>>;
 
-/** The table of migration 0001: one column per field. */
-async function createVersion1Table(db: Kysely<unknown>, table: string): Promise<void> {
+/**
+ * The table of migration 0001: one column per field. `primaryKey` names the
+ * key when the table is built under a temporary name (0002's `down`).
+ */
+async function createVersion1Table(db: Kysely<unknown>, table: string, primaryKey?: string): Promise<void> {
   // Indexed columns are bounded varchars so that every dialect
   // (MySQL included) can index them; the rest is unbounded text.
   await db.schema
     .createTable(table)
-    .addColumn("client_id", "varchar(255)", (c) => c.primaryKey().notNull())
+    .addColumn("client_id", "varchar(255)", (c) => (primaryKey ? c.notNull() : c.primaryKey().notNull()))
     .addColumn("account_id", "varchar(255)", (c) => c.notNull())
     .addColumn("visibility", "text", (c) => c.notNull())
     .addColumn("client_name", "text", (c) => c.notNull())
@@ -106,6 +112,7 @@ async function createVersion1Table(db: Kysely<unknown>, table: string): Promise<
     .addColumn("updated_at", "text", (c) => c.notNull())
     .addColumn("promoted_at", "text")
     .addColumn("version", "integer", (c) => c.notNull())
+    .$call((builder) => (primaryKey ? builder.addPrimaryKeyConstraint(primaryKey, ["client_id"]) : builder))
     .execute();
 }
 
@@ -228,8 +235,12 @@ export function oauthClientRegistryMigrations(options: KyselyStoreOptions = {}):
       },
       async down(db) {
         await atomically(db, (trx) =>
-          rebuildClientsTable(trx, names, createVersion1Table, COLUMNS, (row: ClientRowRead) =>
-            toLegacyClientRow(fromClientRow(row)),
+          rebuildClientsTable(
+            trx,
+            names,
+            (d, table) => createVersion1Table(d, table, names.version1PrimaryKey),
+            COLUMNS,
+            (row: ClientRowRead) => toLegacyClientRow(fromClientRow(row)),
           ),
         );
       },

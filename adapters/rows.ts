@@ -64,7 +64,8 @@ export function toClientRow(record: StoredClient): OAuthClientsTable {
  *
  * @example
  * const record = fromClientRow(row);
- * const withLaterFields = fromClientRow(row, { software_id: null });
+ * // A row written before post_logout_redirect_uris existed would read back with []:
+ * const withDefaults = fromClientRow(row, { post_logout_redirect_uris: [] });
  */
 export function fromClientRow(row: ClientRowRead, defaults: Partial<StoredClient> = {}): StoredClient {
   const document = parseStored(row.document, "document", row.client_id);

@@ -425,6 +425,13 @@ async function version1Kysely(db: Kysely<unknown>, tablePrefix: string, records:
   }
 }
 
+/** PostgreSQL only: the indexes of a table, the primary key's included. */
+async function postgresIndexes(db: Kysely<unknown>, table: string): Promise<string[]> {
+  const { rows } = await sql<{ name: string }>`
+    SELECT indexname AS name FROM pg_indexes WHERE tablename = ${table} AND schemaname = current_schema() ORDER BY indexname`.execute(db);
+  return rows.map((r) => r.name);
+}
+
 async function columnsOf(db: Kysely<unknown>, table: string): Promise<string[]> {
   const tables = await db.introspection.getTables();
   return tables.find((t) => t.name === table)?.columns.map((c) => c.name) ?? [];
@@ -434,7 +441,7 @@ async function columnsOf(db: Kysely<unknown>, table: string): Promise<string[]> 
 function describeKyselyUpgrade(
   name: string,
   open: () => { db: Kysely<unknown>; tablePrefix: string },
-  start?: () => Promise<unknown>,
+  { start, postgres = false }: { start?: () => Promise<unknown>; postgres?: boolean } = {},
 ): void {
   describe(`Kysely store on ${name}: upgrading a version-1 database`, () => {
     if (start) beforeAll(start);
@@ -460,7 +467,10 @@ function describeKyselyUpgrade(
       const { db, tablePrefix } = open();
       const records = version1Records(120);
       await version1Kysely(db, tablePrefix, records);
+      const table = `${tablePrefix}oauth_clients`;
+      const version1Indexes = postgres ? await postgresIndexes(db, table) : [];
       await migrateToLatest(db, { tablePrefix });
+      if (postgres) expect(await postgresIndexes(db, table)).toEqual([`${table}_list_idx`, `${table}_pk`]);
       const down = await registryMigrator(db, tablePrefix).migrateTo(VERSION_1);
       expect(down.error).toBeUndefined();
       expect(down.results?.map((r) => [r.migrationName, r.direction, r.status])).toEqual([[DOCUMENT_COLUMN, "Down", "Success"]]);
@@ -468,6 +478,8 @@ function describeKyselyUpgrade(
       const rows = await k.selectFrom(`${tablePrefix}oauth_clients`).selectAll().orderBy("client_id").execute();
       const expected = records.map(toVersion1Row).sort((x, y) => (String(x.client_id) < String(y.client_id) ? -1 : 1));
       expect(rows.map((row) => ({ ...row, version: Number(row.version) }))).toStrictEqual(expected);
+      // Names as migration 0001 left them, so that version-1 code finds its schema unchanged.
+      if (postgres) expect(await postgresIndexes(db, table)).toEqual(version1Indexes);
       await migrateToLatest(db, { tablePrefix });
       await expectAllReadBack(createKyselyStore(db, { tablePrefix }), records);
     });
@@ -510,7 +522,7 @@ let pgliteRun = 0;
 describeKyselyUpgrade(
   "PostgreSQL (PGlite)",
   () => ({ db: new Kysely<unknown>({ dialect: new PGliteDialect(pglite!) }), tablePrefix: `run${++pgliteRun}_` }),
-  () => (pglite = new PGlite()).waitReady,
+  { start: () => (pglite = new PGlite()).waitReady, postgres: true },
 );
 
 const databaseUrl = process.env.DATABASE_URL;
@@ -542,7 +554,7 @@ if (databaseUrl) {
     }
   });
 
-  describeKyselyUpgrade("a real PostgreSQL server", () => ({ db: dbA, tablePrefix: prefix() }));
+  describeKyselyUpgrade("a real PostgreSQL server", () => ({ db: dbA, tablePrefix: prefix() }), { postgres: true });
 
   describe("Kysely store on a real PostgreSQL server: concurrent upgrades", () => {
     it("migrates a version-1 database once when two processes upgrade it at the same time", async () => {
@@ -552,9 +564,10 @@ if (databaseUrl) {
       const [first, second] = await Promise.all([migrateToLatest(dbA, { tablePrefix }), migrateToLatest(dbB, { tablePrefix })]);
       expect([...first, ...second].map((r) => [r.migrationName, r.status])).toEqual([[DOCUMENT_COLUMN, "Success"]]);
       await expectAllReadBack(createKyselyStore(dbB, { tablePrefix }), records);
-      const { rows } = await sql<{ name: string }>`
-        SELECT indexname AS name FROM pg_indexes WHERE tablename = ${`${tablePrefix}oauth_clients`} ORDER BY indexname`.execute(dbA);
-      expect(rows.map((r) => r.name)).toEqual([`${tablePrefix}oauth_clients_list_idx`, `${tablePrefix}oauth_clients_pk`]);
+      expect(await postgresIndexes(dbA, `${tablePrefix}oauth_clients`)).toEqual([
+        `${tablePrefix}oauth_clients_list_idx`,
+        `${tablePrefix}oauth_clients_pk`,
+      ]);
     });
   });
 }
