@@ -2,13 +2,24 @@
  * Store on Kysely, for any SQL database Kysely has a dialect for. Tested on
  * SQLite and PostgreSQL (PGlite and a real server).
  *
- * The schema uses only portable column types (varchar, text, integer):
- * arrays and the verification object are JSON text, timestamps are the
+ * The schema uses only portable column types (varchar, text, integer): the
+ * columns the database must compare (id, account, list order, version) and
+ * the rest of the record as one JSON text document. Timestamps are the
  * RFC 3339 strings of the record, so they compare and sort as text.
  */
 import { Migrator, type Kysely, type Migration, type MigrationResult } from "kysely";
 import type { ClientStore, ListQuery } from "../src/store.js";
-import { CLIENT_COLUMNS as COLUMNS, fromClientRow, toClientRow, type OAuthClientsTable } from "./rows.js";
+import {
+  CLIENT_COLUMNS as COLUMNS,
+  fromClientRow,
+  fromLegacyClientRow,
+  LEGACY_CLIENT_COLUMNS,
+  toClientRow,
+  toLegacyClientRow,
+  type ClientRowRead,
+  type LegacyClientRow,
+  type OAuthClientsTable,
+} from "./rows.js";
 
 export type { OAuthClientsTable } from "./rows.js";
 
@@ -23,9 +34,15 @@ export interface KyselyStoreOptions {
 }
 
 
-/** Names of the tables and index for a prefix. */
+/** Names of the tables and indexes for a prefix. */
 interface SchemaNames {
   clients: string;
+  /** The clients table while a migration rebuilds it. */
+  rebuilt: string;
+  /** The primary key of the clients table since migration 0002. */
+  primaryKey: string;
+  /** Its name before (PostgreSQL's default name for migration 0001's key). */
+  version1PrimaryKey: string;
   listIndex: string;
   migrations: string;
   migrationLock: string;
@@ -41,12 +58,141 @@ function schemaNames(options: KyselyStoreOptions): SchemaNames {
   // Short names keep every identifier within PostgreSQL's 63-byte limit.
   return {
     clients: `${prefix}oauth_clients`,
+    rebuilt: `${prefix}oauth_clients_rebuilt`,
+    primaryKey: `${prefix}oauth_clients_pk`,
+    version1PrimaryKey: `${prefix}oauth_clients_pkey`,
     listIndex: `${prefix}oauth_clients_list_idx`,
     migrations: `${prefix}oauth_clients_migrations`,
     migrationLock: `${prefix}oauth_clients_migrations_lock`,
   };
 }
 
+/** Rows read per query while a migration rewrites the table. */
+const MIGRATION_BATCH = 100;
+/**
+ * Text per INSERT while a migration rewrites the table, in UTF-16 code
+ * units: at most 3 MiB of UTF-8, under MySQL's smallest `max_allowed_packet`
+ * (4 MiB). A larger row goes alone.
+ */
+const MIGRATION_INSERT_CHARS = 1 << 20;
+
+/** Any table name maps to some row: migrations name their tables at run time. */
+type AnyTables = Record<string, Record<string, unknown>>;
+
+/**
+ * The table of migration 0001: one column per field. `primaryKey` names the
+ * key when the table is built under a temporary name (0002's `down`).
+ */
+async function createVersion1Table(db: Kysely<unknown>, table: string, primaryKey?: string): Promise<void> {
+  // Indexed columns are bounded varchars so that every dialect
+  // (MySQL included) can index them; the rest is unbounded text.
+  await db.schema
+    .createTable(table)
+    .addColumn("client_id", "varchar(255)", (c) => (primaryKey ? c.notNull() : c.primaryKey().notNull()))
+    .addColumn("account_id", "varchar(255)", (c) => c.notNull())
+    .addColumn("visibility", "text", (c) => c.notNull())
+    .addColumn("client_name", "text", (c) => c.notNull())
+    .addColumn("grant_types", "text", (c) => c.notNull())
+    .addColumn("response_types", "text", (c) => c.notNull())
+    .addColumn("redirect_uris", "text", (c) => c.notNull())
+    .addColumn("scopes", "text", (c) => c.notNull())
+    .addColumn("optional_scopes", "text", (c) => c.notNull())
+    .addColumn("token_endpoint_auth_method", "text", (c) => c.notNull())
+    .addColumn("allowed_cors_origins", "text", (c) => c.notNull())
+    .addColumn("post_logout_redirect_uris", "text", (c) => c.notNull())
+    .addColumn("client_uri", "text")
+    .addColumn("logo_uri", "text")
+    .addColumn("policy_uri", "text")
+    .addColumn("tos_uri", "text")
+    .addColumn("client_uri_verification", "text")
+    .addColumn("secret_hash", "text")
+    .addColumn("rotated_secret_hash", "text")
+    .addColumn("rotated_at", "text")
+    .addColumn("created_at", "varchar(64)", (c) => c.notNull())
+    .addColumn("updated_at", "text", (c) => c.notNull())
+    .addColumn("promoted_at", "text")
+    .addColumn("version", "integer", (c) => c.notNull())
+    .$call((builder) => (primaryKey ? builder.addPrimaryKeyConstraint(primaryKey, ["client_id"]) : builder))
+    .execute();
+}
+
+/** The table of migration 0002: key columns and the JSON document. */
+async function createDocumentTable(db: Kysely<unknown>, table: string, names: SchemaNames): Promise<void> {
+  await db.schema
+    .createTable(table)
+    .addColumn("client_id", "varchar(255)", (c) => c.notNull())
+    .addColumn("account_id", "varchar(255)", (c) => c.notNull())
+    .addColumn("created_at", "varchar(64)", (c) => c.notNull())
+    .addColumn("version", "integer", (c) => c.notNull())
+    .addColumn("document", "text", (c) => c.notNull())
+    // Named for the final table: PostgreSQL would name it after the
+    // temporary one, and the old table's <table>_pkey still exists.
+    .addPrimaryKeyConstraint(names.primaryKey, ["client_id"])
+    .execute();
+}
+
+async function createListIndex(db: Kysely<unknown>, names: SchemaNames): Promise<void> {
+  await db.schema.createIndex(names.listIndex).on(names.clients).columns(["account_id", "created_at", "client_id"]).execute();
+}
+
+/** Splits rows into INSERTs of at most {@link MIGRATION_INSERT_CHARS} code units of text each. */
+function insertChunks<Row extends object>(rows: readonly Row[]): Row[][] {
+  const chunks: Row[][] = [];
+  let chars = Infinity;
+  for (const row of rows) {
+    const length = Object.values(row).reduce<number>((n, value) => n + (typeof value === "string" ? value.length : 8), 0);
+    if (chars + length > MIGRATION_INSERT_CHARS) {
+      chunks.push([]);
+      chars = 0;
+    }
+    chunks.at(-1)!.push(row);
+    chars += length;
+  }
+  return chunks;
+}
+
+/**
+ * Rebuilds the clients table in another layout: creates it under a
+ * temporary name, copies every row through `convert` in batches keyed on
+ * client_id (so no table is ever read whole into memory), drops the old
+ * table with its indexes, renames the new one and creates the list index.
+ * The old table stays whole until every row is copied.
+ */
+async function rebuildClientsTable<From extends { client_id: string }>(
+  db: Kysely<unknown>,
+  names: SchemaNames,
+  create: (db: Kysely<unknown>, table: string) => Promise<void>,
+  columns: readonly string[],
+  convert: (row: From) => object,
+): Promise<void> {
+  await create(db, names.rebuilt);
+  const k = db as unknown as Kysely<AnyTables>;
+  for (let after: string | undefined; ; ) {
+    let select = k.selectFrom(names.clients).select(columns).orderBy("client_id").limit(MIGRATION_BATCH);
+    if (after !== undefined) select = select.where("client_id", ">", after);
+    const rows = (await select.execute()) as From[];
+    for (const chunk of insertChunks(rows.map(convert))) {
+      await k.insertInto(names.rebuilt).values(chunk as Record<string, unknown>[]).execute();
+    }
+    if (rows.length < MIGRATION_BATCH) break;
+    after = rows.at(-1)!.client_id;
+  }
+  await db.schema.dropTable(names.clients).execute();
+  await db.schema.alterTable(names.rebuilt).renameTo(names.clients).execute();
+  await createListIndex(db, names);
+}
+
+/**
+ * Runs a migration's steps in one transaction. Kysely's Migrator opens one
+ * on PostgreSQL but not on SQLite (its adapter declares no transactional
+ * DDL, although SQLite has it), where an interrupted rebuild would
+ * otherwise leave half a schema. MySQL commits each DDL statement
+ * implicitly whatever one does; docs/storage.md says what that means.
+ */
+async function atomically(db: Kysely<unknown>, body: (db: Kysely<unknown>) => Promise<void>): Promise<void> {
+  if (db.isTransaction) await body(db);
+  else await db.transaction().execute(body);
+}
 
 /**
  * The migrations that create and evolve this library's schema, keyed by
@@ -65,43 +211,38 @@ export function oauthClientRegistryMigrations(options: KyselyStoreOptions = {}):
   return {
     oauth_client_registry_0001_create_clients: {
       async up(db) {
-        // Indexed columns are bounded varchars so that every dialect
-        // (MySQL included) can index them; the rest is unbounded text.
-        await db.schema
-          .createTable(names.clients)
-          .addColumn("client_id", "varchar(255)", (c) => c.primaryKey().notNull())
-          .addColumn("account_id", "varchar(255)", (c) => c.notNull())
-          .addColumn("visibility", "text", (c) => c.notNull())
-          .addColumn("client_name", "text", (c) => c.notNull())
-          .addColumn("grant_types", "text", (c) => c.notNull())
-          .addColumn("response_types", "text", (c) => c.notNull())
-          .addColumn("redirect_uris", "text", (c) => c.notNull())
-          .addColumn("scopes", "text", (c) => c.notNull())
-          .addColumn("optional_scopes", "text", (c) => c.notNull())
-          .addColumn("token_endpoint_auth_method", "text", (c) => c.notNull())
-          .addColumn("allowed_cors_origins", "text", (c) => c.notNull())
-          .addColumn("post_logout_redirect_uris", "text", (c) => c.notNull())
-          .addColumn("client_uri", "text")
-          .addColumn("logo_uri", "text")
-          .addColumn("policy_uri", "text")
-          .addColumn("tos_uri", "text")
-          .addColumn("client_uri_verification", "text")
-          .addColumn("secret_hash", "text")
-          .addColumn("rotated_secret_hash", "text")
-          .addColumn("rotated_at", "text")
-          .addColumn("created_at", "varchar(64)", (c) => c.notNull())
-          .addColumn("updated_at", "text", (c) => c.notNull())
-          .addColumn("promoted_at", "text")
-          .addColumn("version", "integer", (c) => c.notNull())
-          .execute();
-        await db.schema
-          .createIndex(names.listIndex)
-          .on(names.clients)
-          .columns(["account_id", "created_at", "client_id"])
-          .execute();
+        await createVersion1Table(db, names.clients);
+        await createListIndex(db, names);
       },
       async down(db) {
         await db.schema.dropTable(names.clients).execute();
+      },
+    },
+    // Key columns plus one JSON document, so that a new field needs no
+    // migration. Rewrites every row once; `down` rewrites them back
+    // (dropping any field version 1 has no column for).
+    oauth_client_registry_0002_document_column: {
+      async up(db) {
+        await atomically(db, (trx) =>
+          rebuildClientsTable(
+            trx,
+            names,
+            (d, table) => createDocumentTable(d, table, names),
+            LEGACY_CLIENT_COLUMNS,
+            (row: LegacyClientRow) => toClientRow(fromLegacyClientRow(row)),
+          ),
+        );
+      },
+      async down(db) {
+        await atomically(db, (trx) =>
+          rebuildClientsTable(
+            trx,
+            names,
+            (d, table) => createVersion1Table(d, table, names.version1PrimaryKey),
+            COLUMNS,
+            (row: ClientRowRead) => toLegacyClientRow(fromClientRow(row)),
+          ),
+        );
       },
     },
   };
@@ -208,7 +349,7 @@ export function createKyselyStore<DB>(db: Kysely<DB>, options: KyselyStoreOption
           .where((eb) => eb.or([eb("created_at", ">", after.created_at), eb("client_id", ">", after.client_id)]));
       }
       const rows = await select.orderBy("created_at").orderBy("client_id").limit(query.limit).execute();
-      return rows.map(fromClientRow);
+      return rows.map((row) => fromClientRow(row));
     },
 
     async insert(record) {

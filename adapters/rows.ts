@@ -1,7 +1,9 @@
 /**
- * The row shape shared by the SQL adapters: client fields as columns,
- * arrays and the verification object as JSON text. One encoder and one
- * decoder, so every SQL backend stores a record the same way.
+ * The row shape shared by the SQL adapters: the keys the database must see
+ * (identity, list order, compare-and-swap) as columns, and every other key
+ * of the record as one JSON document. One encoder and one decoder, so every
+ * SQL backend stores a record the same way, and a new `StoredClient` key
+ * is stored and read back without a migration or an adapter change.
  */
 import type { StoredClient } from "../src/store.js";
 
@@ -11,45 +13,91 @@ import type { StoredClient } from "../src/store.js";
  *
  * @example
  * interface DB { oauth_clients: OAuthClientsTable }
- * const names = await db.selectFrom("oauth_clients").select("client_name").execute();
+ * const rows = await db.selectFrom("oauth_clients").select(["client_id", "document"]).execute();
+ * const names = rows.map((row) => (JSON.parse(row.document) as { client_name: string }).client_name);
  */
 export interface OAuthClientsTable {
+  /** Primary key; unique across accounts. */
   client_id: string;
   account_id: string;
-  visibility: string;
-  client_name: string;
-  /** JSON array. */
-  grant_types: string;
-  /** JSON array. */
-  response_types: string;
-  /** JSON array. */
-  redirect_uris: string;
-  /** JSON array. */
-  scopes: string;
-  /** JSON array. */
-  optional_scopes: string;
-  token_endpoint_auth_method: string;
-  /** JSON array. */
-  allowed_cors_origins: string;
-  /** JSON array. */
-  post_logout_redirect_uris: string;
-  client_uri: string | null;
-  logo_uri: string | null;
-  policy_uri: string | null;
-  tos_uri: string | null;
-  /** JSON object `{ status, text }` or null. */
-  client_uri_verification: string | null;
-  secret_hash: string | null;
-  rotated_secret_hash: string | null;
-  rotated_at: string | null;
+  /** RFC 3339 UTC; with `account_id` and `client_id`, the list index. */
   created_at: string;
-  updated_at: string;
-  promoted_at: string | null;
+  /** Compare-and-swap counter. */
   version: number;
+  /** JSON object: every other key of the stored record (client fields, secret hashes, timestamps). */
+  document: string;
 }
 
-/** Every column of the clients table, in record order. */
-export const CLIENT_COLUMNS = [
+/** The record keys stored as columns of their own; everything else goes into `document`. */
+type KeyColumn = "client_id" | "account_id" | "created_at" | "version";
+
+/** The part of a record that is stored in the `document` column. */
+type StoredDocument = Omit<StoredClient, KeyColumn>;
+
+/** Every column of the clients table. */
+export const CLIENT_COLUMNS = ["client_id", "account_id", "created_at", "version", "document"] as const satisfies readonly (
+  | KeyColumn
+  | "document"
+)[];
+
+/** A row as drivers return it: some hand back integers as strings or bigints. */
+export type ClientRowRead = Omit<OAuthClientsTable, "version"> & { version: number | bigint | string };
+
+/**
+ * Encodes a record as a row. Generic over the record's keys: whatever is not
+ * a key column is written to `document`.
+ *
+ * @example
+ * const row = toClientRow(record);
+ * JSON.parse(row.document).redirect_uris; // ["https://app.example.com/cb"]
+ */
+export function toClientRow(record: StoredClient): OAuthClientsTable {
+  const { client_id, account_id, created_at, version, ...document } = record;
+  return { client_id, account_id, created_at, version, document: JSON.stringify(document) };
+}
+
+/**
+ * Decodes a row into a record: `defaults`, then the document, then the key
+ * columns. `defaults` is how a field added after a row was written gets its
+ * value (the registry's field table supplies it); its values are copied, so
+ * records never share an array or object.
+ *
+ * @example
+ * const record = fromClientRow(row);
+ * // A row written before post_logout_redirect_uris existed would read back with []:
+ * const withDefaults = fromClientRow(row, { post_logout_redirect_uris: [] });
+ */
+export function fromClientRow(row: ClientRowRead, defaults: Partial<StoredClient> = {}): StoredClient {
+  const document = parseStored(row.document, "document", row.client_id);
+  if (typeof document !== "object" || document === null || Array.isArray(document)) {
+    throw new Error(`the stored document of client ${JSON.stringify(row.client_id)} is not a JSON object`);
+  }
+  return {
+    ...structuredClone(defaults),
+    ...(document as StoredDocument),
+    client_id: row.client_id,
+    account_id: row.account_id,
+    created_at: row.created_at,
+    version: Number(row.version),
+  };
+}
+
+/** Parses stored JSON text; a failure names the column and the client, which a bare SyntaxError would not. */
+function parseStored(text: string, column: string, clientId: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new Error(`the stored ${column} of client ${JSON.stringify(clientId)} is not valid JSON`, { cause: error });
+  }
+}
+
+/**
+ * The columns of schema version 1 (SQLite `user_version` 1, Kysely migration
+ * `oauth_client_registry_0001_create_clients`): one column per field, arrays
+ * and the verification object as JSON text. Frozen: only the migrations to
+ * the document layout (and back, for Kysely's `down`) read or write it.
+ */
+export const LEGACY_CLIENT_COLUMNS = [
   "client_id",
   "account_id",
   "visibility",
@@ -74,78 +122,55 @@ export const CLIENT_COLUMNS = [
   "updated_at",
   "promoted_at",
   "version",
-] as const satisfies readonly (keyof OAuthClientsTable)[];
+] as const;
+
+/** The version-1 columns that hold JSON text (or NULL) rather than the value itself. */
+const LEGACY_JSON_COLUMNS: ReadonlySet<string> = new Set([
+  "grant_types",
+  "response_types",
+  "redirect_uris",
+  "scopes",
+  "optional_scopes",
+  "allowed_cors_origins",
+  "post_logout_redirect_uris",
+  "client_uri_verification",
+]);
+
+/** A row of the version-1 table: text or NULL in every column but `version`. */
+export type LegacyClientRow = Record<(typeof LEGACY_CLIENT_COLUMNS)[number], string | null> & {
+  client_id: string;
+  version: number | bigint | string;
+};
 
 /**
- * Encodes a record as a row.
+ * Decodes a version-1 row into a record.
  *
  * @example
- * const row = toClientRow(record); // row.redirect_uris === '["https://app.example.com/cb"]'
+ * const record = fromLegacyClientRow(oldRow); // then toClientRow(record)
  */
-export function toClientRow(record: StoredClient): OAuthClientsTable {
-  return {
-    client_id: record.client_id,
-    account_id: record.account_id,
-    visibility: record.visibility,
-    client_name: record.client_name,
-    grant_types: JSON.stringify(record.grant_types),
-    response_types: JSON.stringify(record.response_types),
-    redirect_uris: JSON.stringify(record.redirect_uris),
-    scopes: JSON.stringify(record.scopes),
-    optional_scopes: JSON.stringify(record.optional_scopes),
-    token_endpoint_auth_method: record.token_endpoint_auth_method,
-    allowed_cors_origins: JSON.stringify(record.allowed_cors_origins),
-    post_logout_redirect_uris: JSON.stringify(record.post_logout_redirect_uris),
-    client_uri: record.client_uri,
-    logo_uri: record.logo_uri,
-    policy_uri: record.policy_uri,
-    tos_uri: record.tos_uri,
-    client_uri_verification:
-      record.client_uri_verification === null ? null : JSON.stringify(record.client_uri_verification),
-    secret_hash: record.secret_hash,
-    rotated_secret_hash: record.rotated_secret_hash,
-    rotated_at: record.rotated_at,
-    created_at: record.created_at,
-    updated_at: record.updated_at,
-    promoted_at: record.promoted_at,
-    version: record.version,
-  };
+export function fromLegacyClientRow(row: LegacyClientRow): StoredClient {
+  const record: Record<string, unknown> = {};
+  for (const column of LEGACY_CLIENT_COLUMNS) {
+    const value = row[column];
+    record[column] = LEGACY_JSON_COLUMNS.has(column) && typeof value === "string" ? parseStored(value, column, row.client_id) : value;
+  }
+  record.version = Number(row.version);
+  return record as unknown as StoredClient;
 }
 
 /**
- * Decodes a row into a record. `version` may come back as a number, a bigint
- * or a string, depending on the driver.
+ * Encodes a record as a version-1 row (Kysely's `down` of the document
+ * migration). Keys version 1 has no column for are dropped.
  *
  * @example
- * const record = fromClientRow(row);
+ * const oldRow = toLegacyClientRow(fromClientRow(row));
  */
-export function fromClientRow(row: Omit<OAuthClientsTable, "version"> & { version: number | bigint | string }): StoredClient {
-  const json = <T>(text: string) => JSON.parse(text) as T;
-  return {
-    account_id: row.account_id,
-    client_id: row.client_id,
-    visibility: row.visibility as StoredClient["visibility"],
-    client_name: row.client_name,
-    grant_types: json(row.grant_types),
-    response_types: json(row.response_types),
-    redirect_uris: json(row.redirect_uris),
-    scopes: json(row.scopes),
-    optional_scopes: json(row.optional_scopes),
-    token_endpoint_auth_method: row.token_endpoint_auth_method as StoredClient["token_endpoint_auth_method"],
-    allowed_cors_origins: json(row.allowed_cors_origins),
-    post_logout_redirect_uris: json(row.post_logout_redirect_uris),
-    client_uri: row.client_uri,
-    logo_uri: row.logo_uri,
-    policy_uri: row.policy_uri,
-    tos_uri: row.tos_uri,
-    client_uri_verification: row.client_uri_verification === null ? null : json(row.client_uri_verification),
-    secret_hash: row.secret_hash,
-    rotated_secret_hash: row.rotated_secret_hash,
-    rotated_at: row.rotated_at,
-    created_at: row.created_at,
-    updated_at: row.updated_at,
-    promoted_at: row.promoted_at,
-    // Some drivers hand back integers as strings or bigints.
-    version: Number(row.version),
-  };
+export function toLegacyClientRow(record: StoredClient): LegacyClientRow {
+  const fields = record as unknown as Record<string, unknown>;
+  const row: Record<string, unknown> = {};
+  for (const column of LEGACY_CLIENT_COLUMNS) {
+    const value = fields[column] ?? null;
+    row[column] = LEGACY_JSON_COLUMNS.has(column) && value !== null ? JSON.stringify(value) : value;
+  }
+  return row as LegacyClientRow;
 }

@@ -6,7 +6,7 @@
  * inspects the file without writing to it (integrity, schema version, the
  * table's columns), so a file it refuses is left byte-identical; only then
  * does it create or migrate the table, inside one IMMEDIATE transaction, so
- * two processes opening the same new file at once cannot both migrate it.
+ * two processes opening the same file at once cannot both migrate it.
  *
  * better-sqlite3 is synchronous: a statement that waits for a lock inside
  * SQLite's busy handler blocks the whole event loop. The store's statements
@@ -16,7 +16,15 @@
 import Database from "better-sqlite3";
 import { InternalError, StorageUnavailableError } from "../src/errors.js";
 import type { ClientStore, ListQuery } from "../src/store.js";
-import { CLIENT_COLUMNS as COLUMNS, fromClientRow, toClientRow, type OAuthClientsTable } from "./rows.js";
+import {
+  CLIENT_COLUMNS as COLUMNS,
+  fromClientRow,
+  fromLegacyClientRow,
+  LEGACY_CLIENT_COLUMNS,
+  toClientRow,
+  type ClientRowRead,
+  type LegacyClientRow,
+} from "./rows.js";
 
 /** Values of {@link SqliteStoreOptions.synchronous}, as `PRAGMA synchronous` names them. */
 export type SqliteSynchronous = "normal" | "full" | "extra";
@@ -90,7 +98,7 @@ export class SqliteOpenError extends Error {
 }
 
 /** The schema version this code writes; stored in `PRAGMA user_version`. */
-export const SQLITE_SCHEMA_VERSION = 1;
+export const SQLITE_SCHEMA_VERSION = 2;
 
 const DEFAULT_TABLE = "oauth_clients";
 const DEFAULT_LOCK_TIMEOUT_MS = 5000;
@@ -101,49 +109,70 @@ const TABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 const FIRST_RETRY_MS = 1;
 const MAX_RETRY_MS = 50;
 
-/** A row as better-sqlite3 returns it; `version` is a bigint on safe-integer connections. */
-type Row = Omit<OAuthClientsTable, "version"> & { version: number | bigint };
+/** Rows copied per statement while migrating, so a large table is never all in memory. */
+const MIGRATION_BATCH = 500;
+
+/** The columns of each schema version's table; `inspect` tells the versions apart by them. */
+const LAYOUTS: readonly { version: number; columns: readonly string[] }[] = [
+  { version: 1, columns: LEGACY_CLIENT_COLUMNS },
+  { version: SQLITE_SCHEMA_VERSION, columns: COLUMNS },
+];
+
+/** Creates the clients table of the current schema version (its list index is separate: {@link createListIndex}). */
+function createClientsTable(db: Database.Database, table: string): void {
+  db.exec(`
+    CREATE TABLE ${quote(table)} (
+      client_id TEXT NOT NULL PRIMARY KEY,
+      account_id TEXT NOT NULL,
+      created_at TEXT NOT NULL,
+      version INTEGER NOT NULL,
+      document TEXT NOT NULL
+    ) STRICT
+  `);
+}
+
+function createListIndex(db: Database.Database, table: string): void {
+  db.exec(`CREATE INDEX IF NOT EXISTS ${quote(`${table}_list_idx`)} ON ${quote(table)} (account_id, created_at, client_id)`);
+}
+
+function insertSql(table: string): string {
+  return `INSERT INTO ${quote(table)} (${COLUMNS.join(", ")}) VALUES (${COLUMNS.map((c) => `@${c}`).join(", ")})`;
+}
 
 /**
- * Each entry upgrades the schema from version `index` to `index + 1`.
- * Entries only ever get appended: a released migration never changes. One
- * that changes the columns must also teach `inspect` the columns of each
- * older version, which it checks before migrating.
+ * Version 1 → 2: one column per field becomes key columns plus a JSON
+ * document. The table is rebuilt (create, copy, drop, rename), as SQLite
+ * recommends for changes ALTER TABLE cannot make in one step; every row is
+ * decoded with the version-1 decoder and encoded with today's codec, in
+ * batches keyed on client_id.
  */
-const MIGRATIONS: readonly ((db: Database.Database, table: string) => void)[] = [
-  (db, table) => {
-    db.exec(`
-      CREATE TABLE IF NOT EXISTS ${quote(table)} (
-        client_id TEXT NOT NULL PRIMARY KEY,
-        account_id TEXT NOT NULL,
-        visibility TEXT NOT NULL,
-        client_name TEXT NOT NULL,
-        grant_types TEXT NOT NULL,
-        response_types TEXT NOT NULL,
-        redirect_uris TEXT NOT NULL,
-        scopes TEXT NOT NULL,
-        optional_scopes TEXT NOT NULL,
-        token_endpoint_auth_method TEXT NOT NULL,
-        allowed_cors_origins TEXT NOT NULL,
-        post_logout_redirect_uris TEXT NOT NULL,
-        client_uri TEXT,
-        logo_uri TEXT,
-        policy_uri TEXT,
-        tos_uri TEXT,
-        client_uri_verification TEXT,
-        secret_hash TEXT,
-        rotated_secret_hash TEXT,
-        rotated_at TEXT,
-        created_at TEXT NOT NULL,
-        updated_at TEXT NOT NULL,
-        promoted_at TEXT,
-        version INTEGER NOT NULL
-      ) STRICT;
-      CREATE INDEX IF NOT EXISTS ${quote(`${table}_list_idx`)}
-        ON ${quote(table)} (account_id, created_at, client_id);
-    `);
-  },
-];
+function moveFieldsIntoDocument(db: Database.Database, table: string): void {
+  const next = `${table}_v2_migrating`;
+  createClientsTable(db, next);
+  const select = `SELECT ${LEGACY_CLIENT_COLUMNS.join(", ")} FROM ${quote(table)}`;
+  const first = db.prepare<[number], LegacyClientRow>(`${select} ORDER BY client_id LIMIT ?`).safeIntegers(false);
+  const after = db
+    .prepare<[string, number], LegacyClientRow>(`${select} WHERE client_id > ? ORDER BY client_id LIMIT ?`)
+    .safeIntegers(false);
+  const insert = db.prepare(insertSql(next));
+  for (let rows = first.all(MIGRATION_BATCH); rows.length > 0; ) {
+    for (const row of rows) insert.run(toClientRow(fromLegacyClientRow(row)));
+    if (rows.length < MIGRATION_BATCH) break;
+    rows = after.all(rows.at(-1)!.client_id, MIGRATION_BATCH);
+  }
+  // Dropping the table drops its list index; migrate() creates it again.
+  db.exec(`DROP TABLE ${quote(table)}; ALTER TABLE ${quote(next)} RENAME TO ${quote(table)}`);
+}
+
+/**
+ * Each entry upgrades a table from the schema version it is keyed by to the
+ * next; a new table is created at the current version directly. Entries
+ * only ever get added: a released upgrade never changes. One that changes
+ * the columns adds the new column set to LAYOUTS.
+ */
+const UPGRADES: Readonly<Record<number, (db: Database.Database, table: string) => void>> = {
+  1: moveFieldsIntoDocument,
+};
 
 function quote(identifier: string): string {
   return `"${identifier.replace(/"/g, '""')}"`;
@@ -198,15 +227,19 @@ function assertIntact(db: Database.Database): void {
 
 /** What the file holds for this store, read without writing anything. */
 interface SchemaState {
+  /** `PRAGMA user_version`. */
   version: number;
-  tableExists: boolean;
+  /** The schema version of the table's columns; 0 when there is no table. */
+  layout: number;
 }
 
 /**
  * Reads the schema version and checks that a table of the store's name, if
- * there is one, has exactly this library's columns. Throws, naming the
- * reason, for a file this store must not adopt: a newer schema, or a table
- * of that name that belongs to something else.
+ * there is one, has exactly the columns of one of this library's schema
+ * versions. Throws, naming the reason, for a file this store must not
+ * adopt: a newer schema, or a table of that name that belongs to something
+ * else. The table's columns, not `user_version`, say which version it is:
+ * the pragma is shared by every table of the file.
  */
 function inspect(db: Database.Database, table: string): SchemaState {
   const version = Number(db.pragma("user_version", { simple: true }));
@@ -221,39 +254,45 @@ function inspect(db: Database.Database, table: string): SchemaState {
     .prepare<[string], string>("SELECT type FROM sqlite_schema WHERE name = ? COLLATE NOCASE")
     .pluck()
     .get(table);
-  if (type === undefined) return { version, tableExists: false };
+  if (type === undefined) return { version, layout: 0 };
   if (type !== "table") throw new Error(`${table} exists but is ${type === "index" ? "an" : "a"} ${type}, not this library's table`);
   const info = db
     .prepare<[string], { name: string; pk: number }>("SELECT name, pk FROM pragma_table_info(?)")
     .safeIntegers(false)
     .all(table);
-  const columns = new Set(info.map((column) => column.name.toLowerCase()));
-  const expected = new Set<string>(COLUMNS);
-  const missing = COLUMNS.filter((column) => !columns.has(column));
-  const unexpected = [...columns].filter((column) => !expected.has(column));
+  const columns = info.map((column) => column.name.toLowerCase());
+  // Compared with the version whose columns it is closest to (the newest on
+  // a tie), so the message names what a damaged table of ours lacks.
+  const closest = LAYOUTS.map(({ version: layout, columns: expected }) => ({
+    layout,
+    expected,
+    missing: expected.filter((column) => !columns.includes(column)),
+    unexpected: columns.filter((column) => !expected.includes(column)),
+  })).reduce((best, candidate) =>
+    candidate.missing.length + candidate.unexpected.length <= best.missing.length + best.unexpected.length ? candidate : best,
+  );
+  const { missing, unexpected } = closest;
   const primaryKey = info.filter((column) => column.pk > 0).map((column) => column.name.toLowerCase());
   const problems =
-    missing.length === COLUMNS.length
+    missing.length === closest.expected.length
       ? [`it has none of this library's columns (its columns: ${unexpected.join(", ")})`]
       : [
           ...(missing.length > 0 ? [`missing columns ${missing.join(", ")}`] : []),
           ...(unexpected.length > 0 ? [`unexpected columns ${unexpected.join(", ")}`] : []),
-    // Inserts rely on client_id being unique.
+          // Inserts rely on client_id being unique.
           ...(missing.length === 0 && primaryKey.join() !== "client_id" ? ["client_id is not its primary key"] : []),
         ];
   if (problems.length > 0) throw new Error(`table ${table} exists but is not this library's: ${problems.join("; ")}`);
-  return { version, tableExists: true };
+  return { version, layout: closest.layout };
 }
 
 function migrate(db: Database.Database, table: string): void {
   db.transaction(() => {
     // Again inside the lock: another process may have migrated meanwhile.
-    const { version, tableExists } = inspect(db, table);
-    // A missing table gets the whole chain, whatever user_version says (it
-    // may have been set by another store of this library with another table).
-    for (let next = tableExists ? version : 0; next < SQLITE_SCHEMA_VERSION; next++) {
-      MIGRATIONS[next]!(db, table);
-    }
+    const { layout } = inspect(db, table);
+    if (layout === 0) createClientsTable(db, table);
+    else for (let from = layout; from < SQLITE_SCHEMA_VERSION; from++) UPGRADES[from]!(db, table);
+    createListIndex(db, table);
     db.pragma(`user_version = ${SQLITE_SCHEMA_VERSION}`);
   }).immediate();
 }
@@ -262,7 +301,7 @@ function migrate(db: Database.Database, table: string): void {
 function prepareStatements(db: Database.Database, table: string) {
   const t = quote(table);
   const columnList = COLUMNS.join(", ");
-  const prepare = (source: string) => db.prepare<unknown[], Row>(source).safeIntegers(false);
+  const prepare = (source: string) => db.prepare<unknown[], ClientRowRead>(source).safeIntegers(false);
   return {
     get: prepare(`SELECT ${columnList} FROM ${t} WHERE client_id = ? AND account_id = ?`),
     getById: prepare(`SELECT ${columnList} FROM ${t} WHERE client_id = ?`),
@@ -273,10 +312,7 @@ function prepareStatements(db: Database.Database, table: string) {
       `SELECT ${columnList} FROM ${t} WHERE account_id = ? AND (created_at, client_id) > (?, ?) ` +
         `ORDER BY created_at, client_id LIMIT ?`,
     ),
-    insert: prepare(
-      `INSERT INTO ${t} (${columnList}) VALUES (${COLUMNS.map((c) => `@${c}`).join(", ")}) ` +
-        `ON CONFLICT (client_id) DO NOTHING`,
-    ),
+    insert: prepare(`${insertSql(table)} ON CONFLICT (client_id) DO NOTHING`),
     update: prepare(
       `UPDATE ${t} SET ${COLUMNS.filter((c) => c !== "client_id" && c !== "account_id")
         .map((c) => `${c} = @${c}`)
@@ -351,13 +387,13 @@ export function createSqliteStore(
     // ordinary way; the file is only read until it is known to be ours.
     statements = withBusyTimeout(opening, lockTimeoutMs, () => {
       if (quickCheck) assertIntact(opening);
-      const { version, tableExists } = inspect(opening, table);
+      const { version, layout } = inspect(opening, table);
       // WAL lets readers run beside a writer, which matters once several
       // processes share the file.
       if (ownsConnection) opening.pragma("journal_mode = WAL");
       // Set after the journal mode: switching to WAL may change it.
       if (synchronous !== undefined) opening.pragma(`synchronous = ${synchronous.toUpperCase()}`);
-      if (!tableExists || version < SQLITE_SCHEMA_VERSION) migrate(opening, table);
+      if (layout < SQLITE_SCHEMA_VERSION || version < SQLITE_SCHEMA_VERSION) migrate(opening, table);
       return prepareStatements(opening, table);
     });
     if (ownsConnection) opening.pragma("busy_timeout = 0");
@@ -431,7 +467,7 @@ export function createSqliteStore(
         const rows = query.after
           ? statements.listAfter.all(accountId, query.after.created_at, query.after.client_id, query.limit)
           : statements.listFirst.all(accountId, query.limit);
-        return rows.map(fromClientRow);
+        return rows.map((row) => fromClientRow(row));
       });
     },
     insert(record) {

@@ -36,6 +36,7 @@ describe("Kysely store: migrations", () => {
     const first = await migrateToLatest(db, { tablePrefix: "auth_" });
     expect(first.map((r) => [r.migrationName, r.status])).toEqual([
       ["oauth_client_registry_0001_create_clients", "Success"],
+      ["oauth_client_registry_0002_document_column", "Success"],
     ]);
     expect(await migrateToLatest(db, { tablePrefix: "auth_" })).toEqual([]);
     expect(await tableNames(db)).toEqual([

@@ -109,7 +109,9 @@ describe("SQLite store: opening and migrating", () => {
     const db = new Database(file);
     db.pragma(`user_version = ${SQLITE_SCHEMA_VERSION + 1}`);
     db.close();
-    expect(() => createSqliteStore(file)).toThrow(/schema version 2 .* is newer than this oauth-client-registry supports \(1\)/);
+    expect(() => createSqliteStore(file)).toThrow(
+      new RegExp(`schema version ${SQLITE_SCHEMA_VERSION + 1} .* is newer than this oauth-client-registry supports \\(${SQLITE_SCHEMA_VERSION}\\)`),
+    );
   });
 
   it("refuses a table name that is not a plain identifier", () => {
@@ -217,12 +219,14 @@ describe("SQLite store: refused opens leave the file untouched", () => {
     {
       file: "with a newer schema version",
       setup: [ours(), `PRAGMA user_version = ${SQLITE_SCHEMA_VERSION + 1}`],
-      reason: /schema version 2 \(PRAGMA user_version\) is newer than this oauth-client-registry supports \(1\)/,
+      reason: new RegExp(
+        `schema version ${SQLITE_SCHEMA_VERSION + 1} \\(PRAGMA user_version\\) is newer than this oauth-client-registry supports \\(${SQLITE_SCHEMA_VERSION}\\)`,
+      ),
     },
     {
       file: "in WAL mode with a newer schema version",
       setup: ["PRAGMA journal_mode = WAL", "CREATE TABLE theirs (x)", `PRAGMA user_version = ${SQLITE_SCHEMA_VERSION + 7}`],
-      reason: /schema version 8 .* is newer/,
+      reason: new RegExp(`schema version ${SQLITE_SCHEMA_VERSION + 7} .* is newer`),
     },
   ])("refuses a file $file, naming the file and the reason, and leaves it byte-identical", ({ setup, reason }) => {
     const file = newFile();
