@@ -5,6 +5,7 @@
  * SQL backend stores a record the same way, and a new `StoredClient` key
  * is stored and read back without a migration or an adapter change.
  */
+import { storedDefaults } from "../src/fields.js";
 import type { StoredClient } from "../src/store.js";
 
 /**
@@ -59,15 +60,15 @@ export function toClientRow(record: StoredClient): OAuthClientsTable {
 /**
  * Decodes a row into a record: `defaults`, then the document, then the key
  * columns. `defaults` is how a field added after a row was written gets its
- * value (the registry's field table supplies it); its values are copied, so
- * records never share an array or object.
+ * value: by default the field table's (`storedDefaults()`); its values are
+ * copied, so records never share an array or object.
  *
  * @example
  * const record = fromClientRow(row);
  * // A row written before post_logout_redirect_uris existed would read back with []:
  * const withDefaults = fromClientRow(row, { post_logout_redirect_uris: [] });
  */
-export function fromClientRow(row: ClientRowRead, defaults: Partial<StoredClient> = {}): StoredClient {
+export function fromClientRow(row: ClientRowRead, defaults: Partial<StoredClient> = storedDefaults()): StoredClient {
   const document = parseStored(row.document, "document", row.client_id);
   if (typeof document !== "object" || document === null || Array.isArray(document)) {
     throw new Error(`the stored document of client ${JSON.stringify(row.client_id)} is not a JSON object`);
