@@ -11,7 +11,7 @@ import type { AddressInfo } from "node:net";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { UnauthorizedError } from "./errors.js";
+import { UnauthorizedError } from "./http/errors.js";
 import { createFetchHandler, type Authorize } from "./http/handler.js";
 import { createNodeRequestListener, type NodeRequestListener } from "./http/node.js";
 import { rawRequestPath } from "./http/path.js";

@@ -2,6 +2,8 @@
  * Typed errors of the registry. Every error carries a stable string `code`
  * (safe to branch on), the HTTP `status` that fits it, and for validation a
  * list of `issues`, each naming the offending field with a JSON pointer.
+ * Errors that only describe an HTTP request (401, 403, 413, 415) live in
+ * `http/errors.ts`; every code's status is in {@link STATUS_BY_CODE}.
  */
 
 /** One problem found in an input, located by a JSON pointer (RFC 6901). */
@@ -29,6 +31,29 @@ export type OAuthClientErrorCode =
   | "storage_unavailable"
   | "overloaded"
   | "internal_error";
+
+/**
+ * The HTTP status of every code, stated once: the error classes and the HTTP
+ * layer's error table both read it, and `satisfies` makes a code without a
+ * status a compile error.
+ */
+export const STATUS_BY_CODE = Object.freeze({
+  validation_failed: 400,
+  not_found: 404,
+  rotated_secret_not_found: 404,
+  conflict: 409,
+  rotated_secret_exists: 409,
+  concurrent_modification: 409,
+  client_id_taken: 409,
+  unauthorized: 401,
+  forbidden: 403,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  precondition_failed: 412,
+  storage_unavailable: 503,
+  overloaded: 503,
+  internal_error: 500,
+} as const satisfies Record<OAuthClientErrorCode, number>);
 
 /**
  * Base class of every error the registry throws on purpose.
@@ -87,7 +112,7 @@ export function limitIssues(issues: readonly ValidationIssue[]): readonly Valida
  */
 export class ValidationError extends OAuthClientError {
   constructor(issues: readonly ValidationIssue[], message?: string) {
-    super("validation_failed", 400, message ?? summarize(issues), { issues: limitIssues(issues) });
+    super("validation_failed", STATUS_BY_CODE.validation_failed, message ?? summarize(issues), { issues: limitIssues(issues) });
   }
 }
 
@@ -99,7 +124,7 @@ export class ValidationError extends OAuthClientError {
  */
 export class NotFoundError extends OAuthClientError {
   constructor(message = "OAuth client not found", code: "not_found" | "rotated_secret_not_found" = "not_found") {
-    super(code, 404, message);
+    super(code, STATUS_BY_CODE[code], message);
   }
 }
 
@@ -115,59 +140,7 @@ export class ConflictError extends OAuthClientError {
     code: "conflict" | "rotated_secret_exists" | "concurrent_modification" | "client_id_taken",
     message: string,
   ) {
-    super(code, 409, message);
-  }
-}
-
-/**
- * The caller could not be identified (missing or bad credentials).
- *
- * @example
- * throw new UnauthorizedError()
- */
-export class UnauthorizedError extends OAuthClientError {
-  constructor(message = "authentication required") {
-    super("unauthorized", 401, message);
-  }
-}
-
-/**
- * The caller is known but may not do this.
- *
- * @example
- * throw new ForbiddenError("missing permission account.oauth-client.create")
- */
-export class ForbiddenError extends OAuthClientError {
-  constructor(message = "not allowed") {
-    super("forbidden", 403, message);
-  }
-}
-
-/**
- * The request body is larger than the configured limit.
- *
- * @example
- * throw new PayloadTooLargeError(65536)
- */
-export class PayloadTooLargeError extends OAuthClientError {
-  constructor(limitBytes: number) {
-    super("payload_too_large", 413, `request body exceeds ${limitBytes} bytes`);
-  }
-}
-
-/**
- * The request body is not JSON.
- *
- * @example
- * throw new UnsupportedMediaTypeError("text/plain")
- */
-export class UnsupportedMediaTypeError extends OAuthClientError {
-  constructor(contentType: string | null) {
-    super(
-      "unsupported_media_type",
-      415,
-      `expected content-type application/json, got ${contentType ?? "none"}`,
-    );
+    super(code, STATUS_BY_CODE[code], message);
   }
 }
 
@@ -180,7 +153,7 @@ export class UnsupportedMediaTypeError extends OAuthClientError {
  */
 export class PreconditionFailedError extends OAuthClientError {
   constructor(message = "the client changed since it was read; read it again and retry") {
-    super("precondition_failed", 412, message);
+    super("precondition_failed", STATUS_BY_CODE.precondition_failed, message);
   }
 }
 
@@ -197,7 +170,7 @@ export class StorageUnavailableError extends OAuthClientError {
   readonly retryAfterSeconds: number;
 
   constructor(message = "storage is temporarily unavailable; retry shortly", options: { cause?: unknown; retryAfterSeconds?: number } = {}) {
-    super("storage_unavailable", 503, message, { cause: options.cause, expose: true });
+    super("storage_unavailable", STATUS_BY_CODE.storage_unavailable, message, { cause: options.cause, expose: true });
     this.retryAfterSeconds = options.retryAfterSeconds ?? 1;
   }
 }
@@ -211,7 +184,7 @@ export class StorageUnavailableError extends OAuthClientError {
  */
 export class OverloadedError extends OAuthClientError {
   constructor(message = "too many slow secret verifications are in progress; retry shortly") {
-    super("overloaded", 503, message, { expose: true });
+    super("overloaded", STATUS_BY_CODE.overloaded, message, { expose: true });
   }
 }
 
@@ -224,7 +197,7 @@ export class OverloadedError extends OAuthClientError {
  */
 export class InternalError extends OAuthClientError {
   constructor(message = "internal error", options: { cause?: unknown } = {}) {
-    super("internal_error", 500, message, { expose: false, cause: options.cause });
+    super("internal_error", STATUS_BY_CODE.internal_error, message, { expose: false, cause: options.cause });
   }
 }
 

@@ -19,10 +19,6 @@ export {
   ValidationError,
   NotFoundError,
   ConflictError,
-  UnauthorizedError,
-  ForbiddenError,
-  PayloadTooLargeError,
-  UnsupportedMediaTypeError,
   InternalError,
   PreconditionFailedError,
   StorageUnavailableError,
@@ -30,6 +26,7 @@ export {
   type OAuthClientErrorCode,
   type ValidationIssue,
 } from "./errors.js";
+export { UnauthorizedError, ForbiddenError, PayloadTooLargeError, UnsupportedMediaTypeError } from "./http/errors.js";
 export {
   createClientInputSchema,
   updateClientInputSchema,

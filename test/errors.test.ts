@@ -1,21 +1,24 @@
 import { describe, expect, it } from "vitest";
 import {
   ConflictError,
-  ForbiddenError,
   InternalError,
   limitIssues,
   MAX_ISSUES,
   NotFoundError,
   OAuthClientError,
-  PayloadTooLargeError,
-  UnauthorizedError,
-  UnsupportedMediaTypeError,
+  OverloadedError,
+  PreconditionFailedError,
+  STATUS_BY_CODE,
+  StorageUnavailableError,
   ValidationError,
   pointer,
   pointerToken,
 } from "../src/errors.js";
+import { ForbiddenError, PayloadTooLargeError, UnauthorizedError, UnsupportedMediaTypeError } from "../src/http/errors.js";
+import { HTTP_ERROR_CODES } from "../src/http/index.js";
+import * as main from "../src/index.js";
 
-describe("errors (SPEC §4: one class, subclasses with a stable code and an HTTP status)", () => {
+describe("errors: one class, subclasses with a stable code and an HTTP status", () => {
   const cases: [string, OAuthClientError, string, number][] = [
     ["ValidationError", new ValidationError([{ path: "/client_name", message: "must not be empty" }]), "validation_failed", 400],
     ["NotFoundError", new NotFoundError(), "not_found", 404],
@@ -27,6 +30,9 @@ describe("errors (SPEC §4: one class, subclasses with a stable code and an HTTP
     ["ForbiddenError", new ForbiddenError(), "forbidden", 403],
     ["PayloadTooLargeError", new PayloadTooLargeError(65536), "payload_too_large", 413],
     ["UnsupportedMediaTypeError", new UnsupportedMediaTypeError("text/plain"), "unsupported_media_type", 415],
+    ["PreconditionFailedError", new PreconditionFailedError(), "precondition_failed", 412],
+    ["StorageUnavailableError", new StorageUnavailableError(), "storage_unavailable", 503],
+    ["OverloadedError", new OverloadedError(), "overloaded", 503],
     ["InternalError", new InternalError(), "internal_error", 500],
   ];
 
@@ -45,8 +51,22 @@ describe("errors (SPEC §4: one class, subclasses with a stable code and an HTTP
     }
   });
 
+  it("every code has one status, which the classes and the HTTP error table both use", () => {
+    for (const [, error] of cases) expect(error.status).toBe(STATUS_BY_CODE[error.code]);
+    for (const [code, status] of Object.entries(STATUS_BY_CODE)) {
+      expect(HTTP_ERROR_CODES[code as keyof typeof STATUS_BY_CODE].status, code).toBe(status);
+    }
+  });
+
+  it("the HTTP errors are still exported from the main entry", () => {
+    expect(main.UnauthorizedError).toBe(UnauthorizedError);
+    expect(main.ForbiddenError).toBe(ForbiddenError);
+    expect(main.PayloadTooLargeError).toBe(PayloadTooLargeError);
+    expect(main.UnsupportedMediaTypeError).toBe(UnsupportedMediaTypeError);
+  });
+
   it("client errors expose their message, internal errors do not", () => {
-    for (const [, error] of cases) expect(error.expose).toBe(error.status < 500);
+    for (const [, error] of cases) expect(error.expose).toBe(!(error instanceof InternalError));
     expect(new InternalError("db exploded").expose).toBe(false);
   });
 

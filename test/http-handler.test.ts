@@ -2,7 +2,13 @@ import { describe, expect, it, vi } from "vitest";
 import { createMemoryStore } from "../adapters/memory.js";
 import { createOAuthClientRegistry, type OAuthClientRegistry } from "../src/index.js";
 import type { ClientStore } from "../src/store.js";
-import { createFetchHandler, HTTP_ERROR_CODES, type Authorize } from "../src/http/index.js";
+import {
+  createFetchHandler,
+  HTTP_ERROR_CODES,
+  PayloadTooLargeError,
+  UnsupportedMediaTypeError,
+  type Authorize,
+} from "../src/http/index.js";
 import {
   ACCOUNT,
   OTHER_ACCOUNT,
@@ -233,7 +239,9 @@ describe("createFetchHandler: validation and request errors", () => {
     const { handler } = createHarness();
     const response = await handler(apiRequest("POST", clients, { body: JSON.stringify(validCreateBody()), headers: { "content-type": type } }));
     expect(response.status).toBe(415);
-    expect((await envelopeOf(response)).errors[0]!.code).toBe(HTTP_ERROR_CODES.unsupported_media_type.code);
+    expect((await envelopeOf(response)).errors).toEqual([
+      { code: HTTP_ERROR_CODES.unsupported_media_type.code, message: new UnsupportedMediaTypeError(type).message },
+    ]);
   });
 
   it("a JSON body without a content-type is a 415; application/merge-patch+json is accepted", async () => {
@@ -273,7 +281,7 @@ describe("createFetchHandler: validation and request errors", () => {
     const big = JSON.stringify(validCreateBody({ client_name: "x".repeat(2000) }));
     const declared = await handler(apiRequest("POST", clients, { body: big, headers: { "content-type": "application/json" } }));
     expect(declared.status).toBe(413);
-    expect((await envelopeOf(declared)).errors[0]!.code).toBe(HTTP_ERROR_CODES.payload_too_large.code);
+    expect((await envelopeOf(declared)).errors).toEqual([{ code: HTTP_ERROR_CODES.payload_too_large.code, message: new PayloadTooLargeError(1024).message }]);
 
     // No Content-Length: the limit must hold on the bytes actually streamed.
     const chunk = new TextEncoder().encode(" ".repeat(300));

@@ -11,6 +11,7 @@ import { pageSizeProblem } from "../ids.js";
 import { clientEtag, parseIfMatch } from "./etag.js";
 import { readJsonBody, type BodyProblem } from "./body.js";
 import { errorResponse, failure, success, type ResultInfo } from "./envelope.js";
+import { PayloadTooLargeError, UnsupportedMediaTypeError } from "./errors.js";
 import { generateOpenApiDocument, normalizeBasePath } from "./openapi.js";
 import { findPathProblem } from "./path.js";
 import { allowHeader, matchRoute, type AccountPermission, type GlobalPermission, type Operation } from "./routes.js";
@@ -64,9 +65,9 @@ export const DEFAULT_MAX_BODY_BYTES = 64 * 1024;
  * Express or node:http through {@link createNodeRequestListener}.
  *
  * @example
- * import { createOAuthClientRegistry, UnauthorizedError } from "oauth-client-registry";
+ * import { createOAuthClientRegistry } from "oauth-client-registry";
  * import { createMemoryStore } from "oauth-client-registry/memory";
- * import { createFetchHandler } from "oauth-client-registry/http";
+ * import { createFetchHandler, UnauthorizedError } from "oauth-client-registry/http";
  *
  * const registry = createOAuthClientRegistry(createMemoryStore());
  * const handler = createFetchHandler(registry, {
@@ -272,11 +273,9 @@ export function createFetchHandler(registry: OAuthClientRegistry, options: Fetch
 function bodyProblem(problem: BodyProblem): Response {
   switch (problem.kind) {
     case "payload_too_large":
-      return failure("payload_too_large", [{ message: `request body exceeds ${problem.limit} bytes` }]);
+      return errorResponse(new PayloadTooLargeError(problem.limit));
     case "unsupported_media_type":
-      return failure("unsupported_media_type", [
-        { message: `expected content-type application/json, got ${problem.contentType === null ? "none" : clip(problem.contentType)}` },
-      ]);
+      return errorResponse(new UnsupportedMediaTypeError(problem.contentType === null ? null : clip(problem.contentType)));
     case "malformed_json":
       return failure("malformed_json", [{ message: problem.message }]);
     case "duplicate_keys": {

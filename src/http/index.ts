@@ -23,4 +23,4 @@ export { HTTP_ERROR_CODES, type HttpErrorCode, type HttpErrorKind } from "./code
 export type { AccountPermission, GlobalPermission, Permission, OperationName } from "./routes.js";
 export type { ApiMessage, ResultInfo } from "./envelope.js";
 export type { DeletedResource, OAuthScope, RotatedSecret } from "./schemas.js";
-export { UnauthorizedError, ForbiddenError } from "../errors.js";
+export { UnauthorizedError, ForbiddenError, PayloadTooLargeError, UnsupportedMediaTypeError } from "./errors.js";
