@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // Proves the published package works: builds, packs a tarball, installs it
 // into a fresh consumer project, then imports every subpath export (from
-// JavaScript and through the TypeScript declarations) and runs a create →
-// authenticate round trip.
+// JavaScript and through the TypeScript declarations), runs a create →
+// authenticate round trip and the bin.
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -33,7 +33,7 @@ const modules = [${specifiers.map((_, i) => `m${i}`).join(", ")}];
 for (const m of modules) if (Object.keys(m).length === 0) throw new Error("empty module");
 import { createSqliteStore } from "${pkg.name}/sqlite";
 import { createKyselyStore, migrateToLatest } from "${pkg.name}/kysely";
-import { createFetchHandler } from "${pkg.name}/http";
+import { bearerTokenAuthorize, createFetchHandler } from "${pkg.name}/http";
 import Database from "better-sqlite3";
 import { Kysely, SqliteDialect } from "kysely";
 
@@ -55,6 +55,10 @@ for (const [name, store] of Object.entries(stores)) {
   const handler = createFetchHandler(registry, { authorize: () => true });
   const response = await handler(new Request(\`http://localhost/client/v4/accounts/acct/oauth_clients/\${client.client_id}\`));
   if (response.status !== 200) throw new Error(\`HTTP get failed on \${name}: \${response.status}\`);
+  const guarded = createFetchHandler(registry, { authorize: bearerTokenAuthorize("packed-token") });
+  const scopes = "http://localhost/client/v4/oauth/scopes";
+  const statuses = [(await guarded(new Request(scopes))).status, (await guarded(new Request(scopes, { headers: { authorization: "Bearer packed-token" } }))).status];
+  if (statuses.join() !== "401,200") throw new Error(\`bearer token authorize on \${name}: \${statuses.join()}\`);
 }
 await kysely.destroy();
 console.log("consumer ok:", ${JSON.stringify(specifiers.join(", "))});

@@ -11,12 +11,12 @@ import type { AddressInfo } from "node:net";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { UnauthorizedError } from "./http/errors.js";
-import { createFetchHandler, type Authorize } from "./http/handler.js";
+import { bearerTokenAuthorize } from "./http/authorizers.js";
+import { createFetchHandler } from "./http/handler.js";
 import { createNodeRequestListener, type NodeRequestListener } from "./http/node.js";
 import { rawRequestPath } from "./http/path.js";
 import { createOAuthClientRegistry } from "./registry.js";
-import { defaultSecretHasher, generateSecret } from "./secrets.js";
+import { generateSecret } from "./secrets.js";
 import type { ClientStore } from "./store.js";
 
 const USAGE = `Usage: oauth-client-registry serve [options]
@@ -214,24 +214,6 @@ async function loadScopeCatalog(file: string): Promise<CatalogEntry[]> {
     }
     throw new StartupError(`scope catalog ${file}: entry ${i} must be a scope string or an object with an "id"`);
   });
-}
-
-/**
- * Authorize callback that accepts exactly one bearer token, compared in
- * constant time (both sides hashed first, so lengths never differ).
- *
- * @example
- * const authorize = bearerTokenAuthorize(process.env.OAUTH_REGISTRY_API_TOKEN!);
- */
-export function bearerTokenAuthorize(token: string): Authorize {
-  // Compared as hashes, in constant time, with the same hasher as client secrets.
-  const expected = Promise.resolve(defaultSecretHasher.hash(token));
-  return async (request) => {
-    const match = /^Bearer[ ]+(\S+)\s*$/i.exec(request.headers.get("authorization") ?? "");
-    const valid = await defaultSecretHasher.verify(match?.[1] ?? "", await expected);
-    if (!match || !valid) throw new UnauthorizedError("a valid bearer token is required");
-    return true;
-  };
 }
 
 /** Removes the password from a database URL before it is printed. */

@@ -1,7 +1,7 @@
 /**
  * oauth-client-registry/http — the registry over HTTP, wire-compatible with
- * the Cloudflare v4 OAuth Clients API, plus a node:http bridge and the
- * generated OpenAPI document.
+ * the Cloudflare v4 OAuth Clients API, plus a node:http bridge, a
+ * bearer-token `authorize`, and the generated OpenAPI document.
  */
 export {
   createFetchHandler,
@@ -11,6 +11,7 @@ export {
   type FetchHandler,
   type FetchHandlerOptions,
 } from "./handler.js";
+export { bearerTokenAuthorize } from "./authorizers.js";
 export { createNodeRequestListener, type NodeRequestListener, type NodeRequestListenerOptions } from "./node.js";
 export {
   generateOpenApiDocument,
