@@ -10,7 +10,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
-import { DEFAULT_SERVER_LIMITS, parseServeArgs, UsageError } from "../src/cli.js";
+import { DEFAULT_SERVER_LIMITS, parseServeArgs } from "../src/cli/args.js";
+import { UsageError } from "../src/cli/errors.js";
 import { validCreateBody } from "./helpers/http.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
@@ -35,7 +36,7 @@ afterAll(() => {
 
 function spawnCli(args: string[], env: Record<string, string> = {}): Cli {
   const { DATABASE_URL: _ignored, OAUTH_REGISTRY_API_TOKEN: _token, ...inherited } = process.env;
-  const child = spawn(process.execPath, ["--import", "tsx", "src/cli.ts", ...args], {
+  const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", ...args], {
     cwd: root,
     env: { ...inherited, ...env },
     stdio: ["ignore", "pipe", "pipe"],

@@ -75,7 +75,7 @@ function createBody(worker: number, serial: number): Record<string, unknown> {
 
 async function startServe(file: string): Promise<{ child: ChildProcess; url: string; stderr: string[] }> {
   const { DATABASE_URL: _url, ...inherited } = process.env;
-  const child = spawn(process.execPath, ["--import", "tsx", "src/cli.ts", "serve", "--port", "0", "--db", file], {
+  const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", "serve", "--port", "0", "--db", file], {
     cwd: root,
     env: { ...inherited, OAUTH_REGISTRY_API_TOKEN: TOKEN },
     stdio: ["ignore", "pipe", "pipe"],

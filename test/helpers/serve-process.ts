@@ -37,7 +37,7 @@ export interface ApiReply {
 export async function spawnServe(args: string[], env: Record<string, string>): Promise<ServeProcess> {
   const token = env.OAUTH_REGISTRY_API_TOKEN ?? "fault-test-token";
   const { DATABASE_URL: _url, OAUTH_REGISTRY_API_TOKEN: _token, ...inherited } = process.env;
-  const child = spawn(process.execPath, ["--import", "tsx", "src/cli.ts", "serve", "--port", "0", ...args], {
+  const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", "serve", "--port", "0", ...args], {
     cwd: root,
     env: { ...inherited, ...env, OAUTH_REGISTRY_API_TOKEN: token },
     stdio: ["ignore", "pipe", "pipe"],

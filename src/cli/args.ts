@@ -1,0 +1,168 @@
+/**
+ * The command line of `serve`: its usage text, the options it parses into,
+ * and the connection limits with their defaults and bounds.
+ */
+import { parseArgs } from "node:util";
+import { UsageError } from "./errors.js";
+
+/** The help text, printed for `--help` and after a usage error. */
+export const USAGE = `Usage: oauth-client-registry serve [options]
+
+Serves the OAuth Clients HTTP API (Cloudflare v4 compatible) under /client/v4.
+
+Options:
+  --host HOST            interface to listen on (default 127.0.0.1)
+  --port PORT            port to listen on, 0 for any free one (default 8787)
+  --db FILE              SQLite database file (default ./oauth-clients.sqlite)
+  --database-url URL     PostgreSQL URL (postgres://…); overrides --db; default $DATABASE_URL
+  --scope-catalog FILE   JSON list of the API scopes clients may request
+  --max-connections N    connections open at once; more are closed on accept (default 512)
+  --headers-timeout-ms MS
+                         time to receive a request's headers, also the longest a new
+                         connection may stay silent; then 408 (default 10000)
+  --request-timeout-ms MS
+                         time to receive a whole request, body included; then 408
+                         (default 30000; at least the headers timeout)
+  --keep-alive-timeout-ms MS
+                         idle time before a kept-alive connection is closed (default 5000)
+  -h, --help             show this help
+
+Environment:
+  OAUTH_REGISTRY_API_TOKEN   bearer token every request must carry;
+                             generated and printed once when unset
+  DATABASE_URL               PostgreSQL URL, used when neither --db nor --database-url is given
+`;
+
+/** Options of the `serve` command after parsing. */
+export interface ServeOptions {
+  host: string;
+  port: number;
+  /** SQLite file, used when `databaseUrl` is null. */
+  db: string;
+  databaseUrl: string | null;
+  scopeCatalog: string | null;
+  /** Open connections at once; further ones are closed as soon as they are accepted. Default 512. */
+  maxConnections?: number;
+  /** Time allowed to receive a request's headers (and the longest a new connection may stay silent). Default 10 000 ms. */
+  headersTimeoutMs?: number;
+  /** Time allowed to receive a whole request, body included; then 408 and the connection closes. Default 30 000 ms. */
+  requestTimeoutMs?: number;
+  /** Idle time after a response before a kept-alive connection closes. Default 5 000 ms. */
+  keepAliveTimeoutMs?: number;
+}
+
+/** Connection limits of `serve`, each settable by a flag of the same name. */
+export type ServerLimits = Required<Pick<ServeOptions, "maxConnections" | "headersTimeoutMs" | "requestTimeoutMs" | "keepAliveTimeoutMs">>;
+
+/**
+ * Defaults of {@link ServerLimits}: far below Node's own (unlimited
+ * connections, 60 s for headers, 300 s per request), so silent or trickling
+ * clients cannot hold connections for minutes, and the cap stays under the
+ * common 1024 file-descriptor limit so the database always has descriptors left.
+ */
+export const DEFAULT_SERVER_LIMITS: Readonly<ServerLimits> = Object.freeze({
+  maxConnections: 512,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  keepAliveTimeoutMs: 5_000,
+});
+
+/** Longest accepted timeout: a day (timers cannot go past 2^31 ms anyway). */
+const MAX_TIMEOUT_MS = 86_400_000;
+
+/** Flag name of each limit, for messages. */
+const LIMIT_FLAGS: Readonly<Record<keyof ServerLimits, string>> = {
+  maxConnections: "--max-connections",
+  headersTimeoutMs: "--headers-timeout-ms",
+  requestTimeoutMs: "--request-timeout-ms",
+  keepAliveTimeoutMs: "--keep-alive-timeout-ms",
+};
+
+/**
+ * The limits with defaults filled in, or a message naming the first unusable
+ * one. `parseServeArgs` checks the flags with it; `serve` checks options built
+ * in code with it too.
+ *
+ * @example
+ * resolveServerLimits({ maxConnections: 0 }); // "--max-connections must be an integer from 1 to 1000000, got 0"
+ */
+export function resolveServerLimits(options: Partial<ServerLimits>): ServerLimits | string {
+  const limits: ServerLimits = {
+    maxConnections: options.maxConnections ?? DEFAULT_SERVER_LIMITS.maxConnections,
+    headersTimeoutMs: options.headersTimeoutMs ?? DEFAULT_SERVER_LIMITS.headersTimeoutMs,
+    requestTimeoutMs: options.requestTimeoutMs ?? DEFAULT_SERVER_LIMITS.requestTimeoutMs,
+    keepAliveTimeoutMs: options.keepAliveTimeoutMs ?? DEFAULT_SERVER_LIMITS.keepAliveTimeoutMs,
+  };
+  for (const key of Object.keys(LIMIT_FLAGS) as (keyof ServerLimits)[]) {
+    const max = key === "maxConnections" ? 1_000_000 : MAX_TIMEOUT_MS;
+    const value = limits[key];
+    if (!Number.isSafeInteger(value) || value < 1 || value > max) return `${LIMIT_FLAGS[key]} must be an integer from 1 to ${max}, got ${value}`;
+  }
+  // Node refuses a headers timeout longer than the request timeout.
+  if (limits.headersTimeoutMs > limits.requestTimeoutMs) {
+    return `--headers-timeout-ms (${limits.headersTimeoutMs}) must not exceed --request-timeout-ms (${limits.requestTimeoutMs})`;
+  }
+  return limits;
+}
+
+/**
+ * Parses `serve` arguments. An explicit `--db` wins over `DATABASE_URL`
+ * from the environment; `--database-url` wins over both.
+ *
+ * @example
+ * parseServeArgs(["--port", "9000"], {}); // { host: "127.0.0.1", port: 9000, db: "./oauth-clients.sqlite", … }
+ */
+export function parseServeArgs(args: readonly string[], env: Readonly<Record<string, string | undefined>>): ServeOptions {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: [...args],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        host: { type: "string" },
+        port: { type: "string" },
+        db: { type: "string" },
+        "database-url": { type: "string" },
+        "scope-catalog": { type: "string" },
+        "max-connections": { type: "string" },
+        "headers-timeout-ms": { type: "string" },
+        "request-timeout-ms": { type: "string" },
+        "keep-alive-timeout-ms": { type: "string" },
+      },
+    }));
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message : String(error));
+  }
+  const host = values.host ?? "127.0.0.1";
+  if (host.trim() === "") throw new UsageError("--host must not be empty");
+  const portText = values.port ?? "8787";
+  if (!/^\d{1,5}$/.test(portText) || Number(portText) > 65535) {
+    throw new UsageError(`--port must be an integer from 0 to 65535, got "${portText}"`);
+  }
+  const databaseUrl = values["database-url"] ?? (values.db === undefined ? env.DATABASE_URL || null : null);
+  if (databaseUrl !== null && !/^postgres(ql)?:\/\//i.test(databaseUrl)) {
+    throw new UsageError("--database-url / DATABASE_URL must be a postgres:// or postgresql:// URL");
+  }
+  if (values.db !== undefined && values.db.trim() === "") throw new UsageError("--db must not be empty");
+  const integer = (flag: string, text: string | undefined): number | undefined => {
+    if (text === undefined) return undefined;
+    if (!/^\d{1,16}$/.test(text)) throw new UsageError(`${flag} must be a positive integer, got "${text}"`);
+    return Number(text);
+  };
+  const options: ServeOptions = {
+    host,
+    port: Number(portText),
+    db: values.db ?? "./oauth-clients.sqlite",
+    databaseUrl,
+    scopeCatalog: values["scope-catalog"] ?? null,
+  };
+  const limits = resolveServerLimits({
+    maxConnections: integer("--max-connections", values["max-connections"]),
+    headersTimeoutMs: integer("--headers-timeout-ms", values["headers-timeout-ms"]),
+    requestTimeoutMs: integer("--request-timeout-ms", values["request-timeout-ms"]),
+    keepAliveTimeoutMs: integer("--keep-alive-timeout-ms", values["keep-alive-timeout-ms"]),
+  });
+  if (typeof limits === "string") throw new UsageError(limits);
+  return { ...options, ...limits };
+}

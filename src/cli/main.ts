@@ -1,0 +1,68 @@
+#!/usr/bin/env node
+/**
+ * The `oauth-client-registry` command (the package's bin). `serve` runs the
+ * HTTP API on a local port over embedded SQLite (no set-up), or over
+ * PostgreSQL when a database URL is given, guarded by a single bearer token.
+ */
+import { realpathSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { parseServeArgs, USAGE, type ServeOptions } from "./args.js";
+import { messageOf, StartupError } from "./errors.js";
+import { closeOnSignal, consoleOutput, serve, type CliOutput, type RunningServer } from "./serve.js";
+
+/**
+ * Entry point of the bin. Resolves with the process exit code for usage and
+ * startup errors; while serving it only returns on a signal.
+ *
+ * @example
+ * process.exit(await main(["serve", "--port", "9000"]));
+ */
+export async function main(argv: readonly string[], env: Readonly<Record<string, string | undefined>> = process.env, output: CliOutput = consoleOutput): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === "-h" || command === "--help" || command === "help" || (command === "serve" && rest.some((a) => a === "-h" || a === "--help"))) {
+    output.out(USAGE);
+    return 0;
+  }
+  if (command !== "serve") {
+    output.err(command === undefined ? "error: missing command" : `error: unknown command "${command}"`);
+    output.err(USAGE);
+    return 2;
+  }
+  let options: ServeOptions;
+  try {
+    options = parseServeArgs(rest, env);
+  } catch (error) {
+    output.err(`error: ${messageOf(error)}`);
+    output.err(USAGE);
+    return 2;
+  }
+  let running: RunningServer;
+  try {
+    running = await serve(options, env, output);
+  } catch (error) {
+    output.err(`error: ${error instanceof StartupError ? error.message : messageOf(error)}`);
+    return 1;
+  }
+  return closeOnSignal(running, output);
+}
+
+/** True when this file is the process's script (the bin, possibly through a symlink), not an import. */
+function invokedDirectly(): boolean {
+  const script = process.argv[1];
+  if (!script) return false;
+  try {
+    return realpathSync(script) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (invokedDirectly()) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (error: unknown) => {
+      process.stderr.write(`error: ${messageOf(error)}\n`);
+      process.exit(1);
+    },
+  );
+}

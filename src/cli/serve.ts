@@ -1,0 +1,183 @@
+/**
+ * Serving: the node:http server around the fetch handler, with the
+ * connection limits, an access log, a graceful close, and shutdown on
+ * SIGINT / SIGTERM.
+ */
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { bearerTokenAuthorize } from "../http/authorizers.js";
+import { createFetchHandler } from "../http/handler.js";
+import { createNodeRequestListener, type NodeRequestListener } from "../http/node.js";
+import { rawRequestPath } from "../http/path.js";
+import { createOAuthClientRegistry } from "../registry.js";
+import { generateSecret } from "../secrets.js";
+import { resolveServerLimits, type ServeOptions } from "./args.js";
+import { loadScopeCatalog } from "./catalog.js";
+import { messageOf, StartupError } from "./errors.js";
+import { openStore } from "./stores.js";
+
+/** Where the command writes; tests and embedders can capture it. */
+export interface CliOutput {
+  out(line: string): void;
+  err(line: string): void;
+}
+
+/** Lines to the process's stdout and stderr. */
+export const consoleOutput: CliOutput = {
+  out: (line) => process.stdout.write(`${line}\n`),
+  err: (line) => process.stderr.write(`${line}\n`),
+};
+
+/** An error's stack followed by each cause's message, so a logged 500 shows what the store said. */
+function describeWithCauses(error: unknown): string {
+  const lines = [error instanceof Error ? (error.stack ?? error.message) : String(error)];
+  let cause = error instanceof Error ? error.cause : undefined;
+  for (let depth = 0; cause !== undefined && depth < 5; depth++) {
+    const code = (cause as { code?: unknown } | null)?.code;
+    lines.push(`  caused by: ${messageOf(cause)}${typeof code === "string" ? ` (${code})` : ""}`);
+    cause = cause instanceof Error ? cause.cause : undefined;
+  }
+  return lines.join("\n");
+}
+
+/**
+ * One access-log line per request once its response is done: time, method,
+ * the path exactly as the client sent it (no query), status, duration.
+ * Never headers. Logged from the raw request target, before any URL parser
+ * could normalize it, so a refused `/a/%2e%2e/b` shows as sent. Bytes
+ * outside printable ASCII (which Node's parser refuses anyway) are
+ * percent-escaped so that a line stays one line. A response cut short (the
+ * client left, a timeout) logs `aborted` instead of a status.
+ */
+function withAccessLog(listener: NodeRequestListener, log: (line: string) => void): NodeRequestListener {
+  return (request, response) => {
+    const started = performance.now();
+    const method = request.method ?? "-";
+    const path = rawRequestPath(request.url ?? "").replace(
+      /[^\x21-\x7e]/g,
+      (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, "0")}`,
+    );
+    response.once("close", () => {
+      const status = response.writableFinished ? String(response.statusCode) : "aborted";
+      const ms = (performance.now() - started).toFixed(1);
+      log(`${new Date().toISOString()} ${method} ${path} ${status} ${ms}ms`);
+    });
+    return listener(request, response);
+  };
+}
+
+/** A running server; `close` stops accepting, finishes in-flight requests, then closes the database. */
+export interface RunningServer {
+  url: string;
+  server: Server;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the HTTP API. Resolves once listening; rejects with a
+ * {@link StartupError} when the database, the catalog or the port is unusable.
+ *
+ * @example
+ * const running = await serve(parseServeArgs(["--port", "0"], process.env), process.env);
+ * console.log(running.url); // http://127.0.0.1:54321/client/v4
+ * await running.close();
+ */
+export async function serve(
+  options: ServeOptions,
+  env: Readonly<Record<string, string | undefined>>,
+  output: CliOutput = consoleOutput,
+): Promise<RunningServer> {
+  const limits = resolveServerLimits(options);
+  if (typeof limits === "string") throw new StartupError(limits);
+  const catalog = options.scopeCatalog === null ? null : await loadScopeCatalog(options.scopeCatalog);
+  const opened = await openStore(options, output.err);
+
+  let token = env.OAUTH_REGISTRY_API_TOKEN ?? "";
+  if (token === "") {
+    token = generateSecret();
+    output.out(`API token (generated for this run; set OAUTH_REGISTRY_API_TOKEN to keep one): ${token}`);
+  }
+
+  const details = new Map(catalog?.map((entry) => [entry.id, entry]));
+  const registry = createOAuthClientRegistry(opened.store, catalog ? { scopeCatalog: catalog.map((e) => e.id) } : {});
+  const handler = createFetchHandler(registry, {
+    authorize: bearerTokenAuthorize(token),
+    describeScope: (scope) => details.get(scope),
+    onError: (error) => output.err(`internal error: ${describeWithCauses(error)}`),
+  });
+  const server = createServer(
+    {
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      // Node checks both timeouts on this period (30 s by default, which
+      // would let a 1 s timeout fire after 30 s).
+      connectionsCheckingInterval: Math.min(1000, Math.max(10, Math.floor(limits.headersTimeoutMs / 4))),
+    },
+    withAccessLog(createNodeRequestListener(handler), output.out),
+  );
+  server.keepAliveTimeout = limits.keepAliveTimeoutMs;
+  server.maxConnections = limits.maxConnections;
+  try {
+    await new Promise<void>((resolveListen, rejectListen) => {
+      server.once("error", rejectListen);
+      server.listen(options.port, options.host, () => {
+        server.off("error", rejectListen);
+        resolveListen();
+      });
+    });
+  } catch (error) {
+    await opened.close().catch(() => undefined);
+    const code = (error as { code?: string }).code;
+    const reason = code === "EADDRINUSE" ? "address already in use" : code === "EACCES" ? "permission denied" : messageOf(error);
+    throw new StartupError(`cannot listen on ${options.host}:${options.port}: ${reason}`);
+  }
+  const address = server.address() as AddressInfo;
+  const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
+  const url = `http://${host}:${address.port}/client/v4`;
+  output.out(`oauth-client-registry listening on ${url} (storage: ${opened.description})`);
+
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    server,
+    close: () =>
+      (closing ??= (async () => {
+        await new Promise<void>((done) => {
+          server.close(() => done());
+          server.closeIdleConnections();
+          // In-flight requests get a moment to finish; then connections are cut.
+          setTimeout(() => server.closeAllConnections(), 5000).unref();
+        });
+        await opened.close();
+      })()),
+  };
+}
+
+/**
+ * Waits for SIGINT or SIGTERM, then closes the server and resolves with the
+ * exit code: 0 after a clean close, 1 if closing failed or a second signal
+ * came while draining.
+ *
+ * @example
+ * process.exit(await closeOnSignal(await serve(options, process.env)));
+ */
+export function closeOnSignal(running: RunningServer, output: CliOutput = consoleOutput): Promise<number> {
+  return new Promise<number>((resolveExit) => {
+    const stop = (signal: NodeJS.Signals) => {
+      process.off("SIGINT", stop);
+      process.off("SIGTERM", stop);
+      // A second signal while draining exits at once.
+      process.once(signal, () => resolveExit(1));
+      output.out(`${signal} received, shutting down`);
+      running.close().then(
+        () => resolveExit(0),
+        (error: unknown) => {
+          output.err(`error while shutting down: ${messageOf(error)}`);
+          resolveExit(1);
+        },
+      );
+    };
+    process.on("SIGINT", stop);
+    process.on("SIGTERM", stop);
+  });
+}
