@@ -2,7 +2,7 @@
  * Audit events: what happened to which client, when. Events never carry a
  * secret or a secret hash.
  */
-import type { ChangeTrackedField } from "./fields.js";
+import type { ChangeTrackedField, VerificationStatus } from "./fields.js";
 
 interface EventBase {
   account_id: string;
@@ -20,7 +20,7 @@ export type RegistryEvent =
   | (EventBase & { type: "client.secret_rotated" })
   | (EventBase & { type: "client.rotated_secret_deleted" })
   | (EventBase & { type: "client.promoted" })
-  | (EventBase & { type: "client.uri_verification_changed"; status: string })
+  | (EventBase & { type: "client.uri_verification_changed"; status: VerificationStatus })
   | (EventBase & { type: "client.authenticated"; matched: "current" | "rotated" })
   | (Omit<EventBase, "account_id"> & {
       type: "client.authentication_failed";

@@ -51,7 +51,7 @@ export {
   type ClientFieldName,
   type StoredClientFields,
 } from "./fields.js";
-export { DEFAULT_IDENTITY_SCOPES, normalizeScopes, isApiScope, type ScopeCatalog } from "./rules/scopes.js";
+export { DEFAULT_IDENTITY_SCOPES, normalizeScopes, isApiScope, type ScopeCatalog, type ScopeRules } from "./rules/scopes.js";
 export {
   createSecretHasher,
   defaultSecretHasher,

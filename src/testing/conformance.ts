@@ -27,10 +27,17 @@ export interface StoreUnderTest {
 export interface StoreConformanceOptions {
   /**
    * Case ids to register as skipped, for a documented limitation of the
-   * adapter. Unknown ids throw, so a typo cannot silently skip nothing.
+   * adapter. A misspelled id is a compile error in TypeScript and throws at
+   * run time in JavaScript, so a typo cannot silently skip nothing.
    */
-  skip?: readonly string[];
+  skip?: readonly StoreConformanceCaseId[];
 }
+
+/** The id of one conformance case, e.g. `"cas-race"`; see {@link STORE_CONFORMANCE_CASES}. */
+export type StoreConformanceCaseId = (typeof CASES)[number]["id"];
+
+/** The `id`s of a tuple of cases, position by position (what `map` keeps but cannot type). */
+type IdsOf<T extends readonly { id: string }[]> = { readonly [K in keyof T]: T[K] extends { id: infer Id } ? Id : never };
 
 interface ConformanceCase {
   id: string;
@@ -114,7 +121,9 @@ function nextVersion(record: StoredClient, changes: Partial<StoredClient> = {}):
   return { ...structuredClone(record), updated_at: at(10_000 + record.version), ...changes, version: record.version + 1 };
 }
 
-const CASES: readonly ConformanceCase[] = [
+// `as const` keeps each id a literal type, from which the id union and the
+// tuple below are derived; `satisfies` still checks every case's shape.
+const CASES = [
   {
     id: "insert-and-read",
     title: "an inserted record reads back identically through get, getById and list",
@@ -607,10 +616,15 @@ const CASES: readonly ConformanceCase[] = [
       await expectReadsBack(current);
     },
   },
-];
+] as const satisfies readonly ConformanceCase[];
 
-/** Ids of every case, for {@link StoreConformanceOptions.skip}. */
-export const STORE_CONFORMANCE_CASES: readonly string[] = CASES.map((c) => c.id);
+/**
+ * Ids of every case, in the order they run, for {@link StoreConformanceOptions.skip}.
+ *
+ * @example
+ * STORE_CONFORMANCE_CASES[0]; // "insert-and-read"
+ */
+export const STORE_CONFORMANCE_CASES = CASES.map((c) => c.id) as readonly string[] as IdsOf<typeof CASES>;
 
 /**
  * Registers the conformance cases for one adapter as a vitest `describe`
@@ -631,8 +645,10 @@ export function runStoreConformanceSuite(
   factory: () => Promise<StoreUnderTest>,
   options: StoreConformanceOptions = {},
 ): void {
-  const skip = new Set(options.skip ?? []);
-  const unknown = [...skip].filter((id) => !STORE_CONFORMANCE_CASES.includes(id));
+  // Checked again at run time: JavaScript callers get no compile error.
+  const known: readonly string[] = STORE_CONFORMANCE_CASES;
+  const skip = new Set<string>(options.skip ?? []);
+  const unknown = [...skip].filter((id) => !known.includes(id));
   if (unknown.length > 0) {
     throw new Error(
       `runStoreConformanceSuite: unknown case id(s) in skip: ${unknown.join(", ")}. ` +
