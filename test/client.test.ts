@@ -17,7 +17,7 @@ const parseUpdate = (body: unknown, limits: RegistryLimits = DEFAULT_LIMITS) =>
   parseClientFields(body, "update", limits);
 const paths = (issues: { path: string }[]) => issues.map((i) => i.path);
 
-describe("parseClientFields: the create/update body (SPEC §1)", () => {
+describe("parseClientFields: the create/update body (docs/api.md, the client object)", () => {
   it("a valid create body yields its fields and no issue", () => {
     const { fields, issues } = parseCreate(validCreate());
     expect(issues).toEqual([]);
@@ -89,7 +89,7 @@ describe("parseClientFields: the create/update body (SPEC §1)", () => {
       expect(parseUpdate({ [key]: "x" }).issues).toEqual([issue]);
     });
 
-    it("the read-only list covers every server-set field of SPEC §1", () => {
+    it("the read-only list covers every server-set field of the client object", () => {
       expect([...READ_ONLY_FIELDS].sort()).toEqual(
         [
           "client_id",
@@ -435,7 +435,7 @@ describe("parseClientFields: the create/update body (SPEC §1)", () => {
     });
   });
 
-  describe("scopes and optional_scopes: shape only (normalization is §3)", () => {
+  describe("scopes and optional_scopes: shape only (normalization is in scopes.test.ts)", () => {
     it("a scope over 128 characters is refused at its index", () => {
       expect(parseUpdate({ scopes: ["profile", "a".repeat(129)] }).issues).toEqual([
         { path: "/scopes/1", message: "a scope must be at most 128 characters" },

@@ -25,7 +25,7 @@ function normalize(
   return normalizeScopes(input, options.grants ?? AUTH_CODE, options.responses ?? CODE, options.rules ?? noCatalog);
 }
 
-describe("scope normalization (SPEC §3)", () => {
+describe("scope normalization (docs/api.md, scope normalization)", () => {
   it("input order is kept and duplicates are dropped", async () => {
     const result = await normalize(["email", "zone.read", "profile", "email", "zone.read", "account.read"]);
     expect(result).toEqual({ scopes: ["email", "zone.read", "profile", "account.read"], issues: [] });
@@ -263,7 +263,7 @@ describe("scope normalization (SPEC §3)", () => {
   });
 });
 
-describe("optional scopes (SPEC §1 optional_scopes)", () => {
+describe("optional scopes: each in scopes, never a protocol scope", () => {
   it("accepts scopes that are in scopes, deduplicated, order kept", () => {
     expect(checkOptionalScopes(["zone.edit", "email", "zone.edit"], ["email", "zone.read", "zone.edit"])).toEqual({
       optionalScopes: ["zone.edit", "email"],

@@ -14,7 +14,7 @@ const FAST_SCRYPT = { logN: 10, r: 8, p: 1 };
 const HEX64 = "0123456789abcdef".repeat(4);
 const SALT32 = "00112233445566778899aabbccddeeff";
 
-describe("client ids (SPEC §1: 32 lowercase hex chars, 128 random bits)", () => {
+describe("client ids: 32 lowercase hex chars, 128 random bits", () => {
   it("is 32 lowercase hex characters", () => {
     for (let i = 0; i < 20; i++) expect(generateClientId()).toMatch(/^[0-9a-f]{32}$/);
   });
@@ -30,7 +30,7 @@ describe("client ids (SPEC §1: 32 lowercase hex chars, 128 random bits)", () =>
   });
 });
 
-describe("client secrets (SPEC §2: ≥ 256 bits from a CSPRNG, URL-safe, optional prefix)", () => {
+describe("client secrets: ≥ 256 bits from a CSPRNG, URL-safe, optional prefix", () => {
   it("is at least 43 URL-safe characters", () => {
     for (let i = 0; i < 20; i++) expect(generateSecret()).toMatch(/^[A-Za-z0-9_-]{43,}$/);
   });
@@ -61,7 +61,7 @@ describe("client secrets (SPEC §2: ≥ 256 bits from a CSPRNG, URL-safe, option
   });
 });
 
-describe("secret hashing (SPEC §2: never stored in plain text)", () => {
+describe("secret hashing: never stored in plain text", () => {
   describe("sha256 (the default algorithm)", () => {
     const hasher = createSecretHasher({ algorithm: "sha256" });
 

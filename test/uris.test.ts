@@ -7,7 +7,7 @@ const redirect = (uri: string, l = limits) => checkRedirectUri(uri, l);
 const webPage = (uri: string, l = limits) => checkWebPageUrl(uri, l);
 const origin = (raw: string, l = limits) => normalizeOrigin(raw, l);
 
-describe("redirect URIs (SPEC §1 URI rules)", () => {
+describe("redirect URIs (docs/api.md, URI rules)", () => {
   describe("https is accepted", () => {
     it.each([
       "https://app.example.com/cb",
@@ -163,7 +163,7 @@ describe("redirect URIs (SPEC §1 URI rules)", () => {
   });
 });
 
-describe("CORS origins (SPEC §1: scheme + host + optional port, normalized)", () => {
+describe("CORS origins: scheme + host + optional port, normalized", () => {
   describe("normalization", () => {
     it.each([
       ["https://app.example.com", "https://app.example.com"],
