@@ -12,6 +12,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { DEFAULT_SERVER_LIMITS, parseServeArgs } from "../src/cli/args.js";
 import { UsageError } from "../src/cli/errors.js";
+import { main } from "../src/cli/main.js";
 import { validCreateBody } from "./helpers/http.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
@@ -106,6 +107,14 @@ function rawRequest(method: string, path: string, token: string, extra = "") {
   return `${method} ${path} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${token}\r\n${extra}`;
 }
 
+/** Runs the command's entry point in this process, capturing what it prints. */
+async function runMain(args: string[], env: Record<string, string> = {}) {
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  const code = await main(args, env, { out: (line) => stdout.push(line), err: (line) => stderr.push(line) });
+  return { code, stdout, stderr };
+}
+
 describe.concurrent("oauth-client-registry serve", () => {
   it("serves from SQLite, logs each request without secrets, shuts down cleanly, and keeps data across restarts", async () => {
     const db = join(work, "persist.sqlite");
@@ -174,8 +183,10 @@ describe.concurrent("oauth-client-registry serve", () => {
     [["launch"], /unknown command "launch"/],
     [["serve", "--max-connections", "0"], /--max-connections must be an integer from 1/],
   ])("refuses %j with exit code 2 and the usage", async (args, message) => {
-    const cli = spawnCli(args);
-    expect(await cli.exit).toBe(2);
+    // Argument and start-up errors return from main() before anything is
+    // served, so they run in-process; the spawned tests cover the real bin.
+    const cli = await runMain(args);
+    expect(cli.code).toBe(2);
     const stderr = cli.stderr.join("\n");
     expect(stderr).toMatch(message);
     expect(stderr).toContain("Usage: oauth-client-registry serve");
@@ -184,14 +195,14 @@ describe.concurrent("oauth-client-registry serve", () => {
   it("exits 1 with a clear message when the database path is unusable", async () => {
     const notADirectory = join(work, "plain-file");
     writeFileSync(notADirectory, "");
-    const cli = spawnCli(["serve", "--port", "0", "--db", join(notADirectory, "db.sqlite")]);
-    expect(await cli.exit).toBe(1);
+    const cli = await runMain(["serve", "--port", "0", "--db", join(notADirectory, "db.sqlite")]);
+    expect(cli.code).toBe(1);
     expect(cli.stderr.join("\n")).toMatch(/cannot open SQLite database .*plain-file/);
   });
 
   it("exits 1 without printing the password when PostgreSQL is unreachable", async () => {
-    const cli = spawnCli(["serve", "--port", "0", "--database-url", "postgres://app:hunter2@127.0.0.1:1/clients"]);
-    expect(await cli.exit).toBe(1);
+    const cli = await runMain(["serve", "--port", "0", "--database-url", "postgres://app:hunter2@127.0.0.1:1/clients"]);
+    expect(cli.code).toBe(1);
     const stderr = cli.stderr.join("\n");
     expect(stderr).toMatch(/cannot connect to PostgreSQL at postgres:\/\/app:\*\*\*@127\.0\.0\.1:1\/clients/);
     expect(stderr + cli.stdout.join("\n")).not.toContain("hunter2");
@@ -285,8 +296,8 @@ describe.concurrent("oauth-client-registry serve", () => {
   it("exits 1 when the port is taken", async () => {
     const { cli: holder, url } = await startServer(["--db", join(work, "holder.sqlite")], { OAUTH_REGISTRY_API_TOKEN: "t" });
     const port = new URL(url).port;
-    const second = spawnCli(["serve", "--port", port, "--db", join(work, "second.sqlite")], { OAUTH_REGISTRY_API_TOKEN: "t" });
-    expect(await second.exit).toBe(1);
+    const second = await runMain(["serve", "--port", port, "--db", join(work, "second.sqlite")], { OAUTH_REGISTRY_API_TOKEN: "t" });
+    expect(second.code).toBe(1);
     expect(second.stderr.join("\n")).toMatch(/cannot listen on 127\.0\.0\.1:\d+: address already in use/);
     holder.child.kill("SIGTERM");
     expect(await holder.exit).toBe(0);
