@@ -26,6 +26,23 @@ import {
   type LegacyClientRow,
 } from "./rows.js";
 
+/**
+ * The part of a better-sqlite3 `Database` the store uses, written out so that
+ * this package's types never require `@types/better-sqlite3`. A
+ * `new Database(…)` from better-sqlite3 (any supported major) fits it.
+ */
+export interface SqliteDatabase {
+  /** The file name the connection was opened with. */
+  readonly name: string;
+  /** Whether the connection is open. */
+  readonly open: boolean;
+  prepare(source: string): unknown;
+  exec(source: string): unknown;
+  pragma(source: string, options?: { simple?: boolean }): unknown;
+  transaction(fn: (...args: never[]) => unknown): unknown;
+  close(): unknown;
+}
+
 /** Values of {@link SqliteStoreOptions.synchronous}, as `PRAGMA synchronous` names them. */
 export type SqliteSynchronous = "normal" | "full" | "extra";
 
@@ -359,7 +376,7 @@ function nonNegativeInteger(name: string, value: number): number {
  * await store.close();
  */
 export function createSqliteStore(
-  databaseOrFilename: string | Database.Database,
+  databaseOrFilename: string | SqliteDatabase,
   options: SqliteStoreOptions = {},
 ): SqliteClientStore {
   const table = options.tableName ?? DEFAULT_TABLE;
@@ -377,11 +394,12 @@ export function createSqliteStore(
   }
   const quickCheck = options.quickCheck ?? ownsConnection;
 
-  const label = ownsConnection ? databaseOrFilename : databaseOrFilename.name;
+  const label = typeof databaseOrFilename === "string" ? databaseOrFilename : databaseOrFilename.name;
   let db: Database.Database | undefined;
   let statements: ReturnType<typeof prepareStatements>;
   try {
-    db = typeof databaseOrFilename === "string" ? new Database(databaseOrFilename) : databaseOrFilename;
+    // A caller's connection is better-sqlite3's; the structural type only keeps its types out of ours.
+    db = typeof databaseOrFilename === "string" ? new Database(databaseOrFilename) : (databaseOrFilename as Database.Database);
     const opening = db;
     // createSqliteStore is synchronous, so opening waits for locks the
     // ordinary way; the file is only read until it is known to be ours.

@@ -3,7 +3,9 @@
  * status or case id is a compile error for the caller (checked by
  * `npm run typecheck`; the run-time assertions only keep vitest honest).
  */
+import Database from "better-sqlite3";
 import { describe, expect, expectTypeOf, it } from "vitest";
+import type { SqliteDatabase } from "../adapters/sqlite.js";
 import type { ClientUriVerification, RegistryEvent, ScopeRules } from "../src/index.js";
 import { STORE_CONFORMANCE_CASES, type StoreConformanceCaseId, type StoreConformanceOptions } from "../src/testing/conformance.js";
 
@@ -26,5 +28,13 @@ describe("precise public types", () => {
     expectTypeOf<StoreConformanceOptions["skip"]>().toEqualTypeOf<readonly StoreConformanceCaseId[] | undefined>();
     expectTypeOf(STORE_CONFORMANCE_CASES[0]).toEqualTypeOf<"insert-and-read">();
     expect(STORE_CONFORMANCE_CASES[0]).toBe("insert-and-read");
+  });
+
+  it("the SQLite adapter takes a structural database type that a better-sqlite3 Database fits", () => {
+    const db = new Database(":memory:");
+    expectTypeOf(db).toExtend<SqliteDatabase>();
+    const adopted: SqliteDatabase = db;
+    expect(adopted.open).toBe(true);
+    db.close();
   });
 });
