@@ -1,13 +1,14 @@
 /**
  * Store on Kysely, for any SQL database Kysely has a dialect for. Tested on
- * SQLite and PostgreSQL (PGlite and a real server).
+ * SQLite, PostgreSQL (PGlite and a real server) and MariaDB (MysqlDialect).
  *
- * The schema uses only portable column types (varchar, text, integer): the
+ * The schema uses portable column types (varchar, text, integer; on MySQL
+ * and MariaDB a binary collation and longtext, see documentColumnTypes): the
  * columns the database must compare (id, account, list order, version) and
  * the rest of the record as one JSON text document. Timestamps are the
  * RFC 3339 strings of the record, so they compare and sort as text.
  */
-import { Migrator, type Kysely, type Migration, type MigrationResult } from "kysely";
+import { Migrator, MysqlAdapter, sql, type Kysely, type Migration, type MigrationResult, type RawBuilder } from "kysely";
 import type { ClientStore, ListQuery } from "../src/store.js";
 import {
   CLIENT_COLUMNS as COLUMNS,
@@ -116,15 +117,46 @@ async function createVersion1Table(db: Kysely<unknown>, table: string, primaryKe
     .execute();
 }
 
+/** Column types of the document table: portable, or MySQL's when the dialect is. */
+interface DocumentColumnTypes {
+  key: (length: number) => `varchar(${number})` | RawBuilder<unknown>;
+  document: "text" | RawBuilder<unknown>;
+}
+
+/**
+ * Portable types everywhere but on MySQL and MariaDB (any dialect on
+ * Kysely's MysqlAdapter), where `text` holds only 64 KiB and the default
+ * collation folds case and accents and ignores trailing spaces: there the
+ * key columns get a binary NO PAD collation (exact comparison, code point
+ * order like the other stores) and the document is a utf8mb4 `longtext`.
+ */
+async function documentColumnTypes(db: Kysely<unknown>): Promise<DocumentColumnTypes> {
+  if (!(db.getExecutor().adapter instanceof MysqlAdapter)) {
+    return { key: (length) => `varchar(${length})`, document: "text" };
+  }
+  // MySQL 8's utf8mb4_0900_bin or MariaDB's utf8mb4_nopad_bin; utf8mb4_bin
+  // (which ignores trailing spaces) only where neither exists.
+  const { rows } = await sql<{ name: string }>`
+    SELECT COLLATION_NAME AS name FROM information_schema.COLLATIONS
+    WHERE COLLATION_NAME IN ('utf8mb4_0900_bin', 'utf8mb4_nopad_bin')`.execute(db);
+  const found = rows.map((r) => r.name);
+  const collation = found.includes("utf8mb4_0900_bin") ? "utf8mb4_0900_bin" : (found[0] ?? "utf8mb4_bin");
+  return {
+    key: (length) => sql.raw(`varchar(${length}) CHARACTER SET utf8mb4 COLLATE ${collation}`),
+    document: sql.raw(`longtext CHARACTER SET utf8mb4 COLLATE ${collation}`),
+  };
+}
+
 /** The table of migration 0002: key columns and the JSON document. */
 async function createDocumentTable(db: Kysely<unknown>, table: string, names: SchemaNames): Promise<void> {
+  const types = await documentColumnTypes(db);
   await db.schema
     .createTable(table)
-    .addColumn("client_id", "varchar(255)", (c) => c.notNull())
-    .addColumn("account_id", "varchar(255)", (c) => c.notNull())
-    .addColumn("created_at", "varchar(64)", (c) => c.notNull())
+    .addColumn("client_id", types.key(255), (c) => c.notNull())
+    .addColumn("account_id", types.key(255), (c) => c.notNull())
+    .addColumn("created_at", types.key(64), (c) => c.notNull())
     .addColumn("version", "integer", (c) => c.notNull())
-    .addColumn("document", "text", (c) => c.notNull())
+    .addColumn("document", types.document, (c) => c.notNull())
     // Named for the final table: PostgreSQL would name it after the
     // temporary one, and the old table's <table>_pkey still exists.
     .addPrimaryKeyConstraint(names.primaryKey, ["client_id"])
@@ -373,7 +405,20 @@ export function createKyselyStore<DB>(db: Kysely<DB>, options: KyselyStoreOption
         .where("account_id", "=", record.account_id)
         .where("version", "=", expectedVersion)
         .executeTakeFirst();
-      return result.numUpdatedRows === 1n;
+      if (result.numUpdatedRows === 1n) return true;
+      // MySQL without the FOUND_ROWS client flag (mysql2 sets it by default)
+      // counts changed rows, not matched ones: a write of identical values,
+      // possible only when the version does not move, reports 0. Whether the
+      // row is at that version tells a match from a miss.
+      if (record.version !== expectedVersion) return false;
+      const row = await k
+        .selectFrom(table)
+        .select("client_id")
+        .where("client_id", "=", record.client_id)
+        .where("account_id", "=", record.account_id)
+        .where("version", "=", expectedVersion)
+        .executeTakeFirst();
+      return row !== undefined;
     },
 
     async delete(accountId, clientId, expectedVersion) {

@@ -17,6 +17,7 @@ import { createKyselyStore, migrateToLatest } from "../../adapters/kysely.js";
 import { createMemoryStore } from "../../adapters/memory.js";
 import { createSqliteStore } from "../../adapters/sqlite.js";
 import type { ClientStore } from "../../src/store.js";
+import { MYSQL_URL, realMariadb, REQUIRE_REAL_MARIADB, type RealMariadb } from "./mariadb.js";
 import { DATABASE_URL, realPostgres, REQUIRE_REAL_POSTGRES, type RealPostgres } from "./postgres.js";
 
 /** One database with two stores over it, opened for one test. */
@@ -203,7 +204,56 @@ function kyselyPostgresRow(): MultiWriterStore {
   };
 }
 
+/** One row of a Kysely MariaDB table as text, read with plain SQL. */
+async function mariadbRowAtRest(db: Kysely<unknown>, tablePrefix: string, clientId: string): Promise<string> {
+  const table = sql.table(`${tablePrefix}oauth_clients`);
+  const { rows } = await sql<{ row: string }>`
+    SELECT CONCAT_WS('|', client_id, account_id, created_at, version, document) AS \`row\` FROM ${table} WHERE client_id = ${clientId}`.execute(db);
+  expect(rows).toHaveLength(1);
+  return rows.map((r) => r.row).join("\n");
+}
+
+function kyselyMariadbRow(): MultiWriterStore {
+  const name = "Kysely + MariaDB (real server, MysqlDialect), two connection pools";
+  if (!MYSQL_URL) {
+    // Skipped without a server, unless CI requires one: then it fails.
+    return {
+      name,
+      ...(!REQUIRE_REAL_MARIADB && { skipReason: "set MYSQL_URL to run" }),
+      outlivesStores: false,
+      open: async () => {
+        throw new Error("REQUIRE_REAL_MARIADB=1 but MYSQL_URL is not set");
+      },
+      dispose: async () => {},
+    };
+  }
+  const url = MYSQL_URL;
+  let server: RealMariadb | undefined;
+  let count = 0;
+  return {
+    name,
+    outlivesStores: false,
+    async open() {
+      const maria = (server ??= realMariadb(url));
+      const [dbA, dbB] = [maria.connect(), maria.connect()];
+      await maria.assertReachable(dbA);
+      const tablePrefix = maria.prefix(`mw${++count}`);
+      await migrateToLatest(dbA, { tablePrefix });
+      return {
+        stores: [createKyselyStore(dbA, { tablePrefix }), createKyselyStore(dbB, { tablePrefix })],
+        readAtRest: (clientId) => mariadbRowAtRest(dbB, tablePrefix, clientId),
+        close: once(async () => {
+          await Promise.all([maria.disconnect(dbA), maria.disconnect(dbB)]);
+        }),
+      };
+    },
+    dispose: async () => {
+      await server?.cleanup();
+    },
+  };
+}
+
 /** Every store the library ships, each as two writers over one database. */
 export function multiWriterStores(): MultiWriterStore[] {
-  return [memoryRow(), sqliteRow(), kyselySqliteRow(), kyselyPgliteRow(), kyselyPostgresRow()];
+  return [memoryRow(), sqliteRow(), kyselySqliteRow(), kyselyPgliteRow(), kyselyPostgresRow(), kyselyMariadbRow()];
 }
