@@ -19,10 +19,13 @@ if ! mariadb-admin --protocol=tcp -h 127.0.0.1 -P 3306 -uregistry -pregistry pin
   fi
   # character-set-server/collation only set defaults; the adapter's tables
   # declare their own charset and collation.
-  (cd / && nohup /usr/sbin/mariadbd --user=mysql --datadir="$DATADIR" \
+  # The server holds none of this script's file descriptors, so a caller
+  # reading our output (a pipe, the CI log) is not kept waiting by it.
+  (cd / && exec /usr/sbin/mariadbd --user=mysql --datadir="$DATADIR" \
     --bind-address=127.0.0.1 --port=3306 --socket="$SOCK" --pid-file="$DATADIR/mysqld.pid" \
     --skip-name-resolve --character-set-server=utf8mb4 --collation-server=utf8mb4_unicode_ci \
-    --log-error="$DATADIR/error.log" >/dev/null 2>&1 &)
+    --log-error="$DATADIR/error.log") </dev/null >/dev/null 2>&1 &
+  disown 2>/dev/null || true
   for _ in $(seq 1 60); do
     [ -S "$SOCK" ] && admin "select 1" >/dev/null 2>&1 && break
     sleep 0.5
