@@ -68,7 +68,7 @@ export const DEFAULT_LIMITS: Readonly<RegistryLimits> = Object.freeze({
   defaultPageSize: 50,
 });
 
-/** Longest client_name, in Unicode code points, after trimming. */
+/** Longest client_name, in Unicode code points. */
 export const CLIENT_NAME_MAX_LENGTH = 200;
 
 /** Most entries a list field takes, and the issue a longer list gets. */

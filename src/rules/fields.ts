@@ -114,7 +114,7 @@ export function parseClientFields(
   const input = body as Record<string, unknown>;
   const schemas = fieldSchemas(limits) as Record<string, z.ZodType>;
   const known = new Set<string>(mode === "create" ? CREATE_FIELDS : UPDATE_FIELDS);
-  // On create, fields only an update may set (visibility) are read-only too.
+  // On create, fields only an update may set are read-only too (visibility may be sent, as "private").
   const readOnly = new Set<string>(READ_ONLY_FIELDS);
   if (mode === "create") for (const name of UPDATE_FIELDS) if (!known.has(name)) readOnly.add(name);
 
