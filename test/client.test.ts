@@ -415,6 +415,11 @@ describe("parseClientFields: the create/update body (docs/api.md, the client obj
       expect(parseUpdate({ post_logout_redirect_uris: ["https://a.example.com/", "https://a.example.com/"] }).issues).toEqual([
         { path: "/post_logout_redirect_uris/1", message: "duplicate of entry 0; send each URI once" },
       ]);
+      // One issue per entry: a refused entry is not also a duplicate.
+      expect(parseUpdate({ redirect_uris: ["http://a.example.com/", "http://a.example.com/"] }).issues.map((i) => i.path)).toEqual([
+        "/redirect_uris/0",
+        "/redirect_uris/1",
+      ]);
     });
 
     it("100 entries are accepted, 101 refused", () => {

@@ -191,13 +191,15 @@ export function parseClientFields(
     return raw.flatMap((v: unknown, i): [string, number][] => (typeof v === "string" && !skip?.has(i) ? [[v, i]] : []));
   };
   for (const key of ["redirect_uris", "post_logout_redirect_uris"] as const) {
-    const entries = stringEntries(key);
-    for (const [uri, i] of entries) {
+    const accepted: [string, number][] = [];
+    for (const [uri, i] of stringEntries(key)) {
       const problem = checkRedirectUri(uri, limits);
       if (problem !== null) issues.push({ path: pointer(key, i), message: problem });
+      else accepted.push([uri, i]);
     }
     // Redirect URIs are matched character for character (redirect.ts), so only exact repeats are duplicates.
-    issues.push(...duplicateIssues(pointer(key), entries, undefined, "URI"));
+    // An entry refused for its form is not also reported as a duplicate: one issue per entry.
+    issues.push(...duplicateIssues(pointer(key), accepted, undefined, "URI"));
   }
   // Origins are kept as sent and compared canonically (host case, default
   // port, trailing slash): two spellings of one origin are a duplicate.
