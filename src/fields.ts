@@ -68,7 +68,7 @@ export const DEFAULT_LIMITS: Readonly<RegistryLimits> = Object.freeze({
   defaultPageSize: 50,
 });
 
-/** Longest client_name, in Unicode code points, after trimming. */
+/** Longest client_name, in Unicode code points. */
 export const CLIENT_NAME_MAX_LENGTH = 200;
 
 /** Most entries a list field takes, and the issue a longer list gets. */
@@ -80,6 +80,16 @@ export interface EntryCap {
 /** How a create body treats a field: it must be sent, may be sent, or must not be sent. */
 export type CreateMode = "required" | "optional" | "read-only";
 
+/**
+ * What an explicit `null` on an optional field means: `"default"` puts the
+ * field back to its table default (`initial`: lists become [], URIs are
+ * cleared), `"unchanged"` leaves it as it is (visibility, which cannot be
+ * demoted). A settable field without `onNull` is required: null is refused.
+ * Declarative clients (Terraform) send null for every attribute removed
+ * from their configuration.
+ */
+export type NullMeaning = "default" | "unchanged";
+
 /** One row of the field table. */
 export interface FieldSpec {
   /** The value in the client object, as every read returns it. */
@@ -90,6 +100,8 @@ export interface FieldSpec {
   entries?: (limits: RegistryLimits) => EntryCap;
   create: CreateMode;
   update: "optional" | "read-only";
+  /** What `null` sent for this field means; absent: null is refused (a required field). */
+  onNull?: NullMeaning;
   /** Stored as null while unset, and then left out of the client object. */
   nullable?: true;
   /** Not stored: computed from the record when the client object is built. */
@@ -101,7 +113,7 @@ export interface FieldSpec {
 }
 
 const atMost = (max: number, what: string): EntryCap => ({ max, message: `must contain at most ${max} ${what}` });
-// The enum lists are deduplicated; a few repeats are tolerated, floods are not.
+// Duplicates are refused entry by entry; a few are reported, floods get one issue.
 const enumCap = (values: readonly string[]) => (): EntryCap => ({ max: values.length * 4, message: "too many entries" });
 const uriCap = (limits: RegistryLimits) => atMost(limits.maxUris, "entries");
 const scopeCap = (limits: RegistryLimits) => atMost(limits.maxScopes, "scopes");
@@ -112,7 +124,7 @@ const list = <T extends z.ZodType>(item: T, cap: EntryCap, min?: [number, string
   min ? z.array(item).min(min[0], min[1]).max(cap.max, cap.message) : z.array(item).max(cap.max, cap.message);
 const scopeList = (limits: RegistryLimits) =>
   list(textSchema(SCOPE_MAX_LENGTH, SCOPE_TOO_LONG), scopeCap(limits));
-const webPage = (limits: RegistryLimits) => uri(limits).nullable();
+const webPage = (limits: RegistryLimits) => uri(limits);
 const timestamp = z.string().describe("RFC 3339 UTC.");
 
 /** The field table, in the order fields appear in the client object. */
@@ -120,9 +132,13 @@ export const CLIENT_FIELDS = {
   client_id: { read: z.string().describe("Read-only identifier."), create: "read-only", update: "read-only", tracked: false },
   visibility: {
     read: visibilitySchema,
-    input: () => visibilitySchema.describe('"public" promotes the client; demotion is refused.'),
-    create: "read-only",
+    input: () =>
+      visibilitySchema.describe(
+        'On create only "private" (the default). On update "public" promotes the client; demotion is refused; null leaves it unchanged.',
+      ),
+    create: "optional",
     update: "optional",
+    onNull: "unchanged",
     initial: () => "private",
     tracked: true,
   },
@@ -130,8 +146,8 @@ export const CLIENT_FIELDS = {
     read: z.string(),
     input: () =>
       textSchema().describe(
-        `Display name; trimmed, 1 to ${CLIENT_NAME_MAX_LENGTH} characters (Unicode code points), ` +
-          "no control, invisible or bidirectional-formatting characters.",
+        `Display name, kept as sent: 1 to ${CLIENT_NAME_MAX_LENGTH} characters (Unicode code points), ` +
+          "no leading or trailing whitespace, no control, invisible or bidirectional-formatting characters.",
       ),
     create: "required",
     update: "optional",
@@ -142,7 +158,7 @@ export const CLIENT_FIELDS = {
     read: z.array(grantTypeSchema),
     input: () =>
       list(grantTypeSchema, enumCap(GRANT_TYPES)(), [1, "must contain authorization_code"]).describe(
-        "Must contain authorization_code; duplicates are removed.",
+        "Must contain authorization_code; each value once.",
       ),
     entries: enumCap(GRANT_TYPES),
     create: "required",
@@ -154,7 +170,7 @@ export const CLIENT_FIELDS = {
     read: z.array(responseTypeSchema),
     input: () =>
       list(responseTypeSchema, enumCap(RESPONSE_TYPES)(), [1, "must contain at least one response type"]).describe(
-        "Non-empty; duplicates are removed.",
+        "Non-empty; each value once.",
       ),
     entries: enumCap(RESPONSE_TYPES),
     create: "required",
@@ -166,7 +182,7 @@ export const CLIENT_FIELDS = {
     read: z.array(z.string()),
     input: (limits: RegistryLimits) =>
       list(uri(limits), uriCap(limits), [1, "must contain at least one URI"]).describe(
-        "https, http on loopback, or a reverse-domain private-use scheme; ASCII only (RFC 3986); no fragment, userinfo or wildcard.",
+        "https, http on loopback, or a reverse-domain private-use scheme; ASCII only (RFC 3986); no fragment, userinfo or wildcard; each URI once; kept as sent.",
       ),
     entries: uriCap,
     create: "required",
@@ -177,7 +193,9 @@ export const CLIENT_FIELDS = {
   scopes: {
     read: z.array(z.string()),
     input: (limits: RegistryLimits) =>
-      scopeList(limits).describe("Normalized: openid and offline_access are managed from response_types and grant_types."),
+      scopeList(limits).describe(
+        "Each scope once, order kept; openid and offline_access are managed from response_types and grant_types.",
+      ),
     entries: scopeCap,
     create: "required",
     update: "optional",
@@ -186,10 +204,11 @@ export const CLIENT_FIELDS = {
   },
   optional_scopes: {
     read: z.array(z.string()),
-    input: (limits: RegistryLimits) => scopeList(limits).describe("Each must also be in scopes; never openid or offline_access."),
+    input: (limits: RegistryLimits) => scopeList(limits).describe("Each must also be in scopes, once; never openid or offline_access. null: []."),
     entries: scopeCap,
     create: "optional",
     update: "optional",
+    onNull: "default",
     initial: () => [],
     tracked: true,
   },
@@ -204,35 +223,68 @@ export const CLIENT_FIELDS = {
   allowed_cors_origins: {
     read: z.array(z.string()),
     input: (limits: RegistryLimits) =>
-      list(uri(limits), originCap(limits)).describe("Origins only (scheme, host, optional port); normalized."),
+      list(uri(limits), originCap(limits)).describe(
+        "Origins only (scheme, host, optional port); kept as sent, compared canonically (host case, default port); each origin once. null: [].",
+      ),
     entries: originCap,
     create: "optional",
     update: "optional",
+    onNull: "default",
     initial: () => [],
     tracked: true,
   },
   post_logout_redirect_uris: {
     read: z.array(z.string()),
-    input: (limits: RegistryLimits) => list(uri(limits), uriCap(limits)),
+    input: (limits: RegistryLimits) =>
+      list(uri(limits), uriCap(limits)).describe("Redirect URI rules; each URI once; kept as sent. null: []."),
     entries: uriCap,
     create: "optional",
     update: "optional",
+    onNull: "default",
     initial: () => [],
     tracked: true,
   },
   client_uri: {
     read: z.string(),
     input: (limits: RegistryLimits) =>
-      webPage(limits).describe("Home page of the client; https (http on loopback), ASCII only. Starts DNS verification."),
+      webPage(limits).describe("Home page of the client; https (http on loopback), ASCII only, kept as sent. Starts DNS verification. null clears it."),
     create: "optional",
     update: "optional",
+    onNull: "default",
     nullable: true,
     initial: () => null,
     tracked: true,
   },
-  logo_uri: { read: z.string(), input: webPage, create: "optional", update: "optional", nullable: true, initial: () => null, tracked: true },
-  policy_uri: { read: z.string(), input: webPage, create: "optional", update: "optional", nullable: true, initial: () => null, tracked: true },
-  tos_uri: { read: z.string(), input: webPage, create: "optional", update: "optional", nullable: true, initial: () => null, tracked: true },
+  logo_uri: {
+    read: z.string(),
+    input: (limits: RegistryLimits) => webPage(limits).describe("https (http on loopback), ASCII only, kept as sent. null clears it."),
+    create: "optional",
+    update: "optional",
+    onNull: "default",
+    nullable: true,
+    initial: () => null,
+    tracked: true,
+  },
+  policy_uri: {
+    read: z.string(),
+    input: (limits: RegistryLimits) => webPage(limits).describe("https (http on loopback), ASCII only, kept as sent. null clears it."),
+    create: "optional",
+    update: "optional",
+    onNull: "default",
+    nullable: true,
+    initial: () => null,
+    tracked: true,
+  },
+  tos_uri: {
+    read: z.string(),
+    input: (limits: RegistryLimits) => webPage(limits).describe("https (http on loopback), ASCII only, kept as sent. null clears it."),
+    create: "optional",
+    update: "optional",
+    onNull: "default",
+    nullable: true,
+    initial: () => null,
+    tracked: true,
+  },
   client_uri_verification: {
     read: clientUriVerificationSchema,
     create: "read-only",
@@ -264,6 +316,8 @@ type InputFieldName = Keys<{ input: (limits: RegistryLimits) => z.ZodType }>;
 type CreateFieldName = Exclude<InputFieldName, Keys<{ create: "read-only" }>>;
 type RequiredFieldName = Keys<{ create: "required" }>;
 type NullableFieldName = Keys<{ nullable: true }>;
+/** Settable fields that take an explicit null (see {@link NullMeaning}). */
+type NullAcceptingFieldName = Keys<{ onNull: NullMeaning }>;
 /** Fields whose changes `client.updated` events report. */
 export type ChangeTrackedField = Keys<{ tracked: true }>;
 
@@ -282,10 +336,21 @@ export const READ_ONLY_FIELDS: readonly string[] = Object.freeze([
 ]);
 /** Fields a create body must carry. */
 export const REQUIRED_ON_CREATE = namesWhere((spec) => spec.create === "required") as readonly RequiredFieldName[];
-/** Fields a create body may carry (visibility is set by promotion, later). */
+/** Fields a create body may carry (visibility only as "private"; "public" is reached by promotion, later). */
 export const CREATE_FIELDS = namesWhere((spec) => spec.input !== undefined && spec.create !== "read-only") as readonly CreateFieldName[];
 /** Fields an update body may carry. */
 export const UPDATE_FIELDS = namesWhere((spec) => spec.input !== undefined && spec.update !== "read-only") as readonly InputFieldName[];
+/**
+ * What an explicit null means for a settable field, or undefined when null
+ * is refused (the field is required).
+ *
+ * @example
+ * nullMeaning("allowed_cors_origins"); // "default": back to []
+ * nullMeaning("client_name");          // undefined: required, cannot be cleared
+ */
+export function nullMeaning(field: string): NullMeaning | undefined {
+  return Object.hasOwn(CLIENT_FIELDS, field) ? (CLIENT_FIELDS as Record<string, FieldSpec>)[field]!.onNull : undefined;
+}
 /** Fields whose changes are reported in `client.updated` events. */
 export const CHANGE_TRACKED_FIELDS = namesWhere((spec) => spec.tracked) as readonly ChangeTrackedField[];
 
@@ -322,10 +387,17 @@ export function entryCap(field: string, limits: RegistryLimits): EntryCap | unde
 
 const defaultSchemas = fieldSchemas(DEFAULT_LIMITS);
 
+type BodySchema<K extends InputFieldName> = K extends NullAcceptingFieldName ? z.ZodNullable<FieldSchemas[K]> : FieldSchemas[K];
 type CreateShape = {
-  [K in CreateFieldName]: K extends RequiredFieldName ? FieldSchemas[K] : z.ZodOptional<FieldSchemas[K]>;
+  [K in CreateFieldName]: K extends RequiredFieldName ? FieldSchemas[K] : z.ZodOptional<BodySchema<K>>;
 };
-type UpdateShape = { [K in InputFieldName]: z.ZodOptional<FieldSchemas[K]> };
+type UpdateShape = { [K in InputFieldName]: z.ZodOptional<BodySchema<K>> };
+
+/** A field's schema in a create or update body: nullable where the table gives null a meaning. */
+function bodySchema(name: InputFieldName): z.ZodType {
+  const schema: z.ZodType = defaultSchemas[name];
+  return nullMeaning(name) === undefined ? schema : schema.nullable();
+}
 type ReadShape = {
   [K in ClientFieldName]: K extends NullableFieldName ? z.ZodOptional<Fields[K]["read"]> : Fields[K]["read"];
 };
@@ -333,17 +405,17 @@ type ReadShape = {
 /** Body of a create call. */
 export const createClientInputSchema = z.strictObject(
   Object.fromEntries(
-    CREATE_FIELDS.map((name) => {
-      const schema: z.ZodType = defaultSchemas[name];
-      return [name, CLIENT_FIELDS[name].create === "required" ? schema : schema.optional()];
-    }),
+    CREATE_FIELDS.map((name) => [name, CLIENT_FIELDS[name].create === "required" ? defaultSchemas[name] : bodySchema(name).optional()]),
   ) as CreateShape,
 );
 export type CreateClientInput = z.infer<typeof createClientInputSchema>;
 
-/** Body of an update (PATCH) call: every field optional; only fields sent change. */
+/**
+ * Body of an update (PATCH) call: every field optional; only fields sent
+ * change; null puts an optional field back to its default (see {@link NullMeaning}).
+ */
 export const updateClientInputSchema = z.strictObject(
-  Object.fromEntries(UPDATE_FIELDS.map((name) => [name, (defaultSchemas[name] as z.ZodType).optional()])) as UpdateShape,
+  Object.fromEntries(UPDATE_FIELDS.map((name) => [name, bodySchema(name).optional()])) as UpdateShape,
 );
 export type UpdateClientInput = z.infer<typeof updateClientInputSchema>;
 
@@ -362,7 +434,9 @@ export const createdOAuthClientSchema = oauthClientSchema.extend({
 export type CreatedOAuthClient = z.infer<typeof createdOAuthClientSchema>;
 
 /** Input fields after shape checks and per-field rules, ready for cross-field rules. */
-export type ParsedClientFields = { [K in InputFieldName]?: z.infer<FieldSchemas[K]> };
+export type ParsedClientFields = {
+  [K in InputFieldName]?: z.infer<FieldSchemas[K]> | (K extends NullableFieldName ? null : never);
+};
 
 /**
  * The stored value of every field that has one when a record leaves it out:

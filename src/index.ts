@@ -59,7 +59,7 @@ export {
   type ScryptParams,
   type SecretHasher,
 } from "./secrets.js";
-export { checkRedirectUri, checkWebPageUrl, normalizeOrigin, isLoopbackHost } from "./rules/uris.js";
+export { checkRedirectUri, checkWebPageUrl, normalizeOrigin, isCorsOriginAllowed, isLoopbackHost } from "./rules/uris.js";
 export { isRedirectUriAllowed } from "./redirect.js";
 export { resolveTxtWithNodeDns, type ResolveTxt } from "./verification.js";
 export { isStorageUnavailable } from "./storage-faults.js";

@@ -103,10 +103,15 @@ describe("parseClientFields: the create/update body (docs/api.md, the client obj
       );
     });
 
-    it("visibility is read-only on create", () => {
+    it('visibility "private" (the default) is accepted on create', () => {
       const { fields, issues } = parseCreate({ ...validCreate(), visibility: "private" });
-      expect(issues).toEqual([{ path: "/visibility", message: "visibility is read-only and cannot be set" }]);
-      expect(fields).not.toHaveProperty("visibility");
+      expect(issues).toEqual([]);
+      expect(fields.visibility).toBe("private");
+    });
+
+    it('visibility "public" on create is refused with the way to promotion', () => {
+      const { issues } = parseCreate({ ...validCreate(), visibility: "public" });
+      expect(issues).toEqual([{ path: "/visibility", message: expect.stringContaining('then update with visibility "public"') }]);
     });
 
     it("visibility is allowed on update", () => {
@@ -117,6 +122,38 @@ describe("parseClientFields: the create/update body (docs/api.md, the client obj
     it("every unknown and read-only field is reported, one issue each", () => {
       const { issues } = parseUpdate({ foo: 1, bar: 2, client_id: "x", created_at: "y" });
       expect(paths(issues).sort()).toEqual(["/bar", "/client_id", "/created_at", "/foo"]);
+    });
+  });
+
+  describe("null on update: an optional field back to its default, a required field refused (field table onNull)", () => {
+    it.each(["optional_scopes", "allowed_cors_origins", "post_logout_redirect_uris"])("%s: null means []", (key) => {
+      expect(parseUpdate({ [key]: null })).toEqual({ fields: { [key]: [] }, issues: [] });
+    });
+
+    it("visibility: null leaves it unchanged (it cannot be demoted)", () => {
+      expect(parseUpdate({ visibility: null })).toEqual({ fields: {}, issues: [] });
+    });
+
+    it.each(["client_name", "grant_types", "response_types", "redirect_uris", "scopes", "token_endpoint_auth_method"])(
+      "%s: null is refused, naming the field and saying it is required",
+      (key) => {
+        expect(parseUpdate({ [key]: null }).issues).toEqual([
+          { path: `/${key}`, message: `${key} is required and cannot be cleared (null); send a value` },
+        ]);
+      },
+    );
+
+    it("every null problem is reported at once, beside the accepted nulls", () => {
+      const { fields, issues } = parseUpdate({ client_name: null, scopes: null, allowed_cors_origins: null, logo_uri: null });
+      expect(paths(issues)).toEqual(["/client_name", "/scopes"]);
+      expect(fields).toEqual({ allowed_cors_origins: [], logo_uri: null });
+    });
+
+    it("on create, null on an optional field is its default and on a required field is 'required'", () => {
+      const { fields, issues } = parseCreate({ ...validCreate(), allowed_cors_origins: null, visibility: null, client_name: null });
+      expect(issues).toEqual([{ path: "/client_name", message: "client_name is required" }]);
+      expect(fields.allowed_cors_origins).toEqual([]);
+      expect(fields).not.toHaveProperty("visibility");
     });
   });
 
@@ -191,9 +228,12 @@ describe("parseClientFields: the create/update body (docs/api.md, the client obj
     });
   });
 
-  describe("client_name: trimmed, 1..200 chars, no control chars", () => {
-    it("is trimmed", () => {
-      expect(parseUpdate({ client_name: "  My App \t" })).toEqual({ fields: { client_name: "My App" }, issues: [] });
+  describe("client_name: kept as sent, 1..200 chars, no control chars", () => {
+    it("surrounding whitespace is refused, never trimmed silently; the issue shows the trimmed name", () => {
+      expect(parseUpdate({ client_name: "  My App \t" }).issues).toEqual([
+        { path: "/client_name", message: 'must not start or end with whitespace: send "My App"' },
+      ]);
+      expect(parseUpdate({ client_name: "My  App" })).toEqual({ fields: { client_name: "My  App" }, issues: [] });
     });
 
     it.each(["", "   ", "\t\n"])("%j is refused as empty after trimming", (name) => {
@@ -202,7 +242,9 @@ describe("parseClientFields: the create/update body (docs/api.md, the client obj
 
     it("200 characters are accepted, 201 refused", () => {
       expect(parseUpdate({ client_name: "a".repeat(200) }).issues).toEqual([]);
-      expect(parseUpdate({ client_name: " " + "a".repeat(200) + " " }).issues).toEqual([]);
+      expect(parseUpdate({ client_name: " " + "a".repeat(200) + " " }).issues).toEqual([
+        { path: "/client_name", message: `must not start or end with whitespace: send "${"a".repeat(200)}"` },
+      ]);
       expect(parseUpdate({ client_name: "a".repeat(201) }).issues).toEqual([
         { path: "/client_name", message: "must be at most 200 characters" },
       ]);
@@ -313,14 +355,21 @@ describe("parseClientFields: the create/update body (docs/api.md, the client obj
     });
   });
 
-  describe("grant_types: must contain authorization_code, deduplicated", () => {
-    it("is deduplicated, order kept", () => {
+  describe("grant_types: must contain authorization_code, each once", () => {
+    it("is kept as sent, order kept; a duplicate is refused at its index, never dropped", () => {
+      expect(parseUpdate({ grant_types: ["refresh_token", "authorization_code"] })).toEqual({
+        fields: { grant_types: ["refresh_token", "authorization_code"] },
+        issues: [],
+      });
       expect(
-        parseUpdate({ grant_types: ["refresh_token", "authorization_code", "refresh_token", "authorization_code"] }),
-      ).toEqual({ fields: { grant_types: ["refresh_token", "authorization_code"] }, issues: [] });
+        parseUpdate({ grant_types: ["refresh_token", "authorization_code", "refresh_token", "authorization_code"] }).issues,
+      ).toEqual([
+        { path: "/grant_types/2", message: "duplicate of entry 0; send each value once" },
+        { path: "/grant_types/3", message: "duplicate of entry 1; send each value once" },
+      ]);
     });
 
-    it.each([[["refresh_token"]], [[]], [["refresh_token", "refresh_token"]]])(
+    it.each([[["refresh_token"]], [[]]])(
       "%j is refused for lacking authorization_code",
       (grantTypes) => {
         expect(parseUpdate({ grant_types: grantTypes }).issues).toEqual([
@@ -330,12 +379,15 @@ describe("parseClientFields: the create/update body (docs/api.md, the client obj
     );
   });
 
-  describe("response_types: non-empty, deduplicated", () => {
-    it("is deduplicated, order kept", () => {
-      expect(parseUpdate({ response_types: ["id_token", "code", "id_token", "token"] })).toEqual({
+  describe("response_types: non-empty, each once", () => {
+    it("a duplicate is refused at its index, never dropped", () => {
+      expect(parseUpdate({ response_types: ["id_token", "code", "token"] })).toEqual({
         fields: { response_types: ["id_token", "code", "token"] },
         issues: [],
       });
+      expect(parseUpdate({ response_types: ["id_token", "code", "id_token", "token"] }).issues).toEqual([
+        { path: "/response_types/2", message: "duplicate of entry 0; send each value once" },
+      ]);
     });
 
     it("an empty list is refused", () => {
@@ -351,6 +403,22 @@ describe("parseClientFields: the create/update body (docs/api.md, the client obj
     it("an empty list is refused", () => {
       expect(parseUpdate({ redirect_uris: [] }).issues).toEqual([
         { path: "/redirect_uris", message: "must contain at least one URI" },
+      ]);
+    });
+
+    it("are kept as sent; an exact repeat is refused at its index (matching is exact, so case variants are distinct)", () => {
+      const sent = ["https://App.example.com/cb", "https://app.example.com/cb", "com.example.app:/cb"];
+      expect(parseUpdate({ redirect_uris: sent })).toEqual({ fields: { redirect_uris: sent }, issues: [] });
+      expect(parseUpdate({ redirect_uris: [...sent, "https://app.example.com/cb"] }).issues).toEqual([
+        { path: "/redirect_uris/3", message: "duplicate of entry 1; send each URI once" },
+      ]);
+      expect(parseUpdate({ post_logout_redirect_uris: ["https://a.example.com/", "https://a.example.com/"] }).issues).toEqual([
+        { path: "/post_logout_redirect_uris/1", message: "duplicate of entry 0; send each URI once" },
+      ]);
+      // One issue per entry: a refused entry is not also a duplicate.
+      expect(parseUpdate({ redirect_uris: ["http://a.example.com/", "http://a.example.com/"] }).issues.map((i) => i.path)).toEqual([
+        "/redirect_uris/0",
+        "/redirect_uris/1",
       ]);
     });
 
@@ -393,18 +461,21 @@ describe("parseClientFields: the create/update body (docs/api.md, the client obj
     });
   });
 
-  describe("allowed_cors_origins: normalized and deduplicated", () => {
-    it("normalizes and deduplicates", () => {
-      const { fields, issues } = parseUpdate({
-        allowed_cors_origins: [
-          "https://App.Example.com/",
-          "https://app.example.com",
-          "https://app.example.com:443",
-          "http://localhost:3000",
-        ],
+  describe("allowed_cors_origins: kept as sent, compared canonically, each once", () => {
+    it("keeps each origin exactly as sent", () => {
+      const sent = ["https://App.Example.com/", "http://localhost:3000", "https://other.example.com:8443"];
+      expect(parseUpdate({ allowed_cors_origins: sent })).toEqual({ fields: { allowed_cors_origins: sent }, issues: [] });
+    });
+
+    it("refuses two spellings of one origin, naming the canonical form", () => {
+      const { issues } = parseUpdate({
+        allowed_cors_origins: ["https://App.Example.com/", "https://app.example.com", "https://app.example.com:443", "https://App.Example.com/"],
       });
-      expect(issues).toEqual([]);
-      expect(fields.allowed_cors_origins).toEqual(["https://app.example.com", "http://localhost:3000"]);
+      expect(issues).toEqual([
+        { path: "/allowed_cors_origins/1", message: "same origin as entry 0 (https://app.example.com); send each origin once" },
+        { path: "/allowed_cors_origins/2", message: "same origin as entry 0 (https://app.example.com); send each origin once" },
+        { path: "/allowed_cors_origins/3", message: "duplicate of entry 0; send each origin once" },
+      ]);
     });
 
     it("refuses non-origins at their index", () => {

@@ -62,7 +62,7 @@ describe("createFetchHandler: the seven client operations", () => {
   it("patch changes only the fields sent; {} changes nothing", async () => {
     const { handler, registry } = createHarness();
     const created = await createClient(handler);
-    const renamed = await handler(apiRequest("PATCH", `${clients}/${created.client_id}`, { json: { client_name: "  Renamed " } }));
+    const renamed = await handler(apiRequest("PATCH", `${clients}/${created.client_id}`, { json: { client_name: "Renamed" } }));
     expect(renamed.status).toBe(200);
     expect((await envelopeOf(renamed)).result).toMatchObject({ client_name: "Renamed", scopes: ["zone.read", "offline_access"] });
     const empty = await handler(apiRequest("PATCH", `${clients}/${created.client_id}`, { json: {} }));

@@ -37,7 +37,7 @@ describe("the official cloudflare SDK against the local server", () => {
     });
     expect(created.client_id).toMatch(/^[0-9a-f]{32}$/);
     expect(created.client_secret).toBeTruthy();
-    expect(created.allowed_cors_origins).toEqual(["https://example.com"]);
+    expect(created.allowed_cors_origins).toEqual(["https://Example.com/"]); // kept as sent
     expect(created.client_uri_verification?.status).toBe("pending");
 
     const fetched = await cf.iam.oauthClients.get(created.client_id, { account_id: ACCOUNT });

@@ -241,7 +241,7 @@ describe("update", () => {
     const { registry, clock } = registryFixture({ start: "2026-01-01T00:00:00.000Z" });
     const created = await registry.create(ACCOUNT, createBody({ logo_uri: "https://dash.example.com/logo.png" }));
     clock.advance(60_000);
-    const updated = await registry.update(ACCOUNT, created.client_id, { client_name: "  New name " });
+    const updated = await registry.update(ACCOUNT, created.client_id, { client_name: "New name" });
     expect(updated.client_name).toBe("New name");
     expect(updated.logo_uri).toBe("https://dash.example.com/logo.png");
     expect(updated.redirect_uris).toEqual(created.redirect_uris);
@@ -254,6 +254,45 @@ describe("update", () => {
     const created = await registry.create(ACCOUNT, createBody({ tos_uri: "https://dash.example.com/tos" }));
     const updated = await registry.update(ACCOUNT, created.client_id, { tos_uri: null });
     expect(updated).not.toHaveProperty("tos_uri");
+  });
+
+  it("null puts optional fields back to their defaults: lists [], URIs cleared (with client_uri verification)", async () => {
+    const { registry } = registryFixture();
+    const created = await registry.create(
+      ACCOUNT,
+      createBody({
+        scopes: ["profile", "email"],
+        optional_scopes: ["email"],
+        allowed_cors_origins: ["https://App.example.com"],
+        post_logout_redirect_uris: ["https://app.example.com/bye"],
+        client_uri: "https://app.example.com",
+        logo_uri: "https://app.example.com/logo.png",
+      }),
+    );
+    expect(created.client_uri_verification?.status).toBe("pending");
+    const cleared = await registry.update(ACCOUNT, created.client_id, {
+      optional_scopes: null,
+      allowed_cors_origins: null,
+      post_logout_redirect_uris: null,
+      client_uri: null,
+      logo_uri: null,
+      visibility: null,
+    });
+    expect(cleared).toMatchObject({ optional_scopes: [], allowed_cors_origins: [], post_logout_redirect_uris: [], visibility: "private" });
+    for (const key of ["client_uri", "client_uri_verification", "logo_uri"]) expect(cleared).not.toHaveProperty(key);
+    expect(await registry.get(ACCOUNT, created.client_id)).toEqual(cleared);
+  });
+
+  it("null on a required field is refused, naming it, and nothing changes", async () => {
+    const { registry } = registryFixture();
+    const created = await registry.create(ACCOUNT, createBody());
+    const before = await registry.get(ACCOUNT, created.client_id);
+    const error = await rejection(registry.update(ACCOUNT, created.client_id, { client_name: null, redirect_uris: null } as never));
+    expect(error.issues).toEqual([
+      { path: "/client_name", message: "client_name is required and cannot be cleared (null); send a value" },
+      { path: "/redirect_uris", message: "redirect_uris is required and cannot be cleared (null); send a value" },
+    ]);
+    expect(await registry.get(ACCOUNT, created.client_id)).toEqual(before);
   });
 
   it("renormalizes scopes when grant or response types change", async () => {
@@ -554,10 +593,20 @@ describe("client_uri verification and visibility", () => {
     expect((await ctx.registry.get(ACCOUNT, created.client_id)).logo_uri).toBe("https://dash.example.com/logo.png");
   });
 
-  it("refuses visibility on create", async () => {
+  it("visibility: null on a public client leaves it public (null never demotes)", async () => {
+    const ctx = registryFixture();
+    const created = await verifiedClient(ctx);
+    await ctx.registry.update(ACCOUNT, created.client_id, { visibility: "public" });
+    const updated = await ctx.registry.update(ACCOUNT, created.client_id, { visibility: null, tos_uri: null });
+    expect(updated.visibility).toBe("public");
+  });
+
+  it('accepts visibility "private" on create (the default) and refuses "public", explaining promotion', async () => {
     const { registry } = registryFixture();
-    const error = await rejection(registry.create(ACCOUNT, { ...createBody(), visibility: "public" } as never));
-    expect(error.issues).toEqual([{ path: "/visibility", message: expect.stringContaining("read-only") }]);
+    const created = await registry.create(ACCOUNT, { ...createBody(), visibility: "private" });
+    expect(created.visibility).toBe("private");
+    const error = await rejection(registry.create(ACCOUNT, { ...createBody(), visibility: "public" }));
+    expect(error.issues).toEqual([{ path: "/visibility", message: expect.stringContaining("create the client \"private\"") }]);
   });
 });
 

@@ -26,9 +26,17 @@ function normalize(
 }
 
 describe("scope normalization (docs/api.md, scope normalization)", () => {
-  it("input order is kept and duplicates are dropped", async () => {
-    const result = await normalize(["email", "zone.read", "profile", "email", "zone.read", "account.read"]);
+  it("input order is kept", async () => {
+    const result = await normalize(["email", "zone.read", "profile", "account.read"]);
     expect(result).toEqual({ scopes: ["email", "zone.read", "profile", "account.read"], issues: [] });
+  });
+
+  it("a duplicate is refused with an issue at its index, never dropped silently", async () => {
+    const result = await normalize(["email", "zone.read", "profile", "email", "zone.read", "account.read"]);
+    expect(result.issues).toEqual([
+      { path: "/scopes/3", message: "duplicate of entry 0; send each scope once" },
+      { path: "/scopes/4", message: "duplicate of entry 1; send each scope once" },
+    ]);
   });
 
   it("an empty list stays empty when no protocol scope is due", async () => {
@@ -264,11 +272,17 @@ describe("scope normalization (docs/api.md, scope normalization)", () => {
 });
 
 describe("optional scopes: each in scopes, never a protocol scope", () => {
-  it("accepts scopes that are in scopes, deduplicated, order kept", () => {
-    expect(checkOptionalScopes(["zone.edit", "email", "zone.edit"], ["email", "zone.read", "zone.edit"])).toEqual({
+  it("accepts scopes that are in scopes, order kept", () => {
+    expect(checkOptionalScopes(["zone.edit", "email"], ["email", "zone.read", "zone.edit"])).toEqual({
       optionalScopes: ["zone.edit", "email"],
       issues: [],
     });
+  });
+
+  it("refuses a duplicate at its index, never drops it", () => {
+    expect(checkOptionalScopes(["zone.edit", "email", "zone.edit"], ["email", "zone.read", "zone.edit"]).issues).toEqual([
+      { path: "/optional_scopes/2", message: "duplicate of entry 0; send each scope once" },
+    ]);
   });
 
   it("refuses a scope that is not in scopes, saying so", () => {

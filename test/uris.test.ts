@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { checkRedirectUri, checkWebPageUrl, hostOf, isLoopbackHost, normalizeOrigin } from "../src/rules/uris.js";
+import {
+  checkRedirectUri,
+  checkWebPageUrl,
+  hostOf,
+  isCorsOriginAllowed,
+  isLoopbackHost,
+  normalizeOrigin,
+} from "../src/rules/uris.js";
 
 const limits = { maxUriLength: 2048 };
 
@@ -163,7 +170,7 @@ describe("redirect URIs (docs/api.md, URI rules)", () => {
   });
 });
 
-describe("CORS origins: scheme + host + optional port, normalized", () => {
+describe("CORS origins: scheme + host + optional port; the canonical form used to compare them", () => {
   describe("normalization", () => {
     it.each([
       ["https://app.example.com", "https://app.example.com"],
@@ -218,6 +225,35 @@ describe("CORS origins: scheme + host + optional port, normalized", () => {
     expect(origin("https://app.example.com", { maxUriLength: 10 })).toEqual({
       error: "must be at most 10 characters",
     });
+  });
+});
+
+describe("CORS origin checks compare canonically, since origins are stored as sent", () => {
+  const client = { allowed_cors_origins: ["https://App.Example.com/", "http://localhost:3000"] };
+
+  it.each(["https://app.example.com", "https://APP.example.com", "https://app.example.com:443", "http://localhost:3000"])(
+    "%s is allowed",
+    (presented) => {
+      expect(isCorsOriginAllowed(client, presented)).toBe(true);
+    },
+  );
+
+  it.each([
+    "https://evil.example.com",
+    "http://app.example.com",
+    "https://app.example.com:8443",
+    "http://localhost:3001",
+    "https://app.example.com/path",
+    "null",
+    "",
+  ])("%j is refused", (presented) => {
+    expect(isCorsOriginAllowed(client, presented)).toBe(false);
+  });
+
+  it("refuses non-string input and clients without origins instead of throwing", () => {
+    expect(isCorsOriginAllowed(client, 42 as unknown as string)).toBe(false);
+    expect(isCorsOriginAllowed({ allowed_cors_origins: [] }, "https://app.example.com")).toBe(false);
+    expect(isCorsOriginAllowed({} as { allowed_cors_origins: string[] }, "https://app.example.com")).toBe(false);
   });
 });
 

@@ -2,36 +2,86 @@
  * Per-field rules: the shape of each field sent in a create or update body
  * (from the field table's schemas), plus the rules of single fields that a
  * schema cannot state — client_name display rules, grant types containing
- * authorization_code, URI and origin rules. Cross-field rules run later, on
- * the merged record (rules/client.ts).
+ * authorization_code, URI and origin rules, each list value once, what an
+ * explicit null means. Cross-field rules run later, on the merged record
+ * (rules/client.ts).
+ *
+ * Nothing is rewritten: a value is kept as sent or refused with an issue
+ * that shows the accepted form (docs/api.md, "What you send is what you
+ * read back").
  */
 import type { z } from "zod";
 import { pointer, type ValidationIssue } from "../errors.js";
 import {
+  CLIENT_FIELDS,
   CLIENT_NAME_MAX_LENGTH,
   CREATE_FIELDS,
   entryCap,
   fieldSchemas,
+  nullMeaning,
   READ_ONLY_FIELDS,
   REQUIRED_ON_CREATE,
   UPDATE_FIELDS,
+  type FieldSpec,
   type ParsedClientFields,
   type RegistryLimits,
 } from "../fields.js";
 import { CONTROL_CHARACTER, displayTextProblem, exceedsCodePoints, tooLongMessage } from "./text.js";
 import { checkRedirectUri, checkWebPageUrl, normalizeOrigin } from "./uris.js";
 
-
-/** The first problem of a client_name as sent (`sent`) and trimmed (`name`), or null. */
-function clientNameProblem(sent: string, name: string): string | null {
+/**
+ * The first problem of a client_name as sent, or null. Surrounding
+ * whitespace is refused, not trimmed (a declarative client would see a
+ * diff forever); checked last, so that the trimmed form it suggests is
+ * accepted.
+ */
+function clientNameProblem(sent: string): string | null {
+  const name = sent.trim();
   if (name.length === 0) return "must not be empty";
   if (exceedsCodePoints(name, CLIENT_NAME_MAX_LENGTH)) return tooLongMessage(CLIENT_NAME_MAX_LENGTH);
-  // Checked before trimming, which would silently drop a leading U+FEFF or U+2028.
+  // Checked on the value as sent: trimming would hide a leading U+FEFF or U+2028.
   const hidden = displayTextProblem(sent);
   if (hidden !== null) return hidden;
   if (CONTROL_CHARACTER.test(name)) return "must not contain control characters";
+  if (name !== sent) return `must not start or end with whitespace: send ${JSON.stringify(name)}`;
   return null;
 }
+
+/**
+ * One issue per entry equal to an earlier one under `canonical` (identity
+ * unless given): lists take each value once, and a repeat is refused, never
+ * dropped.
+ *
+ * @example
+ * duplicateIssues("/grant_types", ["authorization_code", "authorization_code"]);
+ * // [{ path: "/grant_types/1", message: "duplicate of entry 0; send each value once" }]
+ */
+export function duplicateIssues(
+  path: string,
+  values: readonly (readonly [string, number])[] | readonly string[],
+  canonical: (value: string) => string = (value) => value,
+  what = "value",
+): ValidationIssue[] {
+  const issues: ValidationIssue[] = [];
+  const first = new Map<string, [string, number]>();
+  for (const [position, entry] of values.entries()) {
+    const [value, index] = typeof entry === "string" ? [entry, position] : entry;
+    const key = canonical(value);
+    const earlier = first.get(key);
+    if (earlier === undefined) {
+      first.set(key, [value, index]);
+      continue;
+    }
+    const [earlierValue, earlierIndex] = earlier;
+    const detail = earlierValue === value ? `duplicate of entry ${earlierIndex}` : `same ${what} as entry ${earlierIndex} (${key})`;
+    issues.push({ path: `${path}${pointer(index)}`, message: `${detail}; send each ${what} once` });
+  }
+  return issues;
+}
+
+const PROMOTION_ON_CREATE =
+  'visibility "public" cannot be set on create: create the client "private" (the default), set a client_uri ' +
+  'and verify it (DNS TXT), then update with visibility "public" (promotion also needs a logo_uri and an API scope)';
 
 function zodIssues(error: z.ZodError, field: string): ValidationIssue[] {
   // A value of the wrong type gets one issue, not extra length complaints.
@@ -42,10 +92,6 @@ function zodIssues(error: z.ZodError, field: string): ValidationIssue[] {
     path: pointer(field, ...issue.path.map((p) => (typeof p === "symbol" ? String(p) : p))),
     message: issue.message,
   }));
-}
-
-function dedupe<T>(values: readonly T[]): T[] {
-  return [...new Set(values)];
 }
 
 /**
@@ -68,7 +114,7 @@ export function parseClientFields(
   const input = body as Record<string, unknown>;
   const schemas = fieldSchemas(limits) as Record<string, z.ZodType>;
   const known = new Set<string>(mode === "create" ? CREATE_FIELDS : UPDATE_FIELDS);
-  // On create, fields only an update may set (visibility) are read-only too.
+  // On create, fields only an update may set are read-only too (visibility may be sent, as "private").
   const readOnly = new Set<string>(READ_ONLY_FIELDS);
   if (mode === "create") for (const name of UPDATE_FIELDS) if (!known.has(name)) readOnly.add(name);
 
@@ -93,6 +139,18 @@ export function parseClientFields(
   for (const key of known) {
     const value = input[key];
     if (value === undefined) continue;
+    if (value === null) {
+      // null means the field's default, or no change (visibility); on a required field it is refused.
+      const meaning = nullMeaning(key);
+      if (meaning === "default") out[key] = (CLIENT_FIELDS as Record<string, FieldSpec>)[key]!.initial!();
+      else if (meaning === undefined) {
+        issues.push({
+          path: pointer(key),
+          message: mode === "create" ? `${key} is required` : `${key} is required and cannot be cleared (null); send a value`,
+        });
+      }
+      continue;
+    }
     const cap = entryCap(key, limits);
     if (cap !== undefined && Array.isArray(value) && value.length > cap.max) {
       issues.push({ path: pointer(key), message: cap.message });
@@ -109,19 +167,20 @@ export function parseClientFields(
     out[key] = result.data;
   }
 
+  if (mode === "create" && fields.visibility === "public") {
+    issues.push({ path: "/visibility", message: PROMOTION_ON_CREATE });
+  }
   if (fields.client_name !== undefined) {
-    const name = fields.client_name.trim();
-    const problem = clientNameProblem(fields.client_name, name);
+    const problem = clientNameProblem(fields.client_name);
     if (problem !== null) issues.push({ path: "/client_name", message: problem });
-    fields.client_name = name;
   }
   if (fields.grant_types !== undefined) {
-    fields.grant_types = dedupe(fields.grant_types);
     if (!fields.grant_types.includes("authorization_code")) {
       issues.push({ path: "/grant_types", message: "must contain authorization_code" });
     }
+    issues.push(...duplicateIssues("/grant_types", fields.grant_types));
   }
-  if (fields.response_types !== undefined) fields.response_types = dedupe(fields.response_types);
+  if (fields.response_types !== undefined) issues.push(...duplicateIssues("/response_types", fields.response_types));
 
   // URI rules run on every string entry of the raw input, so one entry of
   // the wrong type does not hide problems in the others.
@@ -132,20 +191,29 @@ export function parseClientFields(
     return raw.flatMap((v: unknown, i): [string, number][] => (typeof v === "string" && !skip?.has(i) ? [[v, i]] : []));
   };
   for (const key of ["redirect_uris", "post_logout_redirect_uris"] as const) {
+    const accepted: [string, number][] = [];
     for (const [uri, i] of stringEntries(key)) {
       const problem = checkRedirectUri(uri, limits);
       if (problem !== null) issues.push({ path: pointer(key, i), message: problem });
+      else accepted.push([uri, i]);
     }
-    const list = fields[key];
-    if (list !== undefined) fields[key] = dedupe(list);
+    // Redirect URIs are matched character for character (redirect.ts), so only exact repeats are duplicates.
+    // An entry refused for its form is not also reported as a duplicate: one issue per entry.
+    issues.push(...duplicateIssues(pointer(key), accepted, undefined, "URI"));
   }
-  const origins: string[] = [];
+  // Origins are kept as sent and compared canonically (host case, default
+  // port, trailing slash): two spellings of one origin are a duplicate.
+  const origins: [string, number][] = [];
+  const canonicalOrigins = new Map<string, string>();
   for (const [raw, i] of stringEntries("allowed_cors_origins")) {
     const result = normalizeOrigin(raw, limits);
     if ("error" in result) issues.push({ path: pointer("allowed_cors_origins", i), message: result.error });
-    else origins.push(result.origin);
+    else {
+      origins.push([raw, i]);
+      canonicalOrigins.set(raw, result.origin);
+    }
   }
-  if (fields.allowed_cors_origins !== undefined) fields.allowed_cors_origins = dedupe(origins);
+  issues.push(...duplicateIssues("/allowed_cors_origins", origins, (raw) => canonicalOrigins.get(raw) ?? raw, "origin"));
   for (const key of ["client_uri", "logo_uri", "policy_uri", "tos_uri"] as const) {
     const value = fields[key];
     if (value === undefined || value === null) continue;

@@ -1,5 +1,5 @@
 /**
- * Scope normalization: order kept, duplicates dropped, protocol
+ * Scope normalization: order kept, duplicates refused, protocol
  * scopes managed from the grant and response types, API scopes checked
  * against the catalog, other simple scopes limited to identity scopes.
  */
@@ -83,8 +83,20 @@ function formatProblem(scope: string): string | null {
   return null;
 }
 
+/** Whether `scope` came earlier in the list (then refused with an issue, never dropped silently). */
+function repeated(seen: Map<string, number>, scope: string, i: number, at: string, issues: ValidationIssue[]): boolean {
+  const earlier = seen.get(scope);
+  if (earlier === undefined) {
+    seen.set(scope, i);
+    return false;
+  }
+  issues.push({ path: at, message: `duplicate of entry ${earlier}; send each scope once` });
+  return true;
+}
+
 /**
- * Normalizes a scope list for the given grant and response types.
+ * Normalizes a scope list for the given grant and response types; each
+ * scope must be sent once (a repeat is refused with an issue).
  * Managed scopes are appended: `openid` iff response_types has `id_token`,
  * then `offline_access` iff grant_types has `refresh_token`.
  *
@@ -102,12 +114,11 @@ export async function normalizeScopes(
   const catalog = toCatalog(rules.catalog);
   const identity = new Set(rules.identityScopes);
   const issues: ValidationIssue[] = [];
-  const seen = new Set<string>();
+  const seen = new Map<string, number>();
   const kept: string[] = [];
   for (const [i, scope] of input.entries()) {
-    if (seen.has(scope)) continue;
-    seen.add(scope);
     const at = `${path}${pointer(i)}`;
+    if (repeated(seen, scope, i, at, issues)) continue;
     const problem = formatProblem(scope);
     if (problem !== null) {
       issues.push({ path: at, message: problem });
@@ -140,7 +151,7 @@ export async function normalizeScopes(
 
 /**
  * Checks optional scopes against the normalized scopes: each must be one of
- * them and never a protocol scope. Duplicates are dropped, order kept.
+ * them and never a protocol scope, each once (a repeat is refused); order kept.
  *
  * @example
  * checkOptionalScopes(["zone.read"], ["zone.read", "openid"]) // { optionalScopes: ["zone.read"], issues: [] }
@@ -152,12 +163,11 @@ export function checkOptionalScopes(
 ): { optionalScopes: string[]; issues: ValidationIssue[] } {
   const issues: ValidationIssue[] = [];
   const inScopes = new Set(scopes);
-  const seen = new Set<string>();
+  const seen = new Map<string, number>();
   const kept: string[] = [];
   for (const [i, scope] of optional.entries()) {
-    if (seen.has(scope)) continue;
-    seen.add(scope);
     const at = `${path}${pointer(i)}`;
+    if (repeated(seen, scope, i, at, issues)) continue;
     const problem = formatProblem(scope);
     if (problem !== null) issues.push({ path: at, message: problem });
     else if (PROTOCOL_SCOPES.has(scope)) {

@@ -143,8 +143,10 @@ export function checkWebPageUrl(raw: string, limits: UriLimits): string | null {
 }
 
 /**
- * Checks and normalizes a CORS origin: scheme, host and optional port only.
- * The result has a lower-case host, no default port and no trailing slash.
+ * Checks a CORS origin (scheme, host and optional port only, an optional
+ * trailing slash) and gives its canonical form: lower-case scheme and host,
+ * no default port, no trailing slash. The registry stores origins as sent
+ * and uses this form only to compare them (duplicates, {@link isCorsOriginAllowed}).
  *
  * @example
  * normalizeOrigin("HTTPS://App.Example.com/", { maxUriLength: 2048 })
@@ -167,6 +169,32 @@ export function normalizeOrigin(
     return null;
   });
   return error === null ? { origin } : { error };
+}
+
+/**
+ * Whether a request's `Origin` may call on behalf of `client`: one of its
+ * `allowed_cors_origins` is the same origin, compared canonically (host
+ * case, default port, trailing slash), since origins are stored as sent.
+ * Anything that is not an origin (including the string "null") is refused.
+ *
+ * @example
+ * const client = { allowed_cors_origins: ["https://App.Example.com/"] };
+ * isCorsOriginAllowed(client, "https://app.example.com");     // true
+ * isCorsOriginAllowed(client, "https://app.example.com:443"); // true
+ * isCorsOriginAllowed(client, "https://evil.example.com");    // false
+ */
+export function isCorsOriginAllowed(client: { allowed_cors_origins: readonly string[] }, origin: string): boolean {
+  const limits = { maxUriLength: 2048 };
+  // Callers pass request headers straight through; anything but a string is a refusal, not a crash.
+  if (typeof origin !== "string") return false;
+  const presented = normalizeOrigin(origin, limits);
+  const allowed: unknown = client?.allowed_cors_origins;
+  if ("error" in presented || !Array.isArray(allowed)) return false;
+  return allowed.some((entry: unknown) => {
+    if (typeof entry !== "string") return false;
+    const stored = normalizeOrigin(entry, { maxUriLength: Math.max(entry.length, 1) });
+    return "origin" in stored && stored.origin === presented.origin;
+  });
 }
 
 /** The host of a URL already accepted by {@link checkWebPageUrl}, lower-cased. */
