@@ -26,12 +26,11 @@ Options:
                          (default 30000; at least the headers timeout)
   --keep-alive-timeout-ms MS
                          idle time before a kept-alive connection is closed (default 5000)
-
-Operations:
-  --log-format FORMAT    access log on stdout: text (default) or json, one object per line
-  --metrics              serve Prometheus metrics at /metrics (off by default);
-                         /healthz and /readyz are always served
   -h, --help             show this help
+
+Operations (GET /healthz and /readyz are always served, without credentials):
+  --log-format FORMAT    access log on stdout: text (default) or json, one object per line
+  --metrics              serve Prometheus metrics at /metrics (off by default)
 
 Environment:
   OAUTH_REGISTRY_API_TOKEN   bearer token every request must carry;

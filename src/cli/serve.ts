@@ -1,7 +1,7 @@
 /**
  * Serving: the node:http server around the fetch handler, with the
- * connection limits, an access log, a graceful close, and shutdown on
- * SIGINT / SIGTERM.
+ * connection limits, the health endpoints and optional metrics, an access
+ * log (text or JSON), a graceful close, and shutdown on SIGINT / SIGTERM.
  */
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
