@@ -3,7 +3,7 @@
  * described scopes, the official SDK's `scopes` member, and the formats of
  * earlier versions still read the same.
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Cloudflare from "cloudflare";
@@ -53,6 +53,15 @@ describe("scope catalog file", () => {
       { id: "dns.edit", category: "DNS", scopes: ["com.example.zone.dns.edit", "com.example.zone.read"] },
       { id: "account.read", name: "Read accounts", scopes: ["com.example.account.read"] },
     ]);
+  });
+
+  it("reads the example of docs/http.md as the docs say it is served", async () => {
+    const doc = readFileSync(new URL("../docs/http.md", import.meta.url), "utf8");
+    const section = doc.slice(doc.indexOf("### The scope catalog file"));
+    const example = /```json\n([\s\S]*?)```/.exec(section)![1]!;
+    const served = JSON.parse(/serves `GET \/oauth\/scopes` as\n`([^`]+)`/.exec(section)![1]!) as { id: string; name: string }[];
+    const catalog = await loadScopeCatalog(catalogFile(example));
+    expect(catalog.map((entry) => ({ ...entry, name: entry.name ?? entry.id }))).toEqual(served);
   });
 
   it.each([
