@@ -182,6 +182,7 @@ describe.concurrent("oauth-client-registry serve", () => {
     [["serve", "--database-url", "mysql://x"], /postgres/],
     [["launch"], /unknown command "launch"/],
     [["serve", "--max-connections", "0"], /--max-connections must be an integer from 1/],
+    [["serve", "--log-format", "xml"], /--log-format must be one of text, json/],
   ])("refuses %j with exit code 2 and the usage", async (args, message) => {
     // Argument and start-up errors return from main() before anything is
     // served, so they run in-process; the spawned tests cover the real bin.

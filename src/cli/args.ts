@@ -3,6 +3,7 @@
  * and the connection limits with their defaults and bounds.
  */
 import { parseArgs } from "node:util";
+import { LOG_FORMATS, type LogFormat } from "./access-log.js";
 import { UsageError } from "./errors.js";
 
 /** The help text, printed for `--help` and after a usage error. */
@@ -27,6 +28,10 @@ Options:
                          idle time before a kept-alive connection is closed (default 5000)
   -h, --help             show this help
 
+Operations (GET /healthz and /readyz are always served, without credentials):
+  --log-format FORMAT    access log on stdout: text (default) or json, one object per line
+  --metrics              serve Prometheus metrics at /metrics (off by default)
+
 Environment:
   OAUTH_REGISTRY_API_TOKEN   bearer token every request must carry;
                              generated and printed once when unset
@@ -49,6 +54,12 @@ export interface ServeOptions {
   requestTimeoutMs?: number;
   /** Idle time after a response before a kept-alive connection closes. Default 5 000 ms. */
   keepAliveTimeoutMs?: number;
+
+  // Operations: access log and metrics.
+  /** Access-log format on stdout. Default `"text"`. */
+  logFormat?: LogFormat;
+  /** Serve Prometheus metrics at `/metrics`. Default false. */
+  metrics?: boolean;
 }
 
 /** Connection limits of `serve`, each settable by a flag of the same name. */
@@ -129,6 +140,9 @@ export function parseServeArgs(args: readonly string[], env: Readonly<Record<str
         "headers-timeout-ms": { type: "string" },
         "request-timeout-ms": { type: "string" },
         "keep-alive-timeout-ms": { type: "string" },
+        // Operations
+        "log-format": { type: "string" },
+        metrics: { type: "boolean" },
       },
     }));
   } catch (error) {
@@ -164,5 +178,9 @@ export function parseServeArgs(args: readonly string[], env: Readonly<Record<str
     keepAliveTimeoutMs: integer("--keep-alive-timeout-ms", values["keep-alive-timeout-ms"]),
   });
   if (typeof limits === "string") throw new UsageError(limits);
-  return { ...options, ...limits };
+  const logFormat = values["log-format"] ?? "text";
+  if (!(LOG_FORMATS as readonly string[]).includes(logFormat)) {
+    throw new UsageError(`--log-format must be one of ${LOG_FORMATS.join(", ")}, got "${logFormat}"`);
+  }
+  return { ...options, ...limits, logFormat: logFormat as LogFormat, metrics: values.metrics ?? false };
 }

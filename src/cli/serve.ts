@@ -1,20 +1,22 @@
 /**
  * Serving: the node:http server around the fetch handler, with the
- * connection limits, an access log, a graceful close, and shutdown on
- * SIGINT / SIGTERM.
+ * connection limits, the health endpoints and optional metrics, an access
+ * log (text or JSON), a graceful close, and shutdown on SIGINT / SIGTERM.
  */
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { bearerTokenAuthorize } from "../http/authorizers.js";
 import { createFetchHandler } from "../http/handler.js";
 import { createNodeRequestListener, type NodeRequestListener } from "../http/node.js";
-import { rawRequestPath } from "../http/path.js";
 import { createOAuthClientRegistry } from "../registry.js";
 import { generateSecret } from "../secrets.js";
+import { formatAccessLine, observeRequests, routeTemplate } from "./access-log.js";
 import { resolveServerLimits, type ServeOptions } from "./args.js";
 import { loadScopeCatalog } from "./catalog.js";
 import { messageOf, StartupError } from "./errors.js";
-import { openStore } from "./stores.js";
+import { operationsPaths, storageReadiness, withOperations, type OperationsOptions } from "./health.js";
+import { createServeMetrics, type ServeMetrics } from "./metrics.js";
+import { openStore, type OpenedStore } from "./stores.js";
 
 /** Where the command writes; tests and embedders can capture it. */
 export interface CliOutput {
@@ -41,29 +43,32 @@ function describeWithCauses(error: unknown): string {
 }
 
 /**
- * One access-log line per request once its response is done: time, method,
- * the path exactly as the client sent it (no query), status, duration.
- * Never headers. Logged from the raw request target, before any URL parser
- * could normalize it, so a refused `/a/%2e%2e/b` shows as sent. Bytes
- * outside printable ASCII (which Node's parser refuses anyway) are
- * percent-escaped so that a line stays one line. A response cut short (the
- * client left, a timeout) logs `aborted` instead of a status.
+ * The API listener behind the operational endpoints, every request observed
+ * for the access log (in `options.logFormat`) and the metrics.
  */
-function withAccessLog(listener: NodeRequestListener, log: (line: string) => void): NodeRequestListener {
-  return (request, response) => {
-    const started = performance.now();
-    const method = request.method ?? "-";
-    const path = rawRequestPath(request.url ?? "").replace(
-      /[^\x21-\x7e]/g,
-      (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, "0")}`,
-    );
-    response.once("close", () => {
-      const status = response.writableFinished ? String(response.statusCode) : "aborted";
-      const ms = (performance.now() - started).toFixed(1);
-      log(`${new Date().toISOString()} ${method} ${path} ${status} ${ms}ms`);
-    });
-    return listener(request, response);
+function operationsListener(
+  api: NodeRequestListener,
+  store: OpenedStore["store"],
+  metrics: ServeMetrics | null,
+  options: ServeOptions,
+  output: CliOutput,
+) {
+  const operations: OperationsOptions = {
+    ready: storageReadiness(store, (ready, reason) =>
+      output.err(ready ? "readiness: storage answers again" : `readiness: storage unavailable: ${reason}`),
+    ),
+    metrics,
   };
+  const exactPaths = operationsPaths(operations);
+  const format = options.logFormat ?? "text";
+  return observeRequests(
+    withOperations(api, operations),
+    (rawPath) => routeTemplate(rawPath, "/client/v4", exactPaths),
+    (done) => {
+      output.out(formatAccessLine(done, format));
+      metrics?.observeRequest(done);
+    },
+  );
 }
 
 /** A running server; `close` stops accepting, finishes in-flight requests, then closes the database. */
@@ -99,7 +104,11 @@ export async function serve(
   }
 
   const details = new Map(catalog?.map((entry) => [entry.id, entry]));
-  const registry = createOAuthClientRegistry(opened.store, catalog ? { scopeCatalog: catalog.map((e) => e.id) } : {});
+  const metrics = options.metrics === true ? createServeMetrics() : null;
+  const registry = createOAuthClientRegistry(opened.store, {
+    ...(catalog ? { scopeCatalog: catalog.map((e) => e.id) } : {}),
+    ...(metrics ? { onEvent: metrics.onRegistryEvent } : {}),
+  });
   const handler = createFetchHandler(registry, {
     authorize: bearerTokenAuthorize(token),
     describeScope: (scope) => details.get(scope),
@@ -113,7 +122,7 @@ export async function serve(
       // would let a 1 s timeout fire after 30 s).
       connectionsCheckingInterval: Math.min(1000, Math.max(10, Math.floor(limits.headersTimeoutMs / 4))),
     },
-    withAccessLog(createNodeRequestListener(handler), output.out),
+    operationsListener(createNodeRequestListener(handler), opened.store, metrics, options, output),
   );
   server.keepAliveTimeout = limits.keepAliveTimeoutMs;
   server.maxConnections = limits.maxConnections;

@@ -43,14 +43,25 @@ export interface FetchHandlerOptions {
   maxBodyBytes?: number;
   /** Serve the OpenAPI document at `{basePath}/openapi.json` without authentication. Default true. */
   serveOpenApi?: boolean;
-  /** Display name and category of a catalog scope in `GET /oauth/scopes`. Default: the scope itself. */
-  describeScope?: (scope: string) => { name?: string; category?: string } | undefined;
+  /**
+   * Display name, category and underlying resource scopes of a catalog scope
+   * in `GET /oauth/scopes`. Default: the scope itself as its name.
+   */
+  describeScope?: (scope: string) => ScopeDescription | undefined;
   /**
    * Called with every unexpected error (answered 500 with a generic message)
    * and with errors thrown by `authorize` that are not typed errors.
    * Default: `console.error`.
    */
   onError?: (error: unknown, request: Request) => void;
+}
+
+/** What `describeScope` may tell about a scope; each member is optional. */
+export interface ScopeDescription {
+  name?: string;
+  category?: string;
+  /** Resource scopes the scope grants, listed as the item's `scopes` (the official SDK's type). */
+  scopes?: readonly string[];
 }
 
 /** A standard Fetch API handler. */
@@ -211,6 +222,7 @@ export function createFetchHandler(registry: OAuthClientRegistry, options: Fetch
     const details = options.describeScope?.(id);
     const scope: OAuthScope = { id, name: details?.name ?? id };
     if (details?.category !== undefined) scope.category = details.category;
+    if (details?.scopes !== undefined) scope.scopes = [...details.scopes];
     return scope;
   }
 

@@ -10,6 +10,7 @@ export {
   type AuthorizeContext,
   type FetchHandler,
   type FetchHandlerOptions,
+  type ScopeDescription,
 } from "./handler.js";
 export { bearerTokenAuthorize } from "./authorizers.js";
 export { createNodeRequestListener, type NodeRequestListener, type NodeRequestListenerOptions } from "./node.js";

@@ -21,7 +21,11 @@ export const oauthScopeSchema = z
   .object({
     id: z.string().describe("The scope, as used in a client's scopes."),
     name: z.string().describe("Human-readable name (the scope itself unless the host supplies one)."),
-    category: z.string().optional(),
+    category: z.string().optional().describe("Category for grouping scopes in a UI."),
+    scopes: z
+      .array(z.string())
+      .optional()
+      .describe("The underlying resource scopes this scope grants, when the host describes them."),
   })
   .describe("An API scope clients may request.");
 export type OAuthScope = z.infer<typeof oauthScopeSchema>;
