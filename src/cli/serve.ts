@@ -5,14 +5,13 @@
  */
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { bearerTokenAuthorize } from "../http/authorizers.js";
 import { createFetchHandler } from "../http/handler.js";
 import { createNodeRequestListener, type NodeRequestListener } from "../http/node.js";
 import { rawRequestPath } from "../http/path.js";
 import { createOAuthClientRegistry } from "../registry.js";
-import { generateSecret } from "../secrets.js";
 import { resolveServerLimits, type ServeOptions } from "./args.js";
 import { loadScopeCatalog } from "./catalog.js";
+import { serveCredentials } from "./credentials.js";
 import { messageOf, StartupError } from "./errors.js";
 import { openStore } from "./stores.js";
 
@@ -90,18 +89,14 @@ export async function serve(
   const limits = resolveServerLimits(options);
   if (typeof limits === "string") throw new StartupError(limits);
   const catalog = options.scopeCatalog === null ? null : await loadScopeCatalog(options.scopeCatalog);
+  // Before the store opens: a bad credentials file fails start-up with nothing to close.
+  const credentials = await serveCredentials(options.credentials ?? null, env, output.out);
   const opened = await openStore(options, output.err);
-
-  let token = env.OAUTH_REGISTRY_API_TOKEN ?? "";
-  if (token === "") {
-    token = generateSecret();
-    output.out(`API token (generated for this run; set OAUTH_REGISTRY_API_TOKEN to keep one): ${token}`);
-  }
 
   const details = new Map(catalog?.map((entry) => [entry.id, entry]));
   const registry = createOAuthClientRegistry(opened.store, catalog ? { scopeCatalog: catalog.map((e) => e.id) } : {});
   const handler = createFetchHandler(registry, {
-    authorize: bearerTokenAuthorize(token),
+    authorize: credentials.authorize,
     describeScope: (scope) => details.get(scope),
     onError: (error) => output.err(`internal error: ${describeWithCauses(error)}`),
   });
@@ -135,6 +130,8 @@ export async function serve(
   const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
   const url = `http://${host}:${address.port}/client/v4`;
   output.out(`oauth-client-registry listening on ${url} (storage: ${opened.description})`);
+  output.out(`API credentials: ${credentials.description}`);
+  const stopReloading = credentials.reload === null ? () => {} : reloadOnSighup(credentials.reload, options.credentials!, output);
 
   let closing: Promise<void> | undefined;
   return {
@@ -142,6 +139,7 @@ export async function serve(
     server,
     close: () =>
       (closing ??= (async () => {
+        stopReloading();
         await new Promise<void>((done) => {
           server.close(() => done());
           server.closeIdleConnections();
@@ -151,6 +149,22 @@ export async function serve(
         await opened.close();
       })()),
   };
+}
+
+/**
+ * Re-reads the credentials file on each SIGHUP: a valid file replaces the
+ * credentials in force at once; an invalid one is logged and refused, and
+ * the previous credentials stay. Returns the function that stops listening.
+ */
+function reloadOnSighup(reload: () => Promise<number>, file: string, output: CliOutput): () => void {
+  const onHangup = () => {
+    reload().then(
+      (count) => output.out(`SIGHUP: credentials reloaded from ${file} (${count} entries)`),
+      (error: unknown) => output.err(`error: SIGHUP: ${messageOf(error)}\nthe previous credentials stay in force`),
+    );
+  };
+  process.on("SIGHUP", onHangup);
+  return () => process.off("SIGHUP", onHangup);
 }
 
 /**
