@@ -4,7 +4,7 @@
  * read_write, checked strictly at start-up, reloaded on SIGHUP), and the
  * `hash-secret` command that makes its hashes.
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Cloudflare from "cloudflare";
@@ -101,6 +101,17 @@ describe("the credentials file is checked strictly, every problem at once, secre
     ["a repeated member", `{"credentials":[{"token_hash":"${hashCredentialSecret("a")}","token_hash":"${hashCredentialSecret("b")}","accounts":"*","access":"read"}]}`, /member \/credentials\/0\/token_hash appears more than once/],
   ])("refuses %s", async (_name, content, message) => {
     expect(await refusal(content)).toMatch(message);
+  });
+
+  it("the example file of docs/http.md loads as documented", async () => {
+    const doc = readFileSync(new URL("../docs/http.md", import.meta.url), "utf8");
+    const example = /```json\n(\{\n {2}"credentials"[\s\S]*?)\n```/.exec(doc)?.[1];
+    const loaded = await loadCredentialsFile(writeCredentials(example!));
+    expect(loaded.map((c) => [c.name, c.accounts === "*" ? "*" : c.accounts.length, c.access])).toEqual([
+      ["deploy", "*", "read_write"],
+      ["terraform", 1, "read_write"],
+      ["audit", 2, "read"],
+    ]);
   });
 
   it("a missing file is a start-up error naming it", async () => {
