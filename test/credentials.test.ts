@@ -153,6 +153,7 @@ describe("serve with a credentials file and the environment's key + email", () =
   it.each([
     [["--credentials", "CREDS_BAD"], {}, /credentials file .* is invalid:\n {2}entry 0: access/],
     [[], { OAUTH_REGISTRY_API_KEY: "k" }, /OAUTH_REGISTRY_API_KEY and OAUTH_REGISTRY_API_EMAIL must be set together/],
+    [[], { OAUTH_REGISTRY_API_TOKEN: "two words" }, /OAUTH_REGISTRY_API_TOKEN must be at most 1024 characters without whitespace/],
     [["--credentials", "CREDS_REPEAT"], { OAUTH_REGISTRY_API_TOKEN: ADMIN }, /entry 0: is the same credential as OAUTH_REGISTRY_API_TOKEN/],
   ])("refuses to start (exit 1): %j %j", async (args, env, message) => {
     const files: Record<string, string> = {

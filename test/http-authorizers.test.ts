@@ -35,12 +35,14 @@ describe("bearerTokenAuthorize: one shared token allows everything, anything els
     ["the token without the scheme", "s3cret-token"],
     ["another scheme", "Basic s3cret-token"],
     ["two tokens", "Bearer s3cret-token s3cret-token"],
+    ["a header over the length bound", `Bearer ${"s".repeat(MAX_CREDENTIAL_SECRET_LENGTH + 1)}`],
   ])("%s is refused with UnauthorizedError", async (_name, header) => {
     await expect(authorize(withAuthorization(header), context)).rejects.toBeInstanceOf(UnauthorizedError);
   });
 
   it("an empty token is refused when the authorizer is made, so it cannot be configured by mistake", () => {
     expect(() => bearerTokenAuthorize("")).toThrow(TypeError);
+    expect(() => bearerTokenAuthorize("t".repeat(MAX_CREDENTIAL_SECRET_LENGTH + 1))).toThrow(TypeError);
   });
 
   it("through the handler: 401 with the unauthorized code, 200 with the token", async () => {

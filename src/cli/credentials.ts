@@ -131,6 +131,12 @@ export async function loadCredentialsFile(file: string): Promise<ApiCredential[]
 function environmentCredentials(env: Readonly<Record<string, string | undefined>>): { credentials: ApiCredential[]; names: string[] } {
   const credentials: ApiCredential[] = [];
   const names: string[] = [];
+  for (const name of ["OAUTH_REGISTRY_API_TOKEN", "OAUTH_REGISTRY_API_KEY"] as const) {
+    const value = env[name] ?? "";
+    if (value.length > MAX_CREDENTIAL_SECRET_LENGTH || /[\s\p{Cc}]/u.test(value)) {
+      throw new StartupError(`${name} must be at most ${MAX_CREDENTIAL_SECRET_LENGTH} characters without whitespace or control characters`);
+    }
+  }
   const token = env.OAUTH_REGISTRY_API_TOKEN ?? "";
   if (token !== "") {
     credentials.push({ name: "OAUTH_REGISTRY_API_TOKEN", tokenHash: hashCredentialSecret(token), accounts: "*", access: "read_write" });

@@ -11,9 +11,15 @@ import { ForbiddenError, UnauthorizedError } from "./errors.js";
 import type { Authorize } from "./handler.js";
 import type { Permission } from "./routes.js";
 
+/** Longest token or API key hashed; longer values are refused unhashed (401). */
+export const MAX_CREDENTIAL_SECRET_LENGTH = 1024;
+/** Longest `X-Auth-Email` considered (RFC 5321 bounds a path at 256 octets). */
+export const MAX_CREDENTIAL_EMAIL_LENGTH = 320;
+
 /**
  * An `authorize` callback that accepts exactly one bearer token, for every
- * account and permission, and answers 401 to anything else. The token is
+ * account and permission, and answers 401 to anything else (a header over
+ * {@link MAX_CREDENTIAL_SECRET_LENGTH} is refused unhashed). The token is
  * compared as a hash in constant time (both sides hashed first, so lengths
  * never differ and timing tells nothing about the token).
  *
@@ -28,10 +34,16 @@ export function bearerTokenAuthorize(token: string): Authorize {
   if (typeof token !== "string" || token === "") {
     throw new TypeError("bearerTokenAuthorize: the token must be a non-empty string");
   }
+  if (token.length > MAX_CREDENTIAL_SECRET_LENGTH) {
+    throw new TypeError(`bearerTokenAuthorize: the token must be at most ${MAX_CREDENTIAL_SECRET_LENGTH} characters (longer ones are refused unhashed)`);
+  }
   // Hashed once, with the hasher of client secrets; a request's token is hashed the same way.
   const expected = Promise.resolve(defaultSecretHasher.hash(token));
   return async (request) => {
-    const match = /^Bearer[ ]+(\S+)\s*$/i.exec(request.headers.get("authorization") ?? "");
+    const header = request.headers.get("authorization") ?? "";
+    // Bounded before any regular expression or hash runs.
+    if (header.length > MAX_CREDENTIAL_SECRET_LENGTH + 16) throw new UnauthorizedError("a valid bearer token is required");
+    const match = /^Bearer[ ]+(\S+)\s*$/i.exec(header);
     const valid = await defaultSecretHasher.verify(match?.[1] ?? "", await expected);
     if (!match || !valid) throw new UnauthorizedError("a valid bearer token is required");
     return true;
@@ -69,11 +81,6 @@ export interface CredentialProblem {
   index: number;
   message: string;
 }
-
-/** Longest token or API key hashed; longer values are refused unhashed (401). */
-export const MAX_CREDENTIAL_SECRET_LENGTH = 1024;
-/** Longest `X-Auth-Email` considered (RFC 5321 bounds a path at 256 octets). */
-export const MAX_CREDENTIAL_EMAIL_LENGTH = 320;
 
 const HASH_FORMAT = /^sha256\$[0-9a-f]{64}$/;
 const READ_PERMISSIONS: ReadonlySet<Permission> = new Set<Permission>([
