@@ -31,7 +31,7 @@ const entrySchema = z.strictObject({
   token_hash: hashSchema.optional(),
   email: z.string().optional(),
   key_hash: hashSchema.optional(),
-  accounts: z.union([z.literal("*"), z.array(z.string())]),
+  accounts: z.union([z.literal("*"), z.array(z.string())], { error: 'must be "*" or a list of account ids' }),
   access: z.enum(["read", "read_write"]),
 });
 const fileSchema = z.strictObject({ credentials: z.array(z.unknown()) });
@@ -88,7 +88,8 @@ export async function loadCredentialsFile(file: string): Promise<ApiCredential[]
   if (entries.length === 0) fail(["lists no credentials"]);
   const label = (index: number) => {
     const name = (entries[index] as { name?: unknown } | null)?.name;
-    return `entry ${index}${typeof name === "string" ? ` ("${name.slice(0, 200)}")` : ""}`;
+    // JSON-quoted, so a name cannot break a log line.
+    return `entry ${index}${typeof name === "string" ? ` (${JSON.stringify(name.slice(0, 200))})` : ""}`;
   };
   // Each entry on its own, so that every problem of every entry is reported in one go.
   const problems: { index: number; message: string }[] = [];
@@ -99,7 +100,7 @@ export async function loadCredentialsFile(file: string): Promise<ApiCredential[]
       for (const issue of shape.error.issues) {
         const message =
           issue.code === "unrecognized_keys"
-            ? `unknown member${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `"${k}"`).join(", ")} (known: ${Object.keys(entrySchema.shape).join(", ")})`
+            ? `unknown member${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => JSON.stringify(k.slice(0, 100))).join(", ")} (known: ${Object.keys(entrySchema.shape).join(", ")})`
             : `${issue.path.length > 0 ? `${issue.path.join(".")}: ` : ""}${issue.message}`;
         problems.push({ index, message });
       }
