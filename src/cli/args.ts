@@ -17,6 +17,8 @@ Options:
   --db FILE              SQLite database file (default ./oauth-clients.sqlite)
   --database-url URL     PostgreSQL URL (postgres://…); overrides --db; default $DATABASE_URL
   --scope-catalog FILE   JSON list of the API scopes clients may request
+  --credentials FILE     JSON file of hashed API credentials (tokens, key + email pairs), each
+                         limited to accounts and to read or read_write; reloaded on SIGHUP
   --max-connections N    connections open at once; more are closed on accept (default 512)
   --headers-timeout-ms MS
                          time to receive a request's headers, also the longest a new
@@ -33,9 +35,16 @@ Operations (GET /healthz and /readyz are always served, without credentials):
   --metrics              serve Prometheus metrics at /metrics (off by default)
 
 Environment:
-  OAUTH_REGISTRY_API_TOKEN   bearer token every request must carry;
-                             generated and printed once when unset
+  OAUTH_REGISTRY_API_TOKEN   a bearer token for every account, read/write; generated and
+                             printed once when no credential is configured at all
+  OAUTH_REGISTRY_API_KEY, OAUTH_REGISTRY_API_EMAIL
+                             an API key + email pair (X-Auth-Key / X-Auth-Email, the SDK's
+                             apiKey / apiEmail) for every account, read/write; set both or neither
   DATABASE_URL               PostgreSQL URL, used when neither --db nor --database-url is given
+
+Other commands:
+  hash-secret            reads a token or API key on stdin and prints the sha256$… hash
+                         that a --credentials file holds (see hash-secret --help)
 `;
 
 /** Options of the `serve` command after parsing. */
@@ -46,6 +55,8 @@ export interface ServeOptions {
   db: string;
   databaseUrl: string | null;
   scopeCatalog: string | null;
+  /** Credentials file (`--credentials`), reloaded on SIGHUP; null or absent for none. */
+  credentials?: string | null;
   /** Open connections at once; further ones are closed as soon as they are accepted. Default 512. */
   maxConnections?: number;
   /** Time allowed to receive a request's headers (and the longest a new connection may stay silent). Default 10 000 ms. */
@@ -136,6 +147,7 @@ export function parseServeArgs(args: readonly string[], env: Readonly<Record<str
         db: { type: "string" },
         "database-url": { type: "string" },
         "scope-catalog": { type: "string" },
+        credentials: { type: "string" },
         "max-connections": { type: "string" },
         "headers-timeout-ms": { type: "string" },
         "request-timeout-ms": { type: "string" },
@@ -159,6 +171,7 @@ export function parseServeArgs(args: readonly string[], env: Readonly<Record<str
     throw new UsageError("--database-url / DATABASE_URL must be a postgres:// or postgresql:// URL");
   }
   if (values.db !== undefined && values.db.trim() === "") throw new UsageError("--db must not be empty");
+  if (values.credentials !== undefined && values.credentials.trim() === "") throw new UsageError("--credentials must not be empty");
   const integer = (flag: string, text: string | undefined): number | undefined => {
     if (text === undefined) return undefined;
     if (!/^\d{1,16}$/.test(text)) throw new UsageError(`${flag} must be a positive integer, got "${text}"`);
@@ -170,6 +183,7 @@ export function parseServeArgs(args: readonly string[], env: Readonly<Record<str
     db: values.db ?? "./oauth-clients.sqlite",
     databaseUrl,
     scopeCatalog: values["scope-catalog"] ?? null,
+    credentials: values.credentials ?? null,
   };
   const limits = resolveServerLimits({
     maxConnections: integer("--max-connections", values["max-connections"]),

@@ -2,11 +2,14 @@
 /**
  * The `oauth-client-registry` command (the package's bin). `serve` runs the
  * HTTP API on a local port over embedded SQLite (no set-up), or over
- * PostgreSQL when a database URL is given, guarded by a single bearer token.
+ * PostgreSQL when a database URL is given, guarded by a bearer token, an
+ * API key + email, or a credentials file. `hash-secret` turns a token or key
+ * read from stdin into the hash a credentials file holds.
  */
 import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { parseServeArgs, USAGE, type ServeOptions } from "./args.js";
+import { hashSecretCommand, readStdin } from "./credentials.js";
 import { messageOf, StartupError } from "./errors.js";
 import { closeOnSignal, consoleOutput, serve, type CliOutput, type RunningServer } from "./serve.js";
 
@@ -17,8 +20,14 @@ import { closeOnSignal, consoleOutput, serve, type CliOutput, type RunningServer
  * @example
  * process.exit(await main(["serve", "--port", "9000"]));
  */
-export async function main(argv: readonly string[], env: Readonly<Record<string, string | undefined>> = process.env, output: CliOutput = consoleOutput): Promise<number> {
+export async function main(
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>> = process.env,
+  output: CliOutput = consoleOutput,
+  input: () => Promise<string> = readStdin,
+): Promise<number> {
   const [command, ...rest] = argv;
+  if (command === "hash-secret") return hashSecretCommand(rest, input, output);
   if (command === "-h" || command === "--help" || command === "help" || (command === "serve" && rest.some((a) => a === "-h" || a === "--help"))) {
     output.out(USAGE);
     return 0;

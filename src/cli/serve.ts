@@ -5,14 +5,13 @@
  */
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { bearerTokenAuthorize } from "../http/authorizers.js";
 import { createFetchHandler } from "../http/handler.js";
 import { createNodeRequestListener, type NodeRequestListener } from "../http/node.js";
 import { createOAuthClientRegistry } from "../registry.js";
-import { generateSecret } from "../secrets.js";
 import { formatAccessLine, observeRequests, routeTemplate } from "./access-log.js";
 import { resolveServerLimits, type ServeOptions } from "./args.js";
 import { loadScopeCatalog } from "./catalog.js";
+import { serveCredentials } from "./credentials.js";
 import { messageOf, StartupError } from "./errors.js";
 import { operationsPaths, storageReadiness, withOperations, type OperationsOptions } from "./health.js";
 import { createServeMetrics, type ServeMetrics } from "./metrics.js";
@@ -95,13 +94,9 @@ export async function serve(
   const limits = resolveServerLimits(options);
   if (typeof limits === "string") throw new StartupError(limits);
   const catalog = options.scopeCatalog === null ? null : await loadScopeCatalog(options.scopeCatalog);
+  // Before the store opens: a bad credentials file fails start-up with nothing to close.
+  const credentials = await serveCredentials(options.credentials ?? null, env, output.out);
   const opened = await openStore(options, output.err);
-
-  let token = env.OAUTH_REGISTRY_API_TOKEN ?? "";
-  if (token === "") {
-    token = generateSecret();
-    output.out(`API token (generated for this run; set OAUTH_REGISTRY_API_TOKEN to keep one): ${token}`);
-  }
 
   const details = new Map(catalog?.map((entry) => [entry.id, entry]));
   const metrics = options.metrics === true ? createServeMetrics() : null;
@@ -110,7 +105,7 @@ export async function serve(
     ...(metrics ? { onEvent: metrics.onRegistryEvent } : {}),
   });
   const handler = createFetchHandler(registry, {
-    authorize: bearerTokenAuthorize(token),
+    authorize: credentials.authorize,
     describeScope: (scope) => details.get(scope),
     onError: (error) => output.err(`internal error: ${describeWithCauses(error)}`),
   });
@@ -144,6 +139,8 @@ export async function serve(
   const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
   const url = `http://${host}:${address.port}/client/v4`;
   output.out(`oauth-client-registry listening on ${url} (storage: ${opened.description})`);
+  output.out(`API credentials: ${credentials.description}`);
+  const stopReloading = credentials.reload === null ? () => {} : reloadOnSighup(credentials.reload, options.credentials!, output);
 
   let closing: Promise<void> | undefined;
   return {
@@ -151,6 +148,7 @@ export async function serve(
     server,
     close: () =>
       (closing ??= (async () => {
+        stopReloading();
         await new Promise<void>((done) => {
           server.close(() => done());
           server.closeIdleConnections();
@@ -160,6 +158,22 @@ export async function serve(
         await opened.close();
       })()),
   };
+}
+
+/**
+ * Re-reads the credentials file on each SIGHUP: a valid file replaces the
+ * credentials in force at once; an invalid one is logged and refused, and
+ * the previous credentials stay. Returns the function that stops listening.
+ */
+function reloadOnSighup(reload: () => Promise<number>, file: string, output: CliOutput): () => void {
+  const onHangup = () => {
+    reload().then(
+      (count) => output.out(`SIGHUP: credentials reloaded from ${file} (${count} entries)`),
+      (error: unknown) => output.err(`error: SIGHUP: ${messageOf(error)}\nthe previous credentials stay in force`),
+    );
+  };
+  process.on("SIGHUP", onHangup);
+  return () => process.off("SIGHUP", onHangup);
 }
 
 /**

@@ -1,7 +1,8 @@
 /**
  * oauth-client-registry/http — the registry over HTTP, wire-compatible with
- * the Cloudflare v4 OAuth Clients API, plus a node:http bridge, a
- * bearer-token `authorize`, and the generated OpenAPI document.
+ * the Cloudflare v4 OAuth Clients API, plus a node:http bridge, ready-made
+ * `authorize` callbacks (one bearer token, or a set of hashed tokens and API
+ * key + email pairs), and the generated OpenAPI document.
  */
 export {
   createFetchHandler,
@@ -12,7 +13,19 @@ export {
   type FetchHandlerOptions,
   type ScopeDescription,
 } from "./handler.js";
-export { bearerTokenAuthorize } from "./authorizers.js";
+export {
+  bearerTokenAuthorize,
+  createCredentialsAuthorizer,
+  hashCredentialSecret,
+  validateCredentials,
+  MAX_CREDENTIAL_EMAIL_LENGTH,
+  MAX_CREDENTIAL_SECRET_LENGTH,
+  type ApiCredential,
+  type CredentialAccess,
+  type CredentialGrant,
+  type CredentialProblem,
+  type CredentialsAuthorizer,
+} from "./authorizers.js";
 export { createNodeRequestListener, type NodeRequestListener, type NodeRequestListenerOptions } from "./node.js";
 export {
   generateOpenApiDocument,
