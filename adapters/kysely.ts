@@ -8,7 +8,8 @@
  * the rest of the record as one JSON text document. Timestamps are the
  * RFC 3339 strings of the record, so they compare and sort as text.
  */
-import { Migrator, MysqlAdapter, sql, type Kysely, type Migration, type MigrationResult, type RawBuilder } from "kysely";
+import * as kyselyModule from "kysely";
+import { MysqlAdapter, sql, type Kysely, type RawBuilder } from "kysely";
 import type { ClientStore, ListQuery } from "../src/store.js";
 import {
   CLIENT_COLUMNS as COLUMNS,
@@ -23,6 +24,46 @@ import {
 } from "./rows.js";
 
 export type { OAuthClientsTable } from "./rows.js";
+
+/**
+ * A migration as Kysely's `Migrator` takes it. Declared here, structurally,
+ * because kysely 0.28 exports these types from "kysely" and 0.29 only from
+ * "kysely/migration" (a subpath 0.28 does not have).
+ */
+export interface Migration {
+  up(db: Kysely<unknown>): Promise<void>;
+  down?(db: Kysely<unknown>): Promise<void>;
+}
+
+/** One migration's outcome, as Kysely's `Migrator` reports it. */
+export interface MigrationResult {
+  readonly migrationName: string;
+  readonly direction: "Up" | "Down";
+  readonly status: "Success" | "Error" | "NotExecuted";
+}
+
+interface MigratorLike {
+  migrateToLatest(): Promise<{ error?: unknown; results?: MigrationResult[] }>;
+}
+type MigratorClass = new (props: {
+  db: Kysely<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  provider: { getMigrations(): Promise<Record<string, Migration>> };
+  migrationTableName?: string;
+  migrationLockTableName?: string;
+}) => MigratorLike;
+
+let migratorClass: Promise<MigratorClass> | undefined;
+
+/** Kysely's `Migrator`: exported by "kysely" up to 0.28, by "kysely/migration" from 0.29. */
+function loadMigrator(): Promise<MigratorClass> {
+  migratorClass ??= (async () => {
+    const fromRoot = (kyselyModule as unknown as { Migrator?: MigratorClass }).Migrator;
+    if (typeof fromRoot === "function") return fromRoot;
+    const subpath = "kysely/migration"; // a variable, so that TypeScript with kysely 0.28 does not resolve it
+    return ((await import(subpath)) as { Migrator: MigratorClass }).Migrator;
+  })();
+  return migratorClass;
+}
 
 /** Options shared by {@link createKyselyStore}, {@link migrateToLatest} and the migrations. */
 export interface KyselyStoreOptions {
@@ -280,9 +321,10 @@ export function oauthClientRegistryMigrations(options: KyselyStoreOptions = {}):
   };
 }
 
-function createMigrator<DB>(db: Kysely<DB>, options: KyselyStoreOptions): Migrator {
+async function createMigrator<DB>(db: Kysely<DB>, options: KyselyStoreOptions): Promise<MigratorLike> {
   const names = schemaNames(options);
   const migrations = oauthClientRegistryMigrations(options);
+  const Migrator = await loadMigrator();
   return new Migrator({
     db,
     provider: { getMigrations: async () => migrations },
@@ -311,7 +353,7 @@ export async function migrateToLatest<DB>(
   db: Kysely<DB>,
   options: KyselyStoreOptions = {},
 ): Promise<readonly MigrationResult[]> {
-  const { error, results } = await createMigrator(db, options).migrateToLatest();
+  const { error, results } = await (await createMigrator(db, options)).migrateToLatest();
   if (error !== undefined) {
     const failed = results?.find((r) => r.status === "Error")?.migrationName;
     const reason = error instanceof Error ? error.message : String(error);

@@ -33,7 +33,9 @@ async function start(flags: string[]) {
   const options = parseServeArgs(["--port", "0", "--db", join(work, `ops-${databases++}.sqlite`), ...flags], {});
   const running = await serve(options, { OAUTH_REGISTRY_API_TOKEN: TOKEN }, { out: (l) => stdout.push(l), err: (l) => stderr.push(l) });
   const origin = new URL(running.url).origin;
-  const accessLines = () => stdout.filter((line) => !line.startsWith("oauth-client-registry listening"));
+  // Start-up lines (the credentials in use, the listening address) are not access-log lines.
+  const accessLines = () =>
+    stdout.filter((line) => !line.startsWith("oauth-client-registry listening") && !line.startsWith("API credentials"));
   return { running, origin, stdout, stderr, accessLines };
 }
 
