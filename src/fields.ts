@@ -127,6 +127,18 @@ const scopeList = (limits: RegistryLimits) =>
 const webPage = (limits: RegistryLimits) => uri(limits);
 const timestamp = z.string().describe("RFC 3339 UTC.");
 
+/** logo_uri, policy_uri, tos_uri: optional web pages with no rule of their own. */
+const OPTIONAL_WEB_PAGE = {
+  read: z.string(),
+  input: (limits: RegistryLimits) => webPage(limits).describe("https (http on loopback), ASCII only, kept as sent. null clears it."),
+  create: "optional",
+  update: "optional",
+  onNull: "default",
+  nullable: true,
+  initial: () => null,
+  tracked: true,
+} as const;
+
 /** The field table, in the order fields appear in the client object. */
 export const CLIENT_FIELDS = {
   client_id: { read: z.string().describe("Read-only identifier."), create: "read-only", update: "read-only", tracked: false },
@@ -255,36 +267,9 @@ export const CLIENT_FIELDS = {
     initial: () => null,
     tracked: true,
   },
-  logo_uri: {
-    read: z.string(),
-    input: (limits: RegistryLimits) => webPage(limits).describe("https (http on loopback), ASCII only, kept as sent. null clears it."),
-    create: "optional",
-    update: "optional",
-    onNull: "default",
-    nullable: true,
-    initial: () => null,
-    tracked: true,
-  },
-  policy_uri: {
-    read: z.string(),
-    input: (limits: RegistryLimits) => webPage(limits).describe("https (http on loopback), ASCII only, kept as sent. null clears it."),
-    create: "optional",
-    update: "optional",
-    onNull: "default",
-    nullable: true,
-    initial: () => null,
-    tracked: true,
-  },
-  tos_uri: {
-    read: z.string(),
-    input: (limits: RegistryLimits) => webPage(limits).describe("https (http on loopback), ASCII only, kept as sent. null clears it."),
-    create: "optional",
-    update: "optional",
-    onNull: "default",
-    nullable: true,
-    initial: () => null,
-    tracked: true,
-  },
+  logo_uri: OPTIONAL_WEB_PAGE,
+  policy_uri: OPTIONAL_WEB_PAGE,
+  tos_uri: OPTIONAL_WEB_PAGE,
   client_uri_verification: {
     read: clientUriVerificationSchema,
     create: "read-only",
