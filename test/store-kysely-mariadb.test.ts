@@ -4,7 +4,8 @@
  * missing or unreachable server fails this file instead of skipping it.
  * Two writers racing over the server are in multi-writer.test.ts.
  */
-import { Migrator, sql, type Kysely } from "kysely";
+import { sql, type Kysely } from "kysely";
+import { Migrator } from "./helpers/kysely-migrator.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createKyselyStore, migrateToLatest, oauthClientRegistryMigrations } from "../adapters/kysely.js";
 import { fromClientRow, toLegacyClientRow, type OAuthClientsTable } from "../adapters/rows.js";
