@@ -5,7 +5,7 @@
  * SQL backend stores a record the same way, and a new `StoredClient` key
  * is stored and read back without a migration or an adapter change.
  */
-import { storedDefaults } from "../src/fields.js";
+import { fillStoredDefaults } from "../src/fields.js";
 import type { StoredClient } from "../src/store.js";
 
 /**
@@ -58,29 +58,35 @@ export function toClientRow(record: StoredClient): OAuthClientsTable {
 }
 
 /**
- * Decodes a row into a record: `defaults`, then the document, then the key
- * columns. `defaults` is how a field added after a row was written gets its
- * value: by default the field table's (`storedDefaults()`); its values are
- * copied, so records never share an array or object.
+ * Decodes a row into a record: the document, then the key columns, then,
+ * for any field the document lacks (it was written before the field
+ * existed), its default — by default the field table's (`fillStoredDefaults`).
+ * Given `defaults`, their values are copied, so records never share an
+ * array or object.
  *
  * @example
  * const record = fromClientRow(row);
  * // A row written before post_logout_redirect_uris existed would read back with []:
  * const withDefaults = fromClientRow(row, { post_logout_redirect_uris: [] });
  */
-export function fromClientRow(row: ClientRowRead, defaults: Partial<StoredClient> = storedDefaults()): StoredClient {
+export function fromClientRow(row: ClientRowRead, defaults?: Partial<StoredClient>): StoredClient {
   const document = parseStored(row.document, "document", row.client_id);
   if (typeof document !== "object" || document === null || Array.isArray(document)) {
     throw new Error(`the stored document of client ${JSON.stringify(row.client_id)} is not a JSON object`);
   }
-  return {
-    ...structuredClone(defaults),
+  const record: StoredClient = {
     ...(document as StoredDocument),
     client_id: row.client_id,
     account_id: row.account_id,
     created_at: row.created_at,
     version: Number(row.version),
   };
+  // Reads are the hot path: defaults are only built for keys that are missing.
+  if (defaults === undefined) return fillStoredDefaults(record);
+  for (const [key, value] of Object.entries(defaults)) {
+    if (!(key in record)) (record as unknown as Record<string, unknown>)[key] = structuredClone(value);
+  }
+  return record;
 }
 
 /** Parses stored JSON text; a failure names the column and the client, which a bare SyntaxError would not. */

@@ -423,6 +423,11 @@ export type ParsedClientFields = {
   [K in InputFieldName]?: z.infer<FieldSchemas[K]> | (K extends NullableFieldName ? null : never);
 };
 
+/** Stored fields that have a default, with the function that makes it. */
+const INITIAL_VALUES: readonly [string, () => unknown][] = entries.flatMap(([name, spec]) =>
+  spec.initial && !spec.computed ? [[name, spec.initial] as [string, () => unknown]] : [],
+);
+
 /**
  * The stored value of every field that has one when a record leaves it out:
  * what a create stores for fields it was not sent, and what a record written
@@ -433,8 +438,23 @@ export type ParsedClientFields = {
  */
 export function storedDefaults(): Partial<StoredClientFields> {
   const defaults: Record<string, unknown> = {};
-  for (const [name, spec] of entries) if (spec.initial && !spec.computed) defaults[name] = spec.initial();
+  for (const [name, initial] of INITIAL_VALUES) defaults[name] = initial();
   return defaults as Partial<StoredClientFields>;
+}
+
+/**
+ * Gives every stored field `record` lacks its default (a fresh value each
+ * time), leaving the fields it has alone: how a record written before a
+ * field existed reads back. Costs one key check per field when nothing is
+ * missing.
+ *
+ * @example
+ * fillStoredDefaults({ client_id: "a" }).allowed_cors_origins; // []
+ */
+export function fillStoredDefaults<T extends object>(record: T): T {
+  const values = record as Record<string, unknown>;
+  for (const [name, initial] of INITIAL_VALUES) if (!(name in values)) values[name] = initial();
+  return record;
 }
 
 /**
