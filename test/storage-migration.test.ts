@@ -16,11 +16,11 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { PGlite } from "@electric-sql/pglite";
 import Database from "better-sqlite3";
 import { Kysely, PostgresDialect, SqliteDialect, sql } from "kysely";
-import { Migrator } from "./helpers/kysely-migrator.js";
+import { registryMigrator, VERSION_1 } from "./helpers/kysely-migrator.js";
 import { PGliteDialect } from "kysely-pglite-dialect";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createKyselyStore, migrateToLatest, oauthClientRegistryMigrations } from "../adapters/kysely.js";
+import { createKyselyStore, migrateToLatest } from "../adapters/kysely.js";
 import { fromClientRow, toClientRow } from "../adapters/rows.js";
 import { createSqliteStore, SQLITE_SCHEMA_VERSION } from "../adapters/sqlite.js";
 import type { ClientStore, StoredClient } from "../src/store.js";
@@ -402,18 +402,7 @@ describe("SQLite store: upgrading a version-1 file", () => {
 // ---------------------------------------------------------------------------
 // Kysely
 
-const VERSION_1 = "oauth_client_registry_0001_create_clients";
 const DOCUMENT_COLUMN = "oauth_client_registry_0002_document_column";
-
-/** The Migrator `migrateToLatest` uses, so that its bookkeeping is shared. */
-function registryMigrator(db: Kysely<unknown>, tablePrefix: string): Migrator {
-  return new Migrator({
-    db,
-    provider: { getMigrations: async () => oauthClientRegistryMigrations({ tablePrefix }) },
-    migrationTableName: `${tablePrefix}oauth_clients_migrations`,
-    migrationLockTableName: `${tablePrefix}oauth_clients_migrations_lock`,
-  });
-}
 
 /** Brings `db` to version 1 with only migration 0001 and stores `records` as the version-1 code did. */
 async function version1Kysely(db: Kysely<unknown>, tablePrefix: string, records: readonly StoredClient[]): Promise<void> {

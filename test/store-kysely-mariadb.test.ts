@@ -5,9 +5,9 @@
  * Two writers racing over the server are in multi-writer.test.ts.
  */
 import { sql, type Kysely } from "kysely";
-import { Migrator } from "./helpers/kysely-migrator.js";
+import { registryMigrator, VERSION_1 } from "./helpers/kysely-migrator.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createKyselyStore, migrateToLatest, oauthClientRegistryMigrations } from "../adapters/kysely.js";
+import { createKyselyStore, migrateToLatest } from "../adapters/kysely.js";
 import { fromClientRow, toLegacyClientRow, type OAuthClientsTable } from "../adapters/rows.js";
 import type { ClientStore, StoredClient } from "../src/store.js";
 import { runStoreConformanceSuite } from "../src/testing/conformance.js";
@@ -28,17 +28,6 @@ if (!MYSQL_URL) {
   describeRealMariadb(MYSQL_URL);
 }
 
-const VERSION_1 = "oauth_client_registry_0001_create_clients";
-
-/** The Migrator `migrateToLatest` uses, so that its bookkeeping is shared. */
-function registryMigrator(db: Kysely<unknown>, tablePrefix: string): Migrator {
-  return new Migrator({
-    db,
-    provider: { getMigrations: async () => oauthClientRegistryMigrations({ tablePrefix }) },
-    migrationTableName: `${tablePrefix}oauth_clients_migrations`,
-    migrationLockTableName: `${tablePrefix}oauth_clients_migrations_lock`,
-  });
-}
 
 /** A record whose JSON document is far beyond TEXT's 64 KiB: 300 redirect URIs of 2000 characters, emoji included. */
 function hugeClient(accountId: string): StoredClient {

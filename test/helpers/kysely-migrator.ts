@@ -5,7 +5,7 @@
  */
 import * as kyselyModule from "kysely";
 import type { Kysely } from "kysely";
-import type { Migration, MigrationResult } from "../../adapters/kysely.js";
+import { oauthClientRegistryMigrations, type Migration, type MigrationResult } from "../../adapters/kysely.js";
 
 export interface MigrationResultSet {
   readonly error?: unknown;
@@ -26,3 +26,20 @@ const fromRoot = (kyselyModule as unknown as { Migrator?: MigratorClass }).Migra
 const subpath = "kysely/migration";
 export const Migrator: MigratorClass =
   typeof fromRoot === "function" ? fromRoot : ((await import(subpath)) as { Migrator: MigratorClass }).Migrator;
+
+/** Name of the migration that creates the version-1 (column per field) table. */
+export const VERSION_1 = "oauth_client_registry_0001_create_clients";
+
+/**
+ * A Migrator over this library's migrations with the bookkeeping tables
+ * `migrateToLatest` uses, so that tests can stop at a given version and the
+ * library then carries on from there.
+ */
+export function registryMigrator(db: Kysely<unknown>, tablePrefix: string): Migrator {
+  return new Migrator({
+    db,
+    provider: { getMigrations: async () => oauthClientRegistryMigrations({ tablePrefix }) },
+    migrationTableName: `${tablePrefix}oauth_clients_migrations`,
+    migrationLockTableName: `${tablePrefix}oauth_clients_migrations_lock`,
+  });
+}
