@@ -14,6 +14,7 @@ import { DEFAULT_SERVER_LIMITS, parseServeArgs } from "../src/cli/args.js";
 import { UsageError } from "../src/cli/errors.js";
 import { main } from "../src/cli/main.js";
 import { validCreateBody } from "./helpers/http.js";
+import { collectLines } from "./helpers/serve-process.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const work = mkdtempSync(join(tmpdir(), "ocr-cli-"));
@@ -48,19 +49,8 @@ function spawnCli(args: string[], env: Record<string, string> = {}): Cli {
     stderr: [],
     exit: once(child, "exit").then(([code]) => code as number | null),
   };
-  const collect = (stream: NodeJS.ReadableStream, into: string[]) => {
-    let buffered = "";
-    stream.setEncoding("utf8");
-    stream.on("data", (chunk: string) => {
-      buffered += chunk;
-      const lines = buffered.split("\n");
-      buffered = lines.pop()!;
-      into.push(...lines);
-    });
-    stream.on("end", () => buffered && into.push(buffered));
-  };
-  collect(child.stdout!, cli.stdout);
-  collect(child.stderr!, cli.stderr);
+  collectLines(child.stdout!, cli.stdout);
+  collectLines(child.stderr!, cli.stderr);
   running.push(cli);
   return cli;
 }

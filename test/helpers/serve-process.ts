@@ -8,6 +8,25 @@ import { fileURLToPath } from "node:url";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 
+/**
+ * Appends each complete line `stream` prints to `into`, as it arrives; a
+ * last line without a newline is added when the stream ends.
+ *
+ * @example
+ * const lines: string[] = []; collectLines(child.stdout!, lines);
+ */
+export function collectLines(stream: NodeJS.ReadableStream, into: string[]): void {
+  let buffered = "";
+  stream.setEncoding("utf8");
+  stream.on("data", (chunk: string) => {
+    buffered += chunk;
+    const lines = buffered.split("\n");
+    buffered = lines.pop()!;
+    into.push(...lines);
+  });
+  stream.on("end", () => buffered && into.push(buffered));
+}
+
 /** A spawned `serve` process. */
 export interface ServeProcess {
   child: ChildProcess;
@@ -45,18 +64,8 @@ export async function spawnServe(args: string[], env: Record<string, string>): P
   const stdout: string[] = [];
   const stderr: string[] = [];
   const exit = once(child, "exit").then(([code]) => code as number | null);
-  const collect = (stream: NodeJS.ReadableStream, into: string[]) => {
-    let buffered = "";
-    stream.setEncoding("utf8");
-    stream.on("data", (chunk: string) => {
-      buffered += chunk;
-      const lines = buffered.split("\n");
-      buffered = lines.pop()!;
-      into.push(...lines);
-    });
-  };
-  collect(child.stdout!, stdout);
-  collect(child.stderr!, stderr);
+  collectLines(child.stdout!, stdout);
+  collectLines(child.stderr!, stderr);
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setInterval(() => {
       const line = stdout.find((l) => l.includes("listening on "));
