@@ -316,6 +316,17 @@ describe("private_key_jwt: audience", () => {
     });
   });
 
+  it("with singleAudience, refuses an aud list of several values even when one is right", async () => {
+    const { clock, verifier } = setup({ singleAudience: true });
+    const now = clock.seconds();
+    const several = await sign(ec, claimsAt(now, { aud: [ISSUER, "https://other.example.com"] }));
+    await expectRefused(verifier.verify(several, { audience: ISSUER, keySet: keySetOf(ec) }), "audience");
+    for (const aud of [ISSUER, [ISSUER]]) {
+      const alone = await sign(ec, claimsAt(now, { aud }));
+      await expect(verifier.verify(alone, { audience: ISSUER, keySet: keySetOf(ec) })).resolves.toMatchObject({ clientId: CLIENT });
+    }
+  });
+
   it("requires the embedder to name at least one audience", async () => {
     const { clock, verifier } = setup();
     const assertion = await sign(ec, claimsAt(clock.seconds()));

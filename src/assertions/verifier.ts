@@ -62,6 +62,13 @@ export interface AssertionVerifierOptions {
   replayCache?: ReplayCache;
   /** Clock, injectable for tests (default `() => new Date()`). */
   now?: () => Date;
+  /**
+   * Require `aud` to be one value (a string, or an array of one) rather than
+   * any list that includes an allowed audience (default false). With the
+   * issuer identifier as the only allowed audience, this is the stricter
+   * audience rule of the update to RFC 7523 (draft-ietf-oauth-rfc7523bis).
+   */
+  singleAudience?: boolean;
 }
 
 /** What {@link AssertionVerifier.verify} needs besides the assertion. */
@@ -118,8 +125,9 @@ const DEFAULT_MAX_LIFETIME_SECONDS = 300;
  * const verifier = createAssertionVerifier({ maxLifetimeSeconds: 120 });
  * const clientId = peekClientId(form.client_assertion);
  * const client = clientId === null ? null : await registry.resolveClient(clientId);
+ * if (client === null) return invalidClient();
  * const { jti } = await verifier.verify(form.client_assertion, {
- *   audience: ["https://as.example.com", "https://as.example.com/token"],
+ *   audience: "https://as.example.com", // the issuer identifier; add the token endpoint URL for older clients
  *   keySet: keySetForClient(client, remoteKeySets),
  *   expectedClientId: client.client_id,
  * });
@@ -136,6 +144,7 @@ export function createAssertionVerifier(options: AssertionVerifierOptions = {}):
   }
   const now = options.now ?? (() => new Date());
   const replayCache = options.replayCache ?? createMemoryReplayCache({ now });
+  const singleAudience = options.singleAudience ?? false;
 
   return {
     async verify(assertion, { audience, keySet, expectedClientId }) {
@@ -164,7 +173,7 @@ export function createAssertionVerifier(options: AssertionVerifierOptions = {}):
       }
 
       const nowSeconds = Math.floor(currentDate.getTime() / 1000);
-      const { clientId, jti, exp } = checkClaims(claims, { nowSeconds, clockTolerance, maxLifetime, expectedClientId });
+      const { clientId, jti, exp } = checkClaims(claims, { nowSeconds, clockTolerance, maxLifetime, expectedClientId, singleAudience });
       // Held until the assertion can no longer pass the exp check, tolerance included.
       const fresh = await replayCache.add(replayKey(clientId, jti), (exp + clockTolerance) * 1000);
       if (!fresh) throw new AssertionError("replayed", "this client assertion (its jti) was already used");
@@ -328,12 +337,16 @@ interface ClaimRules {
   clockTolerance: number;
   maxLifetime: number;
   expectedClientId: string | undefined;
+  singleAudience: boolean;
 }
 
 function checkClaims(claims: Record<string, unknown>, rules: ClaimRules): { clientId: string; jti: string; exp: number } {
-  const { iss, sub, iat, jti } = claims;
-  // jose has checked that exp is present and a number.
+  const { iss, sub, iat, jti, aud } = claims;
+  // jose has checked that exp is present and a number, and that aud names an allowed audience.
   const exp = claims.exp as number;
+  if (rules.singleAudience && typeof aud !== "string" && !(Array.isArray(aud) && aud.length === 1)) {
+    throw new AssertionError("audience", "the client assertion's aud must name this server alone");
+  }
   if (typeof iss !== "string" || iss === "" || sub !== iss) {
     throw new AssertionError("issuer_subject", "the client assertion's iss and sub must both be the client id");
   }
