@@ -83,9 +83,11 @@ function claimsAt(nowSeconds: number, overrides: Claims = {}): Claims {
   return claims;
 }
 
-async function sign(key: TestKey, claims: Claims, header: { alg?: string; kid?: string | null } = {}): Promise<string> {
+async function sign(key: TestKey, claims: Claims, header: { alg?: string; kid?: string | null; typ?: string } = {}): Promise<string> {
   const kid = header.kid === null ? undefined : (header.kid ?? key.kid);
-  return new SignJWT(claims).setProtectedHeader({ alg: header.alg ?? key.alg, ...(kid === undefined ? {} : { kid }) }).sign(key.privateKey);
+  return new SignJWT(claims)
+    .setProtectedHeader({ alg: header.alg ?? key.alg, ...(kid === undefined ? {} : { kid }), ...(header.typ === undefined ? {} : { typ: header.typ }) })
+    .sign(key.privateKey);
 }
 
 function setup(options: AssertionVerifierOptions = {}) {
@@ -185,6 +187,18 @@ describe("private_key_jwt: malformed assertions", () => {
       .setProtectedHeader({ alg: "ES256", kid: ec.kid })
       .sign(ec.privateKey);
     await expectRefused(verifier.verify(assertion, { audience: TOKEN_ENDPOINT, keySet: keySetOf(ec) }), "malformed");
+  });
+
+  it.each(["dpop+jwt", "oauth-authz-req+jwt", "application/at+jwt"])("refuses a JWT typed %s, signed with the client's key for another purpose", async (typ) => {
+    const { clock, verifier } = setup();
+    const assertion = await sign(ec, claimsAt(clock.seconds()), { typ });
+    await expectRefused(verifier.verify(assertion, { audience: TOKEN_ENDPOINT, keySet: keySetOf(ec) }), "malformed");
+  });
+
+  it.each(["JWT", "jwt", "client-authentication+jwt", "application/client-authentication+jwt"])("accepts typ %s", async (typ) => {
+    const { clock, verifier } = setup();
+    const assertion = await sign(ec, claimsAt(clock.seconds()), { typ });
+    await expect(verifier.verify(assertion, { audience: TOKEN_ENDPOINT, keySet: keySetOf(ec) })).resolves.toMatchObject({ clientId: CLIENT });
   });
 
   it("refuses a time claim that is not a number as malformed", async () => {

@@ -12,7 +12,7 @@ import { OAuthClientError, STATUS_BY_CODE } from "../errors.js";
  *
  * | reason | meaning |
  * | --- | --- |
- * | `malformed` | not a compact JWS carrying a JSON claims set, too long, or a claim of the wrong type |
+ * | `malformed` | not a compact JWS carrying a JSON claims set, too long, a claim of the wrong type, or a `typ` header naming another kind of JWT |
  * | `algorithm` | the `alg` header is not one of the verifier's allowed asymmetric algorithms (`none` and `HS*` never are) |
  * | `signature` | no key of the client's key set verifies the signature |
  * | `issuer_subject` | `iss` and `sub` are not both the client id (and the expected client id when one was given) |

@@ -110,7 +110,8 @@ const DEFAULT_MAX_LIFETIME_SECONDS = 300;
 
 /**
  * A verifier of `private_key_jwt` client assertions. Checks, in order: the
- * assertion is a compact JWS (`malformed`) with an allowed asymmetric `alg`
+ * assertion is a compact JWS whose `typ`, if any, is `JWT` or
+ * `client-authentication+jwt` (`malformed`) with an allowed asymmetric `alg`
  * (`algorithm`); a key of the client's key set verifies it (`key_set`,
  * `key_not_found`, `signature`) — for a remote key set, an unknown `kid` or
  * a signature no cached key verifies triggers exactly one refetch with
@@ -234,11 +235,18 @@ function readAllowedHeader(assertion: unknown, algorithms: ReadonlySet<string>):
   if (assertion.split(".").length !== 3) {
     throw new AssertionError("malformed", "the client assertion is not a JWT in JWS compact serialization");
   }
-  let alg: unknown;
+  let header: { alg?: unknown; typ?: unknown };
   try {
-    alg = decodeProtectedHeader(assertion).alg;
+    header = decodeProtectedHeader(assertion);
   } catch (cause) {
     throw new AssertionError("malformed", "the client assertion's header is not valid base64url-encoded JSON", { cause });
+  }
+  const { alg, typ } = header;
+  if (typ !== undefined && !isClientAssertionType(typ)) {
+    throw new AssertionError(
+      "malformed",
+      `the client assertion's typ ${JSON.stringify(typ)} declares another kind of JWT; accepted: none, "JWT" or "client-authentication+jwt"`,
+    );
   }
   if (typeof alg !== "string" || !algorithms.has(alg)) {
     throw new AssertionError(
@@ -246,6 +254,19 @@ function readAllowedHeader(assertion: unknown, algorithms: ReadonlySet<string>):
       `the client assertion's alg ${JSON.stringify(alg) ?? "(missing)"} is not accepted; accepted: ${[...algorithms].join(", ")}`,
     );
   }
+}
+
+/**
+ * JWTs the client signs for other purposes with the same key (request
+ * objects, DPoP proofs, logout tokens…) declare their own `typ` (RFC 8725
+ * §3.11); refusing those keeps one of them from passing as an assertion.
+ * Media type names compare case-insensitively, with or without the
+ * `application/` prefix (RFC 7515 §4.1.9).
+ */
+function isClientAssertionType(typ: unknown): boolean {
+  if (typeof typ !== "string") return false;
+  const name = typ.toLowerCase().replace(/^application\//, "");
+  return name === "jwt" || name === "client-authentication+jwt";
 }
 
 async function loadKeySet(loader: KeySetLoader, refresh: boolean): Promise<JSONWebKeySet> {
