@@ -141,7 +141,7 @@ const hasOpenssl = (() => {
 interface Seen {
   path: string;
   headers: IncomingHttpHeaders;
-  servername: string | false | undefined;
+  servername: string | false | null | undefined;
 }
 
 describe.skipIf(!hasOpenssl)("createSafeFetcher against a local TLS server", () => {
