@@ -10,6 +10,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { classifyAddress, isPublicAddress } from "../src/remote/addresses.js";
 import { RemoteFetchError, type RemoteFetchReason } from "../src/remote/errors.js";
 import { createSafeFetcher, parseRemoteUrl, type RemoteLookup, type SafeFetcherOptions } from "../src/remote/fetch.js";
+import { createClientMetadataFetcher, createRemoteKeySetFetcher } from "../src/remote/cache.js";
+import { createLocalJWKSet, exportJWK, generateKeyPair, jwtVerify, SignJWT, type CryptoKey, type JWK } from "jose";
 
 async function reasonOf(promise: Promise<unknown>): Promise<RemoteFetchReason> {
   try {
@@ -153,6 +155,8 @@ describe.skipIf(!hasOpenssl)("createSafeFetcher against a local TLS server", () 
   let seen: Seen[] = [];
   const sockets = new Set<Socket>();
   const closedSockets: Socket[] = [];
+  let signingKey: CryptoKey;
+  let publicJwk: JWK;
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "remote-fetch-"));
@@ -166,6 +170,9 @@ describe.skipIf(!hasOpenssl)("createSafeFetcher against a local TLS server", () 
       { stdio: "ignore" },
     );
     cert = readFileSync(join(dir, "cert.pem"), "utf8");
+    const pair = await generateKeyPair("ES256");
+    signingKey = pair.privateKey;
+    publicJwk = { ...(await exportJWK(pair.publicKey)), kid: "client-key-1", alg: "ES256" };
     const json = { "content-type": "application/json" };
     server = createServer({ key: readFileSync(join(dir, "key.pem")), cert }, (req, res) => {
       const path = req.url ?? "";
@@ -174,6 +181,14 @@ describe.skipIf(!hasOpenssl)("createSafeFetcher against a local TLS server", () 
         case "/doc":
           res.writeHead(200, { ...json, "cache-control": "public, max-age=300" });
           res.end(JSON.stringify({ client_id: "https://metadata.test/doc" }));
+          return;
+        case "/client.json":
+          res.writeHead(200, { ...json, "cache-control": "max-age=120" });
+          res.end(JSON.stringify({ client_id: `https://${req.headers.host}/client.json`, redirect_uris: ["https://metadata.test/cb"] }));
+          return;
+        case "/jwks.json":
+          res.writeHead(200, { "content-type": "application/jwk-set+json" });
+          res.end(JSON.stringify({ keys: [publicJwk] }));
           return;
         case "/vnd":
           res.writeHead(200, { "content-type": "application/jwk-set+json; charset=utf-8" });
@@ -383,6 +398,29 @@ describe.skipIf(!hasOpenssl)("createSafeFetcher against a local TLS server", () 
     expect(JSON.stringify(result.value)).toHaveLength(5120);
     expect(await reasonOf(fetcher.fetchJson(at("/exact"), { maxBytes: 5119 }))).toBe("too_large");
     expect((await fetcher.fetchJson(at("/big-chunked"), { maxBytes: 16 * 1024 })).status).toBe(200);
+  });
+
+  it("serves a Client ID Metadata Document through the cache: one request for repeated lookups", async () => {
+    const fetchMetadata = createClientMetadataFetcher({ fetcher: testFetcher() });
+    const url = at("/client.json");
+    expect(await fetchMetadata(url)).toEqual({ client_id: url, redirect_uris: ["https://metadata.test/cb"] });
+    expect(await fetchMetadata(url)).toEqual({ client_id: url, redirect_uris: ["https://metadata.test/cb"] });
+    expect(seen.map((s) => s.path)).toEqual(["/client.json"]);
+  });
+
+  it("serves a remote key set that jose verifies a client assertion with", async () => {
+    const keySets = createRemoteKeySetFetcher({ fetcher: testFetcher() });
+    const keySet = await keySets(at("/jwks.json", "keys.test"));
+    const assertion = await new SignJWT({})
+      .setProtectedHeader({ alg: "ES256", kid: "client-key-1" })
+      .setIssuer("client-1")
+      .setSubject("client-1")
+      .setAudience("https://as.example/token")
+      .setExpirationTime("1m")
+      .sign(signingKey);
+    const { payload } = await jwtVerify(assertion, createLocalJWKSet(keySet), { audience: "https://as.example/token" });
+    expect(payload.sub).toBe("client-1");
+    expect(seen[0]?.headers.accept).toBe("application/jwk-set+json, application/json");
   });
 
   it.each(["/slow-headers", "/slow-body"])("times out on %s and closes the socket", async (path) => {
