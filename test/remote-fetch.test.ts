@@ -445,6 +445,11 @@ describe.skipIf(!hasOpenssl)("createSafeFetcher against a local TLS server", () 
     await expect.poll(() => closedSockets.length).toBeGreaterThan(closedBefore);
   });
 
+  it("fails cleanly when the request cannot be built", async () => {
+    expect(await reasonOf(testFetcher({ userAgent: "bad\nagent" }).fetchJson(at("/doc")))).toBe("connection");
+    expect(connections).toBe(0);
+  });
+
   it("counts DNS in the timeout", async () => {
     const hanging: RemoteLookup = () => new Promise(() => {});
     expect(await reasonOf(testFetcher({ lookup: hanging, timeoutMs: 100 }).fetchJson(at("/doc")))).toBe("timeout");

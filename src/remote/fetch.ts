@@ -150,8 +150,8 @@ function isJsonMediaType(header: string | undefined): boolean {
  * credentials or fragment in the URL; the host is resolved once and refused
  * if ANY address is loopback, private, link-local, unique-local, multicast,
  * CGNAT, a cloud metadata address, documentation or reserved space, or an
- * IPv6 form embedding such an IPv4 address; the connection goes to exactly
- * the checked address; no redirects; a JSON content type; a size cap enforced
+ * IPv6 form embedding such an IPv4 address; the socket connects only to
+ * addresses so checked, with TLS verified against the host name; no redirects; a JSON content type; a size cap enforced
  * on Content-Length and while streaming; one total timeout that destroys the
  * socket; no cookies or credentials sent.
  *
@@ -303,22 +303,29 @@ export function createSafeFetcher(options: SafeFetcherOptions = {}): SafeFetcher
           if (lookupOptions.all === true) callback(null, targets.map((target) => ({ ...target })));
           else callback(null, first.address, first.family);
         };
-        const request = httpsRequest({
-          protocol: "https:",
-          hostname: host,
-          port: url.port === "" ? 443 : Number(url.port),
-          path: `${url.pathname}${url.search}`,
-          method: "GET",
-          headers: { accept: callOptions.accept ?? "application/json", "user-agent": userAgent, "accept-encoding": "identity" },
-          // A fresh agent per request: no pooled socket connected to an earlier answer, no session state.
-          agent: false,
-          lookup: pinnedLookup,
-          // Documents are a few KiB; there is no reason to accept 16 KiB of headers.
-          maxHeaderSize: 8 * 1024,
-          // SNI and certificate checks use the name, never the pinned address.
-          ...(isIP(host) === 0 ? { servername: host.replace(/\.$/, "") } : {}),
-          ...(ca === undefined ? {} : { ca }),
-        });
+        let request: ReturnType<typeof httpsRequest>;
+        try {
+          request = httpsRequest({
+            protocol: "https:",
+            hostname: host,
+            port: url.port === "" ? 443 : Number(url.port),
+            path: `${url.pathname}${url.search}`,
+            method: "GET",
+            headers: { accept: callOptions.accept ?? "application/json", "user-agent": userAgent, "accept-encoding": "identity" },
+            // A fresh agent per request: no pooled socket connected to an earlier answer, no session state.
+            agent: false,
+            lookup: pinnedLookup,
+            // Documents are a few KiB; there is no reason to accept 16 KiB of headers.
+            maxHeaderSize: 8 * 1024,
+            // SNI and certificate checks use the name, never the pinned address.
+            ...(isIP(host) === 0 ? { servername: host.replace(/\.$/, "") } : {}),
+            ...(ca === undefined ? {} : { ca }),
+          });
+        } catch (error) {
+          // e.g. a userAgent option with characters a header cannot carry
+          fail(new RemoteFetchError("connection", input, `Could not start the request to ${host}.`, { cause: error }));
+          return;
+        }
         destroy = () => request.destroy();
         request.on("response", onResponse);
         request.on("error", (error) => {
