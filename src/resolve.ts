@@ -156,13 +156,14 @@ export function createResolver(
   }
 
   return async function resolveClient(clientId, options = {}) {
-    if (!isPlausibleClientId(clientId)) return null;
     let record: StoredClient | null;
-    if (documents !== undefined && /^https:/i.test(clientId)) {
+    // A URL id gets a specific error (too long, a fragment…) rather than "unknown client".
+    if (documents !== undefined && typeof clientId === "string" && /^https:/i.test(clientId)) {
       const problem = metadataUrlProblem(clientId);
       if (problem !== null) throw new ClientMetadataError([{ path: "/client_id", message: `a client id URL ${problem}` }]);
       record = await upsert(clientId, await fetchDocument(clientId));
     } else {
+      if (!isPlausibleClientId(clientId)) return null;
       record = await storeCall(() => store.getById(clientId));
     }
     if (record === null) return null;
