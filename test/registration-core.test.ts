@@ -1,7 +1,7 @@
 import { exportJWK, generateKeyPair } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createMemoryStore } from "../adapters/memory.js";
-import { ValidationError, type CreateClientInput, type StoredClient } from "../src/index.js";
+import { ValidationError, type CreateClientInput } from "../src/index.js";
 import { createBody, registryFixture } from "./helpers/registry.js";
 
 let publicKey: Record<string, unknown>;
@@ -35,18 +35,27 @@ describe("new client fields", () => {
     expect(JSON.stringify(created)).not.toContain("registration_access_token");
   });
 
-  it("a record stored before the new fields existed reads back with their defaults", async () => {
-    const store = createMemoryStore();
+  it("a SQLite row written before the new fields existed reads back with their defaults, and authenticates", async () => {
+    const Database = (await import("better-sqlite3")).default;
+    const { createSqliteStore } = await import("../adapters/sqlite.js");
+    const db = new Database(":memory:");
+    const store = createSqliteStore(db);
     const { registry } = registryFixture({ store });
     const created = await registry.create("acct", createBody());
-    // What an adapter hands back for a document written by an older version (rows.ts fills defaults the same way).
-    const stored = (await store.getById(created.client_id))! as unknown as Record<string, unknown>;
-    const { fillStoredDefaults } = await import("../src/fields.js");
-    for (const key of ["source", "jwks", "jwks_uri", "client_secret_expires_at", "last_used_at", "registration_access_token_hash"]) {
-      delete stored[key];
-    }
-    const read = fillStoredDefaults(stored) as unknown as StoredClient;
-    expect(read).toMatchObject({ source: "api", jwks: null, jwks_uri: null, client_secret_expires_at: 0, last_used_at: null });
+    const newKeys = ["source", "jwks", "jwks_uri", "client_secret_expires_at", "last_used_at", "secret_last_used_at",
+      "rotated_secret_last_used_at", "registration_access_token_hash", "rotated_secret_expires_at"];
+    // The document as an older version of the library wrote it: none of the new keys.
+    db.prepare(`UPDATE oauth_clients SET document = json_remove(document, ${newKeys.map(() => "?").join(", ")}) WHERE client_id = ?`).run(
+      ...newKeys.map((key) => `$.${key}`),
+      created.client_id,
+    );
+    const raw = db.prepare("SELECT document FROM oauth_clients WHERE client_id = ?").get(created.client_id) as { document: string };
+    expect(Object.keys(JSON.parse(raw.document))).not.toContain("source");
+    const { client_secret: _secret, ...client } = created;
+    expect(await registry.get("acct", created.client_id)).toStrictEqual(client);
+    expect(client).toMatchObject({ source: "api", client_secret_expires_at: 0 });
+    expect(await registry.authenticate(created.client_id, created.client_secret!)).toMatchObject({ matched: "current" });
+    db.close();
   });
 
   it("a private_key_jwt client with jwks is created without a secret", async () => {
