@@ -9,6 +9,7 @@
 import { OAuthClientError, type ValidationIssue } from "../errors.js";
 import { readJsonBody, type BodyProblem } from "../http/body.js";
 import { findPathProblem } from "../http/path.js";
+import type { RegisteredClient } from "../registry-api.js";
 import {
   clientToMetadata,
   metadataToClientInput,
@@ -21,7 +22,6 @@ import {
   type RegistrationHandlerOptions,
   type RegistrationPolicyContext,
   type RegistrationRegistry,
-  type RegistrationResult,
 } from "./types.js";
 
 /** Default of `maxBodyBytes`: room for a metadata document with a 16 KiB key set. */
@@ -213,7 +213,7 @@ export function createRegistrationHandler(
     `${baseUrl ?? new URL(request.url).origin}${path}/${encodeURIComponent(clientId)}`;
 
   /** The RFC 7591 client information response of a registration or update. */
-  function information(request: Request, result: RegistrationResult, status: number): Response {
+  function information(request: Request, result: RegisteredClient, status: number): Response {
     const body = clientToMetadata(result.client, {
       client_secret: result.client_secret,
       registration_access_token: result.registration_access_token,
