@@ -72,7 +72,8 @@ describe("RFC 7591 registration (POST /register)", () => {
     expect(status).toBe(201);
     expect(body).not.toHaveProperty("client_secret");
     expect(body).not.toHaveProperty("client_secret_expires_at");
-    expect(body).toMatchObject({ client_name: "127.0.0.1:4000", token_endpoint_auth_method: "none", scope: "" });
+    expect(body).toMatchObject({ client_name: "127.0.0.1:4000", token_endpoint_auth_method: "none" });
+    expect(body).not.toHaveProperty("scope");
   });
 
   it("sets client_secret_expires_at from secretLifetimeSeconds, and the secret stops working then", async () => {
@@ -255,6 +256,17 @@ describe("RFC 7591 registration (POST /register)", () => {
     });
   });
 
+  it("a resolveAccount that returns an unusable account id is a reported 500, nothing stored", async () => {
+    const memory = createMemoryStore();
+    const insert = vi.fn(memory.insert.bind(memory));
+    const { register, onError } = setup({ accountId: undefined, resolveAccount: () => "bad\u0000id" }, { ...memory, insert });
+    const { status, body } = await register();
+    expect(status).toBe(500);
+    expect(body.error).toBe("server_error");
+    expect(onError).toHaveBeenCalledWith(expect.objectContaining({ message: expect.stringContaining("control characters") }), expect.any(Request));
+    expect(insert).not.toHaveBeenCalled();
+  });
+
   it("answers 503 temporarily_unavailable with Retry-After when the store is down", async () => {
     const store = createMemoryStore();
     const down = Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:5432"), { code: "ECONNREFUSED" });
@@ -402,6 +414,8 @@ describe("createRegistrationHandler options", () => {
     expect(() => createRegistrationHandler(registry, { accountId: "a", path: "register" })).toThrow(/path/);
     expect(() => createRegistrationHandler(registry, { accountId: "a", baseUrl: "auth.example.com" })).toThrow(/baseUrl/);
     expect(() => createRegistrationHandler(registry, { accountId: "a", secretLifetimeSeconds: 0 })).toThrow(/secretLifetimeSeconds/);
+    expect(() => createRegistrationHandler(registry, { accountId: "a", secretLifetimeSeconds: 200 * 365 * 86_400 })).toThrow(/secretLifetimeSeconds/);
+    expect(() => createRegistrationHandler(registry, { accountId: "" })).toThrow(/accountId/);
   });
 });
 

@@ -8,6 +8,7 @@
  */
 import { OAuthClientError, type ValidationIssue } from "../errors.js";
 import { readJsonBody, type BodyProblem } from "../http/body.js";
+import { accountIdIssue } from "../ids.js";
 import { findPathProblem } from "../http/path.js";
 import type { RegisteredClient } from "../registry-api.js";
 import {
@@ -29,6 +30,8 @@ export const DEFAULT_REGISTRATION_MAX_BODY_BYTES = 64 * 1024;
 
 /** Longest bearer token looked at; registry tokens are far shorter, so a longer one is refused unread. */
 const MAX_TOKEN_LENGTH = 1024;
+/** Longest `secretLifetimeSeconds`: far beyond any real rotation policy, and far below the registry's year-9999 bound. */
+const MAX_SECRET_LIFETIME_SECONDS = 100 * 365 * 86_400;
 /** Issues spelled out in `error_description`; all of them are in `issues`. */
 const DESCRIBED_ISSUES = 5;
 
@@ -188,14 +191,16 @@ export function createRegistrationHandler(
   if ((accountId === undefined) === (resolveAccount === undefined)) {
     throw new TypeError("createRegistrationHandler: set exactly one of accountId and resolveAccount");
   }
-  if (accountId !== undefined && (typeof accountId !== "string" || accountId === "")) {
-    throw new TypeError("createRegistrationHandler: accountId must be a non-empty string");
-  }
+  const accountProblem = accountId === undefined ? null : accountIdIssue(accountId);
+  if (accountProblem !== null) throw new TypeError(`createRegistrationHandler: accountId: ${accountProblem.message}`);
   const path = normalizePath(options.path ?? "/register");
   const baseUrl = normalizeBaseUrl(options.baseUrl);
   const maxBodyBytes = positiveInteger(options.maxBodyBytes, "maxBodyBytes", DEFAULT_REGISTRATION_MAX_BODY_BYTES);
   const retryAfter = positiveInteger(options.rateLimitRetryAfterSeconds, "rateLimitRetryAfterSeconds", 60);
   const secretLifetime = options.secretLifetimeSeconds === undefined ? undefined : positiveInteger(options.secretLifetimeSeconds, "secretLifetimeSeconds", 0);
+  if (secretLifetime !== undefined && secretLifetime > MAX_SECRET_LIFETIME_SECONDS) {
+    throw new TypeError(`createRegistrationHandler: secretLifetimeSeconds must be at most ${MAX_SECRET_LIFETIME_SECONDS} (100 years)`);
+  }
   const now = options.now ?? (() => new Date());
   const onError =
     options.onError ??
@@ -276,9 +281,9 @@ export function createRegistrationHandler(
     const metadata = await readMetadata(request);
     if (metadata instanceof Response) return metadata;
     const account = accountId ?? (await resolveAccount!(request));
-    if (typeof account !== "string" || account === "") {
-      throw new TypeError("resolveAccount must return a non-empty account id");
-    }
+    // A bad account id is the embedder's bug, not the client's metadata: a 500, reported.
+    const accountProblem = accountIdIssue(account);
+    if (accountProblem !== null) throw new TypeError(`resolveAccount returned an unusable account id: ${accountProblem.message}`);
     const input = await prepare(metadata, { operation: "register", accountId: account, clientId: null, metadata, request });
     if (input instanceof Response) return input;
     const secretExpiresAt = secretLifetime === undefined ? 0 : Math.floor(now().getTime() / 1000) + secretLifetime;
