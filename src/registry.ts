@@ -3,7 +3,7 @@
  * {@link ClientStore}: each loads, applies the rules, and writes with
  * compare-and-swap. The rules themselves live in their own modules.
  */
-import { ConflictError, NotFoundError, PreconditionFailedError, ValidationError, type ValidationIssue } from "./errors.js";
+import { ConflictError, NotFoundError, PreconditionFailedError, ValidationError } from "./errors.js";
 import { emitSafely, type RegistryEvent } from "./events.js";
 import {
   changedFields,

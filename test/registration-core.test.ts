@@ -253,3 +253,33 @@ describe("registerClient / readRegistration / updateRegistration / deleteRegistr
     expect((await registry.list("acct")).clients).toEqual([]);
   });
 });
+
+describe("clientObject", () => {
+  it("the generated builder and the loop give the same object, in table order, sharing nothing with the record", async () => {
+    const { clientObject, clientObjectByLoop } = await import("../src/fields.js");
+    const { makeLargeStoredClient } = await import("../src/testing/records.js");
+    const record = makeLargeStoredClient({
+      jwks: { keys: [{ ...publicKey }] },
+      last_used_at: "2026-01-02T00:00:00.000Z",
+      registration_access_token_hash: `sha256$${"e".repeat(64)}`,
+      rotated_secret_expires_at: "2026-01-03T00:00:00.000Z",
+    });
+    const generated = clientObject(record, { has_rotated_secret: true });
+    const looped = clientObjectByLoop(record as never, { has_rotated_secret: true });
+    expect(generated).toStrictEqual(looped);
+    expect(Object.keys(generated)).toEqual(Object.keys(looped));
+    expect(generated).not.toHaveProperty("registration_access_token_hash");
+    expect(generated).not.toHaveProperty("rotated_secret_expires_at");
+    const { makeStoredClient } = await import("../src/testing/records.js");
+    const minimal = clientObject(makeStoredClient(), { has_rotated_secret: false });
+    for (const unset of ["client_uri", "jwks", "jwks_uri", "last_used_at", "promoted_at"]) expect(minimal).not.toHaveProperty(unset);
+    for (const built of [generated, looped] as Record<string, unknown>[]) {
+      (built.redirect_uris as string[]).push("https://changed.example.com");
+      ((built.jwks as { keys: Record<string, unknown>[] }).keys[0]!).kid = "changed";
+      (built.client_uri_verification as { status: string }).status = "failed";
+    }
+    expect(record.redirect_uris).toHaveLength(100);
+    expect(record.jwks!.keys[0]!.kid).toBe("k1");
+    expect(record.client_uri_verification!.status).toBe("verified");
+  });
+});
