@@ -406,6 +406,32 @@ describe("RFC 7592 management (GET | PUT | DELETE /register/{client_id})", () =>
   });
 });
 
+describe("cors option", () => {
+  it("answers preflights and lets any origin read responses when on", async () => {
+    const { send, register } = setup({ cors: true, rateLimit: () => false });
+    const origin = { origin: "https://inspector.example", "access-control-request-method": "POST" };
+    const registration = await send("/register", { method: "OPTIONS", headers: origin });
+    expect(registration.status).toBe(204);
+    expect(registration.headers.get("access-control-allow-origin")).toBe("*");
+    expect(registration.headers.get("access-control-allow-methods")).toBe("POST");
+    expect(registration.headers.get("access-control-allow-headers")).toBe("Authorization, Content-Type");
+    const management = await send("/register/abc", { method: "OPTIONS", headers: origin });
+    expect(management.headers.get("access-control-allow-methods")).toBe("GET, PUT, DELETE");
+    // Every other response carries the header too, refusals included (here: the rate limit).
+    const limited = await register(METADATA, { origin: "https://inspector.example" });
+    expect(limited.status).toBe(429);
+    expect(limited.headers.get("access-control-allow-origin")).toBe("*");
+    expect(limited.headers.get("access-control-expose-headers")).toBe("WWW-Authenticate, Retry-After");
+  });
+
+  it("is off by default: no CORS headers, OPTIONS is not allowed", async () => {
+    const { send, register } = setup();
+    const options = await send("/register", { method: "OPTIONS" });
+    expect(options.status).toBe(405);
+    expect((await register()).headers.get("access-control-allow-origin")).toBeNull();
+  });
+});
+
 describe("createRegistrationHandler options", () => {
   it("needs exactly one of accountId and resolveAccount, and a usable path and baseUrl", () => {
     const { registry } = registryFixture();

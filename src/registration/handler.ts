@@ -188,6 +188,7 @@ export function createRegistrationHandler(
 ): (request: Request) => Promise<Response> {
   if (options === null || typeof options !== "object") throw new TypeError("createRegistrationHandler: options are required");
   const { accountId, resolveAccount, initialAccessToken, policy, rateLimit } = options;
+  const cors = options.cors === true;
   if ((accountId === undefined) === (resolveAccount === undefined)) {
     throw new TypeError("createRegistrationHandler: set exactly one of accountId and resolveAccount");
   }
@@ -346,6 +347,7 @@ export function createRegistrationHandler(
       }
     }
     const allowed = clientId === null ? ["POST"] : MANAGEMENT_METHODS;
+    if (cors && request.method === "OPTIONS") return preflight(allowed);
     if (!allowed.includes(request.method)) {
       return error(405, "invalid_request", `${clip(request.method)} is not allowed on ${clip(url.pathname)}`, { headers: { allow: allowed.join(", ") } });
     }
@@ -356,6 +358,15 @@ export function createRegistrationHandler(
   }
 
   return async function handleRegistration(request: Request): Promise<Response> {
+    const response = await respond(request);
+    if (cors) {
+      response.headers.set("access-control-allow-origin", "*");
+      response.headers.set("access-control-expose-headers", "WWW-Authenticate, Retry-After");
+    }
+    return response;
+  };
+
+  async function respond(request: Request): Promise<Response> {
     try {
       return await handle(request);
     } catch (failure) {
@@ -369,7 +380,20 @@ export function createRegistrationHandler(
       report(failure, request);
       return error(500, "server_error", "internal server error");
     }
-  };
+  }
+}
+
+/** The answer to a CORS preflight: the methods of the path, and the two request headers the endpoints read. */
+function preflight(methods: readonly string[]): Response {
+  return new Response(null, {
+    status: 204,
+    headers: {
+      ...NO_STORE,
+      "access-control-allow-methods": methods.join(", "),
+      "access-control-allow-headers": "Authorization, Content-Type",
+      "access-control-max-age": "600",
+    },
+  });
 }
 
 /** Caller-supplied text echoed in a message is kept short. */
