@@ -174,12 +174,14 @@ describe("RFC 7591 registration (POST /register)", () => {
     const missing = await register();
     expect(missing.status).toBe(401);
     expect(missing.headers.get("www-authenticate")).toBe("Bearer");
-    expect(missing.body.error).toBe("invalid_token");
+    expect(missing.body).toEqual({ error: "invalid_token", error_description: "send a valid initial access token as Authorization: Bearer <token>" });
     const wrong = await register(METADATA, bearer("iat-2"));
     expect(wrong.status).toBe(401);
     expect(wrong.headers.get("www-authenticate")).toBe('Bearer error="invalid_token"');
+    expect(wrong.body).toEqual({ error: "invalid_token", error_description: "the initial access token is not valid for this request" });
     const malformed = await register(METADATA, { authorization: "Basic aWF0LTE6" });
     expect(malformed.status).toBe(401);
+    expect(malformed.body).toEqual({ error: "invalid_token", error_description: "the Authorization header is not a bearer token" });
     expect(check.mock.calls.map(([token]) => token)).toEqual([null, "iat-2"]);
     expect(await stored()).toEqual([]);
     expect((await register(METADATA, bearer("iat-1"))).status).toBe(201);

@@ -79,28 +79,29 @@ function refuse(issues: readonly ValidationIssue[], code: RegistrationErrorCode 
   return error(400, code, `${shown.join("; ")}${more}`, { issues });
 }
 
-/** 401 as RFC 6750 §3 words it: no error code when no token was sent, `invalid_token` for a wrong one. */
-function unauthorized(token: string | null, what: string): Response {
-  if (token === null) {
-    return error(401, "invalid_token", `${what} is required: send it as Authorization: Bearer <token>`, {
+/** What the Authorization header holds: nothing, something that is not a bearer token, or a bearer token. */
+type Credential = { kind: "none" } | { kind: "malformed" } | { kind: "bearer"; token: string };
+
+/** The two tokens the endpoints take. */
+type TokenName = "initial access token" | "registration access token";
+
+/** 401 as RFC 6750 §3 words it: no error code when no credential was sent, `invalid_token` otherwise. */
+function unauthorized(credential: Credential, what: TokenName): Response {
+  if (credential.kind === "none") {
+    return error(401, "invalid_token", `send a valid ${what} as Authorization: Bearer <token>`, {
       headers: { "www-authenticate": "Bearer" },
     });
   }
-  return error(401, "invalid_token", `the ${what} is not valid for this request`, {
-    headers: { "www-authenticate": 'Bearer error="invalid_token"' },
-  });
+  const problem = credential.kind === "malformed" ? "the Authorization header is not a bearer token" : `the ${what} is not valid for this request`;
+  return error(401, "invalid_token", problem, { headers: { "www-authenticate": 'Bearer error="invalid_token"' } });
 }
 
-/**
- * The bearer token of the Authorization header (RFC 6750 §2.1), or null
- * when there is none. A header in another form counts as a wrong token.
- */
-function bearerToken(request: Request): { token: string | null; malformed: boolean } {
+/** The Authorization header as a bearer token (RFC 6750 §2.1); an over-long token is malformed, refused unread. */
+function credentialOf(request: Request): Credential {
   const header = request.headers.get("authorization");
-  if (header === null) return { token: null, malformed: false };
+  if (header === null) return { kind: "none" };
   const match = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(header);
-  if (!match || match[1]!.length > MAX_TOKEN_LENGTH) return { token: header, malformed: true };
-  return { token: match[1]!, malformed: false };
+  return match && match[1]!.length <= MAX_TOKEN_LENGTH ? { kind: "bearer", token: match[1]! } : { kind: "malformed" };
 }
 
 /** Registry issue paths in RFC 7591 member names: `scopes` is `scope` on the wire. */
@@ -274,10 +275,11 @@ export function createRegistrationHandler(
   }
 
   async function register(request: Request): Promise<Response> {
-    const sent = bearerToken(request);
     if (initialAccessToken) {
-      const allowed = sent.malformed ? false : await initialAccessToken(sent.token, request);
-      if (allowed !== true) return unauthorized(sent.token, "an initial access token");
+      const credential = credentialOf(request);
+      if (credential.kind === "malformed") return unauthorized(credential, "initial access token");
+      const allowed = await initialAccessToken(credential.kind === "bearer" ? credential.token : null, request);
+      if (allowed !== true) return unauthorized(credential, "initial access token");
     }
     const metadata = await readMetadata(request);
     if (metadata instanceof Response) return metadata;
@@ -293,26 +295,26 @@ export function createRegistrationHandler(
   }
 
   async function manage(request: Request, clientId: string): Promise<Response> {
-    const sent = bearerToken(request);
-    if (sent.token === null || sent.malformed) return unauthorized(sent.token, "the registration access token");
-    const token = sent.token;
+    const credential = credentialOf(request);
+    if (credential.kind !== "bearer") return unauthorized(credential, "registration access token");
+    const token = credential.token;
     switch (request.method as ManagementMethod) {
       case "GET": {
         const found = await registry.readRegistration(clientId, token);
-        if (found === null) return unauthorized(token, "registration access token");
+        if (found === null) return unauthorized(credential, "registration access token");
         // RFC 7592 §3 lists the token in every response; the caller just proved it holds it.
         const body = clientToMetadata(found.client, { registration_access_token: token, registration_client_uri: clientUri(request, clientId) });
         return json(200, body);
       }
       case "DELETE": {
         const deleted = await registry.deleteRegistration(clientId, token);
-        return deleted ? new Response(null, { status: 204, headers: NO_STORE }) : unauthorized(token, "registration access token");
+        return deleted ? new Response(null, { status: 204, headers: NO_STORE }) : unauthorized(credential, "registration access token");
       }
       case "PUT": {
         // The token is checked before the body is looked at: without it, nothing
         // about the client (not even whether a secret matches) is revealed.
         const current = await registry.readRegistration(clientId, token);
-        if (current === null) return unauthorized(token, "registration access token");
+        if (current === null) return unauthorized(credential, "registration access token");
         const metadata = await readMetadata(request);
         if (metadata instanceof Response) return metadata;
         const secret = metadata.client_secret;
@@ -326,7 +328,7 @@ export function createRegistrationHandler(
         if (input instanceof Response) return input;
         const result = await registryCall(input, () => registry.updateRegistration(clientId, token, input));
         if (result instanceof Response) return result;
-        return result === null ? unauthorized(token, "registration access token") : information(request, result, 200);
+        return result === null ? unauthorized(credential, "registration access token") : information(request, result, 200);
       }
     }
   }
