@@ -3,6 +3,7 @@
  * read / update / delete, every refusal's status and body, the embedder's
  * hooks, and that a refused request stores nothing.
  */
+import { exportJWK, generateKeyPair } from "jose";
 import { describe, expect, it, vi } from "vitest";
 import { createMemoryStore } from "../adapters/memory.js";
 import type { ClientStore } from "../src/index.js";
@@ -74,6 +75,26 @@ describe("RFC 7591 registration (POST /register)", () => {
     expect(body).not.toHaveProperty("client_secret_expires_at");
     expect(body).toMatchObject({ client_name: "127.0.0.1:4000", token_endpoint_auth_method: "none" });
     expect(body).not.toHaveProperty("scope");
+  });
+
+  it("registers a private_key_jwt client with its public keys and no secret; a private key is refused", async () => {
+    const { publicKey, privateKey } = await generateKeyPair("ES256", { extractable: true });
+    const jwk = { ...(await exportJWK(publicKey)), kid: "k1", alg: "ES256" };
+    const { register, stored } = setup({ secretLifetimeSeconds: 3600 });
+    const { status, body } = await register({ ...METADATA, token_endpoint_auth_method: "private_key_jwt", jwks: { keys: [jwk] } });
+    expect(status).toBe(201);
+    expect(body).toMatchObject({ token_endpoint_auth_method: "private_key_jwt", jwks: { keys: [jwk] } });
+    expect(body).not.toHaveProperty("client_secret");
+    expect(body).not.toHaveProperty("client_secret_expires_at");
+    expect(await stored()).toEqual([expect.objectContaining({ jwks: { keys: [jwk] }, source: "dcr" })]);
+
+    const leaked = await register({ ...METADATA, token_endpoint_auth_method: "private_key_jwt", jwks: { keys: [await exportJWK(privateKey)] } });
+    expect(leaked.status).toBe(400);
+    expect(leaked.body).toMatchObject({ error: "invalid_client_metadata", issues: [{ path: "/jwks/keys/0", message: expect.stringContaining("public key") }] });
+    const keyless = await register({ ...METADATA, token_endpoint_auth_method: "private_key_jwt" });
+    expect(keyless.status).toBe(400);
+    expect(keyless.body.error).toBe("invalid_client_metadata");
+    expect(await stored()).toHaveLength(1);
   });
 
   it("sets client_secret_expires_at from secretLifetimeSeconds, and the secret stops working then", async () => {
