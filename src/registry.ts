@@ -340,7 +340,7 @@ export function createOAuthClientRegistry(
         return null;
       }
       // The timestamp is built only when something uses it: most authentications write nothing.
-      const used = await lifecycle.recordUse(record, matched);
+      const used = await lifecycle.recordUse(record, matched, nowMs);
       if (options.onEvent) {
         const at = used.last_used_at !== record.last_used_at && used.last_used_at !== null ? used.last_used_at : new Date(nowMs).toISOString();
         emit({ type: "client.authenticated", account_id: record.account_id, client_id: record.client_id, at, matched });

@@ -283,3 +283,17 @@ describe("clientObject", () => {
     expect(record.client_uri_verification!.status).toBe("verified");
   });
 });
+
+describe("the management API shows clients of every source", () => {
+  it("lists and reads a registered client with its source, never its token hash", async () => {
+    const { apiRequest, createHarness, envelopeOf, ACCOUNT } = await import("./helpers/http.js");
+    const harness = createHarness();
+    const registered = await harness.registry.registerClient(ACCOUNT, createBody({ scopes: ["zone.read"] }));
+    const listed = await envelopeOf(await harness.handler(apiRequest("GET", `/accounts/${ACCOUNT}/oauth_clients`)));
+    expect(listed.result).toEqual([expect.objectContaining({ client_id: registered.client.client_id, source: "dcr" })]);
+    const read = await harness.handler(apiRequest("GET", `/accounts/${ACCOUNT}/oauth_clients/${registered.client.client_id}`));
+    const text = await read.text();
+    expect(JSON.parse(text).result).toMatchObject({ source: "dcr", client_secret_expires_at: 0 });
+    expect(text).not.toContain("registration_access_token");
+  });
+});
