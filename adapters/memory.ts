@@ -1,31 +1,51 @@
 /**
- * In-memory store for tests, demos and single-process prototypes. Records
- * are copied on the way in and out, so callers can never change stored
- * state by mutating an object they hold.
+ * In-memory store for tests, demos and single-process prototypes.
+ *
+ * Records are copied once on the way in and stored deep-frozen; reads hand
+ * out the stored objects themselves, without a copy. Callers can never
+ * change stored state by mutating an object they hold: what they passed in
+ * was copied, and what they received cannot be changed (in strict-mode code,
+ * which every ES module is, an attempt throws a TypeError).
  */
-import type { ClientStore, ListPosition, ListQuery, StoredClient } from "../src/store.js";
+import type { ClientStore, ListQuery, StoredClient } from "../src/store.js";
+import { compareListOrder, OrderedIndex } from "./ordered-index.js";
 
-function compareKeys(a: ListPosition, b: ListPosition): number {
-  if (a.created_at !== b.created_at) return a.created_at < b.created_at ? -1 : 1;
-  if (a.client_id === b.client_id) return 0;
-  return a.client_id < b.client_id ? -1 : 1;
-}
+/** Records holding a value that freezing cannot protect; these are copied on every read instead. */
+type Unfreezable = WeakSet<object>;
 
-/** First index in `keys` whose key is strictly after `position`. */
-function upperBound(keys: readonly ListPosition[], position: ListPosition): number {
-  let lo = 0;
-  let hi = keys.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (compareKeys(keys[mid]!, position) <= 0) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
+/**
+ * A deep copy of a record with every array and plain object frozen. Records
+ * are JSON data (the SQL stores keep them as JSON text); any other object
+ * (a Date, a typed array) is copied with structuredClone and the record is
+ * marked so that reads copy it.
+ */
+function frozenCopy(record: StoredClient, unfreezable: Unfreezable): StoredClient {
+  let exotic = false;
+  const copy = (value: unknown): unknown => {
+    if (typeof value !== "object" || value === null) return value;
+    if (Array.isArray(value)) return Object.freeze(value.map(copy));
+    const prototype: unknown = Object.getPrototypeOf(value);
+    if (prototype !== Object.prototype && prototype !== null) {
+      exotic = true;
+      return structuredClone(value);
+    }
+    const out: Record<string, unknown> = {};
+    for (const [key, item] of Object.entries(value)) {
+      // An own "__proto__" key stays a key instead of replacing the prototype.
+      if (key === "__proto__") Object.defineProperty(out, key, { value: copy(item), enumerable: true, writable: true, configurable: true });
+      else out[key] = copy(item);
+    }
+    return Object.freeze(out);
+  };
+  const stored = copy(record) as StoredClient;
+  if (exotic) unfreezable.add(stored);
+  return stored;
 }
 
 /**
- * Creates an empty in-memory store. Listing costs O(log n + page size):
- * each account keeps its keys sorted in list order.
+ * Creates an empty in-memory store. Each account keeps its records in a B+
+ * tree in list order, so listing costs O(log n + page size) and insert,
+ * update and delete O(log n), in any order of arrival.
  *
  * @example
  * import { createOAuthClientRegistry } from "oauth-client-registry";
@@ -34,54 +54,55 @@ function upperBound(keys: readonly ListPosition[], position: ListPosition): numb
  */
 export function createMemoryStore(): ClientStore {
   const byId = new Map<string, StoredClient>();
-  const keysByAccount = new Map<string, ListPosition[]>();
+  const byAccount = new Map<string, OrderedIndex<StoredClient>>();
+  const unfreezable: Unfreezable = new WeakSet();
 
-  const keyOf = (r: StoredClient): ListPosition => ({ created_at: r.created_at, client_id: r.client_id });
+  const handOut = (record: StoredClient): StoredClient => (unfreezable.has(record) ? structuredClone(record) : record);
 
-  function removeKey(record: StoredClient): void {
-    const keys = keysByAccount.get(record.account_id);
-    if (!keys) return;
-    const at = upperBound(keys, keyOf(record)) - 1;
-    if (at >= 0 && compareKeys(keys[at]!, keyOf(record)) === 0) keys.splice(at, 1);
-    if (keys.length === 0) keysByAccount.delete(record.account_id);
+  function indexOf(accountId: string): OrderedIndex<StoredClient> {
+    let index = byAccount.get(accountId);
+    if (!index) byAccount.set(accountId, (index = new OrderedIndex()));
+    return index;
   }
 
-  function addKey(record: StoredClient): void {
-    let keys = keysByAccount.get(record.account_id);
-    if (!keys) keysByAccount.set(record.account_id, (keys = []));
-    keys.splice(upperBound(keys, keyOf(record)), 0, keyOf(record));
+  function unindex(record: StoredClient): void {
+    const index = byAccount.get(record.account_id);
+    if (!index) return;
+    index.delete(record);
+    if (index.size === 0) byAccount.delete(record.account_id);
   }
 
   return {
     async get(accountId, clientId) {
       const record = byId.get(clientId);
-      return record && record.account_id === accountId ? structuredClone(record) : null;
+      return record && record.account_id === accountId ? handOut(record) : null;
     },
     async getById(clientId) {
       const record = byId.get(clientId);
-      return record ? structuredClone(record) : null;
+      return record ? handOut(record) : null;
     },
     async list(accountId, query: ListQuery) {
-      const keys = keysByAccount.get(accountId) ?? [];
-      const start = query.after ? upperBound(keys, query.after) : 0;
-      return keys.slice(start, start + query.limit).map((k) => structuredClone(byId.get(k.client_id)!));
+      const page = byAccount.get(accountId)?.page(query.after, query.limit) ?? [];
+      return page.some((record) => unfreezable.has(record)) ? page.map(handOut) : page;
     },
     async insert(record) {
       if (byId.has(record.client_id)) return false;
-      const copy = structuredClone(record);
-      byId.set(copy.client_id, copy);
-      addKey(copy);
+      const stored = frozenCopy(record, unfreezable);
+      byId.set(stored.client_id, stored);
+      indexOf(stored.account_id).insert(stored);
       return true;
     },
     async update(record, expectedVersion) {
       const current = byId.get(record.client_id);
       if (!current || current.account_id !== record.account_id || current.version !== expectedVersion) return false;
-      const copy = structuredClone(record);
-      if (compareKeys(keyOf(current), keyOf(copy)) !== 0) {
-        removeKey(current);
-        addKey(copy);
+      const stored = frozenCopy(record, unfreezable);
+      if (compareListOrder(current, stored) === 0) {
+        indexOf(stored.account_id).replace(stored);
+      } else {
+        unindex(current);
+        indexOf(stored.account_id).insert(stored);
       }
-      byId.set(copy.client_id, copy);
+      byId.set(stored.client_id, stored);
       return true;
     },
     async delete(accountId, clientId, expectedVersion) {
@@ -89,7 +110,7 @@ export function createMemoryStore(): ClientStore {
       if (!current || current.account_id !== accountId) return false;
       if (expectedVersion !== undefined && current.version !== expectedVersion) return false;
       byId.delete(clientId);
-      removeKey(current);
+      unindex(current);
       return true;
     },
   };
