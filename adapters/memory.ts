@@ -22,6 +22,14 @@ type Unfreezable = WeakSet<object>;
 function frozenCopy(record: StoredClient, unfreezable: Unfreezable): StoredClient {
   let exotic = false;
   const copy = (value: unknown): unknown => {
+    if (typeof value === "string") {
+      // V8 keeps a string built piece by piece (as generated ids are) as a
+      // rope, and compares a rope several times slower than a flat string,
+      // on every lookup and every step of the index's binary searches.
+      // Reading a character flattens it in place, once.
+      value.charCodeAt(0);
+      return value;
+    }
     if (typeof value !== "object" || value === null) return value;
     if (Array.isArray(value)) return Object.freeze(value.map(copy));
     const prototype: unknown = Object.getPrototypeOf(value);
@@ -97,7 +105,7 @@ export function createMemoryStore(): ClientStore {
       if (!current || current.account_id !== record.account_id || current.version !== expectedVersion) return false;
       const stored = frozenCopy(record, unfreezable);
       if (compareListOrder(current, stored) === 0) {
-        indexOf(stored.account_id).replace(stored);
+        indexOf(stored.account_id).replace(stored, current);
       } else {
         unindex(current);
         indexOf(stored.account_id).insert(stored);

@@ -52,6 +52,19 @@ function upperBound(items: readonly ListPosition[], position: ListPosition): num
   return lo;
 }
 
+/**
+ * Where the entry at `position` sits in a leaf, or -1. `position` is usually
+ * the stored item itself: comparing references first touches no record and
+ * no string, where a binary search reads both keys of every entry it visits
+ * (cache misses that dominate once the store is large).
+ */
+function indexIn(items: readonly ListPosition[], position: ListPosition): number {
+  const at = items.indexOf(position);
+  if (at >= 0) return at;
+  const candidate = upperBound(items, position) - 1;
+  return candidate >= 0 && compareListOrder(items[candidate]!, position) === 0 ? candidate : -1;
+}
+
 const sizeOf = <T>(node: Node<T>): number => (node.leaf ? node.items.length : node.children.length);
 
 /**
@@ -88,12 +101,15 @@ export class OrderedIndex<T extends ListPosition> {
     return true;
   }
 
-  /** Replaces the item at the same position as `item`; false if there is none. */
-  replace(item: T): boolean {
+  /**
+   * Replaces the item at the same position as `item` (found faster when
+   * `current`, the item stored there, is given); false if there is none.
+   */
+  replace(item: T, current: ListPosition = item): boolean {
     let node = this.#root;
     while (!node.leaf) node = node.children[upperBound(node.bounds, item)]!;
-    const at = upperBound(node.items, item) - 1;
-    if (at < 0 || compareListOrder(node.items[at]!, item) !== 0) return false;
+    const at = indexIn(node.items, current);
+    if (at < 0) return false;
     node.items[at] = item;
     return true;
   }
@@ -137,8 +153,8 @@ export class OrderedIndex<T extends ListPosition> {
 
   #delete(node: Node<T>, position: ListPosition): boolean {
     if (node.leaf) {
-      const at = upperBound(node.items, position) - 1;
-      if (at < 0 || compareListOrder(node.items[at]!, position) !== 0) return false;
+      const at = indexIn(node.items, position);
+      if (at < 0) return false;
       node.items.splice(at, 1);
       return true;
     }
