@@ -35,13 +35,31 @@ export const CALL_HANDLER: unique symbol = Symbol("oauth-client-registry.callHan
  * const answer = await handleCall(fetchCall(request));
  */
 export function fetchCall(request: Request): IncomingCall {
-  return {
-    method: request.method,
-    url: new URL(request.url),
-    header: (name) => request.headers.get(name),
-    readBody: (limit) => readLimitedBody(request, limit),
-    request: () => request,
-  };
+  return new FetchCall(request);
+}
+
+class FetchCall implements IncomingCall {
+  readonly method: string;
+  readonly url: URL;
+  readonly #request: Request;
+
+  constructor(request: Request) {
+    this.#request = request;
+    this.method = request.method;
+    this.url = new URL(request.url);
+  }
+
+  header(name: string): string | null {
+    return this.#request.headers.get(name);
+  }
+
+  readBody(limit: number): Promise<Uint8Array | null> {
+    return readLimitedBody(this.#request, limit);
+  }
+
+  request(): Request {
+    return this.#request;
+  }
 }
 
 /**

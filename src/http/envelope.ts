@@ -5,6 +5,7 @@
 import { z } from "zod";
 import { limitIssues, OAuthClientError, StorageUnavailableError, type ValidationIssue } from "../errors.js";
 import { HTTP_ERROR_CODES, type HttpErrorKind } from "./codes.js";
+import { jsonResponse } from "./response.js";
 
 export const apiMessageSchema = z
   .object({
@@ -120,7 +121,7 @@ export function failureAnswer(
  * return toResponse(successAnswer({ id: "abc" }));
  */
 export function toResponse(answer: Answer, head = false): Response {
-  return new Response(head ? null : answer.body, { status: answer.status, headers: answer.headers });
+  return jsonResponse(head ? null : answer.body, answer.status, answer.headers);
 }
 
 /**

@@ -318,7 +318,11 @@ function routeSegments(pathname: string, basePath: string): string[] | null {
   if (rest.length > 1 && rest.endsWith("/")) rest = rest.slice(0, -1);
   if (!rest.startsWith("/")) return null;
   try {
-    return rest.slice(1).split("/").map((segment) => decodeURIComponent(segment));
+    const segments = rest.slice(1).split("/");
+    for (let i = 0; i < segments.length; i++) {
+      if (segments[i]!.includes("%")) segments[i] = decodeURIComponent(segments[i]!);
+    }
+    return segments;
   } catch {
     return null;
   }

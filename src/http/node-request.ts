@@ -234,30 +234,51 @@ function lightObject<T>(prototype: object, state: CallState): T {
  * @example
  * const call = nodeCall(incoming, "localhost"); // throws MalformedTargetError for a bad Host
  */
-export function nodeCall(incoming: ExpressLikeRequest, hostname: string): IncomingCall & { bodyTouched(): boolean } {
-  const method = fetchMethod(incoming.method);
-  const state: CallState = {
-    incoming,
-    method,
-    url: requestUrl(incoming, incoming.url ?? "/", hostname),
-    headers: undefined,
-    lightHeaders: undefined,
-    native: undefined,
-    bodyTouched: false,
-  };
-  let light: Request | undefined;
-  return {
-    method,
-    url: state.url,
-    header: (name) => (state.headers !== undefined ? state.headers.get(name) : rawHeader(incoming.rawHeaders, name)),
-    readBody: (limit) => {
-      if (state.native !== undefined) return readLimitedBody(state.native, limit);
-      state.bodyTouched = true;
-      return readIncoming(incoming, limit);
-    },
-    request: () => (light ??= lightObject<Request>(lightPrototypes().request, state)),
-    bodyTouched: () => state.bodyTouched,
-  };
+export function nodeCall(incoming: ExpressLikeRequest, hostname: string): NodeCall {
+  return new NodeCall(incoming, hostname);
+}
+
+/** See {@link nodeCall}. */
+export class NodeCall implements IncomingCall {
+  readonly method: string;
+  readonly url: URL;
+  readonly #state: CallState;
+  #light: Request | undefined;
+
+  constructor(incoming: ExpressLikeRequest, hostname: string) {
+    this.method = fetchMethod(incoming.method);
+    this.url = requestUrl(incoming, incoming.url ?? "/", hostname);
+    this.#state = {
+      incoming,
+      method: this.method,
+      url: this.url,
+      headers: undefined,
+      lightHeaders: undefined,
+      native: undefined,
+      bodyTouched: false,
+    };
+  }
+
+  header(name: string): string | null {
+    const state = this.#state;
+    return state.headers !== undefined ? state.headers.get(name) : rawHeader(state.incoming.rawHeaders, name);
+  }
+
+  readBody(limit: number): Promise<Uint8Array | null> {
+    const state = this.#state;
+    if (state.native !== undefined) return readLimitedBody(state.native, limit);
+    state.bodyTouched = true;
+    return readIncoming(state.incoming, limit);
+  }
+
+  request(): Request {
+    return (this.#light ??= lightObject<Request>(lightPrototypes().request, this.#state));
+  }
+
+  /** Whether reading the body has started, by the handler or through the `Request`. */
+  bodyTouched(): boolean {
+    return this.#state.bodyTouched;
+  }
 }
 
 /**
