@@ -7,7 +7,6 @@
  * exactly what they were.
  */
 import type { IncomingMessage } from "node:http";
-import { Readable } from "node:stream";
 import { readLimitedBody } from "./body.js";
 import type { IncomingCall } from "./call.js";
 
@@ -117,12 +116,57 @@ function nativeRequest(state: CallState): Request {
   if (state.method !== "GET" && state.method !== "HEAD" && !state.bodyTouched) {
     state.bodyTouched = true;
     const { incoming } = state;
-    init.body = Buffer.isBuffer(incoming.rawBody)
-      ? new Uint8Array(incoming.rawBody)
-      : (Readable.toWeb(incoming) as unknown as ReadableStream<Uint8Array>);
+    init.body = Buffer.isBuffer(incoming.rawBody) ? new Uint8Array(incoming.rawBody) : bodyStream(incoming);
     init.duplex = "half";
   }
   return (state.native = new Request(state.url.href, init));
+}
+
+/**
+ * Node's request body as a web stream, pausing node's request while the
+ * stream's queue is full. (Built here rather than with `node:stream`, which
+ * this module does not import, so that importing the package outside Node
+ * loads no Node module.)
+ */
+function bodyStream(incoming: IncomingMessage): ReadableStream<Uint8Array> {
+  let stop = () => {};
+  return new ReadableStream<Uint8Array>({
+    start(controller) {
+      const onData = (chunk: Buffer) => {
+        controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+        if ((controller.desiredSize ?? 1) <= 0) incoming.pause();
+      };
+      const onEnd = () => {
+        stop();
+        controller.close();
+      };
+      const onError = (error: unknown) => {
+        stop();
+        controller.error(error);
+      };
+      const onClose = () => {
+        if (!incoming.readableEnded) onError(new Error("the client closed the connection before the body ended"));
+      };
+      // Once the stream is done (or cancelled) nothing is enqueued any more, even if the bridge drains the rest.
+      stop = () => {
+        incoming.off("data", onData);
+        incoming.off("end", onEnd);
+        incoming.off("error", onError);
+        incoming.off("close", onClose);
+      };
+      incoming.on("data", onData);
+      incoming.on("end", onEnd);
+      incoming.on("error", onError);
+      incoming.on("close", onClose);
+    },
+    pull() {
+      incoming.resume();
+    },
+    cancel() {
+      stop();
+      incoming.pause();
+    },
+  });
 }
 
 /**
