@@ -215,6 +215,10 @@ describe("the handler's Response", () => {
     const response = await harness.handler(apiRequest("GET", "/oauth/scopes"));
     expect(response).toBeInstanceOf(Response);
     expect(response.headers.get("content-type")).toBe("application/json; charset=utf-8");
+    // The same mutable headers on every read, as middleware adding a header expects.
+    response.headers.set("access-control-allow-origin", "https://app.example");
+    expect(response.headers.get("access-control-allow-origin")).toBe("https://app.example");
+    expect(response.clone().headers.get("access-control-allow-origin")).toBe("https://app.example");
     expect(response.bodyUsed).toBe(false);
     expect((await envelopeOf(response)).success).toBe(true);
     expect(response.bodyUsed).toBe(true);

@@ -5,7 +5,9 @@
  * There the handler returns a `Response` subclass whose JSON text stays a
  * string: `text()` and `json()` read it directly, and the stream is built only
  * if someone asks for `body` (or `arrayBuffer()`, `blob()`, `clone()`…).
- * Status and headers are the real ones, set by the `Response` constructor.
+ * Filling a `Headers` costs as much again, so `headers` too is built on first
+ * use (always the same mutable object, as on any `Response`); the status is
+ * the real one, set by the `Response` constructor.
  *
  * The subclass is used only where every consumer reads the body through
  * these members: Node, with the runtime's own `Response`. Deno, Bun and
@@ -34,12 +36,19 @@ function nodeOwnResponse(): boolean {
 /** A `Response` whose body is a string until something needs it as a stream. */
 class TextResponse extends NativeResponse {
   readonly #text: string;
+  readonly #headerInit: HeadersInit;
+  #headers: Headers | undefined;
   #used = false;
   #native: Response | undefined;
 
-  constructor(text: string, init: ResponseInit) {
-    super(null, init);
+  constructor(text: string, status: number, headers: HeadersInit) {
+    super(null, { status });
     this.#text = text;
+    this.#headerInit = headers;
+  }
+
+  override get headers(): Headers {
+    return (this.#headers ??= new Headers(this.#headerInit));
   }
 
   /** The same response with the body as a real stream, built once. */
@@ -94,7 +103,7 @@ class TextResponse extends NativeResponse {
   override clone(): Response {
     if (this.bodyUsed) throw new TypeError("Response.clone: the body has already been read");
     if (this.#native !== undefined) return this.#native.clone();
-    return new TextResponse(this.#text, { status: this.status, statusText: this.statusText, headers: this.headers });
+    return new TextResponse(this.#text, this.status, new Headers(this.headers));
   }
 }
 
@@ -108,5 +117,5 @@ const lazyBodies = nodeOwnResponse();
  */
 export function jsonResponse(text: string | null, status: number, headers: Record<string, string>): Response {
   if (text === null || !lazyBodies) return new Response(text, { status, headers });
-  return new TextResponse(text, { status, headers });
+  return new TextResponse(text, status, headers);
 }
