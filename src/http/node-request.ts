@@ -278,12 +278,12 @@ function lightObject<T>(prototype: object, state: CallState): T {
  * @example
  * const call = nodeCall(incoming, "localhost"); // throws MalformedTargetError for a bad Host
  */
-export function nodeCall(incoming: ExpressLikeRequest, hostname: string): NodeCall {
+export function nodeCall(incoming: ExpressLikeRequest, hostname: string): IncomingCall & { bodyTouched(): boolean } {
   return new NodeCall(incoming, hostname);
 }
 
 /** See {@link nodeCall}. */
-export class NodeCall implements IncomingCall {
+class NodeCall implements IncomingCall {
   readonly method: string;
   readonly url: URL;
   readonly #state: CallState;
