@@ -174,6 +174,21 @@ describe("the node bridge serving the handler directly", () => {
     expect(JSON.parse(answer.body)).toMatchObject({ success: false, errors: [{ code: 1005 }] });
   });
 
+  it("treats an empty Host like a missing one: the configured hostname", async () => {
+    const urls: string[] = [];
+    const harness = createHarness({
+      authorize: (request: Request, context: AuthorizeContext) => {
+        urls.push(request.url);
+        return tokenAuthorize(request, context);
+      },
+    });
+    const port = await serve(harness);
+    const { send, next } = await rawConnection(port);
+    send(`GET /client/v4/oauth/scopes HTTP/1.1\r\nHost:\r\nAuthorization: Bearer ${ADMIN_TOKEN}\r\n\r\n`);
+    expect((await next()).status).toBe(200);
+    expect(urls).toEqual(["http://localhost/client/v4/oauth/scopes"]);
+  });
+
   it("answers HEAD with the headers of GET, its Content-Length, and no body", async () => {
     const harness = createHarness();
     const client = await harness.registry.create(ACCOUNT, validCreateBody() as never);

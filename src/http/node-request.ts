@@ -49,7 +49,8 @@ function fetchMethod(method: string | undefined): string {
 function requestUrl(incoming: IncomingMessage, target: string, hostname: string): URL {
   try {
     if (target.startsWith("http://") || target.startsWith("https://")) return new URL(target);
-    const host = incoming.headers.host ?? hostname;
+    // An empty Host (allowed for a target without authority) falls back like a missing one.
+    const host = incoming.headers.host || hostname;
     if (!HOST.test(host) || !target.startsWith("/")) throw new MalformedTargetError();
     const scheme = (incoming.socket as { encrypted?: boolean } | null)?.encrypted === true ? "https" : "http";
     return new URL(`${scheme}://${host}${target}`);
