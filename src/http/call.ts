@@ -12,8 +12,10 @@ import type { Answer } from "./envelope.js";
 export interface IncomingCall {
   /** The method as fetch reports it (standard methods upper-cased). */
   readonly method: string;
-  /** The request URL, parsed (dot segments already resolved, as fetch does). */
-  readonly url: URL;
+  /** The path of the request URL, still percent-encoded, as `URL.pathname` reports it. */
+  readonly pathname: string;
+  /** The query of the request URL. */
+  searchParams(): URLSearchParams;
   /** A request header as fetch's `Headers.get` reports it. */
   header(name: string): string | null;
   /** The body bytes; null when more than `limit` arrived; rejects when the body cannot be read. */
@@ -40,13 +42,27 @@ export function fetchCall(request: Request): IncomingCall {
 
 class FetchCall implements IncomingCall {
   readonly method: string;
-  readonly url: URL;
+  readonly pathname: string;
   readonly #request: Request;
+  readonly #search: string;
 
   constructor(request: Request) {
     this.#request = request;
     this.method = request.method;
-    this.url = new URL(request.url);
+    const url = request.url;
+    const split = splitHttpUrl(url);
+    if (split === null) {
+      const parsed = new URL(url);
+      this.pathname = parsed.pathname;
+      this.#search = parsed.search;
+    } else {
+      this.pathname = split.pathname;
+      this.#search = split.search;
+    }
+  }
+
+  searchParams(): URLSearchParams {
+    return new URLSearchParams(this.#search);
   }
 
   header(name: string): string | null {
@@ -60,6 +76,26 @@ class FetchCall implements IncomingCall {
   request(): Request {
     return this.#request;
   }
+}
+
+/**
+ * Path and query of an http(s) URL as a `Request` reports it: already
+ * serialized by the URL parser, so they are read off the string instead of
+ * parsing it again. Null for anything else (the caller parses it).
+ * Unresolved dot segments, were a caller-made request to carry any, stay in
+ * the path, where the path check refuses them.
+ */
+function splitHttpUrl(url: string): { pathname: string; search: string } | null {
+  const authority = url.startsWith("https://") ? 8 : url.startsWith("http://") ? 7 : -1;
+  if (authority === -1) return null;
+  const slash = url.indexOf("/", authority);
+  const question = url.indexOf("?", authority);
+  const hash = url.indexOf("#", authority);
+  const end = hash === -1 ? url.length : hash;
+  // An authority ending in "?" or "#" (no path) or any oddity: let the URL parser decide.
+  if (slash === -1 || (question !== -1 && question < slash) || (hash !== -1 && hash < slash)) return null;
+  const queryStart = question !== -1 && question < end ? question : end;
+  return { pathname: url.slice(slash, queryStart), search: url.slice(queryStart, end) };
 }
 
 /**

@@ -118,22 +118,22 @@ export function createFetchHandler(registry: OAuthClientRegistry, options: Fetch
   };
 
   async function handle(call: IncomingCall): Promise<Answer> {
-    const url = call.url;
+    const pathname = call.pathname;
     // The runtime's URL parser has already resolved literal and %2e dot
     // segments; what survives it (encoded separators, double encoding, a
     // runtime that does not normalize) is refused here.
-    const unsafePath = findPathProblem(url.pathname);
+    const unsafePath = findPathProblem(pathname);
     if (unsafePath !== null) return failureAnswer("bad_request", [{ message: unsafePath }]);
-    const segments = routeSegments(url.pathname, basePath);
+    const segments = routeSegments(pathname, basePath);
     const match = segments === null ? null : matchRoute(segments);
     if (match === null || (match.route.template[0] === "openapi.json" && !serveOpenApi)) {
-      return failureAnswer("route_not_found", [{ message: `no route for ${clip(call.method)} ${clip(url.pathname)}` }]);
+      return failureAnswer("route_not_found", [{ message: `no route for ${clip(call.method)} ${clip(pathname)}` }]);
     }
     // Fetch normalizes the standard methods' case; anything else is a different method.
     const method = call.method === "HEAD" ? "GET" : call.method;
     const operation = match.route.operations.find((o) => o.method === method);
     if (!operation) {
-      return failureAnswer("method_not_allowed", [{ message: `${clip(call.method)} is not allowed on ${clip(url.pathname)}` }], {
+      return failureAnswer("method_not_allowed", [{ message: `${clip(call.method)} is not allowed on ${clip(pathname)}` }], {
         allow: allowHeader(match.route),
       });
     }
@@ -170,7 +170,7 @@ export function createFetchHandler(registry: OAuthClientRegistry, options: Fetch
     }
     const ifMatch = operation.conditional ? parseIfMatch(call.header("if-match")) : null;
     const write: WriteOptions = ifMatch?.kind === "versions" ? { expectedVersion: ifMatch.versions } : {};
-    return run(operation, accountId ?? "", clientId, body, url, write);
+    return run(operation, accountId ?? "", clientId, body, call, write);
   }
 
   /** The success response of an operation: no-store and ETag follow the route table. */
@@ -187,12 +187,12 @@ export function createFetchHandler(registry: OAuthClientRegistry, options: Fetch
     accountId: string,
     clientId: string,
     body: unknown,
-    url: URL,
+    call: IncomingCall,
     write: WriteOptions,
   ): Promise<Answer> {
     switch (operation.name) {
       case "listClients":
-        return listClients(accountId, url.searchParams);
+        return listClients(accountId, call.searchParams());
       case "createClient":
         return respond(operation, await registry.create(accountId, body as Parameters<OAuthClientRegistry["create"]>[1]));
       case "getClient":

@@ -286,22 +286,27 @@ export function nodeCall(incoming: ExpressLikeRequest, hostname: string): Incomi
 /** See {@link nodeCall}. */
 class NodeCall implements IncomingCall {
   readonly method: string;
-  readonly url: URL;
+  readonly pathname: string;
   readonly #state: CallState;
   #light: Request | undefined;
 
   constructor(incoming: ExpressLikeRequest, hostname: string) {
     this.method = fetchMethod(incoming.method);
-    this.url = requestUrl(incoming, incoming.url ?? "/", hostname);
+    const url = requestUrl(incoming, incoming.url ?? "/", hostname);
+    this.pathname = url.pathname;
     this.#state = {
       incoming,
       method: this.method,
-      url: this.url,
+      url,
       headers: undefined,
       lightHeaders: undefined,
       native: undefined,
       bodyTouched: false,
     };
+  }
+
+  searchParams(): URLSearchParams {
+    return this.#state.url.searchParams;
   }
 
   header(name: string): string | null {
