@@ -41,6 +41,16 @@ export interface HarnessOptions {
 /** Per-round costs (µs per call) of each variant, in the order of the rounds. */
 export type RoundCosts = Record<string, number[]>;
 
+/**
+ * The same rounds on two clocks: wall time (what a caller waits, fsync
+ * included) and this process's CPU time (user + system, all threads),
+ * which other processes on a busy machine disturb far less.
+ */
+export interface Clocks {
+  wall: RoundCosts;
+  cpu: RoundCosts;
+}
+
 function quantile(sorted: readonly number[], q: number): number {
   if (sorted.length === 1) return sorted[0]!;
   const at = (sorted.length - 1) * q;
@@ -79,25 +89,30 @@ export function pairedRatio(numerator: readonly number[], denominator: readonly 
   return spread(numerator.map((n, r) => n / denominator[r]!));
 }
 
-async function timeBatch(workload: Workload, calls: number): Promise<number> {
-  let elapsed = 0;
+/** Wall and CPU milliseconds of `calls` timed calls (setup and teardown excluded). */
+async function timeBatch(workload: Workload, calls: number): Promise<{ wall: number; cpu: number }> {
+  let wall = 0;
+  let cpu = 0;
   for (let done = 0; done < calls; ) {
     const n = Math.min(workload.maxBatch ?? Infinity, calls - done);
     await workload.setup?.(n);
+    const cpuStart = process.cpuUsage();
     const start = performance.now();
     for (let i = 0; i < n; i++) await workload.run(i);
-    elapsed += performance.now() - start;
+    wall += performance.now() - start;
+    const used = process.cpuUsage(cpuStart);
+    cpu += (used.user + used.system) / 1000;
     await workload.teardown?.();
     done += n;
   }
-  return elapsed;
+  return { wall, cpu };
 }
 
 /** Calls per round so that one round of `workload` takes about `roundMs` of timed work. */
 async function calibrate(workload: Workload, roundMs: number): Promise<number> {
   let calls = 1;
   for (;;) {
-    const ms = await timeBatch(workload, calls);
+    const ms = (await timeBatch(workload, calls)).wall;
     if (ms >= roundMs / 4 || calls >= 1 << 20) {
       return Math.max(1, Math.min(1 << 20, Math.round((calls * roundMs) / Math.max(ms, 1e-3))));
     }
@@ -107,27 +122,30 @@ async function calibrate(workload: Workload, roundMs: number): Promise<number> {
 
 /**
  * Runs every variant once per round, interleaved, rotating the order each
- * round; returns each variant's cost per call (µs) per round. Each variant
- * is first warmed up and calibrated to about `roundMs` per round.
+ * round; returns each variant's cost per call (µs) per round, on both
+ * clocks. Each variant is first warmed up and calibrated to about
+ * `roundMs` of wall time per round.
  *
  * @example
- * const costs = await interleave({ ours: { run: () => store.get(a, id) }, baseline: { run: () => map.get(id) } }, { rounds: 7, roundMs: 20 });
- * pairedRatio(costs.baseline!, costs.ours!).median; // ours' speed relative to the baseline
+ * const { wall } = await interleave({ ours: { run: () => store.get(a, id) }, baseline: { run: () => map.get(id) } }, { rounds: 7, roundMs: 20 });
+ * pairedRatio(wall.baseline!, wall.ours!).median; // ours' speed relative to the baseline
  */
-export async function interleave(variants: Record<string, Workload>, options: HarnessOptions): Promise<RoundCosts> {
+export async function interleave(variants: Record<string, Workload>, options: HarnessOptions): Promise<Clocks> {
   const names = Object.keys(variants);
   const calls: Record<string, number> = {};
   for (const name of names) calls[name] = await calibrate(variants[name]!, options.roundMs);
-  const costs: RoundCosts = Object.fromEntries(names.map((name) => [name, []]));
+  const wall: RoundCosts = Object.fromEntries(names.map((name) => [name, []]));
+  const cpu: RoundCosts = Object.fromEntries(names.map((name) => [name, []]));
   for (let round = 0; round < options.rounds; round++) {
     for (let k = 0; k < names.length; k++) {
       // Rotating the start spreads "who runs right after whom" over the rounds.
       const name = names[(k + round) % names.length]!;
       const ms = await timeBatch(variants[name]!, calls[name]!);
-      costs[name]!.push((ms * 1000) / calls[name]!);
+      wall[name]!.push((ms.wall * 1000) / calls[name]!);
+      cpu[name]!.push((ms.cpu * 1000) / calls[name]!);
     }
   }
-  return costs;
+  return { wall, cpu };
 }
 
 /** A small seeded generator, so every run picks the same clients. */

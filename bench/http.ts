@@ -13,7 +13,7 @@ import { fileURLToPath } from "node:url";
 import { createMemoryStore } from "../adapters/memory.js";
 import { bearerTokenAuthorize, createFetchHandler, createNodeRequestListener } from "../src/http/index.js";
 import { createOAuthClientRegistry, type OAuthClient } from "../src/index.js";
-import { interleave, type HarnessOptions, type RoundCosts, type Workload } from "./harness.js";
+import { interleave, type Clocks, type HarnessOptions, type RoundCosts, type Workload } from "./harness.js";
 import type { HttpBatch, HttpBatchResult } from "./http-client.js";
 import { CREATE_INPUT } from "./operations.js";
 import { ACCOUNT, makePopulation, randomClientId, sha256Stored } from "./population.js";
@@ -29,7 +29,7 @@ export interface HttpComparison {
   name: string;
   ours: string;
   baseline: string;
-  costs: RoundCosts;
+  costs: Clocks;
 }
 
 function listen(server: Server): Promise<number> {
@@ -99,8 +99,10 @@ function httpWorkload(child: ChildProcess, batch: Omit<HttpBatch, "requests" | "
   return { run: () => batchOn(child, { ...batch, token: TOKEN, requests: HTTP_BATCH, concurrency: CONCURRENCY }) };
 }
 
-function perRequest(costs: RoundCosts): RoundCosts {
-  return Object.fromEntries(Object.entries(costs).map(([k, v]) => [k, v.map((us) => us / HTTP_BATCH)]));
+function perRequest(clocks: Clocks): Clocks {
+  const divide = (costs: RoundCosts): RoundCosts =>
+    Object.fromEntries(Object.entries(costs).map(([k, v]) => [k, v.map((us) => us / HTTP_BATCH)]));
+  return { wall: divide(clocks.wall), cpu: divide(clocks.cpu) };
 }
 
 /**
