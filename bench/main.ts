@@ -130,6 +130,8 @@ try {
             size,
             oursUs: spread(wall[ours]!),
             baselineUs: spread(wall[baseline]!),
+            oursCpuUs: spread(cpu[ours]!),
+            baselineCpuUs: spread(cpu[baseline]!),
             speed: pairedRatio(wall[baseline]!, wall[ours]!),
             speedCpu: pairedRatio(cpu[baseline]!, cpu[ours]!),
           });
@@ -257,7 +259,7 @@ if (complete) {
         side,
         points: rows
           .filter((r) => r.store === k.key && r.operation === operation)
-          .map((r) => ({ size: r.size, us: (side === "ours" ? r.oursUs : r.baselineUs).median })),
+          .map((r) => ({ size: r.size, us: (side === "ours" ? r.oursCpuUs : r.baselineCpuUs).median })),
       })),
     ),
   }));

@@ -1,6 +1,6 @@
 /**
- * The scaling plot, written as SVG by hand: cost per call against store
- * size, one panel per operation, one colour per store, our code as solid
+ * The scaling plot, written as SVG by hand: CPU time per call against
+ * store size (the clock other processes disturb least), one panel per operation, one colour per store, our code as solid
  * lines and the baseline as dashed ones. Both axes are logarithmic, so a
  * flat line means "does not grow with the store" and a slope of one means
  * "linear in the store".
@@ -74,7 +74,7 @@ function panel(p: PlotPanel, x0: number, colours: Map<string, string>): string {
     out.push(`<text x="${x(s).toFixed(1)}" y="${M.top + plotH + 16}" text-anchor="middle">${formatSize(s)}</text>`);
   }
   out.push(`<text x="${x0 + M.left + plotW / 2}" y="${H - 8}" text-anchor="middle">clients in the store</text>`);
-  out.push(`<text transform="translate(${x0 + 14} ${M.top + plotH / 2}) rotate(-90)" text-anchor="middle">time per call (log)</text>`);
+  out.push(`<text transform="translate(${x0 + 14} ${M.top + plotH / 2}) rotate(-90)" text-anchor="middle">CPU time per call (log)</text>`);
   for (const s of p.series) {
     const colour = colours.get(s.store)!;
     const pts = s.points.filter((q) => q.us > 0).sort((a, b) => a.size - b.size);

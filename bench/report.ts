@@ -9,9 +9,12 @@ export interface OperationRow {
   store: string;
   operation: string;
   size: number;
-  /** µs per call. */
+  /** µs per call, wall time. */
   oursUs: Spread;
   baselineUs: Spread;
+  /** µs per call, CPU time. */
+  oursCpuUs: Spread;
+  baselineCpuUs: Spread;
   /** Per-round baseline time ÷ our time: 1 is as fast as the baseline, 0.5 takes twice as long. */
   speed: Spread;
   /** The same on CPU time. */
@@ -98,8 +101,13 @@ function sizeLabel(n: number): string {
   return n >= 1000 ? `${n / 1000}k` : String(n);
 }
 
-function table(header: string[], rows: string[][]): string[] {
-  return [`| ${header.join(" | ")} |`, `| ${header.map((h, i) => (i < 2 ? "---" : "---:")).join(" | ")} |`, ...rows.map((r) => `| ${r.join(" | ")} |`)];
+/** A Markdown table whose first `textColumns` columns are left-aligned and the rest (numbers) right-aligned. */
+function table(header: string[], rows: string[][], textColumns: number): string[] {
+  return [
+    `| ${header.join(" | ")} |`,
+    `| ${header.map((_, i) => (i < textColumns ? "---" : "---:")).join(" | ")} |`,
+    ...rows.map((r) => `| ${r.join(" | ")} |`),
+  ];
 }
 
 /** The tables of a run as Markdown (the docs block and the console print the same). */
@@ -120,6 +128,7 @@ export function markdownTables(results: BenchResults): string {
       ...table(
         ["path", "measured (wall)", "measured (CPU)", "target", "met (wall / CPU)"],
         results.targets.map((t) => [t.what, ratio(t.measured), ratio(t.measuredCpu), t.target, `${t.met ? "yes" : "**no**"} / ${t.metCpu ? "yes" : "**no**"}`]),
+        1,
       ),
       "",
     );
@@ -155,6 +164,7 @@ export function markdownTables(results: BenchResults): string {
             s ? ratio(s.baseline) : "–",
           ];
         }),
+      2,
     ),
     "",
   );
@@ -163,6 +173,7 @@ export function markdownTables(results: BenchResults): string {
     ...table(
       ["path", "ours", "baseline", "ours µs", "baseline µs", "speed (wall)", "speed (CPU)"],
       results.pairs.map((p) => [p.name, p.ours, p.baseline, us(p.oursUs.median), us(p.baselineUs.median), ratio(p.speed), ratio(p.speedCpu)]),
+      3,
     ),
     "",
   );
