@@ -51,6 +51,11 @@ function decode(row: Row): StoredClient {
  * order (binary search to find a position, `splice` to insert or remove).
  * Reads hand out a shallow copy, so a caller cannot replace the stored
  * record's fields.
+ *
+ * @example
+ * const raw = mapBaseline();
+ * raw.load(population.records);
+ * raw.get(ACCOUNT, clientId); // a copy of the record, or null
  */
 export function mapBaseline(): RawStore {
   const byId = new Map<string, StoredClient>();
@@ -141,6 +146,9 @@ const COLUMNS = `"client_id", "account_id", "created_at", "version", "document"`
  * adapter's queries (lower-case keywords, quoted names; the keyset page as
  * `created_at >= ? and (created_at > ? or client_id > ?)`), with `?` or
  * `$n` placeholders.
+ *
+ * @example
+ * sqlTexts("oauth_clients", "$n").get; // select … where "client_id" = $1 and "account_id" = $2
  */
 export function sqlTexts(table: string, placeholders: "?" | "$n", keyset: SqlTexts["keyset"] = "expanded"): SqlTexts {
   const t = `"${table}"`;
@@ -169,6 +177,10 @@ export function sqlTexts(table: string, placeholders: "?" | "$n", keyset: SqlTex
 /**
  * better-sqlite3 statements prepared once on `db`, with `texts` (the SQLite
  * store's own statements differ only in spelling; Kysely's are these).
+ *
+ * @example
+ * const raw = sqliteBaseline(new Database(file), sqlTexts("oauth_clients", "?", "row-value"));
+ * raw.get(ACCOUNT, clientId);
  */
 export function sqliteBaseline(db: Database.Database, texts: SqlTexts): RawStore {
   const prepare = (sql: string) => db.prepare(sql);
@@ -227,7 +239,12 @@ export type PgQuery = (sql: string, params: unknown[]) => Promise<{ rows: Row[];
 /** Rows per statement of the bulk load (5 parameters each, far below PostgreSQL's 65 535). */
 const LOAD_CHUNK = 500;
 
-/** The driver's own query call with the same SQL as Kysely sends (no query builder, no compilation). */
+/**
+ * The driver's own query call with the same SQL as Kysely sends (no query builder, no compilation).
+ *
+ * @example
+ * const raw = pgBaseline(async (sql, params) => { const r = await pglite.query(sql, params); return { rows: r.rows, count: r.affectedRows ?? 0 } }, sqlTexts(table, "$n"), table, "PGlite");
+ */
 export function pgBaseline(query: PgQuery, texts: SqlTexts, table: string, driver: string): RawStore {
   return {
     describes: `${driver} query calls with the SQL Kysely sends, JSON.parse/JSON.stringify of the document`,

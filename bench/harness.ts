@@ -148,7 +148,13 @@ export async function interleave(variants: Record<string, Workload>, options: Ha
   return { wall, cpu };
 }
 
-/** A small seeded generator, so every run picks the same clients. */
+/**
+ * A small seeded generator (xorshift32), so every run picks the same clients.
+ *
+ * @example
+ * const random = seededRandom(1);
+ * random(); // a number in [0, 1), the same on every run
+ */
 export function seededRandom(seed: number): () => number {
   let state = seed >>> 0 || 1;
   return () => {
@@ -161,7 +167,12 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
-/** `n` distinct items of `pool`, chosen with `random` (n ≤ pool.length). */
+/**
+ * `n` distinct items of `pool`, chosen with `random` (n ≤ pool.length).
+ *
+ * @example
+ * pickDistinct(["a", "b", "c"], 2, seededRandom(1)); // two different letters
+ */
 export function pickDistinct<T>(pool: readonly T[], n: number, random: () => number): T[] {
   if (n > pool.length) throw new Error(`cannot pick ${n} distinct items from ${pool.length}`);
   const chosen = new Set<number>();

@@ -17,7 +17,7 @@
  */
 import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { cpus, tmpdir } from "node:os";
+import { cpus, loadavg, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -53,6 +53,7 @@ const smallest = sizes[0]!;
 const largest = sizes.at(-1)!;
 
 const started = performance.now();
+const loadAtStart = loadavg()[0]!;
 const log = (line: string) => process.stderr.write(`[${((performance.now() - started) / 1000).toFixed(0).padStart(4)} s] ${line}\n`);
 
 function cpuModel(): string {
@@ -229,6 +230,7 @@ const results: BenchResults = {
     roundMs: options.roundMs,
     sizes,
     seconds: (performance.now() - started) / 1000,
+    loadAverage: loadAtStart,
   },
   stores: kinds.map((k) => ({ key: k.key, label: k.label, durability: k.durability, ours: k.ours, baseline: "" })),
   baselineWork: BASELINE_WORK,

@@ -201,6 +201,9 @@ export function operationPairs(
  * Runs each operation once on both sides and throws unless both did the
  * work they claim (found the client, authenticated, returned a full page),
  * so a broken store or baseline can never produce a flattering number.
+ *
+ * @example
+ * await checkOperations(registry, raw, population, "SQLite at 1000"); // throws naming what is wrong
  */
 export async function checkOperations(
   registry: OAuthClientRegistry,

@@ -28,12 +28,22 @@ export interface Population {
   lastPageAfter: ListPosition;
 }
 
-/** SHA-256 of the secret in the stored `sha256$<hex>` form, computed by the benchmark itself. */
+/**
+ * SHA-256 of the secret in the stored `sha256$<hex>` form, computed by the benchmark itself.
+ *
+ * @example
+ * sha256Stored("s3cret"); // "sha256$…" (64 hex digits)
+ */
 export function sha256Stored(secret: string): string {
   return `sha256$${createHash("sha256").update(secret).digest("hex")}`;
 }
 
-/** 32 lowercase hex characters, as client ids are. */
+/**
+ * 32 lowercase hex characters, as client ids are.
+ *
+ * @example
+ * randomClientId(); // "9f86d081884c7d659a2feaa0c55ad015"
+ */
 export function randomClientId(): string {
   return randomBytes(16).toString("hex");
 }

@@ -69,6 +69,8 @@ export interface BenchResults {
     roundMs: number;
     sizes: number[];
     seconds: number;
+    /** 1-minute load average when the run started: how busy the machine was. */
+    loadAverage: number;
   };
   stores: { key: string; label: string; durability: string; ours: string; baseline: string }[];
   baselineWork: Record<string, string>;
@@ -110,7 +112,12 @@ function table(header: string[], rows: string[][], textColumns: number): string[
   ];
 }
 
-/** The tables of a run as Markdown (the docs block and the console print the same). */
+/**
+ * The tables of a run as Markdown (the docs block and the console print the same).
+ *
+ * @example
+ * console.log(markdownTables(JSON.parse(readFileSync("bench/results/latest.json", "utf8"))));
+ */
 export function markdownTables(results: BenchResults): string {
   const largest = Math.max(...results.meta.sizes);
   const smallest = Math.min(...results.meta.sizes);
@@ -119,7 +126,12 @@ export function markdownTables(results: BenchResults): string {
   const m = results.meta;
   lines.push(
     `Run ${m.date} on ${m.cpu} (${m.cores} cores), Node.js ${m.node}: \`${m.command}\`, ` +
-      `${m.rounds} interleaved rounds of ~${m.roundMs} ms per variant, ${m.seconds.toFixed(0)} s in all.`,
+      `${m.rounds} interleaved rounds of ~${m.roundMs} ms per variant, ${m.seconds.toFixed(0)} s in all; ` +
+      `load average ${m.loadAverage.toFixed(1)} when it started.`,
+    "",
+    "Stores and the durability their numbers were taken under:",
+    "",
+    ...results.stores.map((s) => `- **${s.label}** (${s.durability}): ${s.ours}; baseline: ${s.baseline}.`),
     "",
   );
   if (results.targets.length > 0) {
@@ -196,7 +208,12 @@ export function markdownTables(results: BenchResults): string {
   return lines.join("\n");
 }
 
-/** Replaces the marker block of `docs` with `block`; throws if the markers are missing. */
+/**
+ * Replaces the marker block of `docs` with `block`; throws if the markers are missing.
+ *
+ * @example
+ * writeFileSync(file, replaceDocsBlock(readFileSync(file, "utf8"), markdownTables(results)));
+ */
 export function replaceDocsBlock(docs: string, block: string): string {
   const begin = docs.indexOf(DOCS_BEGIN);
   const end = docs.indexOf(DOCS_END);

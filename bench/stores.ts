@@ -156,8 +156,8 @@ function kyselyPostgresKind(databaseUrl: string | undefined): StoreKind {
           for (const t of ["oauth_clients", "oauth_clients_migrations", "oauth_clients_migrations_lock"]) {
             await query(`drop table if exists "${tablePrefix}${t}"`, []);
           }
-          // PGlite's dialect would close the shared engine; a pool is ended in dispose().
-          if (databaseUrl) await kysely.destroy();
+          // Not kysely.destroy(): that would end the pool or close PGlite,
+          // which the other sizes share; dispose() releases them once.
         },
       };
     },
