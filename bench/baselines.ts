@@ -19,6 +19,14 @@ export interface RawStore {
   /** Compare-and-swap on the version, as every store must. */
   update(record: StoredClient, expectedVersion: number): boolean | Promise<boolean>;
   delete(accountId: string, clientId: string): boolean | Promise<boolean>;
+  /**
+   * A page found without an index on the list order's position: `LIMIT …
+   * OFFSET …` in SQL, filter-sort-slice in memory. What keyset pagination
+   * saves is measured against it.
+   */
+  listWithoutKeyset(accountId: string, offset: number, limit: number): StoredClient[] | Promise<StoredClient[]>;
+  /** How {@link RawStore.listWithoutKeyset} finds the page, for the report. */
+  readonly withoutKeyset: string;
   /** Untimed bulk load (one transaction, or multi-row statements). */
   load(records: readonly StoredClient[]): void | Promise<void>;
 }
@@ -120,6 +128,12 @@ export function mapBaseline(): RawStore {
       list.splice(lowerBound(list, current), 1);
       return true;
     },
+    withoutKeyset: "scan every record, keep the account's, sort, slice",
+    listWithoutKeyset(accountId, offset, limit) {
+      const mine: StoredClient[] = [];
+      for (const record of byId.values()) if (record.account_id === accountId) mine.push(record);
+      return mine.sort(compareListOrder).slice(offset, offset + limit).map((r) => ({ ...r }));
+    },
     load(records) {
       for (const r of [...records].sort(compareListOrder)) insert(r);
     },
@@ -135,6 +149,7 @@ export interface SqlTexts {
   insert: string;
   update: string;
   delete: string;
+  listOffset: string;
   /** How listAfter spells the keyset: `(created_at, client_id) > (?, ?)` or Kysely's expanded form. */
   keyset: "row-value" | "expanded";
 }
@@ -164,6 +179,7 @@ export function sqlTexts(table: string, placeholders: "?" | "$n", keyset: SqlTex
     insert: `insert into ${t} (${COLUMNS}) values (?, ?, ?, ?, ?)`,
     update: `update ${t} set "created_at" = ?, "version" = ?, "document" = ? where "client_id" = ? and "account_id" = ? and "version" = ?`,
     delete: `delete from ${t} where "client_id" = ? and "account_id" = ?`,
+    listOffset: `select ${COLUMNS} from ${t} where "account_id" = ? order by "created_at", "client_id" limit ? offset ?`,
     keyset,
   };
   if (placeholders === "?") return texts;
@@ -192,6 +208,7 @@ export function sqliteBaseline(db: Database.Database, texts: SqlTexts): RawStore
     insert: prepare(texts.insert),
     update: prepare(texts.update),
     delete: prepare(texts.delete),
+    listOffset: prepare(texts.listOffset),
   };
   const insertRow = (record: StoredClient) => {
     const row = encode(record);
@@ -224,6 +241,10 @@ export function sqliteBaseline(db: Database.Database, texts: SqlTexts): RawStore
     },
     delete(accountId, clientId) {
       return s.delete.run(clientId, accountId).changes === 1;
+    },
+    withoutKeyset: "LIMIT … OFFSET … on the same table and index",
+    listWithoutKeyset(accountId, offset, limit) {
+      return (s.listOffset.all(accountId, limit, offset) as Row[]).map(decode);
     },
     load(records) {
       db.transaction(() => {
@@ -273,6 +294,10 @@ export function pgBaseline(query: PgQuery, texts: SqlTexts, table: string, drive
     },
     async delete(accountId, clientId) {
       return (await query(texts.delete, [clientId, accountId])).count === 1;
+    },
+    withoutKeyset: "LIMIT … OFFSET … on the same table and index",
+    async listWithoutKeyset(accountId, offset, limit) {
+      return (await query(texts.listOffset, [accountId, limit, offset])).rows.map(decode);
     },
     async load(records) {
       for (let at = 0; at < records.length; at += LOAD_CHUNK) {

@@ -26,7 +26,7 @@ import { interleave, pairedRatio, seededRandom, spread, type Clocks, type Harnes
 import { measureHttp } from "./http.js";
 import { BASELINE_WORK, checkOperations, OPERATIONS, operationPairs } from "./operations.js";
 import { scalingSvg, type PlotPanel } from "./plot.js";
-import { makePopulation, PAGE, SECRET, type Population } from "./population.js";
+import { ACCOUNT, makePopulation, PAGE, SECRET, type Population } from "./population.js";
 import { markdownTables, replaceDocsBlock, type BenchResults, type OperationRow, type PairRow, type ScalingRow, type TargetRow } from "./report.js";
 import { storeKinds, type OpenedStore } from "./stores.js";
 
@@ -113,6 +113,7 @@ try {
           return [size, operationPairs(registries.get(size)!, o.store, o.raw, populations.get(size)!, seededRandom(1 + i))];
         }),
       );
+      const workloadsAt = (size: number) => workloads.get(size)!;
       for (const operation of OPERATIONS) {
         const variants = Object.fromEntries(
           sizes.flatMap((size) => [
@@ -151,9 +152,28 @@ try {
         const r = rows.at(-1)!;
         log(`${kind.label}: ${operation}: ours ${r.oursUs.median.toFixed(2)} µs, baseline ${r.baselineUs.median.toFixed(2)} µs at ${largest}`);
       }
-      // The token endpoint's check against the plain lookup it starts with.
+      // What keyset pagination saves: the same last page found by position.
+      const population = populations.get(largest)!;
+      const raw = opened.get(largest)!.raw;
       const registry = registries.get(largest)!;
-      const pool = populations.get(largest)!.readPool;
+      const offset = population.listed.length - PAGE;
+      const byOffset = await raw.listWithoutKeyset(ACCOUNT, offset, PAGE + 1);
+      if (byOffset.length !== PAGE || byOffset[0]!.client_id !== population.listed[offset]!.client_id) {
+        throw new Error(`${kind.label}: the page without keyset is not the account's last page`);
+      }
+      const paging = await interleave(
+        {
+          ours: workloadsAt(largest)["list last page"].ours,
+          baseline: { run: () => raw.listWithoutKeyset(ACCOUNT, offset, PAGE + 1) },
+        },
+        options,
+      );
+      record(`${kind.key}/list-last-page-without-keyset`, paging);
+      pairs.push(
+        pairRow(`list last page, keyset vs without, ${kind.label}, ${largest} clients`, kind.key, "registry.list with the cursor", raw.withoutKeyset, paging),
+      );
+      // The token endpoint's check against the plain lookup it starts with.
+      const pool = population.readPool;
       const random = seededRandom(99);
       const pick = () => pool[Math.floor(random() * pool.length)]!.client_id;
       const costs = await interleave(
