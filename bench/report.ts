@@ -41,6 +41,8 @@ export interface PairRow {
   baseline: string;
   oursUs: Spread;
   baselineUs: Spread;
+  oursCpuUs: Spread;
+  baselineCpuUs: Spread;
   speed: Spread;
   speedCpu: Spread;
 }
@@ -152,8 +154,8 @@ export function markdownTables(results: BenchResults): string {
       [
         "store",
         "operation",
-        "ours µs",
-        "baseline µs",
+        "ours µs (wall / CPU)",
+        "baseline µs (wall / CPU)",
         "speed (wall)",
         "speed (CPU)",
         `ours ${sizeLabel(largest)}÷${sizeLabel(smallest)} (wall)`,
@@ -167,8 +169,8 @@ export function markdownTables(results: BenchResults): string {
           return [
             labelOf.get(r.store) ?? r.store,
             r.operation,
-            us(r.oursUs.median),
-            us(r.baselineUs.median),
+            `${us(r.oursUs.median)} / ${us(r.oursCpuUs.median)}`,
+            `${us(r.baselineUs.median)} / ${us(r.baselineCpuUs.median)}`,
             ratio(r.speed),
             ratio(r.speedCpu),
             s ? ratio(s.ours) : "–",
@@ -183,8 +185,16 @@ export function markdownTables(results: BenchResults): string {
   lines.push("**HTTP and other paths**", "");
   lines.push(
     ...table(
-      ["path", "ours", "baseline", "ours µs", "baseline µs", "speed (wall)", "speed (CPU)"],
-      results.pairs.map((p) => [p.name, p.ours, p.baseline, us(p.oursUs.median), us(p.baselineUs.median), ratio(p.speed), ratio(p.speedCpu)]),
+      ["path", "ours", "baseline", "ours µs (wall / CPU)", "baseline µs (wall / CPU)", "speed (wall)", "speed (CPU)"],
+      results.pairs.map((p) => [
+        p.name,
+        p.ours,
+        p.baseline,
+        `${us(p.oursUs.median)} / ${us(p.oursCpuUs.median)}`,
+        `${us(p.baselineUs.median)} / ${us(p.baselineCpuUs.median)}`,
+        ratio(p.speed),
+        ratio(p.speedCpu),
+      ]),
       3,
     ),
     "",
@@ -199,7 +209,7 @@ export function markdownTables(results: BenchResults): string {
     );
   }
   lines.push(
-    "µs are medians of wall time per call. Speed is the median of the per-round ratios baseline time ÷ our time " +
+    "µs are medians per call on each clock. Speed is the median of the per-round ratios baseline time ÷ our time " +
       "(1 = as fast as the baseline, 0.5 = twice its time), with the smallest and largest round in parentheses, " +
       "on wall time and on this process's CPU time (which other processes disturb less, and which leaves out " +
       "waiting for fsync or for the HTTP client). Growth columns are the median of the per-round ratios of the cost " +
@@ -219,4 +229,47 @@ export function replaceDocsBlock(docs: string, block: string): string {
   const end = docs.indexOf(DOCS_END);
   if (begin < 0 || end < begin) throw new Error("docs/benchmarks.md lacks the bench:results markers");
   return `${docs.slice(0, begin + DOCS_BEGIN.length)}\n\n${block}\n\n${docs.slice(end)}`;
+}
+
+function target(what: string, wanted: string, measured: [Spread, Spread] | undefined, met: (median: number) => boolean): TargetRow[] {
+  if (!measured) return [];
+  const [wall, cpu] = measured;
+  return [{ what, target: wanted, measured: wall, measuredCpu: cpu, met: met(wall.median), metCpu: met(cpu.median) }];
+}
+
+/**
+ * The targets of issue 10, read off a run's rows (a target whose rows the
+ * run did not measure, e.g. with `--stores`, is left out).
+ *
+ * @example
+ * issueTargets(rows, scaling, pairs).filter((t) => !t.met).map((t) => t.what);
+ */
+export function issueTargets(rows: readonly OperationRow[], scaling: readonly ScalingRow[], pairs: readonly PairRow[]): TargetRow[] {
+  const speeds = (p: PairRow | OperationRow | undefined): [Spread, Spread] | undefined => (p ? [p.speed, p.speedCpu] : undefined);
+  const pair = (name: string) => speeds(pairs.find((p) => p.name === name));
+  const largest = Math.max(...rows.map((r) => r.size));
+  const memoryDelete = scaling.find((s) => s.store === "memory" && s.operation === "delete");
+  return [
+    ...target("HTTP GET one client vs bare node:http (speed)", "≥ 0.5", pair("HTTP GET one client"), (m) => m >= 0.5),
+    ...target("HTTP POST create vs bare node:http (speed)", "≥ 0.3", pair("HTTP POST create"), (m) => m >= 0.3),
+    ...target("in-process fetch GET vs registry.get (speed)", "≥ 0.5", pair("in-process fetch GET"), (m) => m >= 0.5),
+    ...target(
+      `Kysely + SQLite get vs raw prepared SELECT (speed, ${largest} clients)`,
+      "≥ 0.6",
+      speeds(rows.find((r) => r.store === "kysely-sqlite" && r.operation === "get" && r.size === largest)),
+      (m) => m >= 0.6,
+    ),
+    ...target(
+      `memory store delete, cost at ${memoryDelete?.to} ÷ cost at ${memoryDelete?.from}`,
+      "≤ 1.5",
+      memoryDelete ? [memoryDelete.ours, memoryDelete.oursCpu] : undefined,
+      (m) => m <= 1.5,
+    ),
+    ...target(
+      `authenticate vs findClient (speed, memory store, ${largest} clients)`,
+      "≥ 0.7",
+      speeds(pairs.find((p) => p.store === "memory" && p.name.startsWith("authenticate"))),
+      (m) => m >= 0.7,
+    ),
+  ];
 }
