@@ -7,9 +7,9 @@
 import { createOAuthClientRegistry, type OAuthClientRegistry } from "../src/index.js";
 import { interleave, pairedRatio, seededRandom, spread, type Clocks, type HarnessOptions } from "./harness.js";
 import { checkOperations, OPERATIONS, operationPairs, type Operation, type OperationPair } from "./operations.js";
-import { ACCOUNT, PAGE, SECRET, type Population } from "./population.js";
+import { ACCOUNT, PAGE, randomClientId, SECRET, type Population } from "./population.js";
 import type { BenchResults, OperationRow, PairRow, ScalingRow } from "./report.js";
-import type { OpenedStore, StoreKind } from "./stores.js";
+import type { OpenedStore, SqlProbe, StoreKind } from "./stores.js";
 
 /** What one store contributes to the results. */
 export interface StoreMeasurement {
@@ -19,6 +19,30 @@ export interface StoreMeasurement {
   rounds: BenchResults["rounds"];
   /** What the store's baseline is, as it describes itself. */
   baseline: string;
+  /** Kysely stores: SQL the adapter sent that the baseline does not send (empty: the same SQL). */
+  sqlNotInBaseline?: string[];
+}
+
+/**
+ * Runs every store call once through the recording store (on a scratch
+ * client, removed again) and returns the SQL texts it sent that are not
+ * among the baseline's: the baseline is only "the same SQL" if none are.
+ */
+async function sqlNotInBaseline(probe: SqlProbe, population: Population): Promise<string[]> {
+  const scratch = { ...population.records[0]!, account_id: ACCOUNT, client_id: randomClientId(), version: 1 };
+  const { store } = probe;
+  probe.sent.length = 0;
+  await store.insert(scratch);
+  await store.get(ACCOUNT, scratch.client_id);
+  await store.getById(scratch.client_id);
+  await store.list(ACCOUNT, { limit: PAGE + 1 });
+  await store.list(ACCOUNT, { limit: PAGE + 1, after: population.lastPageAfter });
+  await store.update({ ...scratch, version: 2 }, 1);
+  await store.delete(ACCOUNT, scratch.client_id);
+  if (probe.sent.length < 7) throw new Error(`the recording Kysely instance saw ${probe.sent.length} of 7 queries`);
+  const normalize = (sql: string) => sql.replace(/\s+/g, " ").trim();
+  const known = new Set(Object.values(probe.texts).map(normalize));
+  return [...new Set(probe.sent.map(normalize))].filter((sql) => !known.has(sql));
 }
 
 /**
@@ -147,6 +171,11 @@ export async function measureStore(
       log(`${kind.label}: ${size} clients loaded`);
     }
     result.baseline = opened.get(largest)!.raw.describes;
+    const probe = opened.get(smallest)!.sqlProbe;
+    if (probe) {
+      result.sqlNotInBaseline = await sqlNotInBaseline(probe, populations.get(smallest)!);
+      if (result.sqlNotInBaseline.length > 0) log(`${kind.label}: the adapter sent SQL the baseline does not: ${result.sqlNotInBaseline.join(" | ")}`);
+    }
     const registries = new Map(sizes.map((size) => [size, createOAuthClientRegistry(opened.get(size)!.store)]));
     for (const size of sizes) {
       await checkOperations(registries.get(size)!, opened.get(size)!.raw, populations.get(size)!, `${kind.label} at ${size}`);

@@ -82,7 +82,14 @@ log(`populations of ${sizes.join(", ")} clients ready; stores: ${kinds.map((k) =
 try {
   for (const kind of kinds) {
     const measured = await measureStore(kind, populations, options, log);
-    stores.push({ key: kind.key, label: kind.label, durability: kind.durability, ours: kind.ours, baseline: measured.baseline });
+    stores.push({
+      key: kind.key,
+      label: kind.label,
+      durability: kind.durability,
+      ours: kind.ours,
+      baseline: measured.baseline,
+      ...(measured.sqlNotInBaseline ? { sqlNotInBaseline: measured.sqlNotInBaseline } : {}),
+    });
     mergeInto(results, measured);
   }
   log("HTTP rows");

@@ -74,7 +74,15 @@ export interface BenchResults {
     /** 1-minute load average when the run started: how busy the machine was. */
     loadAverage: number;
   };
-  stores: { key: string; label: string; durability: string; ours: string; baseline: string }[];
+  stores: {
+    key: string;
+    label: string;
+    durability: string;
+    ours: string;
+    baseline: string;
+    /** Kysely stores: SQL the adapter sent that its baseline does not (empty: the same SQL). */
+    sqlNotInBaseline?: string[];
+  }[];
   baselineWork: Record<string, string>;
   rows: OperationRow[];
   scaling: ScalingRow[];
@@ -133,7 +141,15 @@ export function markdownTables(results: BenchResults): string {
     "",
     "Stores and the durability their numbers were taken under:",
     "",
-    ...results.stores.map((s) => `- **${s.label}** (${s.durability}): ${s.ours}; baseline: ${s.baseline}.`),
+    ...results.stores.map((s) => {
+      const sql =
+        s.sqlNotInBaseline === undefined
+          ? ""
+          : s.sqlNotInBaseline.length === 0
+            ? " The baseline's SQL was checked against what the adapter sent in this run: the same."
+            : ` **The adapter sent SQL the baseline does not:** ${s.sqlNotInBaseline.map((q) => `\`${q}\``).join("; ")}.`;
+      return `- **${s.label}** (${s.durability}): ${s.ours}; baseline: ${s.baseline}.${sql}`;
+    }),
     "",
   );
   if (results.targets.length > 0) {

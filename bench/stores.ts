@@ -10,14 +10,36 @@ import { createKyselyStore, migrateToLatest } from "../adapters/kysely.js";
 import { createMemoryStore } from "../adapters/memory.js";
 import { createSqliteStore, type SqliteSynchronous } from "../adapters/sqlite.js";
 import type { ClientStore } from "../src/store.js";
-import { mapBaseline, pgBaseline, sqliteBaseline, sqlTexts, type PgQuery, type RawStore } from "./baselines.js";
+import { mapBaseline, pgBaseline, sqliteBaseline, sqlTexts, type PgQuery, type RawStore, type SqlTexts } from "./baselines.js";
 import type { Population } from "./population.js";
+
+/**
+ * A second store over the same table whose Kysely instance records every
+ * SQL text it sends, so a run can check that the baseline sends the same.
+ */
+export interface SqlProbe {
+  store: ClientStore;
+  sent: string[];
+  texts: SqlTexts;
+}
 
 /** One store of one size, filled, with its baseline over the same data. */
 export interface OpenedStore {
   store: ClientStore;
   raw: RawStore;
+  /** Kysely stores only. */
+  sqlProbe?: SqlProbe;
   close(): Promise<void>;
+}
+
+/** A Kysely instance on `dialect` that records the SQL of every query in `sent`. */
+function recordingKysely(dialect: ConstructorParameters<typeof Kysely<unknown>>[0]["dialect"], sent: string[]): Kysely<unknown> {
+  return new Kysely<unknown>({
+    dialect,
+    log: (event) => {
+      if (event.level === "query") sent.push(event.query.sql);
+    },
+  });
 }
 
 /** A kind of store: how to open one of a given size, and what the report says about it. */
@@ -93,9 +115,13 @@ function kyselySqliteKind(dir: string): StoreKind {
       await migrateToLatest(kysely);
       const store = createKyselyStore(kysely);
       // The same connection Kysely uses, statements prepared once.
-      const raw = sqliteBaseline(db, sqlTexts("oauth_clients", "?"));
+      const texts = sqlTexts("oauth_clients", "?");
+      const raw = sqliteBaseline(db, texts);
       raw.load(population.records);
-      return { store, raw, close: () => kysely.destroy() };
+      const sent: string[] = [];
+      // Never destroyed: destroying a SqliteDialect closes the shared connection.
+      const sqlProbe = { store: createKyselyStore(recordingKysely(new SqliteDialect({ database: db }), sent)), sent, texts };
+      return { store, raw, sqlProbe, close: () => kysely.destroy() };
     },
     async dispose() {},
   };
@@ -146,12 +172,16 @@ function kyselyPostgresKind(databaseUrl: string | undefined): StoreKind {
       await migrateToLatest(kysely, { tablePrefix });
       const store = createKyselyStore(kysely, { tablePrefix });
       const table = `${tablePrefix}oauth_clients`;
-      const raw = pgBaseline(query, sqlTexts(table, "$n"), table, databaseUrl ? "pg Pool" : "PGlite");
+      const texts = sqlTexts(table, "$n");
+      const raw = pgBaseline(query, texts, table, databaseUrl ? "pg Pool" : "PGlite");
+      const sent: string[] = [];
+      const sqlProbe = { store: createKyselyStore(recordingKysely(dialect(), sent), { tablePrefix }), sent, texts };
       await raw.load(population.records);
       await query(`analyze "${table}"`, []);
       return {
         store,
         raw,
+        sqlProbe,
         async close() {
           for (const t of ["oauth_clients", "oauth_clients_migrations", "oauth_clients_migrations_lock"]) {
             await query(`drop table if exists "${tablePrefix}${t}"`, []);
