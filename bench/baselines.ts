@@ -73,7 +73,7 @@ export function mapBaseline(): RawStore {
     let hi = list.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (compareListOrder(list[mid]!, key as StoredClient) < 0) lo = mid + 1;
+      if (compareListOrder(list[mid]!, key) < 0) lo = mid + 1;
       else hi = mid;
     }
     return lo;
@@ -83,7 +83,7 @@ export function mapBaseline(): RawStore {
     let hi = list.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (compareListOrder(list[mid]!, key as StoredClient) <= 0) lo = mid + 1;
+      if (compareListOrder(list[mid]!, key) <= 0) lo = mid + 1;
       else hi = mid;
     }
     return lo;

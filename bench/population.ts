@@ -48,7 +48,13 @@ export function randomClientId(): string {
   return randomBytes(16).toString("hex");
 }
 
-function byListOrder(a: StoredClient, b: StoredClient): number {
+/**
+ * The list order of stored records: created_at, then client_id.
+ *
+ * @example
+ * records.sort(compareListOrder);
+ */
+export function compareListOrder(a: Pick<StoredClient, "created_at" | "client_id">, b: Pick<StoredClient, "created_at" | "client_id">): number {
   if (a.created_at !== b.created_at) return a.created_at < b.created_at ? -1 : 1;
   return a.client_id < b.client_id ? -1 : a.client_id > b.client_id ? 1 : 0;
 }
@@ -79,7 +85,7 @@ export function makePopulation(size: number): Population {
       updated_at: at,
     });
   });
-  const listed = records.filter((r) => r.account_id === ACCOUNT).sort(byListOrder);
+  const listed = records.filter((r) => r.account_id === ACCOUNT).sort(compareListOrder);
   const last = listed[listed.length - PAGE - 1]!;
   return {
     size,
@@ -90,6 +96,3 @@ export function makePopulation(size: number): Population {
     lastPageAfter: { created_at: last.created_at, client_id: last.client_id },
   };
 }
-
-/** The list order of stored records: created_at, then client_id. */
-export const compareListOrder = byListOrder;
