@@ -148,7 +148,7 @@ export function markdownTables(results: BenchResults): string {
           : s.sqlNotInBaseline.length === 0
             ? " The baseline's SQL was checked against what the adapter sent in this run: the same."
             : ` **The adapter sent SQL the baseline does not:** ${s.sqlNotInBaseline.map((q) => `\`${q}\``).join("; ")}.`;
-      return `- **${s.label}** (${s.durability}): ${s.ours}; baseline: ${s.baseline}.${sql}`;
+      return `- **${s.label}**: durability ${s.durability}; ours: ${s.ours}; baseline: ${s.baseline}.${sql}`;
     }),
     "",
   );

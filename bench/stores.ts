@@ -59,7 +59,7 @@ function memoryKind(): StoreKind {
   return {
     key: "memory",
     label: "memory",
-    durability: "none (process memory)",
+    durability: "none (process memory only)",
     ours: "registry over createMemoryStore()",
     async open(population) {
       const store = createMemoryStore();
@@ -77,7 +77,7 @@ function sqliteKind(dir: string, synchronous: SqliteSynchronous): StoreKind {
   return {
     key: `sqlite-${synchronous}`,
     label: `SQLite, synchronous=${setting}`,
-    durability: `WAL, synchronous=${setting}${synchronous === "full" ? " (the store's default)" : ""}`,
+    durability: `WAL, synchronous=${setting}${synchronous === "full" ? ", the store's default" : ""}`,
     ours: `registry over createSqliteStore(file, { synchronous: "${synchronous}" })`,
     async open(population) {
       const file = join(dir, `sqlite-${synchronous}-${population.size}.sqlite`);
