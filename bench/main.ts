@@ -137,7 +137,9 @@ const tables = markdownTables(report);
 console.log(`\n${tables}\n`);
 mkdirSync(join(here, "results"), { recursive: true });
 const jsonFile = join(here, "results", quick ? "quick.json" : "latest.json");
-writeFileSync(jsonFile, `${JSON.stringify(report, null, 1)}\n`);
+// One line per list of numbers keeps the file readable and its diffs small.
+const json = JSON.stringify(report, null, 1).replace(/\[\s*(-?[\d.e+-]+(?:,\s*-?[\d.e+-]+)*)\s*\]/g, (_, list: string) => `[${list.replace(/\s+/g, "")}]`);
+writeFileSync(jsonFile, `${json}\n`);
 log(`wrote ${jsonFile}`);
 
 const complete = !quick && values.stores === undefined && values.sizes === undefined;
