@@ -44,7 +44,7 @@ const { values } = parseArgs({
 });
 const quick = values.quick!;
 const options: HarnessOptions = {
-  rounds: Number(values.rounds ?? (quick ? 5 : 9)),
+  rounds: Number(values.rounds ?? (quick ? 5 : 11)),
   roundMs: Number(values["round-ms"] ?? (quick ? 6 : 20)),
 };
 const sizes = (values.sizes ?? (quick ? "1000,10000" : "1000,10000,100000")).split(",").map(Number).sort((a, b) => a - b);

@@ -104,9 +104,10 @@ function us(value: number): string {
   return value.toFixed(2);
 }
 
+/** Median and interquartile range: the middle half of the rounds, which one disturbed round cannot stretch. */
 function ratio(s: Spread): string {
   const f = (v: number) => (v >= 10 ? v.toFixed(1) : v.toFixed(2));
-  return `${f(s.median)} (${f(s.min)}–${f(s.max)})`;
+  return `${f(s.median)} (${f(s.q1)}–${f(s.q3)})`;
 }
 
 function sizeLabel(n: number): string {
@@ -226,7 +227,8 @@ export function markdownTables(results: BenchResults): string {
   }
   lines.push(
     "µs are medians per call on each clock. Speed is the median of the per-round ratios baseline time ÷ our time " +
-      "(1 = as fast as the baseline, 0.5 = twice its time), with the smallest and largest round in parentheses, " +
+      "(1 = as fast as the baseline, 0.5 = twice its time), with the interquartile range of the rounds in parentheses " +
+      "(bench/results/latest.json has every round, and the min and max), " +
       "on wall time and on this process's CPU time (which other processes disturb less, and which leaves out " +
       "waiting for fsync or for the HTTP client). Growth columns are the median of the per-round ratios of the cost " +
       "at the largest size to the cost at the smallest (1 = flat).",
