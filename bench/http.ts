@@ -32,8 +32,13 @@ export interface HttpComparison {
   costs: Clocks;
 }
 
+/** TCP connections each server accepted: with keep-alive, one per request in flight. */
+const connections = new WeakMap<Server, number>();
+
 function listen(server: Server): Promise<number> {
   server.keepAliveTimeout = 60_000;
+  connections.set(server, 0);
+  server.on("connection", () => connections.set(server, connections.get(server)! + 1));
   return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve((server.address() as AddressInfo).port)));
 }
 
@@ -83,6 +88,30 @@ function bareServer(clients: Map<string, OAuthClient>): Server {
   });
 }
 
+/**
+ * The node bridge around a fetch handler that does only the bare server's
+ * work (bearer check, Map lookup, the same envelope): what the bridge and
+ * the Fetch API's Request/Response cost by themselves, the ceiling our GET
+ * row can reach through `createNodeRequestListener`.
+ */
+function bridgeOnlyServer(clients: Map<string, OAuthClient>): Server {
+  const expected = createHash("sha256").update(TOKEN).digest();
+  const prefix = `${BASE}/accounts/${ACCOUNT}/oauth_clients/`;
+  const json = (status: number, value: unknown, extra: Record<string, string> = {}) =>
+    new Response(JSON.stringify(value), { status, headers: { "content-type": "application/json; charset=utf-8", ...extra } });
+  return createServer(
+    createNodeRequestListener(async (request) => {
+      const header = request.headers.get("authorization") ?? "";
+      const token = header.startsWith("Bearer ") ? header.slice(7) : "";
+      if (!timingSafeEqual(createHash("sha256").update(token).digest(), expected)) return json(401, { success: false, errors: [], messages: [], result: null });
+      const path = new URL(request.url).pathname;
+      const client = path.startsWith(prefix) ? clients.get(path.slice(prefix.length)) : undefined;
+      if (!client) return json(404, { success: false, errors: [{ code: 1404, message: "not found" }], messages: [], result: null });
+      return json(200, { success: true, errors: [], messages: [], result: client }, { etag: `"${client.updated_at}"` });
+    }),
+  );
+}
+
 /** Asks the client process for one batch and waits for its answer. */
 function batchOn(child: ChildProcess, batch: HttpBatch): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -124,7 +153,8 @@ export async function measureHttp(clients: number, options: HarnessOptions): Pro
 
   const ours = createServer(createNodeRequestListener(handler));
   const bare = bareServer(wire);
-  const [oursPort, barePort] = [await listen(ours), await listen(bare)];
+  const bridge = bridgeOnlyServer(wire);
+  const [oursPort, barePort, bridgePort] = [await listen(ours), await listen(bare), await listen(bridge)];
   const child = fork(fileURLToPath(new URL("./http-client.ts", import.meta.url)), [], {
     execArgv: ["--import", "tsx"],
     stdio: ["ignore", "inherit", "inherit", "ipc"],
@@ -134,6 +164,13 @@ export async function measureHttp(clients: number, options: HarnessOptions): Pro
     const get = await interleave(
       {
         ours: httpWorkload(child, { port: oursPort, method: "GET", paths }),
+        baseline: httpWorkload(child, { port: barePort, method: "GET", paths }),
+      },
+      options,
+    );
+    const bridgeOnly = await interleave(
+      {
+        ours: httpWorkload(child, { port: bridgePort, method: "GET", paths }),
         baseline: httpWorkload(child, { port: barePort, method: "GET", paths }),
       },
       options,
@@ -163,12 +200,22 @@ export async function measureHttp(clients: number, options: HarnessOptions): Pro
       },
       { ...options, roundMs: Math.max(5, options.roundMs / 10) },
     );
+    for (const server of [ours, bare, bridge]) {
+      // Each workload's agent opens CONCURRENCY sockets per port; more means connections were not kept alive.
+      if (connections.get(server)! > 3 * CONCURRENCY) throw new Error(`keep-alive not in effect: ${connections.get(server)} connections to one server`);
+    }
     return [
       {
         name: "HTTP GET one client",
         ours: "createNodeRequestListener(createFetchHandler(…)) on node:http",
         baseline: "bare node:http server: bearer check, Map lookup, JSON.stringify of the same envelope",
         costs: perRequest(get),
+      },
+      {
+        name: "HTTP GET, node bridge alone",
+        ours: "createNodeRequestListener around a fetch handler doing only the bare server's work",
+        baseline: "bare node:http server (as above)",
+        costs: perRequest(bridgeOnly),
       },
       {
         name: "HTTP POST create",
@@ -185,9 +232,9 @@ export async function measureHttp(clients: number, options: HarnessOptions): Pro
     ];
   } finally {
     child.send("exit");
-    ours.closeAllConnections();
-    bare.closeAllConnections();
-    ours.close();
-    bare.close();
+    for (const server of [ours, bare, bridge]) {
+      server.closeAllConnections();
+      server.close();
+    }
   }
 }
