@@ -1,0 +1,165 @@
+/**
+ * The project's benchmark: every operation on every store against its
+ * driver baseline, at several store sizes, plus the HTTP rows and the
+ * memory footprint, in one run with interleaved rounds.
+ *
+ *   npm run bench                 full run (~3–5 min on 2 cores): prints the tables,
+ *                                 writes bench/results/latest.json,
+ *                                 docs/benchmark-scaling.svg and the results block of
+ *                                 docs/benchmarks.md
+ *   npm run bench -- --quick      smoke run (< 1 min): small sizes, few rounds;
+ *                                 writes only bench/results/quick.json
+ *
+ * Options: --rounds N, --round-ms N, --sizes 1000,10000,100000,
+ * --stores memory,sqlite-full,… (a subset, for a look at one store; the
+ * docs are only rewritten by a full run of everything).
+ * DATABASE_URL=postgres://… measures Kysely on that server instead of PGlite.
+ */
+import { spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, loadavg, tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { measureStore, mergeInto, pairRow, recordRounds } from "./grid.js";
+import type { HarnessOptions } from "./harness.js";
+import { measureHttp } from "./http.js";
+import { BASELINE_WORK } from "./operations.js";
+import { scalingSvg, type PlotPanel } from "./plot.js";
+import { makePopulation, PAGE, type Population } from "./population.js";
+import { issueTargets, markdownTables, replaceDocsBlock, type BenchResults, type OperationRow, type PairRow, type ScalingRow } from "./report.js";
+import { storeKinds } from "./stores.js";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, "..");
+
+const { values } = parseArgs({
+  options: {
+    quick: { type: "boolean", default: false },
+    rounds: { type: "string" },
+    "round-ms": { type: "string" },
+    sizes: { type: "string" },
+    stores: { type: "string" },
+  },
+});
+const quick = values.quick!;
+const options: HarnessOptions = {
+  rounds: Number(values.rounds ?? (quick ? 5 : 11)),
+  roundMs: Number(values["round-ms"] ?? (quick ? 6 : 20)),
+};
+const sizes = (values.sizes ?? (quick ? "1000,10000" : "1000,10000,100000")).split(",").map(Number).sort((a, b) => a - b);
+if (sizes.some((s) => !Number.isInteger(s) || s < 1000)) throw new Error("--sizes takes integers of at least 1000");
+const smallest = sizes[0]!;
+const largest = sizes.at(-1)!;
+
+const started = performance.now();
+const loadAtStart = loadavg()[0]!;
+const log = (line: string) => process.stderr.write(`[${((performance.now() - started) / 1000).toFixed(0).padStart(4)} s] ${line}\n`);
+
+function cpuModel(): string {
+  try {
+    const line = readFileSync("/proc/cpuinfo", "utf8").split("\n").find((l) => l.startsWith("model name"));
+    if (line) return line.split(":")[1]!.trim();
+  } catch {
+    // Not Linux: fall back to what Node reports.
+  }
+  return cpus()[0]?.model ?? "unknown CPU";
+}
+
+const results = { rows: [] as OperationRow[], scaling: [] as ScalingRow[], pairs: [] as PairRow[], rounds: { wall: {}, cpu: {} } as BenchResults["rounds"] };
+const { rows, scaling, pairs } = results;
+const stores: BenchResults["stores"] = [];
+
+const dir = mkdtempSync(join(tmpdir(), "ocr-bench-"));
+const allKinds = storeKinds(dir, process.env.DATABASE_URL);
+const wanted = values.stores?.split(",") ?? allKinds.map((k) => k.key);
+const unknown = wanted.filter((key) => !allKinds.some((k) => k.key === key));
+if (unknown.length > 0) throw new Error(`unknown --stores ${unknown.join(", ")}; known: ${allKinds.map((k) => k.key).join(", ")}`);
+const kinds = allKinds.filter((k) => wanted.includes(k.key));
+const populations = new Map<number, Population>(sizes.map((size) => [size, makePopulation(size)]));
+log(`populations of ${sizes.join(", ")} clients ready; stores: ${kinds.map((k) => k.key).join(", ")}`);
+
+try {
+  for (const kind of kinds) {
+    const measured = await measureStore(kind, populations, options, log);
+    stores.push({
+      key: kind.key,
+      label: kind.label,
+      durability: kind.durability,
+      ours: kind.ours,
+      baseline: measured.baseline,
+      ...(measured.sqlNotInBaseline ? { sqlNotInBaseline: measured.sqlNotInBaseline } : {}),
+    });
+    mergeInto(results, measured);
+  }
+  log("HTTP rows");
+  for (const h of await measureHttp(smallest, { rounds: options.rounds, roundMs: options.roundMs * 8 })) {
+    recordRounds(results.rounds, `http/${h.name}`, h.costs);
+    pairs.push(pairRow(h.name, "memory", h.ours, h.baseline, h.costs));
+  }
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+log(`memory footprint at ${largest} clients`);
+const probe = spawnSync(process.execPath, ["--expose-gc", "--import", "tsx", join(here, "footprint.ts"), "--clients", String(largest)], {
+  encoding: "utf8",
+  cwd: root,
+});
+if (probe.status !== 0) throw new Error(`footprint probe failed: ${probe.stderr}`);
+const footprint = JSON.parse(probe.stdout.trim().split("\n").at(-1)!) as BenchResults["footprint"];
+
+const report: BenchResults = {
+  meta: {
+    date: new Date().toISOString().slice(0, 16).replace("T", " ") + " UTC",
+    command: ["npm run bench", ...(process.argv.length > 2 ? ["--", ...process.argv.slice(2)] : [])].join(" "),
+    quick,
+    node: process.version,
+    cpu: cpuModel(),
+    cores: cpus().length,
+    rounds: options.rounds,
+    roundMs: options.roundMs,
+    sizes,
+    seconds: (performance.now() - started) / 1000,
+    loadAverage: loadAtStart,
+  },
+  stores,
+  baselineWork: BASELINE_WORK,
+  rows,
+  scaling,
+  pairs,
+  footprint,
+  targets: issueTargets(rows, scaling, pairs),
+  rounds: results.rounds,
+};
+
+const tables = markdownTables(report);
+console.log(`\n${tables}\n`);
+mkdirSync(join(here, "results"), { recursive: true });
+const jsonFile = join(here, "results", quick ? "quick.json" : "latest.json");
+// One line per list of numbers keeps the file readable and its diffs small.
+const json = JSON.stringify(report, null, 1).replace(/\[\s*(-?[\d.e+-]+(?:,\s*-?[\d.e+-]+)*)\s*\]/g, (_, list: string) => `[${list.replace(/\s+/g, "")}]`);
+writeFileSync(jsonFile, `${json}\n`);
+log(`wrote ${jsonFile}`);
+
+const complete = !quick && values.stores === undefined && values.sizes === undefined;
+if (complete) {
+  const panels: PlotPanel[] = (["get", "list last page", "delete"] as const).map((operation) => ({
+    title: operation === "list last page" ? `list: last page of ${PAGE}` : operation,
+    series: kinds.flatMap((k) =>
+      (["ours", "baseline"] as const).map((side) => ({
+        store: k.label,
+        side,
+        points: rows
+          .filter((r) => r.store === k.key && r.operation === operation)
+          .map((r) => ({ size: r.size, us: (side === "ours" ? r.oursCpuUs : r.baselineCpuUs).median })),
+      })),
+    ),
+  }));
+  const svgFile = join(root, "docs", "benchmark-scaling.svg");
+  writeFileSync(svgFile, scalingSvg(panels, `${report.meta.command} · ${report.meta.date} · ${report.meta.cpu}, Node.js ${report.meta.node}`));
+  const docsFile = join(root, "docs", "benchmarks.md");
+  writeFileSync(docsFile, replaceDocsBlock(readFileSync(docsFile, "utf8"), tables));
+  log(`wrote ${svgFile} and the results block of ${docsFile}`);
+}
+log("done");
