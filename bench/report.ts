@@ -278,6 +278,12 @@ export function issueTargets(rows: readonly OperationRow[], scaling: readonly Sc
       (m) => m >= 0.6,
     ),
     ...target(
+      `Kysely + SQLite with cacheSqliteStatements, get vs raw prepared SELECT (speed, ${largest} clients)`,
+      "≥ 0.6",
+      speeds(rows.find((r) => r.store === "kysely-sqlite-cached" && r.operation === "get" && r.size === largest)),
+      (m) => m >= 0.6,
+    ),
+    ...target(
       `memory store delete, cost at ${memoryDelete?.to} ÷ cost at ${memoryDelete?.from}`,
       "≤ 1.5",
       memoryDelete ? [memoryDelete.ours, memoryDelete.oursCpu] : undefined,

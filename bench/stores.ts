@@ -6,7 +6,7 @@
 import Database from "better-sqlite3";
 import { Kysely, PostgresDialect, SqliteDialect } from "kysely";
 import { join } from "node:path";
-import { createKyselyStore, migrateToLatest } from "../adapters/kysely.js";
+import { cacheSqliteStatements, createKyselyStore, migrateToLatest } from "../adapters/kysely.js";
 import { createMemoryStore } from "../adapters/memory.js";
 import { createSqliteStore, type SqliteSynchronous } from "../adapters/sqlite.js";
 import type { ClientStore } from "../src/store.js";
@@ -101,17 +101,25 @@ function sqliteKind(dir: string, synchronous: SqliteSynchronous): StoreKind {
   };
 }
 
-function kyselySqliteKind(dir: string): StoreKind {
+/**
+ * Kysely on SQLite, as the dialect comes (`cached: false`: it prepares each
+ * statement again on every query) or with the database wrapped in
+ * `cacheSqliteStatements` (each SQL text prepared once), the recommended set-up.
+ */
+function kyselySqliteKind(dir: string, cached: boolean): StoreKind {
+  const key = cached ? "kysely-sqlite-cached" : "kysely-sqlite";
   return {
-    key: "kysely-sqlite",
-    label: "Kysely + SQLite",
+    key,
+    label: cached ? "Kysely + SQLite, cached statements" : "Kysely + SQLite",
     durability: "WAL, synchronous=FULL",
-    ours: "registry over createKyselyStore(new Kysely({ dialect: new SqliteDialect(…) }))",
+    ours: cached
+      ? "registry over createKyselyStore(new Kysely({ dialect: new SqliteDialect({ database: cacheSqliteStatements(db) }) }))"
+      : "registry over createKyselyStore(new Kysely({ dialect: new SqliteDialect(…) }))",
     async open(population) {
-      const db = new Database(join(dir, `kysely-sqlite-${population.size}.sqlite`));
+      const db = new Database(join(dir, `${key}-${population.size}.sqlite`));
       db.pragma("journal_mode = WAL");
       db.pragma("synchronous = FULL");
-      const kysely = new Kysely<unknown>({ dialect: new SqliteDialect({ database: db }) });
+      const kysely = new Kysely<unknown>({ dialect: new SqliteDialect({ database: cached ? cacheSqliteStatements(db) : db }) });
       await migrateToLatest(kysely);
       const store = createKyselyStore(kysely);
       // The same connection Kysely uses, statements prepared once.
@@ -205,5 +213,5 @@ function kyselyPostgresKind(databaseUrl: string | undefined): StoreKind {
  * for (const kind of storeKinds(dir, process.env.DATABASE_URL)) { const s = await kind.open(population); … }
  */
 export function storeKinds(dir: string, databaseUrl: string | undefined): StoreKind[] {
-  return [memoryKind(), sqliteKind(dir, "full"), sqliteKind(dir, "normal"), kyselySqliteKind(dir), kyselyPostgresKind(databaseUrl)];
+  return [memoryKind(), sqliteKind(dir, "full"), sqliteKind(dir, "normal"), kyselySqliteKind(dir, false), kyselySqliteKind(dir, true), kyselyPostgresKind(databaseUrl)];
 }
