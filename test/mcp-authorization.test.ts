@@ -1,0 +1,140 @@
+/**
+ * End to end with the MCP TypeScript SDK as the client: it finds the
+ * authorization server through RFC 9728 metadata, runs authorization code +
+ * PKCE against the example server (examples/mcp-authorization-server) and
+ * calls a tool on the protected MCP endpoint with the token it got.
+ */
+import { createHash, randomBytes } from "node:crypto";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import {
+  startMcpAuthorizationServer,
+  type RunningMcpAuthorizationServer,
+} from "../examples/mcp-authorization-server/server.js";
+import type { OAuthClientRegistry, RegistryEvent } from "../src/index.js";
+import { connectWithAuthorization, MCP_REDIRECT_URI, MemoryOAuthProvider, whoami } from "./helpers/mcp-client.js";
+import { createBody, registryFixture } from "./helpers/registry.js";
+
+const SCOPES = ["notes.read"];
+
+interface Harness {
+  registry: OAuthClientRegistry;
+  server: RunningMcpAuthorizationServer;
+  events: RegistryEvent[];
+}
+
+async function startHarness(): Promise<Harness> {
+  const { registry, events } = registryFixture({ start: new Date(), scopeCatalog: ["notes.read", "notes.write"] });
+  const server = await startMcpAuthorizationServer({ registry, scopes: SCOPES });
+  return { registry, server, events };
+}
+
+const sdkClientMetadata = {
+  client_name: "MCP e2e client",
+  redirect_uris: [MCP_REDIRECT_URI],
+  grant_types: ["authorization_code"],
+  response_types: ["code"],
+  token_endpoint_auth_method: "none",
+};
+
+describe("MCP SDK client against the example authorization server", () => {
+  let h: Harness;
+  const open: (() => Promise<void>)[] = [];
+  beforeAll(async () => {
+    h = await startHarness();
+  });
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((close) => close()));
+  });
+  afterAll(async () => {
+    await h.server.close();
+  });
+
+  it("serves RFC 9728 metadata that names this issuer, and RFC 8414 metadata for it", async () => {
+    const resource = await (await fetch(`${h.server.issuer}/.well-known/oauth-protected-resource/mcp`)).json();
+    expect(resource).toMatchObject({ resource: h.server.mcpUrl, authorization_servers: [h.server.issuer], scopes_supported: SCOPES });
+    const metadata = await (await fetch(`${h.server.issuer}/.well-known/oauth-authorization-server`)).json();
+    expect(metadata).toMatchObject({
+      issuer: h.server.issuer,
+      code_challenge_methods_supported: ["S256"],
+      token_endpoint_auth_methods_supported: expect.arrayContaining(["none", "private_key_jwt"]),
+    });
+  });
+
+  it("answers an unauthenticated MCP request with 401 and the resource metadata URL", async () => {
+    const response = await fetch(h.server.mcpUrl, {
+      method: "POST",
+      headers: { "content-type": "application/json", accept: "application/json, text/event-stream" },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list" }),
+    });
+    expect(response.status).toBe(401);
+    expect(response.headers.get("www-authenticate")).toBe(
+      `Bearer resource_metadata="${h.server.issuer}/.well-known/oauth-protected-resource/mcp", scope="notes.read"`,
+    );
+  });
+
+  it("a pre-registered public client authorizes with code + PKCE and calls a tool", async () => {
+    const created = await h.registry.create(
+      "acct",
+      createBody({ redirect_uris: ["http://127.0.0.1/callback"], scopes: SCOPES, token_endpoint_auth_method: "none" }),
+    );
+    const provider = new MemoryOAuthProvider(sdkClientMetadata, { information: { client_id: created.client_id } });
+    const { client, close } = await connectWithAuthorization(h.server.mcpUrl, provider);
+    open.push(close);
+
+    const url = provider.authorizationUrls[0]!;
+    expect(url.searchParams.get("code_challenge_method")).toBe("S256");
+    expect(url.searchParams.get("resource")).toBe(h.server.mcpUrl);
+    expect(await whoami(client)).toEqual({ client_id: created.client_id, scopes: SCOPES, user: "demo-user" });
+  });
+
+  it("a pre-registered confidential client authenticates with its secret (client_secret_basic)", async () => {
+    const created = await h.registry.create(
+      "acct",
+      createBody({ redirect_uris: [MCP_REDIRECT_URI], scopes: SCOPES, token_endpoint_auth_method: "client_secret_basic" }),
+    );
+    const provider = new MemoryOAuthProvider(
+      { ...sdkClientMetadata, token_endpoint_auth_method: "client_secret_basic" },
+      { information: { client_id: created.client_id, client_secret: created.client_secret! } },
+    );
+    const { client, close } = await connectWithAuthorization(h.server.mcpUrl, provider);
+    open.push(close);
+    expect((await whoami(client)).client_id).toBe(created.client_id);
+    expect(h.events.filter((e) => e.type === "client.authenticated" && e.client_id === created.client_id)).toHaveLength(1);
+  });
+
+  it("refuses a token bound to no resource (RFC 8707), and an unknown token", async () => {
+    const created = await h.registry.create(
+      "acct",
+      createBody({ redirect_uris: [MCP_REDIRECT_URI], scopes: SCOPES, token_endpoint_auth_method: "none" }),
+    );
+    const verifier = randomBytes(32).toString("base64url");
+    const authorizeUrl = new URL(`${h.server.issuer}/authorize`);
+    authorizeUrl.search = new URLSearchParams({
+      client_id: created.client_id,
+      redirect_uri: MCP_REDIRECT_URI,
+      response_type: "code",
+      code_challenge: createHash("sha256").update(verifier).digest("base64url"),
+      code_challenge_method: "S256",
+    }).toString();
+    const redirect = await fetch(authorizeUrl, { redirect: "manual" });
+    const code = new URL(redirect.headers.get("location")!).searchParams.get("code")!;
+    const tokenResponse = await fetch(`${h.server.issuer}/token`, {
+      method: "POST",
+      body: new URLSearchParams({ grant_type: "authorization_code", code, code_verifier: verifier, redirect_uri: MCP_REDIRECT_URI, client_id: created.client_id }),
+    });
+    expect(tokenResponse.status).toBe(200);
+    const { access_token } = (await tokenResponse.json()) as { access_token: string };
+
+    const call = (token: string) =>
+      fetch(h.server.mcpUrl, {
+        method: "POST",
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json", accept: "application/json, text/event-stream" },
+        body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list" }),
+      });
+    for (const token of [access_token, "not-a-token"]) {
+      const response = await call(token);
+      expect(response.status).toBe(401);
+      expect(response.headers.get("www-authenticate")).toContain('error="invalid_token"');
+    }
+  });
+});
