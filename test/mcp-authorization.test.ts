@@ -137,4 +137,40 @@ describe("MCP SDK client against the example authorization server", () => {
       expect(response.headers.get("www-authenticate")).toContain('error="invalid_token"');
     }
   });
+
+  it("answers malformed authorization and token requests with OAuth errors, never a 500", async () => {
+    const created = await h.registry.create(
+      "acct",
+      createBody({ redirect_uris: [MCP_REDIRECT_URI], scopes: SCOPES, token_endpoint_auth_method: "none" }),
+    );
+    const authorizeCases: [string, number, string][] = [
+      ["", 400, "invalid_request"],
+      ["client_id=x".padEnd(5000, "x"), 400, "invalid_client"],
+      [`client_id=${created.client_id}&client_id=${created.client_id}`, 400, "invalid_request"],
+      [`client_id=${created.client_id}`, 400, "invalid_request"],
+      [`client_id=${created.client_id}&redirect_uri=https%3A%2F%2Fevil.example%2Fcb`, 400, "invalid_request"],
+      ["client_id=https%3A%2F%2Fclient.example%2Fmeta.json&redirect_uri=x", 400, "invalid_client"],
+    ];
+    for (const [query, status, error] of authorizeCases) {
+      const response = await fetch(`${h.server.issuer}/authorize?${query}`, { redirect: "manual" });
+      expect(response.status, query).toBe(status);
+      expect(await response.json(), query).toMatchObject({ error });
+    }
+    const tokenCases: [RequestInit, number, string][] = [
+      [{ body: "grant_type=authorization_code" }, 401, "invalid_client"],
+      [{ body: JSON.stringify({ grant_type: "authorization_code" }), headers: { "content-type": "application/json" } }, 400, "invalid_request"],
+      [{ body: `client_id=${created.client_id}&grant_type=password` }, 400, "unsupported_grant_type"],
+      [{ body: `client_id=${created.client_id}&grant_type=authorization_code&code=nope` }, 400, "invalid_grant"],
+      [{ body: "client_id=x&client_secret=y&grant_type=authorization_code", headers: { authorization: "Basic eDp5" } }, 400, "invalid_request"],
+      [{ body: "grant_type=authorization_code", headers: { authorization: "Basic !!!" } }, 401, "invalid_client"],
+      [{ body: "grant_type=authorization_code", headers: { authorization: "Bearer abc" } }, 401, "invalid_client"],
+      [{ body: "x".repeat(20_000) }, 413, "invalid_request"],
+    ];
+    for (const [init, status, error] of tokenCases) {
+      const headers = { "content-type": "application/x-www-form-urlencoded", ...(init.headers as Record<string, string>) };
+      const response = await fetch(`${h.server.issuer}/token`, { method: "POST", ...init, headers });
+      expect(response.status, String(init.body).slice(0, 60)).toBe(status);
+      expect(await response.json()).toMatchObject({ error });
+    }
+  });
 });
