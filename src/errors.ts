@@ -17,6 +17,7 @@ export interface ValidationIssue {
 /** Stable codes, one set per error kind. */
 export type OAuthClientErrorCode =
   | "validation_failed"
+  | "invalid_client_metadata"
   | "not_found"
   | "rotated_secret_not_found"
   | "conflict"
@@ -39,6 +40,7 @@ export type OAuthClientErrorCode =
  */
 export const STATUS_BY_CODE = Object.freeze({
   validation_failed: 400,
+  invalid_client_metadata: 400,
   not_found: 404,
   rotated_secret_not_found: 404,
   conflict: 409,
@@ -111,8 +113,22 @@ export function limitIssues(issues: readonly ValidationIssue[]): readonly Valida
  * throw new ValidationError([{ path: "/client_name", message: "must not be empty" }])
  */
 export class ValidationError extends OAuthClientError {
+  constructor(issues: readonly ValidationIssue[], message?: string, code: "validation_failed" | "invalid_client_metadata" = "validation_failed") {
+    super(code, STATUS_BY_CODE[code], message ?? summarize(issues), { issues: limitIssues(issues) });
+  }
+}
+
+/**
+ * A Client ID Metadata Document could not be used as a client: it could not
+ * be fetched, is not JSON, names another client_id, or breaks a client rule
+ * (`issues` say which, with pointers into the document).
+ *
+ * @example
+ * catch (e) { if (e instanceof ClientMetadataError) return oauthError("invalid_client", e.message) }
+ */
+export class ClientMetadataError extends ValidationError {
   constructor(issues: readonly ValidationIssue[], message?: string) {
-    super("validation_failed", STATUS_BY_CODE.validation_failed, message ?? summarize(issues), { issues: limitIssues(issues) });
+    super(issues, message ?? `unusable client metadata document: ${summarize(issues).replace(/^invalid input: /, "")}`, "invalid_client_metadata");
   }
 }
 

@@ -2,7 +2,7 @@
  * Audit events: what happened to which client, when. Events never carry a
  * secret or a secret hash.
  */
-import type { ChangeTrackedField, VerificationStatus } from "./fields.js";
+import type { ChangeTrackedField, ClientSource, VerificationStatus } from "./fields.js";
 
 interface EventBase {
   account_id: string;
@@ -13,10 +13,19 @@ interface EventBase {
 
 /** Every event the registry emits through the `onEvent` option. */
 export type RegistryEvent =
-  | (EventBase & { type: "client.created" })
+  | (EventBase & { type: "client.created"; source: ClientSource })
   | (EventBase & { type: "client.imported" })
-  | (EventBase & { type: "client.updated"; changed_fields: ChangeTrackedField[] })
-  | (EventBase & { type: "client.deleted" })
+  | (EventBase & {
+      type: "client.updated";
+      changed_fields: ChangeTrackedField[];
+      /** Set when the change came through RFC 7592 registration management or a refreshed metadata document, not the management API. */
+      via?: "registration" | "metadata_document";
+    })
+  | (EventBase & {
+      type: "client.deleted";
+      /** Set when not deleted by the management API: by RFC 7592 registration management, or by `purgeClients`. */
+      reason?: "registration" | "purged";
+    })
   | (EventBase & { type: "client.secret_rotated" })
   | (EventBase & { type: "client.rotated_secret_deleted" })
   | (EventBase & { type: "client.promoted" })
@@ -26,7 +35,7 @@ export type RegistryEvent =
       type: "client.authentication_failed";
       /** Null when no client has this id. */
       account_id: string | null;
-      reason: "unknown_client" | "invalid_secret" | "no_secret";
+      reason: "unknown_client" | "invalid_secret" | "no_secret" | "secret_expired";
     });
 
 export type RegistryEventType = RegistryEvent["type"];

@@ -13,11 +13,14 @@
  */
 import { z } from "zod";
 import { SCOPE_MAX_LENGTH, SCOPE_TOO_LONG } from "./rules/scopes.js";
+import { jwksInputSchema, jwksSchema } from "./rules/jwks.js";
 import { textSchema } from "./rules/text.js";
 
 export const GRANT_TYPES = ["authorization_code", "refresh_token"] as const;
 export const RESPONSE_TYPES = ["code", "token", "id_token"] as const;
-export const TOKEN_ENDPOINT_AUTH_METHODS = ["none", "client_secret_basic", "client_secret_post"] as const;
+export const TOKEN_ENDPOINT_AUTH_METHODS = ["none", "client_secret_basic", "client_secret_post", "private_key_jwt"] as const;
+/** Where a client came from: the management API, an import, dynamic registration, or a Client ID Metadata Document. */
+export const CLIENT_SOURCES = ["api", "import", "dcr", "cimd"] as const;
 export const VISIBILITIES = ["private", "public"] as const;
 export const VERIFICATION_STATUSES = ["pending", "in_progress", "verified", "failed"] as const;
 
@@ -25,11 +28,23 @@ export const grantTypeSchema = z.enum(GRANT_TYPES);
 export const responseTypeSchema = z.enum(RESPONSE_TYPES);
 export const tokenEndpointAuthMethodSchema = z.enum(TOKEN_ENDPOINT_AUTH_METHODS);
 export const visibilitySchema = z.enum(VISIBILITIES);
+export const clientSourceSchema = z.enum(CLIENT_SOURCES);
 
 export type GrantType = z.infer<typeof grantTypeSchema>;
 export type ResponseType = z.infer<typeof responseTypeSchema>;
 export type TokenEndpointAuthMethod = z.infer<typeof tokenEndpointAuthMethodSchema>;
 export type Visibility = z.infer<typeof visibilitySchema>;
+export type ClientSource = z.infer<typeof clientSourceSchema>;
+
+/**
+ * Whether a method authenticates with a shared secret (and so the client has one).
+ *
+ * @example
+ * usesSecret("private_key_jwt"); // false
+ */
+export function usesSecret(method: TokenEndpointAuthMethod): boolean {
+  return method === "client_secret_basic" || method === "client_secret_post";
+}
 export type VerificationStatus = (typeof VERIFICATION_STATUSES)[number];
 
 export const clientUriVerificationSchema = z
@@ -57,6 +72,8 @@ export interface RegistryLimits {
   maxPageSize: number;
   /** Page size when `list` is called without a limit. Default 50. */
   defaultPageSize: number;
+  /** Most records one filtered `list` call (source, last use) looks at before returning. Default 1000. */
+  maxFilterScan: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<RegistryLimits> = Object.freeze({
@@ -66,6 +83,7 @@ export const DEFAULT_LIMITS: Readonly<RegistryLimits> = Object.freeze({
   maxScopes: 100,
   maxPageSize: 100,
   defaultPageSize: 50,
+  maxFilterScan: 1000,
 });
 
 /** Longest client_name, in Unicode code points. */
@@ -106,6 +124,8 @@ export interface FieldSpec {
   nullable?: true;
   /** Not stored: computed from the record when the client object is built. */
   computed?: true;
+  /** Stored, never shown: not in the client object, its schemas or the OpenAPI document (credential hashes). */
+  hidden?: true;
   /** The stored value when a create leaves the field out (and for records written before the field existed). */
   initial?: () => unknown;
   /** Reported in `changed_fields` of `client.updated` events. */
@@ -139,9 +159,43 @@ const OPTIONAL_WEB_PAGE = {
   tracked: true,
 } as const;
 
+/** A read-only time of last use: null until the first use, and then left out of the client object while null. */
+const lastUse = (description: string) =>
+  ({
+    read: z.string().describe(description),
+    create: "read-only",
+    update: "read-only",
+    nullable: true,
+    initial: () => null,
+    tracked: false,
+  }) as const;
+
+/**
+ * A stored string that never leaves the registry: the registration access
+ * token hash (RFC 7592), the end of a per-call rotation grace period.
+ */
+const HIDDEN = {
+  read: z.string(),
+  create: "read-only",
+  update: "read-only",
+  nullable: true,
+  hidden: true,
+  initial: () => null,
+  tracked: false,
+} as const;
+
 /** The field table, in the order fields appear in the client object. */
 export const CLIENT_FIELDS = {
   client_id: { read: z.string().describe("Read-only identifier."), create: "read-only", update: "read-only", tracked: false },
+  source: {
+    read: clientSourceSchema.describe(
+      'How the client was registered: "api" (management API), "import", "dcr" (dynamic registration), "cimd" (Client ID Metadata Document).',
+    ),
+    create: "read-only",
+    update: "read-only",
+    initial: () => "api",
+    tracked: false,
+  },
   visibility: {
     read: visibilitySchema,
     input: () =>
@@ -232,6 +286,27 @@ export const CLIENT_FIELDS = {
     initial: () => "client_secret_basic",
     tracked: true,
   },
+  jwks: {
+    read: jwksSchema,
+    input: () => jwksInputSchema(),
+    create: "optional",
+    update: "optional",
+    onNull: "default",
+    nullable: true,
+    initial: () => null,
+    tracked: true,
+  },
+  jwks_uri: {
+    read: z.string(),
+    input: (limits: RegistryLimits) =>
+      uri(limits).describe("https URL of the client's JWK Set for private_key_jwt; ASCII only, kept as sent. Excludes jwks. null clears it."),
+    create: "optional",
+    update: "optional",
+    onNull: "default",
+    nullable: true,
+    initial: () => null,
+    tracked: true,
+  },
   allowed_cors_origins: {
     read: z.array(z.string()),
     input: (limits: RegistryLimits) =>
@@ -279,6 +354,13 @@ export const CLIENT_FIELDS = {
     tracked: true,
   },
   has_rotated_secret: { read: z.boolean(), create: "read-only", update: "read-only", computed: true, tracked: false },
+  client_secret_expires_at: {
+    read: z.number().int().describe("Unix seconds when the client secret stops authenticating; 0: never."),
+    create: "read-only",
+    update: "read-only",
+    initial: () => 0,
+    tracked: false,
+  },
   created_at: { read: timestamp, create: "read-only", update: "read-only", tracked: false },
   updated_at: { read: timestamp, create: "read-only", update: "read-only", tracked: false },
   promoted_at: {
@@ -289,6 +371,11 @@ export const CLIENT_FIELDS = {
     initial: () => null,
     tracked: false,
   },
+  last_used_at: lastUse("RFC 3339 UTC; last successful authentication or use (updated at most once per lastUsedWriteIntervalMs)."),
+  secret_last_used_at: lastUse("RFC 3339 UTC; last time the current secret matched."),
+  rotated_secret_last_used_at: lastUse("RFC 3339 UTC; last time the rotated secret matched."),
+  registration_access_token_hash: HIDDEN,
+  rotated_secret_expires_at: HIDDEN,
 } as const satisfies Record<string, FieldSpec>;
 
 type Fields = typeof CLIENT_FIELDS;
@@ -301,6 +388,11 @@ type InputFieldName = Keys<{ input: (limits: RegistryLimits) => z.ZodType }>;
 type CreateFieldName = Exclude<InputFieldName, Keys<{ create: "read-only" }>>;
 type RequiredFieldName = Keys<{ create: "required" }>;
 type NullableFieldName = Keys<{ nullable: true }>;
+/** Stored fields that never leave the registry. */
+export type HiddenFieldName = Keys<{ hidden: true }>;
+/** Fields of the client object every read returns. */
+type WireFieldName = Exclude<ClientFieldName, HiddenFieldName>;
+type ComputedFieldName = Keys<{ computed: true }>;
 /** Settable fields that take an explicit null (see {@link NullMeaning}). */
 type NullAcceptingFieldName = Keys<{ onNull: NullMeaning }>;
 /** Fields whose changes `client.updated` events report. */
@@ -314,9 +406,13 @@ export type StoredClientFields = {
 const entries = Object.entries(CLIENT_FIELDS) as [ClientFieldName, FieldSpec][];
 const namesWhere = (test: (spec: FieldSpec) => boolean) => entries.filter(([, spec]) => test(spec)).map(([name]) => name);
 
-/** Fields the server sets; sending them is an error (plus the secret, never a field of the client). */
+/**
+ * Fields the server sets; sending them is an error (plus the secret, never a
+ * field of the client). Hidden fields are not named: sending one is an
+ * unknown field, like any name the client object does not have.
+ */
 export const READ_ONLY_FIELDS: readonly string[] = Object.freeze([
-  ...namesWhere((spec) => spec.update === "read-only"),
+  ...namesWhere((spec) => spec.update === "read-only" && !spec.hidden),
   "client_secret",
 ]);
 /** Fields a create body must carry. */
@@ -384,7 +480,7 @@ function bodySchema(name: InputFieldName): z.ZodType {
   return nullMeaning(name) === undefined ? schema : schema.nullable();
 }
 type ReadShape = {
-  [K in ClientFieldName]: K extends NullableFieldName ? z.ZodOptional<Fields[K]["read"]> : Fields[K]["read"];
+  [K in WireFieldName]: K extends NullableFieldName ? z.ZodOptional<Fields[K]["read"]> : Fields[K]["read"];
 };
 
 /** Body of a create call. */
@@ -407,7 +503,7 @@ export type UpdateClientInput = z.infer<typeof updateClientInputSchema>;
 /** The client as every read returns it (wire names, snake_case). */
 export const oauthClientSchema = z.object(
   Object.fromEntries(
-    entries.map(([name, spec]) => [name, spec.nullable ? spec.read.optional() : spec.read]),
+    entries.filter(([, spec]) => !spec.hidden).map(([name, spec]) => [name, spec.nullable ? spec.read.optional() : spec.read]),
   ) as ReadShape,
 );
 export type OAuthClient = z.infer<typeof oauthClientSchema>;
@@ -457,25 +553,118 @@ export function fillStoredDefaults<T extends object>(record: T): T {
   return record;
 }
 
+/** How {@link clientObject} copies one field: decided once from the table, not per call. */
+const enum Copy {
+  /** A string, number or boolean: copied as is. */
+  Plain,
+  /** Left out while null. */
+  Nullable,
+  /** A list of strings: a shallow copy. */
+  List,
+  /** An object (or null, then left out): a deep copy, so callers cannot reach stored state. */
+  Object,
+  /** Not stored: taken from `computed`. */
+  Computed,
+}
+
+const ARRAY_FIELDS = new Set(entries.filter(([, spec]) => spec.read instanceof z.ZodArray).map(([name]) => name));
+const OBJECT_FIELDS = new Set(entries.filter(([, spec]) => spec.read instanceof z.ZodObject).map(([name]) => name));
+
+/** The client object's fields in table order, hidden ones dropped, each with how it is copied. */
+const CLIENT_OBJECT_PLAN: readonly (readonly [string, Copy])[] = entries
+  .filter(([, spec]) => !spec.hidden)
+  .map(([name, spec]) => {
+    if (spec.computed) return [name, Copy.Computed] as const;
+    if (OBJECT_FIELDS.has(name)) return [name, Copy.Object] as const;
+    if (ARRAY_FIELDS.has(name)) return [name, Copy.List] as const;
+    return [name, spec.nullable ? Copy.Nullable : Copy.Plain] as const;
+  });
+const PLAN_NAMES = CLIENT_OBJECT_PLAN.map(([name]) => name);
+const PLAN_COPIES = CLIENT_OBJECT_PLAN.map(([, copy]) => copy);
+
+type ClientObjectBuilder = (values: Record<string, unknown>, computed: Record<string, unknown>) => Record<string, unknown>;
+
 /**
- * The client object of stored fields, in table order: lists copied, unset
- * optional values left out, computed fields from `computed`.
+ * The builder as straight-line code generated from the plan: one named
+ * property store per field, as a hand-written literal would do (measured
+ * ~6x faster than a keyed loop). Field names come from the table, never
+ * from input. Where code generation is forbidden (a Content-Security-Policy
+ * without 'unsafe-eval', some edge runtimes), the loop is used instead.
+ */
+function compileClientObject(): ClientObjectBuilder | null {
+  const lines = CLIENT_OBJECT_PLAN.map(([name, copy]) => {
+    const key = JSON.stringify(name);
+    switch (copy) {
+      case Copy.Plain:
+        return `o[${key}] = v[${key}];`;
+      case Copy.Nullable:
+        return `if (v[${key}] !== null) o[${key}] = v[${key}];`;
+      case Copy.List:
+        return `o[${key}] = Array.isArray(v[${key}]) ? v[${key}].slice() : v[${key}];`;
+      case Copy.Object:
+        return `if (v[${key}] !== null) o[${key}] = copy(v[${key}]);`;
+      default:
+        return `o[${key}] = c[${key}];`;
+    }
+  });
+  try {
+    const factory = new Function("copy", `return function clientObject(v, c) { const o = {}; ${lines.join(" ")} return o; };`) as (
+      copy: (value: unknown) => unknown,
+    ) => ClientObjectBuilder;
+    return factory(structuredCopy);
+  } catch {
+    return null;
+  }
+}
+
+function loopClientObject(values: Record<string, unknown>, computed: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (let i = 0; i < PLAN_NAMES.length; i++) {
+    const name = PLAN_NAMES[i]!;
+    const value = PLAN_COPIES[i] === Copy.Computed ? computed[name] : values[name];
+    switch (PLAN_COPIES[i]) {
+      case Copy.Nullable:
+        if (value !== null) out[name] = value;
+        break;
+      case Copy.List:
+        out[name] = Array.isArray(value) ? value.slice() : value;
+        break;
+      case Copy.Object:
+        if (value !== null) out[name] = structuredCopy(value);
+        break;
+      default:
+        out[name] = value;
+    }
+  }
+  return out;
+}
+
+let buildClientObject: ClientObjectBuilder | undefined;
+
+/**
+ * The client object of stored fields, in table order: lists copied, objects
+ * deep-copied, unset optional values left out, hidden fields never shown,
+ * computed fields from `computed`. The per-field decisions are made once,
+ * from the table: this runs for every client of every read.
  *
  * @example
  * const client = clientObject(record, { has_rotated_secret: false });
  */
 export function clientObject(
   record: StoredClientFields,
-  computed: { [K in Keys<{ computed: true }>]: z.infer<Fields[K]["read"]> },
+  computed: { [K in ComputedFieldName]: z.infer<Fields[K]["read"]> },
 ): OAuthClient {
+  buildClientObject ??= compileClientObject() ?? loopClientObject;
+  return buildClientObject(record as Record<string, unknown>, computed as Record<string, unknown>) as OAuthClient;
+}
+
+/** A deep copy of JSON data (objects, arrays, primitives), cheaper than structuredClone for small values. */
+function structuredCopy(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(structuredCopy);
+  if (value === null || typeof value !== "object") return value;
   const out: Record<string, unknown> = {};
-  const values = record as Record<string, unknown>;
-  for (const [name, spec] of entries) {
-    const value = spec.computed ? (computed as Record<string, unknown>)[name] : values[name];
-    if (value === null && spec.nullable) continue;
-    out[name] = Array.isArray(value) ? [...value] : value !== null && typeof value === "object" ? { ...value } : value;
-  }
-  return out as OAuthClient;
+  for (const key of Object.keys(value)) out[key] = structuredCopy((value as Record<string, unknown>)[key]);
+  return out;
 }
 
 /**

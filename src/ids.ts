@@ -8,8 +8,11 @@ import type { ValidationIssue } from "./errors.js";
 import { CONTROL_CHARACTER } from "./rules/text.js";
 import type { ListPosition, StoredClient } from "./store.js";
 
-/** Longest client id any client can have (imported ids included). */
-export const MAX_CLIENT_ID_LENGTH = 128;
+/**
+ * Longest client id any client can have: a Client ID Metadata Document's
+ * URL is its id; the SQL adapters' key column is varchar(255).
+ */
+export const MAX_CLIENT_ID_LENGTH = 255;
 /** Longest account id accepted. */
 export const MAX_ACCOUNT_ID_LENGTH = 255;
 

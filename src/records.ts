@@ -2,7 +2,7 @@
  * Stored records built from parsed input, with the field table's defaults:
  * a new record for create and import, and the update merge.
  */
-import { storedDefaults, type ParsedClientFields } from "./fields.js";
+import { CLIENT_FIELDS, CREATE_FIELDS, storedDefaults, type FieldSpec, type ParsedClientFields } from "./fields.js";
 import type { StoredClient } from "./store.js";
 
 /**
@@ -43,4 +43,23 @@ export function mergeFields(current: StoredClient, fields: ParsedClientFields, a
 
 function definedFields(fields: ParsedClientFields): ParsedClientFields {
   return Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined)) as ParsedClientFields;
+}
+
+/**
+ * The fields of a full replacement (RFC 7592 update, a refreshed metadata
+ * document): every settable field not sent goes back to its default, so
+ * that {@link mergeFields} leaves nothing of the previous registration
+ * behind. Visibility is left out: only promotion changes it.
+ *
+ * @example
+ * replacementFields({ client_name: "App" }).allowed_cors_origins; // []
+ */
+export function replacementFields(fields: ParsedClientFields): ParsedClientFields {
+  const out: Record<string, unknown> = { ...fields };
+  for (const name of CREATE_FIELDS) {
+    if (name === "visibility" || out[name] !== undefined) continue;
+    const initial = (CLIENT_FIELDS as Record<string, FieldSpec>)[name]!.initial;
+    if (initial) out[name] = initial();
+  }
+  return out as ParsedClientFields;
 }

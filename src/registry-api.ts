@@ -2,7 +2,7 @@
  * The registry's public API: its options, the shapes its operations take
  * and return, and the operations themselves. `registry.ts` implements them.
  */
-import type { CreateClientInput, CreatedOAuthClient, OAuthClient, RegistryLimits, UpdateClientInput } from "./fields.js";
+import type { ClientSource, CreateClientInput, CreatedOAuthClient, OAuthClient, RegistryLimits, UpdateClientInput } from "./fields.js";
 import type { RegistryEventListener } from "./events.js";
 import type { ScopeCatalog } from "./rules/scopes.js";
 import type { SecretHasher } from "./secrets.js";
@@ -47,6 +47,82 @@ export interface OAuthClientRegistryOptions {
   slowHashConcurrency?: number;
   /** Slow-hash work that may wait for a slot; past it, `OverloadedError` (503). Default 64. */
   slowHashQueueLimit?: number;
+  /**
+   * Last-use times (`last_used_at`, `secret_last_used_at`,
+   * `rotated_secret_last_used_at`) are written at most once per client per
+   * this many milliseconds, so authentication is not a write per request.
+   * Default 3 600 000 (one hour). Such a write changes the client's version.
+   */
+  lastUsedWriteIntervalMs?: number;
+  /**
+   * Client ID Metadata Documents: when set, `resolveClient` treats an https
+   * URL client id as the address of the client's metadata document, and
+   * stores the client it describes in `accountId` (source "cimd"). Absent:
+   * URL ids are plain ids (unknown unless stored).
+   */
+  clientIdMetadataDocuments?: ClientIdMetadataDocumentsOptions;
+}
+
+/** Options of Client ID Metadata Document support. */
+export interface ClientIdMetadataDocumentsOptions {
+  /** The account that holds the clients of metadata documents. */
+  accountId: string;
+  /**
+   * Fetches the JSON document at an https URL and returns it parsed. Use a
+   * fetcher that refuses private addresses, redirects and large bodies, and
+   * caches (`createClientMetadataFetcher` of `oauth-client-registry/remote`).
+   */
+  fetchClientMetadata: (url: string) => Promise<unknown>;
+}
+
+/** A registration (RFC 7591) or its update (RFC 7592). */
+export interface RegisteredClient {
+  client: OAuthClient;
+  account_id: string;
+  /** The client secret, shown once; absent for "none" and "private_key_jwt" clients, and on update. */
+  client_secret?: string;
+  /** The RFC 7592 registration access token, shown once; a new one on every update. */
+  registration_access_token?: string;
+}
+
+/** Options of {@link OAuthClientRegistry.registerClient} and {@link OAuthClientRegistry.updateRegistration}. */
+export interface RegisterOptions {
+  /** Unix seconds when the generated secret stops authenticating; 0 or absent: never (on update: unchanged). */
+  secretExpiresAt?: number;
+}
+
+/** Options of {@link OAuthClientRegistry.resolveClient}. */
+export interface ResolveOptions {
+  /** Record this as a use of the client (`last_used_at`, throttled like authentication). */
+  recordUse?: boolean;
+}
+
+/** Options of {@link OAuthClientRegistry.rotateSecret}. */
+export interface RotateSecretOptions extends WriteOptions {
+  /**
+   * How long the previous secret keeps authenticating, for this rotation
+   * only (overrides `rotatedSecretTtlMs`). Absent: `rotatedSecretTtlMs`, or
+   * until the rotated secret is deleted.
+   */
+  gracePeriodMs?: number;
+}
+
+/** Options of {@link OAuthClientRegistry.purgeClients}. */
+export interface PurgeOptions {
+  /** Delete clients whose last use (or, never used, creation) is older than this many milliseconds. */
+  idleForMs: number;
+  /** Sources purged. Default `["dcr"]`. */
+  sources?: readonly ClientSource[];
+  /** Most clients deleted in this call, 1..100. Default 100. */
+  limit?: number;
+  /** `next_cursor` of the previous call. */
+  cursor?: string | null;
+}
+
+/** One purge batch; call again with `next_cursor` until it is null. */
+export interface PurgeResult {
+  deleted: string[];
+  next_cursor: string | null;
 }
 
 /** Options of {@link OAuthClientRegistry.list}. */
@@ -55,6 +131,15 @@ export interface ListOptions {
   limit?: number;
   /** `next_cursor` of the previous page. */
   cursor?: string | null;
+  /** Only clients of this source (or these sources). */
+  source?: ClientSource | readonly ClientSource[];
+  /**
+   * Only clients not used since this RFC 3339 time: last used before it, or
+   * never used (add `neverUsed: false` to leave those out).
+   */
+  usedBefore?: string;
+  /** true: only clients never used; false: only clients used at least once. */
+  neverUsed?: boolean;
 }
 
 /** Options of the operations that change a client. */
@@ -79,6 +164,12 @@ export interface AuthenticationResult {
   account_id: string;
   /** Which secret matched: the current one, or the rotated one still in its window. */
   matched: "current" | "rotated";
+}
+
+/** A client found by {@link OAuthClientRegistry.readRegistration}. */
+export interface RegistrationRead {
+  client: OAuthClient;
+  account_id: string;
 }
 
 /** Body of {@link OAuthClientRegistry.importClient}: a create body plus what the old server knew. */
@@ -120,10 +211,11 @@ export interface OAuthClientRegistry {
    */
   delete(accountId: string, clientId: string, options?: WriteOptions): Promise<{ id: string }>;
   /**
-   * New current secret; the old one keeps working as the rotated secret until deleted.
-   * @example const { client_secret } = await registry.rotateSecret("acct", clientId);
+   * New current secret; the old one keeps working as the rotated secret until deleted,
+   * until `rotatedSecretTtlMs`, or for `gracePeriodMs` of this call.
+   * @example const { client_secret } = await registry.rotateSecret("acct", clientId, { gracePeriodMs: 86_400_000 });
    */
-  rotateSecret(accountId: string, clientId: string, options?: WriteOptions): Promise<{ client_secret: string }>;
+  rotateSecret(accountId: string, clientId: string, options?: RotateSecretOptions): Promise<{ client_secret: string }>;
   /**
    * Ends the rotation window: the rotated secret stops authenticating.
    * @example await registry.deleteRotatedSecret("acct", clientId);
@@ -149,6 +241,50 @@ export interface OAuthClientRegistry {
    * @example await registry.importClient("acct", { ...input, client_id: "legacy-app", client_secret: "s3cret" });
    */
   importClient(accountId: string, input: ImportClientInput): Promise<OAuthClient>;
+  /**
+   * RFC 7591 registration: a client with source "dcr", a fresh id, a secret for
+   * secret methods, and a registration access token (hashed at rest). `input`
+   * uses this registry's field names (map RFC 7591 metadata first).
+   * @example const { client, client_secret, registration_access_token } = await registry.registerClient("acct", input);
+   */
+  registerClient(accountId: string, input: CreateClientInput, options?: RegisterOptions): Promise<RegisteredClient>;
+  /**
+   * RFC 7592 read: the client whose registration access token this is, or null
+   * (wrong token or unknown client, indistinguishable in answer and cost).
+   * @example const found = await registry.readRegistration(clientId, bearerToken);
+   */
+  readRegistration(clientId: string, registrationAccessToken: string): Promise<RegistrationRead | null>;
+  /**
+   * RFC 7592 update: replaces every settable field (absent ones go back to
+   * their defaults), runs every rule, keeps the secret and rotates the
+   * registration access token; null when the token or client is wrong.
+   * @example const updated = await registry.updateRegistration(clientId, token, input);
+   */
+  updateRegistration(
+    clientId: string,
+    registrationAccessToken: string,
+    input: CreateClientInput,
+    options?: RegisterOptions,
+  ): Promise<RegisteredClient | null>;
+  /**
+   * RFC 7592 delete; false when the token or client is wrong.
+   * @example if (!(await registry.deleteRegistration(clientId, token))) return unauthorized();
+   */
+  deleteRegistration(clientId: string, registrationAccessToken: string): Promise<boolean>;
+  /**
+   * The client of any id: created, imported, registered, or (with
+   * `clientIdMetadataDocuments`) an https URL whose metadata document is
+   * fetched, checked and stored. null for an unknown id; ClientMetadataError
+   * when a document is unusable.
+   * @example const client = await registry.resolveClient(params.get("client_id") ?? "", { recordUse: true });
+   */
+  resolveClient(clientId: string, options?: ResolveOptions): Promise<OAuthClient | null>;
+  /**
+   * Deletes, in one bounded batch, clients of `sources` (default dcr) idle for
+   * `idleForMs`; emits `client.deleted` with reason "purged".
+   * @example let cursor = null; do { ({ next_cursor: cursor } = await registry.purgeClients("acct", { idleForMs: 30 * 86_400_000, cursor })); } while (cursor);
+   */
+  purgeClients(accountId: string, options: PurgeOptions): Promise<PurgeResult>;
   /**
    * The API scopes of the catalog (empty when any dotted scope is accepted).
    * @example const scopes = await registry.listScopes();

@@ -5,9 +5,22 @@
  */
 import { ConflictError, NotFoundError, PreconditionFailedError, ValidationError, type ValidationIssue } from "./errors.js";
 import { emitSafely, type RegistryEvent } from "./events.js";
-import { changedFields, clientObject, DEFAULT_LIMITS, type CreatedOAuthClient, type OAuthClient, type RegistryLimits } from "./fields.js";
-import { accountIdIssue, decodeCursor, encodeCursor, isPlausibleClientId, MAX_CLIENT_ID_LENGTH, pageSizeProblem } from "./ids.js";
+import {
+  changedFields,
+  clientObject,
+  DEFAULT_LIMITS,
+  usesSecret,
+  type CreatedOAuthClient,
+  type OAuthClient,
+  type RegistryLimits,
+} from "./fields.js";
+import { accountIdIssue, isPlausibleClientId, MAX_CLIENT_ID_LENGTH } from "./ids.js";
+import { createLifecycle } from "./lifecycle.js";
 import { mergeFields, newRecord } from "./records.js";
+import { createRegistrationCore } from "./registration-core.js";
+import type { RegistryContext } from "./registry-context.js";
+import { createResolver } from "./resolve.js";
+import { metadataToClientInput } from "./rules/metadata.js";
 import { createClientRules } from "./rules/client.js";
 import { parseClientFields } from "./rules/fields.js";
 import { DEFAULT_IDENTITY_SCOPES, toCatalog } from "./rules/scopes.js";
@@ -22,7 +35,7 @@ import {
   generateVerificationToken as defaultGenerateVerificationToken,
 } from "./secrets.js";
 import { storeCall } from "./storage-faults.js";
-import type { ClientStore, ListPosition, StoredClient } from "./store.js";
+import type { ClientStore, StoredClient } from "./store.js";
 import { parseRfc3339 } from "./time.js";
 import { hasTxtRecord, resolveTxtWithNodeDns } from "./verification.js";
 import { tagVersion, versionMatches } from "./versions.js";
@@ -35,11 +48,19 @@ import type {
 
 export type {
   AuthenticationResult,
+  ClientIdMetadataDocumentsOptions,
   ClientPage,
   ImportClientInput,
   ListOptions,
   OAuthClientRegistry,
   OAuthClientRegistryOptions,
+  PurgeOptions,
+  PurgeResult,
+  RegisteredClient,
+  RegisterOptions,
+  RegistrationRead,
+  ResolveOptions,
+  RotateSecretOptions,
   WriteOptions,
 } from "./registry-api.js";
 
@@ -102,10 +123,17 @@ export function createOAuthClientRegistry(
     slowHashQueueLimit: options.slowHashQueueLimit ?? 64,
   });
 
-  function rotatedSecretActive(record: StoredClient): boolean {
+  function rotatedSecretActive(record: StoredClient, nowMs?: number): boolean {
     if (record.rotated_secret_hash === null) return false;
+    // A per-rotation grace period wins over the registry-wide TTL.
+    if (record.rotated_secret_expires_at !== null) return (nowMs ?? now().getTime()) < Date.parse(record.rotated_secret_expires_at);
     if (ttl === undefined || record.rotated_at === null) return true;
-    return now().getTime() - Date.parse(record.rotated_at) < ttl;
+    return (nowMs ?? now().getTime()) - Date.parse(record.rotated_at) < ttl;
+  }
+
+  /** The record without its rotated secret (and what belongs to it). */
+  function withoutRotatedSecret(record: StoredClient): StoredClient {
+    return { ...record, rotated_secret_hash: null, rotated_at: null, rotated_secret_expires_at: null, rotated_secret_last_used_at: null };
   }
 
   function toWire(record: StoredClient): OAuthClient {
@@ -161,29 +189,31 @@ export function createOAuthClientRegistry(
     throw new ConflictError("client_id_taken", "could not allocate an unused client id; retry the request");
   }
 
+  const context: RegistryContext = {
+    store,
+    limits,
+    now,
+    timestamp,
+    emit,
+    secrets,
+    rules,
+    newClientId,
+    newSecret,
+    maxWriteAttempts,
+    toWire,
+    rotatedSecretActive,
+    assertAccountId,
+    mutate,
+    insertWithFreshId,
+  };
+  const lifecycle = createLifecycle(context, { lastUsedWriteIntervalMs: options.lastUsedWriteIntervalMs });
+  const registration = createRegistrationCore(context);
+  const resolveClient = createResolver(context, lifecycle, options.clientIdMetadataDocuments, metadataToClientInput);
+
   const registry: OAuthClientRegistry = {
     limits,
 
-    async list(accountId, listOptions = {}) {
-      assertAccountId(accountId);
-      const issues: ValidationIssue[] = [];
-      const limit = listOptions.limit ?? limits.defaultPageSize;
-      const sizeProblem = pageSizeProblem(limit, limits.maxPageSize);
-      if (sizeProblem !== null) issues.push({ path: "/limit", message: `limit ${sizeProblem}` });
-      let after: ListPosition | null = null;
-      if (listOptions.cursor !== undefined && listOptions.cursor !== null && listOptions.cursor !== "") {
-        after = decodeCursor(listOptions.cursor);
-        if (!after) issues.push({ path: "/cursor", message: "cursor is malformed: pass next_cursor of a previous page unchanged" });
-      }
-      if (issues.length > 0) throw new ValidationError(issues);
-      const rows = await storeCall(() => store.list(accountId, { limit: limit + 1, after }));
-      const page = rows.slice(0, limit);
-      const last = page[page.length - 1];
-      return {
-        clients: page.map(toWire),
-        next_cursor: rows.length > limit && last ? encodeCursor(last) : null,
-      };
-    },
+    list: (accountId, listOptions = {}) => lifecycle.list(accountId, listOptions),
 
     async get(accountId, clientId) {
       return toWire(await load(accountId, clientId));
@@ -195,12 +225,12 @@ export function createOAuthClientRegistry(
       const at = timestamp();
       const record = await rules.apply(newRecord(accountId, newClientId(), fields, at), null, fields, issues);
       let secret: string | undefined;
-      if (record.token_endpoint_auth_method !== "none") {
+      if (usesSecret(record.token_endpoint_auth_method)) {
         secret = newSecret();
         record.secret_hash = await secrets.hashGenerated(secret);
       }
       const stored = await insertWithFreshId(record);
-      emit({ type: "client.created", account_id: accountId, client_id: stored.client_id, at });
+      emit({ type: "client.created", account_id: accountId, client_id: stored.client_id, at, source: "api" });
       const created: CreatedOAuthClient = toWire(stored);
       if (secret !== undefined) created.client_secret = secret;
       return created;
@@ -212,12 +242,9 @@ export function createOAuthClientRegistry(
       // Shape problems are reported together with the cross-field problems
       // found on the merged record (NotFound wins when the client is absent).
       const { before, after } = await mutate(accountId, clientId, async (current) => {
-        const merged = mergeFields(current, fields, timestamp());
+        let merged = mergeFields(current, fields, timestamp());
         // A rotated secret past its grace period is dropped on the next write.
-        if (current.rotated_secret_hash !== null && !rotatedSecretActive(current)) {
-          merged.rotated_secret_hash = null;
-          merged.rotated_at = null;
-        }
+        if (current.rotated_secret_hash !== null && !rotatedSecretActive(current)) merged = withoutRotatedSecret(merged);
         return rules.apply(merged, current, fields, issues);
       }, writeOptions.expectedVersion);
       const changed = changedFields(before, after);
@@ -249,13 +276,18 @@ export function createOAuthClientRegistry(
     },
 
     async rotateSecret(accountId, clientId, writeOptions = {}) {
+      const grace = writeOptions.gracePeriodMs;
+      if (grace !== undefined && !(Number.isFinite(grace) && grace > 0)) {
+        throw new ValidationError([{ path: "/gracePeriodMs", message: "gracePeriodMs must be a positive number of milliseconds" }]);
+      }
       const secret = newSecret();
       const secretHash = await secrets.hashGenerated(secret);
       const { after } = await mutate(accountId, clientId, (current) => {
-        if (current.token_endpoint_auth_method === "none" || current.secret_hash === null) {
+        if (!usesSecret(current.token_endpoint_auth_method) || current.secret_hash === null) {
+          const method = current.token_endpoint_auth_method;
           throw new ValidationError(
-            [{ path: "/token_endpoint_auth_method", message: 'a public client ("none") has no secret to rotate' }],
-            'a client with token_endpoint_auth_method "none" has no secret to rotate',
+            [{ path: "/token_endpoint_auth_method", message: `a client without a secret (${method}) has no secret to rotate` }],
+            `a client with token_endpoint_auth_method "${method}" has no secret to rotate`,
           );
         }
         if (rotatedSecretActive(current)) {
@@ -265,7 +297,19 @@ export function createOAuthClientRegistry(
           );
         }
         const at = timestamp();
-        return { ...current, rotated_secret_hash: current.secret_hash, secret_hash: secretHash, rotated_at: at, updated_at: at };
+        return {
+          ...current,
+          rotated_secret_hash: current.secret_hash,
+          secret_hash: secretHash,
+          rotated_at: at,
+          rotated_secret_expires_at: grace === undefined ? null : new Date(Date.parse(at) + grace).toISOString(),
+          // The use times follow the secrets: the old current is now the rotated one.
+          rotated_secret_last_used_at: current.secret_last_used_at,
+          secret_last_used_at: null,
+          // A new secret starts without the expiry a registration gave the old one.
+          client_secret_expires_at: 0,
+          updated_at: at,
+        };
       }, writeOptions.expectedVersion);
       emit({ type: "client.secret_rotated", account_id: accountId, client_id: clientId, at: after.updated_at });
       return { client_secret: secret };
@@ -274,27 +318,34 @@ export function createOAuthClientRegistry(
     async deleteRotatedSecret(accountId, clientId, writeOptions = {}) {
       const { after } = await mutate(accountId, clientId, (current) => {
         if (!rotatedSecretActive(current)) throw new NotFoundError("the client has no rotated secret", "rotated_secret_not_found");
-        const at = timestamp();
-        return { ...current, rotated_secret_hash: null, rotated_at: null, updated_at: at };
+        return { ...withoutRotatedSecret(current), updated_at: timestamp() };
       }, writeOptions.expectedVersion);
       emit({ type: "client.rotated_secret_deleted", account_id: accountId, client_id: clientId, at: after.updated_at });
       return { id: clientId };
     },
 
     async authenticate(clientId, secret) {
-      const at = timestamp();
       const wellFormed = isPlausibleClientId(clientId) && isPresentableSecret(secret);
       const record = wellFormed ? await storeCall(() => store.getById(clientId)) : null;
-      const rotated = record && rotatedSecretActive(record) ? record.rotated_secret_hash : null;
+      const nowMs = now().getTime();
+      const rotated = record && rotatedSecretActive(record, nowMs) ? record.rotated_secret_hash : null;
       const matched = await secrets.match(secret, record?.secret_hash ?? null, rotated);
-      const id = typeof clientId === "string" ? clientId.slice(0, MAX_CLIENT_ID_LENGTH) : "";
-      if (!record || record.secret_hash === null || matched === null) {
-        const reason = !record ? "unknown_client" : record.secret_hash === null ? "no_secret" : "invalid_secret";
-        emit({ type: "client.authentication_failed", account_id: record?.account_id ?? null, client_id: id, at, reason });
+      const expired = record !== null && record.client_secret_expires_at > 0 && record.client_secret_expires_at * 1000 <= nowMs;
+      if (!record || record.secret_hash === null || matched === null || expired) {
+        if (options.onEvent) {
+          const reason = !record ? "unknown_client" : record.secret_hash === null ? "no_secret" : matched === null ? "invalid_secret" : "secret_expired";
+          const id = typeof clientId === "string" ? clientId.slice(0, MAX_CLIENT_ID_LENGTH) : "";
+          emit({ type: "client.authentication_failed", account_id: record?.account_id ?? null, client_id: id, at: new Date(nowMs).toISOString(), reason });
+        }
         return null;
       }
-      emit({ type: "client.authenticated", account_id: record.account_id, client_id: id, at, matched });
-      return { client: toWire(record), account_id: record.account_id, matched };
+      // The timestamp is built only when something uses it: most authentications write nothing.
+      const used = await lifecycle.recordUse(record, matched);
+      if (options.onEvent) {
+        const at = used.last_used_at !== record.last_used_at && used.last_used_at !== null ? used.last_used_at : new Date(nowMs).toISOString();
+        emit({ type: "client.authenticated", account_id: record.account_id, client_id: record.client_id, at, matched });
+      }
+      return { client: toWire(used), account_id: record.account_id, matched };
     },
 
     async findClient(clientId) {
@@ -336,14 +387,15 @@ export function createOAuthClientRegistry(
       if (typeof clientId !== "string" || !IMPORTED_CLIENT_ID.test(clientId)) {
         issues.push({ path: "/client_id", message: "client_id must be 1 to 128 URL-safe characters (A-Z a-z 0-9 . _ ~ -)" });
       }
-      const isPublic = fields.token_endpoint_auth_method === "none";
+      const method = fields.token_endpoint_auth_method;
+      const isPublic = method !== undefined && !usesSecret(method);
       if (secret !== undefined && (typeof secret !== "string" || secret.length === 0 || secret.length > MAX_SECRET_LENGTH)) {
         issues.push({ path: "/client_secret", message: `client_secret must be a string of 1 to ${MAX_SECRET_LENGTH} characters` });
       } else if (secret !== undefined && wellFormedProblem(secret) !== null) {
         // Hashing would turn a lone surrogate into U+FFFD, so two different secrets would both match.
         issues.push({ path: "/client_secret", message: `client_secret ${wellFormedProblem(secret)}` });
       } else if (secret !== undefined && isPublic) {
-        issues.push({ path: "/client_secret", message: 'a client with token_endpoint_auth_method "none" has no secret' });
+        issues.push({ path: "/client_secret", message: `a client with token_endpoint_auth_method "${method}" has no secret` });
       } else if (secret === undefined && fields.token_endpoint_auth_method !== undefined && !isPublic) {
         issues.push({ path: "/client_secret", message: "client_secret is required for a confidential client" });
       }
@@ -355,6 +407,7 @@ export function createOAuthClientRegistry(
       }
       const draft = newRecord(accountId, typeof clientId === "string" ? clientId : "", fields, created);
       draft.updated_at = timestamp();
+      draft.source = "import";
       const record = await rules.apply(draft, null, fields, issues);
       if (typeof secret === "string") record.secret_hash = await secrets.hashImported(secret);
       if (!(await storeCall(() => store.insert(record)))) {
@@ -367,6 +420,13 @@ export function createOAuthClientRegistry(
     async listScopes() {
       return toCatalog(scopeRules.catalog).list();
     },
+
+    registerClient: registration.registerClient,
+    readRegistration: registration.readRegistration,
+    updateRegistration: registration.updateRegistration,
+    deleteRegistration: registration.deleteRegistration,
+    resolveClient,
+    purgeClients: (accountId, purgeOptions) => lifecycle.purge(accountId, purgeOptions),
   };
   return registry;
 }

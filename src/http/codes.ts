@@ -41,6 +41,7 @@ const NUMBERED: Readonly<Record<HttpErrorKind, Omit<HttpErrorCode, "status">>> =
   invalid_parameter: { code: 1002, description: "A query parameter (per_page, cursor) is invalid." },
   unsupported_media_type: { code: 1003, description: "A body was sent with a content type other than application/json." },
   payload_too_large: { code: 1004, description: "The body exceeds the configured size limit." },
+  invalid_client_metadata: { code: 1006, description: "A Client ID Metadata Document could not be fetched or breaks a client rule; one error per issue." },
   bad_request: {
     code: 1005,
     description: "The path contains a dot segment or an encoded slash or backslash (refused, never resolved), or the request line or Host header is malformed.",

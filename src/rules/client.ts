@@ -6,7 +6,7 @@
  * and promotion. Per-field rules ran before (rules/fields.ts).
  */
 import { ValidationError, type ValidationIssue } from "../errors.js";
-import type { ParsedClientFields } from "../fields.js";
+import { usesSecret, type ParsedClientFields } from "../fields.js";
 import type { StoredClient } from "../store.js";
 import { checkOptionalScopes, isApiScope, normalizeScopes, type ScopeRules } from "./scopes.js";
 import { hostOf } from "./uris.js";
@@ -53,16 +53,19 @@ export function createClientRules(options: ClientRulesOptions): ClientRules {
     const issues = [...earlier];
     const next = merged;
 
+    // A secret exists only for secret methods: crossing between the groups
+    // would leave a secretless client holding one, or a secret client without.
     if (
       previous &&
       fields.token_endpoint_auth_method !== undefined &&
-      (previous.token_endpoint_auth_method === "none") !== (fields.token_endpoint_auth_method === "none")
+      usesSecret(previous.token_endpoint_auth_method) !== usesSecret(fields.token_endpoint_auth_method)
     ) {
       issues.push({
         path: "/token_endpoint_auth_method",
-        message: `cannot switch between "none" and a secret-based method (${previous.token_endpoint_auth_method} → ${fields.token_endpoint_auth_method}); create a new client instead`,
+        message: `cannot switch between a secretless method (none, private_key_jwt) and a secret-based method (${previous.token_endpoint_auth_method} → ${fields.token_endpoint_auth_method}); create a new client instead`,
       });
     }
+    applyKeyRules(next, fields, issues);
 
     const scopesTouched =
       !previous || fields.scopes !== undefined || fields.grant_types !== undefined || fields.response_types !== undefined;
@@ -90,6 +93,23 @@ export function createClientRules(options: ClientRulesOptions): ClientRules {
 
     if (issues.length > 0) throw new ValidationError(issues);
     return next;
+  }
+
+  /** jwks and jwks_uri exclude each other; private_key_jwt needs one of them. */
+  function applyKeyRules(next: StoredClient, fields: ParsedClientFields, issues: ValidationIssue[]): void {
+    // A field refused by field parsing is not also reported here.
+    if (issues.some((i) => i.path.startsWith("/jwks") || i.path === "/token_endpoint_auth_method")) return;
+    if (next.jwks !== null && next.jwks_uri !== null) {
+      issues.push({
+        path: fields.jwks_uri !== undefined ? "/jwks_uri" : "/jwks",
+        message: "jwks and jwks_uri are mutually exclusive: send one of them (and null for the other)",
+      });
+    } else if (next.token_endpoint_auth_method === "private_key_jwt" && next.jwks === null && next.jwks_uri === null) {
+      issues.push({
+        path: fields.token_endpoint_auth_method !== undefined ? "/token_endpoint_auth_method" : "/jwks",
+        message: "private_key_jwt needs the client's public keys: send jwks or jwks_uri",
+      });
+    }
   }
 
   function applyClientUriRules(

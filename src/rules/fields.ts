@@ -26,6 +26,7 @@ import {
   type ParsedClientFields,
   type RegistryLimits,
 } from "../fields.js";
+import { checkJwksUri, jwksIssues } from "./jwks.js";
 import { CONTROL_CHARACTER, displayTextProblem, exceedsCodePoints, tooLongMessage } from "./text.js";
 import { checkRedirectUri, checkWebPageUrl, normalizeOrigin } from "./uris.js";
 
@@ -219,6 +220,11 @@ export function parseClientFields(
     if (value === undefined || value === null) continue;
     const problem = checkWebPageUrl(value, limits);
     if (problem !== null) issues.push({ path: pointer(key), message: problem });
+  }
+  if (fields.jwks !== undefined && fields.jwks !== null) issues.push(...jwksIssues(fields.jwks));
+  if (typeof fields.jwks_uri === "string") {
+    const problem = checkJwksUri(fields.jwks_uri, limits);
+    if (problem !== null) issues.push({ path: "/jwks_uri", message: problem });
   }
   return { fields, issues };
 }

@@ -1,0 +1,372 @@
+/**
+ * createRegistrationHandler — dynamic client registration over HTTP:
+ * RFC 7591 `POST <path>` and RFC 7592 `GET | PUT | DELETE <path>/<client_id>`.
+ * Like the management handler it only translates: request → embedder hooks
+ * (rate limit, initial access token, account, policy) → metadata mapping →
+ * one registry operation → RFC 7591 response or error. The registry owns
+ * every rule and the registration access token.
+ */
+import { OAuthClientError, type ValidationIssue } from "../errors.js";
+import { readJsonBody, type BodyProblem } from "../http/body.js";
+import { findPathProblem } from "../http/path.js";
+import {
+  clientToMetadata,
+  metadataToClientInput,
+  registrationErrorCode,
+  type ClientMetadataInput,
+  type RegistrationErrorCode,
+} from "../rules/metadata.js";
+import {
+  RegistrationPolicyError,
+  type RegistrationHandlerOptions,
+  type RegistrationPolicyContext,
+  type RegistrationRegistry,
+  type RegistrationResult,
+} from "./types.js";
+
+/** Default of `maxBodyBytes`: room for a metadata document with a 16 KiB key set. */
+export const DEFAULT_REGISTRATION_MAX_BODY_BYTES = 64 * 1024;
+
+/** Longest bearer token looked at; registry tokens are far shorter, so a longer one is refused unread. */
+const MAX_TOKEN_LENGTH = 1024;
+/** Issues spelled out in `error_description`; all of them are in `issues`. */
+const DESCRIBED_ISSUES = 5;
+
+const MANAGEMENT_METHODS: readonly string[] = ["GET", "PUT", "DELETE"];
+type ManagementMethod = "GET" | "PUT" | "DELETE";
+
+type ErrorCode = RegistrationErrorCode | "invalid_token" | "invalid_request" | "temporarily_unavailable" | "server_error";
+
+/** An RFC 7591 error body, with every issue listed for the caller's developer. */
+interface ErrorBody {
+  error: ErrorCode;
+  error_description: string;
+  issues?: ValidationIssue[];
+}
+
+// RFC 7591 §3.1 / RFC 7592 §3: responses carry credentials and must not be cached.
+const NO_STORE = { "cache-control": "no-store", pragma: "no-cache" } as const;
+
+function json(status: number, body: object, headers: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { "content-type": "application/json", ...NO_STORE, ...headers },
+  });
+}
+
+/**
+ * RFC 6749 §5.2 limits error_description to printable ASCII without `"`
+ * and `\`; messages are kept readable rather than escaped.
+ */
+function describe(text: string): string {
+  const ascii = text.replace(/"/g, "'").replace(/\\/g, "/").replace(/[^\x20-\x7e]/g, "?");
+  return ascii.length > 1000 ? `${ascii.slice(0, 999)}?` : ascii;
+}
+
+function error(status: number, code: ErrorCode, description: string, extra: { issues?: readonly ValidationIssue[]; headers?: Record<string, string> } = {}): Response {
+  const body: ErrorBody = { error: code, error_description: describe(description) };
+  if (extra.issues !== undefined && extra.issues.length > 0) body.issues = [...extra.issues];
+  return json(status, body, extra.headers);
+}
+
+/** 400 with the RFC 7591 code the issues call for, every issue listed. */
+function refuse(issues: readonly ValidationIssue[]): Response {
+  const shown = issues.slice(0, DESCRIBED_ISSUES).map((issue) => (issue.path === "" ? issue.message : `${issue.path.slice(1)}: ${issue.message}`));
+  const more = issues.length > DESCRIBED_ISSUES ? ` (and ${issues.length - DESCRIBED_ISSUES} more, see issues)` : "";
+  return error(400, registrationErrorCode(issues), `${shown.join("; ")}${more}`, { issues });
+}
+
+/** 401 as RFC 6750 §3 words it: no error code when no token was sent, `invalid_token` for a wrong one. */
+function unauthorized(token: string | null, what: string): Response {
+  if (token === null) {
+    return error(401, "invalid_token", `${what} is required: send it as Authorization: Bearer <token>`, {
+      headers: { "www-authenticate": "Bearer" },
+    });
+  }
+  return error(401, "invalid_token", `the ${what} is not valid for this request`, {
+    headers: { "www-authenticate": 'Bearer error="invalid_token"' },
+  });
+}
+
+/**
+ * The bearer token of the Authorization header (RFC 6750 §2.1), or null
+ * when there is none. A header in another form counts as a wrong token.
+ */
+function bearerToken(request: Request): { token: string | null; malformed: boolean } {
+  const header = request.headers.get("authorization");
+  if (header === null) return { token: null, malformed: false };
+  const match = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(header);
+  if (!match || match[1]!.length > MAX_TOKEN_LENGTH) return { token: header, malformed: true };
+  return { token: match[1]!, malformed: false };
+}
+
+/** Registry issue paths in RFC 7591 member names: `scopes` is `scope` on the wire. */
+function toMetadataIssues(issues: readonly ValidationIssue[], input: ClientMetadataInput): ValidationIssue[] {
+  return issues.map((issue) => {
+    const scope = /^\/scopes(?:\/(\d+))?(\/.*)?$/.exec(issue.path);
+    if (!scope) return issue;
+    const token = scope[1] === undefined ? undefined : input.scopes[Number(scope[1])];
+    const which = typeof token === "string" ? `scope ${JSON.stringify(token.length > 64 ? `${token.slice(0, 64)}…` : token)}: ` : "";
+    return { path: "/scope", message: `${which}${issue.message}` };
+  });
+}
+
+function bodyRefusal(problem: BodyProblem): Response {
+  switch (problem.kind) {
+    case "payload_too_large":
+      return error(413, "invalid_request", `the request body exceeds ${problem.limit} bytes`);
+    case "unsupported_media_type":
+      return error(415, "invalid_request", "client metadata must be sent as Content-Type: application/json");
+    case "malformed_json":
+      return error(400, "invalid_client_metadata", problem.message);
+    case "duplicate_keys": {
+      const issues = problem.pointers.map((path) => ({ path, message: "duplicate member name: each name may appear only once in an object" }));
+      if (problem.more > 0) issues.push({ path: "", message: `and ${problem.more} more duplicate member names` });
+      return refuse(issues);
+    }
+  }
+}
+
+function normalizePath(path: string): string {
+  const trimmed = path.trim().replace(/\/+$/, "");
+  if (!trimmed.startsWith("/") || findPathProblem(trimmed) !== null || /[?#]/.test(trimmed)) {
+    throw new TypeError(`createRegistrationHandler: path must be an absolute URL path such as "/register", got ${JSON.stringify(path)}`);
+  }
+  return trimmed;
+}
+
+function normalizeBaseUrl(baseUrl: string | undefined): string | undefined {
+  if (baseUrl === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(baseUrl);
+  } catch {
+    throw new TypeError(`createRegistrationHandler: baseUrl must be an absolute URL, got ${JSON.stringify(baseUrl)}`);
+  }
+  if ((url.protocol !== "https:" && url.protocol !== "http:") || url.search !== "" || url.hash !== "") {
+    throw new TypeError("createRegistrationHandler: baseUrl must be an http(s) URL without query or fragment");
+  }
+  return `${url.origin}${url.pathname.replace(/\/+$/, "")}`;
+}
+
+function positiveInteger(value: number | undefined, name: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < 1) throw new TypeError(`createRegistrationHandler: ${name} must be a positive integer`);
+  return value;
+}
+
+/**
+ * Dynamic client registration as a Fetch handler: RFC 7591 `POST <path>`
+ * answers 201 with the client information (`client_id`, `client_secret`
+ * for secret methods, `client_id_issued_at`, `client_secret_expires_at`,
+ * `registration_access_token`, `registration_client_uri`); RFC 7592
+ * `GET`, `PUT` and `DELETE` at `<path>/<client_id>` read, replace and
+ * delete the registration with `Authorization: Bearer <registration access
+ * token>` (401 without a valid one; `PUT` rotates the token). Refusals are
+ * RFC 7591 error bodies (`invalid_redirect_uri`, `invalid_client_metadata`,
+ * …) listing every issue; every response is `Cache-Control: no-store`.
+ * Registration policy is the embedder's: `initialAccessToken`, `policy`,
+ * `rateLimit`, and the account (`accountId` or `resolveAccount`).
+ *
+ * @example
+ * import { createRegistrationHandler, registrationMetadata } from "oauth-client-registry/registration";
+ *
+ * const register = createRegistrationHandler(registry, {
+ *   accountId: "registered",
+ *   baseUrl: "https://auth.example.com",
+ *   policy: (metadata) => ({ ...metadata, token_endpoint_auth_method: "none" }),
+ * });
+ * // Hono: app.all("/register/*", (c) => register(c.req.raw)); app.post("/register", (c) => register(c.req.raw));
+ */
+export function createRegistrationHandler(
+  registry: RegistrationRegistry,
+  options: RegistrationHandlerOptions,
+): (request: Request) => Promise<Response> {
+  if (options === null || typeof options !== "object") throw new TypeError("createRegistrationHandler: options are required");
+  const { accountId, resolveAccount, initialAccessToken, policy, rateLimit } = options;
+  if ((accountId === undefined) === (resolveAccount === undefined)) {
+    throw new TypeError("createRegistrationHandler: set exactly one of accountId and resolveAccount");
+  }
+  if (accountId !== undefined && (typeof accountId !== "string" || accountId === "")) {
+    throw new TypeError("createRegistrationHandler: accountId must be a non-empty string");
+  }
+  const path = normalizePath(options.path ?? "/register");
+  const baseUrl = normalizeBaseUrl(options.baseUrl);
+  const maxBodyBytes = positiveInteger(options.maxBodyBytes, "maxBodyBytes", DEFAULT_REGISTRATION_MAX_BODY_BYTES);
+  const retryAfter = positiveInteger(options.rateLimitRetryAfterSeconds, "rateLimitRetryAfterSeconds", 60);
+  const secretLifetime = options.secretLifetimeSeconds === undefined ? undefined : positiveInteger(options.secretLifetimeSeconds, "secretLifetimeSeconds", 0);
+  const now = options.now ?? (() => new Date());
+  const onError =
+    options.onError ??
+    ((failure: unknown) => {
+      console.error("oauth-client-registry: internal error while handling a registration request", failure);
+    });
+  const report = (failure: unknown, request: Request) => {
+    try {
+      onError(failure, request);
+    } catch {
+      // A failing logger must not turn into an unhandled rejection.
+    }
+  };
+
+  const clientUri = (request: Request, clientId: string) =>
+    `${baseUrl ?? new URL(request.url).origin}${path}/${encodeURIComponent(clientId)}`;
+
+  /** The RFC 7591 client information response of a registration or update. */
+  function information(request: Request, result: RegistrationResult, status: number): Response {
+    const body = clientToMetadata(result.client, {
+      client_secret: result.client_secret,
+      registration_access_token: result.registration_access_token,
+      registration_client_uri: clientUri(request, result.client.client_id),
+    });
+    return json(status, body);
+  }
+
+  /** The body as client metadata, or the refusal to answer with. */
+  async function readMetadata(request: Request): Promise<Record<string, unknown> | Response> {
+    const read = await readJsonBody(request, maxBodyBytes);
+    if (!read.ok) return bodyRefusal(read.problem);
+    if (read.empty) return refuse([{ path: "", message: "a JSON object of client metadata is required" }]);
+    if (typeof read.value !== "object" || read.value === null || Array.isArray(read.value)) {
+      return refuse([{ path: "", message: "client metadata must be a JSON object" }]);
+    }
+    return read.value as Record<string, unknown>;
+  }
+
+  /** Maps and applies the policy; a Response when the metadata is refused. */
+  async function prepare(
+    metadata: Record<string, unknown>,
+    context: RegistrationPolicyContext,
+  ): Promise<ClientMetadataInput | Response> {
+    const mapped = metadataToClientInput(metadata, { source: "dcr", clientId: context.clientId ?? undefined });
+    if (mapped.issues.length > 0) return refuse(mapped.issues);
+    if (!policy) return mapped.input;
+    try {
+      const decided = await policy(mapped.input, context);
+      if (typeof decided !== "object" || decided === null) {
+        throw new TypeError("the registration policy must return the metadata to register (an object) or throw RegistrationPolicyError");
+      }
+      return decided;
+    } catch (failure) {
+      if (failure instanceof RegistrationPolicyError) return error(400, failure.code, failure.message);
+      throw failure;
+    }
+  }
+
+  /** A registry call's validation refusal, in RFC 7591 terms; other errors propagate. */
+  async function registryCall<T>(input: ClientMetadataInput, call: () => Promise<T>): Promise<T | Response> {
+    try {
+      return await call();
+    } catch (failure) {
+      if (failure instanceof OAuthClientError && failure.status === 400) {
+        const issues = failure.issues.length > 0 ? failure.issues : [{ path: "", message: failure.message }];
+        return refuse(toMetadataIssues(issues, input));
+      }
+      throw failure;
+    }
+  }
+
+  async function register(request: Request): Promise<Response> {
+    const sent = bearerToken(request);
+    if (initialAccessToken) {
+      const allowed = sent.malformed ? false : await initialAccessToken(sent.token, request);
+      if (allowed !== true) return unauthorized(sent.token, "an initial access token");
+    }
+    const metadata = await readMetadata(request);
+    if (metadata instanceof Response) return metadata;
+    const account = accountId ?? (await resolveAccount!(request));
+    if (typeof account !== "string" || account === "") {
+      throw new TypeError("resolveAccount must return a non-empty account id");
+    }
+    const input = await prepare(metadata, { operation: "register", accountId: account, clientId: null, metadata, request });
+    if (input instanceof Response) return input;
+    const secretExpiresAt = secretLifetime === undefined ? 0 : Math.floor(now().getTime() / 1000) + secretLifetime;
+    const result = await registryCall(input, () => registry.registerClient(account, input, { secretExpiresAt }));
+    return result instanceof Response ? result : information(request, result, 201);
+  }
+
+  async function manage(request: Request, clientId: string): Promise<Response> {
+    const sent = bearerToken(request);
+    if (sent.token === null || sent.malformed) return unauthorized(sent.token, "the registration access token");
+    const token = sent.token;
+    switch (request.method as ManagementMethod) {
+      case "GET": {
+        const found = await registry.readRegistration(clientId, token);
+        if (found === null) return unauthorized(token, "registration access token");
+        // RFC 7592 §3 lists the token in every response; the caller just proved it holds it.
+        const body = clientToMetadata(found.client, { registration_access_token: token, registration_client_uri: clientUri(request, clientId) });
+        return json(200, body);
+      }
+      case "DELETE": {
+        const deleted = await registry.deleteRegistration(clientId, token);
+        return deleted ? new Response(null, { status: 204, headers: NO_STORE }) : unauthorized(token, "registration access token");
+      }
+      case "PUT": {
+        // The token is checked before the body is looked at: without it, nothing
+        // about the client (not even whether a secret matches) is revealed.
+        const current = await registry.readRegistration(clientId, token);
+        if (current === null) return unauthorized(token, "registration access token");
+        const metadata = await readMetadata(request);
+        if (metadata instanceof Response) return metadata;
+        const secret = metadata.client_secret;
+        if (secret !== undefined && secret !== null) {
+          const matched = typeof secret === "string" && secret !== "" ? await registry.authenticate(clientId, secret) : null;
+          if (matched?.client.client_id !== clientId) {
+            return refuse([{ path: "/client_secret", message: "must be the secret issued to this client (or be left out): a client cannot choose its secret" }]);
+          }
+        }
+        const input = await prepare(metadata, { operation: "update", accountId: current.account_id, clientId, metadata, request });
+        if (input instanceof Response) return input;
+        const result = await registryCall(input, () => registry.updateRegistration(clientId, token, input));
+        if (result instanceof Response) return result;
+        return result === null ? unauthorized(token, "registration access token") : information(request, result, 200);
+      }
+    }
+  }
+
+  async function handle(request: Request): Promise<Response> {
+    const url = new URL(request.url);
+    const unsafe = findPathProblem(url.pathname);
+    if (unsafe !== null) return error(400, "invalid_request", unsafe);
+    let rest = url.pathname === path || url.pathname === `${path}/` ? "" : null;
+    if (rest === null && url.pathname.startsWith(`${path}/`)) rest = url.pathname.slice(path.length + 1);
+    if (rest === null || rest.includes("/")) return error(404, "invalid_request", `no registration endpoint at ${clip(url.pathname)}`);
+    let clientId: string | null = null;
+    if (rest !== "") {
+      try {
+        clientId = decodeURIComponent(rest);
+      } catch {
+        return error(404, "invalid_request", "the client id in the path is not valid percent-encoding");
+      }
+    }
+    const allowed = clientId === null ? ["POST"] : MANAGEMENT_METHODS;
+    if (!allowed.includes(request.method)) {
+      return error(405, "invalid_request", `${clip(request.method)} is not allowed on ${clip(url.pathname)}`, { headers: { allow: allowed.join(", ") } });
+    }
+    if (rateLimit && (await rateLimit(request)) !== true) {
+      return error(429, "invalid_request", "too many registration requests; retry later", { headers: { "retry-after": String(retryAfter) } });
+    }
+    return clientId === null ? register(request) : manage(request, clientId);
+  }
+
+  return async function handleRegistration(request: Request): Promise<Response> {
+    try {
+      return await handle(request);
+    } catch (failure) {
+      if (failure instanceof OAuthClientError && failure.status === 503) {
+        const seconds = "retryAfterSeconds" in failure && typeof failure.retryAfterSeconds === "number" ? failure.retryAfterSeconds : 1;
+        return error(503, "temporarily_unavailable", failure.message, { headers: { "retry-after": String(seconds) } });
+      }
+      if (failure instanceof OAuthClientError && failure.expose && failure.status < 500) {
+        return error(failure.status, "invalid_request", failure.message);
+      }
+      report(failure, request);
+      return error(500, "server_error", "internal server error");
+    }
+  };
+}
+
+/** Caller-supplied text echoed in a message is kept short. */
+function clip(text: string, max = 100): string {
+  return text.length > max ? `${text.slice(0, max)}…` : text;
+}

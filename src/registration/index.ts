@@ -1,0 +1,36 @@
+/**
+ * oauth-client-registry/registration — dynamic client registration
+ * (RFC 7591) and management (RFC 7592) as a Fetch handler, the RFC 8414
+ * metadata members that advertise it, and the RFC 7591 metadata mapping
+ * the handler and Client ID Metadata Documents share.
+ */
+export { createRegistrationHandler, DEFAULT_REGISTRATION_MAX_BODY_BYTES } from "./handler.js";
+export {
+  registrationMetadata,
+  DEFAULT_ASSERTION_SIGNING_ALGORITHMS,
+  type RegistrationMetadataOptions,
+  type RegistrationServerMetadata,
+} from "./metadata.js";
+export {
+  RegistrationPolicyError,
+  type RegistrationHandlerOptions,
+  type RegistrationPolicy,
+  type RegistrationPolicyContext,
+  type RegistrationRegistry,
+  type RegistrationResult,
+  type RegistrationWriteOptions,
+} from "./types.js";
+export {
+  clientToMetadata,
+  metadataToClientInput,
+  registrationErrorCode,
+  type ClientInformationResponse,
+  type ClientMetadataInput,
+  type JsonWebKeySetInput,
+  type MetadataAuthMethod,
+  type MetadataClient,
+  type MetadataMappingOptions,
+  type MetadataSource,
+  type RegistrationErrorCode,
+  type RegistrationResponseExtras,
+} from "../rules/metadata.js";

@@ -1,0 +1,131 @@
+/**
+ * The public types of the registration handler: what it needs from the
+ * registry, its options, the policy hook and the error the hook throws.
+ */
+import type { OAuthClient } from "../fields.js";
+import type { AuthenticationResult } from "../registry-api.js";
+import type { ClientMetadataInput, RegistrationErrorCode } from "../rules/metadata.js";
+
+/** A client just registered or updated, as the registry returns it. */
+export interface RegistrationResult {
+  client: OAuthClient & { client_secret_expires_at?: number };
+  account_id: string;
+  /** Absent for clients that authenticate without a shared secret (none, private_key_jwt). */
+  client_secret?: string;
+  /** The RFC 7592 registration access token; returned by register and update only. */
+  registration_access_token?: string;
+}
+
+/** Options the registry takes when it issues a secret. */
+export interface RegistrationWriteOptions {
+  /** Unix seconds when a generated secret expires; 0 / absent = never. */
+  secretExpiresAt?: number;
+}
+
+/**
+ * The registry operations the handler calls: RFC 7591 registration, RFC
+ * 7592 read, update and delete (each checking the registration access
+ * token), and `authenticate`, which checks a `client_secret` an update
+ * sends back. `createOAuthClientRegistry` returns all of them.
+ */
+export interface RegistrationRegistry {
+  registerClient(accountId: string, input: ClientMetadataInput, options?: RegistrationWriteOptions): Promise<RegistrationResult>;
+  readRegistration(clientId: string, registrationAccessToken: string): Promise<{ client: OAuthClient; account_id: string } | null>;
+  updateRegistration(
+    clientId: string,
+    registrationAccessToken: string,
+    input: ClientMetadataInput,
+    options?: RegistrationWriteOptions,
+  ): Promise<RegistrationResult | null>;
+  deleteRegistration(clientId: string, registrationAccessToken: string): Promise<boolean>;
+  authenticate(clientId: string, secret: string): Promise<AuthenticationResult | null>;
+}
+
+/** What the policy hook is told about the request it decides on. */
+export interface RegistrationPolicyContext {
+  /** "register" for RFC 7591 POST, "update" for RFC 7592 PUT. */
+  operation: "register" | "update";
+  /** The account the client is (or will be) stored in. */
+  accountId: string;
+  /** The client being updated; null for a new registration. */
+  clientId: string | null;
+  /** The metadata as the client sent it, RFC 7591 member names, unknown members included (e.g. `software_id`). */
+  metadata: Readonly<Record<string, unknown>>;
+  request: Request;
+}
+
+/**
+ * The embedder's registration policy: receives the client's metadata in
+ * this registry's field names (RFC 7591 defaults applied) and returns what
+ * to register — the same object, a changed copy (force "none", drop a
+ * grant type, limit scopes), or throws {@link RegistrationPolicyError} to
+ * refuse. Whatever it returns still goes through every registry rule.
+ */
+export type RegistrationPolicy = (
+  metadata: ClientMetadataInput,
+  context: RegistrationPolicyContext,
+) => ClientMetadataInput | Promise<ClientMetadataInput>;
+
+/**
+ * Thrown by a registration policy to refuse a registration or update: the
+ * handler answers 400 with this RFC 7591 error code and description.
+ *
+ * @example
+ * throw new RegistrationPolicyError("invalid_redirect_uri", "redirect URIs must be on app.example.com");
+ */
+export class RegistrationPolicyError extends Error {
+  /** RFC 7591 §3.2.2 error code of the response. */
+  readonly code: RegistrationErrorCode;
+  /** Always 400: RFC 7591 answers every refused registration with it. */
+  readonly status = 400;
+
+  constructor(code: RegistrationErrorCode, description: string) {
+    super(description);
+    this.name = "RegistrationPolicyError";
+    this.code = code;
+  }
+}
+
+/** Options of `createRegistrationHandler`. */
+export interface RegistrationHandlerOptions {
+  /**
+   * Path of the registration endpoint, as it appears in `request.url`;
+   * RFC 7592 management lives at `<path>/<client_id>`. Default `"/register"`.
+   */
+  path?: string;
+  /**
+   * Public URL prefix the handler is reached at (scheme, host, and any
+   * prefix a proxy strips), used to build `registration_client_uri` as
+   * `<baseUrl><path>/<client_id>`. Default: the origin of each request's URL
+   * (set it whenever a proxy rewrites the host or the scheme).
+   */
+  baseUrl?: string;
+  /** The account every registration lands in. One of `accountId` and `resolveAccount` is required. */
+  accountId?: string;
+  /** Picks the account of a registration from its request (e.g. by host or initial access token). */
+  resolveAccount?: (request: Request) => string | Promise<string>;
+  /**
+   * When set, POST needs `Authorization: Bearer <initial access token>`
+   * (RFC 7591 §3): called with the token (null when none was sent); anything
+   * but `true` answers 401.
+   */
+  initialAccessToken?: (token: string | null, request: Request) => boolean | Promise<boolean>;
+  /** Rewrites or refuses metadata before it is registered or updated; see {@link RegistrationPolicy}. */
+  policy?: RegistrationPolicy;
+  /** Called first on every request; anything but `true` answers 429 with `Retry-After`. */
+  rateLimit?: (request: Request) => boolean | Promise<boolean>;
+  /** `Retry-After` of a rate-limited request, in seconds. Default 60. */
+  rateLimitRetryAfterSeconds?: number;
+  /**
+   * Lifetime of the secrets registration issues, in seconds; sets
+   * `client_secret_expires_at`. Default: secrets never expire (0). An
+   * update keeps the secret and its expiry.
+   */
+  secretLifetimeSeconds?: number;
+  /** Largest accepted request body, counted on the bytes received. Default 64 KiB. */
+  maxBodyBytes?: number;
+  /** Clock for `client_secret_expires_at`. Default `() => new Date()`; pass the registry's clock. */
+  now?: () => Date;
+  /** Called with every unexpected error (answered 500 `server_error`). Default `console.error`. */
+  onError?: (error: unknown, request: Request) => void;
+}

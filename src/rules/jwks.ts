@@ -1,0 +1,81 @@
+/**
+ * Rules of a client's public keys for private_key_jwt (RFC 7523): `jwks`,
+ * a JWK Set held in the record, or `jwks_uri`, where the client publishes
+ * it. Only public keys are accepted: a private or symmetric key sent here
+ * would be a secret stored in the clear and shown on every read.
+ */
+import { z } from "zod";
+import { pointer, type ValidationIssue } from "../errors.js";
+import { checkWebPageUrl, type UriLimits } from "./uris.js";
+
+/** Most keys a client's `jwks` may hold. */
+export const MAX_JWKS_KEYS = 10;
+/** Largest `jwks`, as JSON text, in bytes. */
+export const MAX_JWKS_BYTES = 16 * 1024;
+
+/** Members that only private or symmetric keys carry (RFC 7518 §6.2.2, §6.3.2, §6.4.1). */
+const PRIVATE_MEMBERS = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"] as const;
+
+/** One public JWK as stored: `kty` plus whatever members its type defines. */
+export const publicJwkSchema = z.looseObject({ kty: z.string().min(1) });
+/** A JWK Set as stored: `{ keys: [...] }`. */
+export const jwksSchema = z.strictObject({ keys: z.array(publicJwkSchema) });
+export type PublicJwk = z.infer<typeof publicJwkSchema>;
+export type JsonWebKeySet = z.infer<typeof jwksSchema>;
+
+/** Input schema of `jwks`: the shape, with the key count bounded. */
+export function jwksInputSchema(): z.ZodType<JsonWebKeySet> {
+  return z
+    .strictObject({
+      keys: z
+        .array(publicJwkSchema)
+        .min(1, "must contain at least one key")
+        .max(MAX_JWKS_KEYS, `must contain at most ${MAX_JWKS_KEYS} keys`),
+    })
+    .describe(
+      `JWK Set of the client's public keys for private_key_jwt: 1 to ${MAX_JWKS_KEYS} keys, at most ${MAX_JWKS_BYTES} bytes of JSON; ` +
+        "private members (d, p, q, dp, dq, qi, oth, k) and symmetric (oct) keys are refused. Excludes jwks_uri. null clears it.",
+    );
+}
+
+/**
+ * The problems of a JWK Set that passed the shape check: private or
+ * symmetric key material, and the size bound.
+ *
+ * @example
+ * jwksIssues({ keys: [{ kty: "oct", k: "c2VjcmV0" }] }); // two issues under /jwks/keys/0
+ */
+export function jwksIssues(jwks: JsonWebKeySet): ValidationIssue[] {
+  const issues: ValidationIssue[] = [];
+  for (const [index, key] of jwks.keys.entries()) {
+    if (key.kty === "oct") {
+      issues.push({ path: pointer("jwks", "keys", index, "kty"), message: 'symmetric keys ("oct") are not accepted: publish public keys only' });
+    }
+    const present = PRIVATE_MEMBERS.filter((member) => Object.hasOwn(key, member));
+    if (present.length > 0) {
+      issues.push({
+        path: pointer("jwks", "keys", index),
+        message: `must be a public key: remove the private member${present.length > 1 ? "s" : ""} ${present.join(", ")}`,
+      });
+    }
+  }
+  const bytes = new TextEncoder().encode(JSON.stringify(jwks)).length;
+  if (bytes > MAX_JWKS_BYTES) issues.push({ path: "/jwks", message: `must be at most ${MAX_JWKS_BYTES} bytes of JSON (is ${bytes})` });
+  return issues;
+}
+
+/**
+ * Checks a `jwks_uri`: an https URL (no http, not even on loopback: the
+ * keys are fetched by the server), ASCII, no user information.
+ *
+ * @example
+ * checkJwksUri("https://app.example.com/jwks.json", { maxUriLength: 2048 }); // null
+ * checkJwksUri("http://localhost/jwks.json", { maxUriLength: 2048 });        // "must use https"
+ */
+export function checkJwksUri(raw: string, limits: UriLimits): string | null {
+  const problem = checkWebPageUrl(raw, limits);
+  if (problem !== null) return problem;
+  if (!raw.toLowerCase().startsWith("https:")) return "must use https";
+  if (raw.includes("#")) return "must not contain a fragment";
+  return null;
+}
