@@ -56,7 +56,7 @@ describe("MCP SDK client against the example authorization server", () => {
     expect(metadata).toMatchObject({
       issuer: h.server.issuer,
       code_challenge_methods_supported: ["S256"],
-      token_endpoint_auth_methods_supported: expect.arrayContaining(["none", "private_key_jwt"]),
+      token_endpoint_auth_methods_supported: expect.arrayContaining(["none", "client_secret_basic"]),
     });
   });
 

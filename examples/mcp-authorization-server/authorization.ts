@@ -49,9 +49,9 @@ export function createGrantStore(): GrantStore {
   return { codes: new Map(), accessTokens: new Map() };
 }
 
-/** The client authentication methods the token endpoint understands. */
-export const TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"] as const;
-type PresentedMethod = (typeof TOKEN_ENDPOINT_AUTH_METHODS)[number];
+/** The client authentication methods the token endpoint accepts. */
+export const TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"] as const;
+type PresentedMethod = (typeof TOKEN_ENDPOINT_AUTH_METHODS)[number] | "private_key_jwt";
 
 const CODE_LIFETIME_MS = 60_000;
 const MAX_FORM_BYTES = 16 * 1024;
@@ -215,7 +215,7 @@ export function createAuthorizationEndpoints(options: AuthorizationEndpointsOpti
     if (!clientId) throw new OAuthEndpointError(400, "invalid_request", "client_id is required");
     let client: OAuthClient | null;
     try {
-      client = await registry.findClient(clientId);
+      client = await registry.resolveClient(clientId);
     } catch (error) {
       throw clientLookupError(error, 400);
     }
@@ -315,7 +315,8 @@ export function createAuthorizationEndpoints(options: AuthorizationEndpointsOpti
     } else {
       if (!bodyClientId) throw invalidClient(method, "client_id is required");
       try {
-        client = await registry.findClient(bodyClientId);
+        // A public client proves nothing here, but presenting it with a code is its use (lifecycle data, throttled).
+        client = await registry.resolveClient(bodyClientId, { recordUse: true });
       } catch (error) {
         throw clientLookupError(error, 401);
       }

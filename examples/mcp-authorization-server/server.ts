@@ -9,6 +9,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createNodeRequestListener } from "../../src/http/index.js";
 import type { OAuthClientRegistry } from "../../src/index.js";
+import { createRegistrationHandler, registrationMetadata, type RegistrationHandlerOptions } from "../../src/registration/index.js";
 import {
   createAuthorizationEndpoints,
   createGrantStore,
@@ -33,6 +34,17 @@ export interface McpAuthorizationServerOptions {
   grants?: GrantStore;
   /** Clock for codes and tokens. Default `Date.now`. */
   now?: () => number;
+  /**
+   * Dynamic client registration at `/register` (RFC 7591, and RFC 7592 at
+   * `/register/<client_id>`): where registered clients land and the
+   * registration policy. Absent: no registration endpoint.
+   */
+  registration?: Omit<RegistrationHandlerOptions, "path" | "baseUrl">;
+  /**
+   * Advertise `client_id_metadata_document_supported`: set it when the
+   * registry was created with its `clientIdMetadataDocuments` option.
+   */
+  clientIdMetadataDocuments?: boolean;
 }
 
 /** The well-known path of the MCP endpoint's metadata (RFC 9728 §3.1: inserted before the resource path). */
@@ -75,8 +87,24 @@ export function createMcpAuthorizationServer(options: McpAuthorizationServerOpti
     ...(options.now ? { now: options.now } : {}),
   });
 
+  // registration_client_uri is built on the issuer; one known only after listening is the request's own origin.
+  const registration = options.registration
+    ? createRegistrationHandler(options.registry, {
+        ...options.registration,
+        path: "/register",
+        ...(typeof issuerOption === "string" ? { baseUrl: issuerOption } : {}),
+      })
+    : null;
+
   function metadata(): Response {
     const base = issuer();
+    const registrationMembers = registrationMetadata({
+      issuer: base,
+      clientIdMetadataDocumentSupported: options.clientIdMetadataDocuments ?? false,
+      tokenEndpointAuthMethods: TOKEN_ENDPOINT_AUTH_METHODS,
+    });
+    // Without a registration handler, only the members that describe the token endpoint apply.
+    const { registration_endpoint: registrationEndpoint, ...tokenEndpointMembers } = registrationMembers;
     return jsonResponse(200, {
       issuer: base,
       authorization_endpoint: `${base}/authorize`,
@@ -84,9 +112,10 @@ export function createMcpAuthorizationServer(options: McpAuthorizationServerOpti
       response_types_supported: ["code"],
       grant_types_supported: ["authorization_code"],
       code_challenge_methods_supported: ["S256"],
-      token_endpoint_auth_methods_supported: [...TOKEN_ENDPOINT_AUTH_METHODS],
       scopes_supported: [...scopes],
       authorization_response_iss_parameter_supported: true,
+      ...tokenEndpointMembers,
+      ...(registration ? { registration_endpoint: registrationEndpoint } : {}),
     });
   }
 
@@ -98,6 +127,7 @@ export function createMcpAuthorizationServer(options: McpAuthorizationServerOpti
     if (endpoint === "GET /authorize") return endpoints.authorize(request);
     if (endpoint === "POST /token") return endpoints.token(request);
     if (pathname === "/mcp") return mcp.handle(request);
+    if (registration && (pathname === "/register" || pathname.startsWith("/register/"))) return registration(request);
     return jsonResponse(404, { error: "not_found" });
   }
 
