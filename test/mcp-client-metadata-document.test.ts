@@ -1,0 +1,166 @@
+/**
+ * End to end: the MCP TypeScript SDK presents a Client ID Metadata Document
+ * URL as its client_id (the server advertises
+ * `client_id_metadata_document_supported`), and the example server resolves
+ * it through `registry.resolveClient`: the document is fetched (by an
+ * injected fetcher: nothing leaves the machine), checked by the registry's
+ * rules and stored with source "cimd", then code + PKCE completes and a tool
+ * is called. Unusable documents are refused at /authorize, nothing stored.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import {
+  startMcpAuthorizationServer,
+  type RunningMcpAuthorizationServer,
+} from "../examples/mcp-authorization-server/server.js";
+import type { OAuthClientRegistry, RegistryEvent } from "../src/index.js";
+import {
+  connectWithAuthorization,
+  followAuthorization,
+  MCP_REDIRECT_URI,
+  MemoryOAuthProvider,
+  whoami,
+} from "./helpers/mcp-client.js";
+import { registryFixture } from "./helpers/registry.js";
+
+const SCOPES = ["notes.read"];
+const ACCOUNT = "metadata-documents";
+
+interface Harness {
+  registry: OAuthClientRegistry;
+  server: RunningMcpAuthorizationServer;
+  events: RegistryEvent[];
+  /** The documents "published" at their URLs. */
+  documents: Map<string, unknown>;
+  /** Every URL the registry asked for. */
+  fetched: string[];
+}
+
+async function startHarness(): Promise<Harness> {
+  const documents = new Map<string, unknown>();
+  const fetched: string[] = [];
+  const { registry, events } = registryFixture({
+    start: new Date(),
+    scopeCatalog: ["notes.read"],
+    clientIdMetadataDocuments: {
+      accountId: ACCOUNT,
+      fetchClientMetadata: async (url) => {
+        fetched.push(url);
+        if (!documents.has(url)) throw new Error("404 Not Found");
+        return structuredClone(documents.get(url));
+      },
+    },
+  });
+  const server = await startMcpAuthorizationServer({ registry, scopes: SCOPES, clientIdMetadataDocuments: true });
+  return { registry, server, events, documents, fetched };
+}
+
+function documentFor(url: string, overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    client_id: url,
+    client_name: "Metadata document MCP client",
+    client_uri: "https://client.example",
+    redirect_uris: [MCP_REDIRECT_URI],
+    grant_types: ["authorization_code"],
+    response_types: ["code"],
+    token_endpoint_auth_method: "none",
+    scope: "notes.read",
+    ...overrides,
+  };
+}
+
+/** The SDK as a client that publishes its metadata at `url` (so it never registers). */
+function providerFor(url: string): MemoryOAuthProvider {
+  return new MemoryOAuthProvider(
+    { client_name: "Metadata document MCP client", redirect_uris: [MCP_REDIRECT_URI], token_endpoint_auth_method: "none" },
+    { clientMetadataUrl: url },
+  );
+}
+
+describe("MCP SDK client presenting a Client ID Metadata Document URL", () => {
+  let h: Harness;
+  const open: (() => Promise<void>)[] = [];
+  beforeAll(async () => {
+    h = await startHarness();
+  });
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((close) => close()));
+  });
+  afterAll(async () => {
+    await h.server.close();
+  });
+
+  it("advertises client_id_metadata_document_supported in its RFC 8414 metadata", async () => {
+    const metadata = await (await fetch(`${h.server.issuer}/.well-known/oauth-authorization-server`)).json();
+    expect(metadata).toMatchObject({ client_id_metadata_document_supported: true });
+  });
+
+  it("the URL client id authorizes with code + PKCE and calls a tool; the client is stored with source cimd", async () => {
+    const url = "https://client.example/oauth/mcp-client.json";
+    h.documents.set(url, documentFor(url));
+    const provider = providerFor(url);
+    const { client, close } = await connectWithAuthorization(h.server.mcpUrl, provider);
+    open.push(close);
+
+    expect(provider.information).toMatchObject({ client_id: url });
+    expect(provider.authorizationUrls[0]!.searchParams.get("client_id")).toBe(url);
+    expect(await whoami(client)).toEqual({ client_id: url, scopes: SCOPES, user: "demo-user" });
+    expect(h.fetched).toContain(url);
+
+    const stored = await h.registry.get(ACCOUNT, url);
+    expect(stored).toMatchObject({
+      client_id: url,
+      source: "cimd",
+      client_name: "Metadata document MCP client",
+      token_endpoint_auth_method: "none",
+      redirect_uris: [MCP_REDIRECT_URI],
+    });
+    expect(stored.last_used_at).toEqual(expect.any(String));
+    expect(h.events).toContainEqual(expect.objectContaining({ type: "client.created", client_id: url, source: "cimd" }));
+  });
+
+  it("a changed document updates the stored client on the next authorization", async () => {
+    const url = "https://client.example/oauth/renamed.json";
+    h.documents.set(url, documentFor(url));
+    open.push((await connectWithAuthorization(h.server.mcpUrl, providerFor(url))).close);
+    h.documents.set(url, documentFor(url, { client_name: "Renamed MCP client" }));
+    const { client, close } = await connectWithAuthorization(h.server.mcpUrl, providerFor(url));
+    open.push(close);
+    expect((await whoami(client)).client_id).toBe(url);
+    expect((await h.registry.get(ACCOUNT, url)).client_name).toBe("Renamed MCP client");
+  });
+
+  it.each([
+    ["names another client_id", { client_id: "https://client.example/oauth/other.json" }, /client_id/],
+    ["uses a shared-secret method", { token_endpoint_auth_method: "client_secret_basic" }, /token_endpoint_auth_method/],
+    ["has no redirect_uris", { redirect_uris: undefined }, /redirect_uris/],
+    ["has a redirect URI the registry refuses", { redirect_uris: ["javascript:alert(1)"] }, /redirect_uris/],
+  ])("a document that %s is refused at /authorize with invalid_client, and nothing is stored", async (name, overrides, mentioned) => {
+    const url = `https://client.example/oauth/${name.replace(/\W+/g, "-")}.json`;
+    h.documents.set(url, documentFor(url, overrides));
+    const provider = providerFor(url);
+    await expect(connectWithAuthorization(h.server.mcpUrl, provider)).rejects.toThrow(/authorization refused: 400/);
+    const { status, location, body } = await followAuthorization(provider);
+    expect({ status, location }).toEqual({ status: 400, location: null });
+    expect(body).toMatchObject({ error: "invalid_client", error_description: expect.stringMatching(mentioned) });
+    await expect(h.registry.get(ACCOUNT, url)).rejects.toMatchObject({ code: "not_found" });
+  });
+
+  it("a document that cannot be fetched is refused at /authorize, and nothing is stored", async () => {
+    const url = "https://client.example/oauth/missing.json";
+    const provider = providerFor(url);
+    await expect(connectWithAuthorization(h.server.mcpUrl, provider)).rejects.toThrow(/authorization refused: 400/);
+    expect((await followAuthorization(provider)).body).toMatchObject({
+      error: "invalid_client",
+      error_description: expect.stringContaining("could not be fetched"),
+    });
+    await expect(h.registry.get(ACCOUNT, url)).rejects.toMatchObject({ code: "not_found" });
+  });
+
+  it("a redirect URI the document does not list is refused without redirecting", async () => {
+    const url = "https://client.example/oauth/other-redirect.json";
+    h.documents.set(url, documentFor(url, { redirect_uris: ["http://127.0.0.1:1/elsewhere"] }));
+    const provider = providerFor(url);
+    await expect(connectWithAuthorization(h.server.mcpUrl, provider)).rejects.toThrow(/authorization refused: 400/);
+    expect((await followAuthorization(provider)).body).toMatchObject({ error: "invalid_request" });
+  });
+});
