@@ -1,22 +1,35 @@
 /**
  * oauth-client-registry — manage the OAuth 2.0 clients of an authorization
  * server: create, list, read, update, delete, rotate secrets with a
- * two-secret window, and authenticate clients at the token endpoint.
+ * two-secret window, and authenticate clients at the token endpoint;
+ * dynamic registration (RFC 7591/7592), Client ID Metadata Documents and
+ * the lifecycle (last use, purge) of self-registered clients.
  */
 export {
   createOAuthClientRegistry,
   type AuthenticationResult,
+  type ClientIdMetadataDocumentsOptions,
   type ClientPage,
   type ImportClientInput,
   type ListOptions,
   type OAuthClientRegistry,
   type OAuthClientRegistryOptions,
+  type PurgeOptions,
+  type PurgeResult,
+  type RegisteredClient,
+  type RegisterOptions,
+  type RegistrationRead,
+  type ResolveOptions,
+  type RotateSecretOptions,
   type WriteOptions,
 } from "./registry.js";
+export { metadataUrlProblem } from "./resolve.js";
+export { MAX_JWKS_BYTES, MAX_JWKS_KEYS, type JsonWebKeySet } from "./rules/jwks.js";
 export { clientVersion } from "./versions.js";
 export {
   OAuthClientError,
   ValidationError,
+  ClientMetadataError,
   NotFoundError,
   ConflictError,
   InternalError,
@@ -36,6 +49,8 @@ export {
   GRANT_TYPES,
   RESPONSE_TYPES,
   TOKEN_ENDPOINT_AUTH_METHODS,
+  CLIENT_SOURCES,
+  type ClientSource,
   type ClientUriVerification,
   type CreateClientInput,
   type CreatedOAuthClient,

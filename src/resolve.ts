@@ -6,7 +6,7 @@
  * lists and has lifecycle data like the others.
  */
 import { ClientMetadataError, OAuthClientError, ValidationError, type ValidationIssue } from "./errors.js";
-import { changedFields, usesSecret, type CreateClientInput, type OAuthClient } from "./fields.js";
+import { changedFields, usesSecret, type OAuthClient } from "./fields.js";
 import { isPlausibleClientId, MAX_CLIENT_ID_LENGTH } from "./ids.js";
 import type { Lifecycle } from "./lifecycle.js";
 import { mergeFields, newRecord, replacementFields } from "./records.js";
@@ -21,7 +21,7 @@ import type { StoredClient } from "./store.js";
 export type MetadataMapper = (
   metadata: unknown,
   options: { source: "cimd"; clientId: string },
-) => { input: CreateClientInput; issues: ValidationIssue[] };
+) => { input: unknown; issues: ValidationIssue[] };
 
 /**
  * Why `raw` cannot be a Client ID Metadata Document URL, or null: https,
@@ -90,15 +90,17 @@ export function createResolver(
     if (typeof document !== "object" || document === null || Array.isArray(document)) {
       throw new ClientMetadataError([{ path: "", message: "the client metadata document must be a JSON object" }]);
     }
-    const named = (document as Record<string, unknown>).client_id;
-    if (named !== url) {
-      issues.push({ path: "/client_id", message: `must be the document's own URL ${JSON.stringify(url)}` });
-    }
     const mapped = mapMetadata(document, { source: "cimd", clientId: url });
     issues.push(...mapped.issues);
+    // The mapping states these rules; they are checked again here because they are what makes a document safe to trust.
+    const reported = (path: string) => issues.some((issue) => issue.path === path);
+    if ((document as Record<string, unknown>).client_id !== url && !reported("/client_id")) {
+      issues.push({ path: "/client_id", message: `must be the document's own URL ${JSON.stringify(url)}` });
+    }
     const { fields, issues: fieldIssues } = parseClientFields(mapped.input, "create", limits);
     issues.push(...fieldIssues);
-    if (fields.token_endpoint_auth_method !== undefined && usesSecret(fields.token_endpoint_auth_method)) {
+    const method = fields.token_endpoint_auth_method;
+    if (method !== undefined && usesSecret(method) && !reported("/token_endpoint_auth_method")) {
       issues.push({
         path: "/token_endpoint_auth_method",
         message: 'a client metadata document cannot use a shared secret: use "none" or "private_key_jwt"',
@@ -154,13 +156,14 @@ export function createResolver(
   }
 
   return async function resolveClient(clientId, options = {}) {
-    if (!isPlausibleClientId(clientId)) return null;
     let record: StoredClient | null;
-    if (documents !== undefined && /^https:/i.test(clientId)) {
+    // A URL id gets a specific error (too long, a fragment…) rather than "unknown client".
+    if (documents !== undefined && typeof clientId === "string" && /^https:/i.test(clientId)) {
       const problem = metadataUrlProblem(clientId);
       if (problem !== null) throw new ClientMetadataError([{ path: "/client_id", message: `a client id URL ${problem}` }]);
       record = await upsert(clientId, await fetchDocument(clientId));
     } else {
+      if (!isPlausibleClientId(clientId)) return null;
       record = await storeCall(() => store.getById(clientId));
     }
     if (record === null) return null;

@@ -74,8 +74,12 @@ describe("parseClientFields: the create/update body (docs/api.md, the client obj
       expect(parseCreate({ ...validCreate(), colour: "blue" }).issues).toEqual([
         { path: "/colour", message: "unknown field colour" },
       ]);
-      expect(parseUpdate({ client_secret_expires_at: 0 }).issues).toEqual([
-        { path: "/client_secret_expires_at", message: "unknown field client_secret_expires_at" },
+      expect(parseUpdate({ client_secret_issued_at: 0 }).issues).toEqual([
+        { path: "/client_secret_issued_at", message: "unknown field client_secret_issued_at" },
+      ]);
+      // A hidden stored field is not a field of the client object: sending it is an unknown field.
+      expect(parseUpdate({ registration_access_token_hash: "x" }).issues).toEqual([
+        { path: "/registration_access_token_hash", message: "unknown field registration_access_token_hash" },
       ]);
     });
 
@@ -94,10 +98,15 @@ describe("parseClientFields: the create/update body (docs/api.md, the client obj
         [
           "client_id",
           "client_secret",
+          "client_secret_expires_at",
           "client_uri_verification",
           "created_at",
           "has_rotated_secret",
+          "last_used_at",
           "promoted_at",
+          "rotated_secret_last_used_at",
+          "secret_last_used_at",
+          "source",
           "updated_at",
         ].sort(),
       );
@@ -167,7 +176,7 @@ describe("parseClientFields: the create/update body (docs/api.md, the client obj
       [{ scopes: "profile email" }, "/scopes", /expected array/],
       [{ scopes: ["profile", null] }, "/scopes/1", /expected string/],
       [{ optional_scopes: [1] }, "/optional_scopes/0", /expected string/],
-      [{ token_endpoint_auth_method: "private_key_jwt" }, "/token_endpoint_auth_method", /client_secret_basic/],
+      [{ token_endpoint_auth_method: "tls_client_auth" }, "/token_endpoint_auth_method", /private_key_jwt/],
       [{ allowed_cors_origins: [true] }, "/allowed_cors_origins/0", /expected string/],
       [{ post_logout_redirect_uris: {} }, "/post_logout_redirect_uris", /expected array/],
       [{ logo_uri: 5 }, "/logo_uri", /./],

@@ -16,7 +16,7 @@ describe("onEvent: one event per operation, with type, account_id, client_id and
     const { registry, events, clock } = registryFixture({ start: T0 });
     const created = await registry.create("acct_a", confidential);
     const id = created.client_id;
-    expect(events).toEqual([{ type: "client.created", account_id: "acct_a", client_id: id, at: T0 }]);
+    expect(events).toEqual([{ type: "client.created", account_id: "acct_a", client_id: id, at: T0, source: "api" }]);
 
     let at = clock.tick();
     await registry.update("acct_a", id, { client_name: "Renamed" });

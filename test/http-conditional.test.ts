@@ -65,7 +65,8 @@ describe("If-Match", () => {
     const stale = await harness.handler(apiRequest("DELETE", `${path}/rotate_secret`, { headers: { "if-match": '"v1"' } }));
     expect(stale.status).toBe(412);
     expect(await harness.registry.authenticate(id, secret)).toMatchObject({ matched: "rotated" });
-    const current = await harness.handler(apiRequest("DELETE", `${path}/rotate_secret`, { headers: { "if-match": '"v2"' } }));
+    // That authentication recorded the first use of the rotated secret: a write, so version 3.
+    const current = await harness.handler(apiRequest("DELETE", `${path}/rotate_secret`, { headers: { "if-match": '"v3"' } }));
     expect(current.status).toBe(200);
   });
 

@@ -9,6 +9,7 @@
 import { OAuthClientError, type ValidationIssue } from "../errors.js";
 import { readJsonBody, type BodyProblem } from "../http/body.js";
 import { findPathProblem } from "../http/path.js";
+import type { RegisteredClient } from "../registry-api.js";
 import {
   clientToMetadata,
   metadataToClientInput,
@@ -21,7 +22,6 @@ import {
   type RegistrationHandlerOptions,
   type RegistrationPolicyContext,
   type RegistrationRegistry,
-  type RegistrationResult,
 } from "./types.js";
 
 /** Default of `maxBodyBytes`: room for a metadata document with a 16 KiB key set. */
@@ -70,10 +70,10 @@ function error(status: number, code: ErrorCode, description: string, extra: { is
 }
 
 /** 400 with the RFC 7591 code the issues call for, every issue listed. */
-function refuse(issues: readonly ValidationIssue[]): Response {
+function refuse(issues: readonly ValidationIssue[], code: RegistrationErrorCode = registrationErrorCode(issues)): Response {
   const shown = issues.slice(0, DESCRIBED_ISSUES).map((issue) => (issue.path === "" ? issue.message : `${issue.path.slice(1)}: ${issue.message}`));
   const more = issues.length > DESCRIBED_ISSUES ? ` (and ${issues.length - DESCRIBED_ISSUES} more, see issues)` : "";
-  return error(400, registrationErrorCode(issues), `${shown.join("; ")}${more}`, { issues });
+  return error(400, code, `${shown.join("; ")}${more}`, { issues });
 }
 
 /** 401 as RFC 6750 §3 words it: no error code when no token was sent, `invalid_token` for a wrong one. */
@@ -122,7 +122,8 @@ function bodyRefusal(problem: BodyProblem): Response {
     case "duplicate_keys": {
       const issues = problem.pointers.map((path) => ({ path, message: "duplicate member name: each name may appear only once in an object" }));
       if (problem.more > 0) issues.push({ path: "", message: `and ${problem.more} more duplicate member names` });
-      return refuse(issues);
+      // A repeated name is a problem of the JSON text, whichever member it is.
+      return refuse(issues, "invalid_client_metadata");
     }
   }
 }
@@ -213,7 +214,7 @@ export function createRegistrationHandler(
     `${baseUrl ?? new URL(request.url).origin}${path}/${encodeURIComponent(clientId)}`;
 
   /** The RFC 7591 client information response of a registration or update. */
-  function information(request: Request, result: RegistrationResult, status: number): Response {
+  function information(request: Request, result: RegisteredClient, status: number): Response {
     const body = clientToMetadata(result.client, {
       client_secret: result.client_secret,
       registration_access_token: result.registration_access_token,

@@ -17,8 +17,6 @@ export {
   type RegistrationPolicy,
   type RegistrationPolicyContext,
   type RegistrationRegistry,
-  type RegistrationResult,
-  type RegistrationWriteOptions,
 } from "./types.js";
 export {
   clientToMetadata,
@@ -26,11 +24,9 @@ export {
   registrationErrorCode,
   type ClientInformationResponse,
   type ClientMetadataInput,
-  type JsonWebKeySetInput,
-  type MetadataAuthMethod,
-  type MetadataClient,
   type MetadataMappingOptions,
   type MetadataSource,
   type RegistrationErrorCode,
   type RegistrationResponseExtras,
 } from "../rules/metadata.js";
+export type { RegisteredClient, RegisterOptions, RegistrationRead } from "../registry-api.js";

@@ -2,44 +2,19 @@
  * The public types of the registration handler: what it needs from the
  * registry, its options, the policy hook and the error the hook throws.
  */
-import type { OAuthClient } from "../fields.js";
-import type { AuthenticationResult } from "../registry-api.js";
+import type { OAuthClientRegistry } from "../registry-api.js";
 import type { ClientMetadataInput, RegistrationErrorCode } from "../rules/metadata.js";
-
-/** A client just registered or updated, as the registry returns it. */
-export interface RegistrationResult {
-  client: OAuthClient & { client_secret_expires_at?: number };
-  account_id: string;
-  /** Absent for clients that authenticate without a shared secret (none, private_key_jwt). */
-  client_secret?: string;
-  /** The RFC 7592 registration access token; returned by register and update only. */
-  registration_access_token?: string;
-}
-
-/** Options the registry takes when it issues a secret. */
-export interface RegistrationWriteOptions {
-  /** Unix seconds when a generated secret expires; 0 / absent = never. */
-  secretExpiresAt?: number;
-}
 
 /**
  * The registry operations the handler calls: RFC 7591 registration, RFC
  * 7592 read, update and delete (each checking the registration access
  * token), and `authenticate`, which checks a `client_secret` an update
- * sends back. `createOAuthClientRegistry` returns all of them.
+ * sends back. A registry from `createOAuthClientRegistry` has them all.
  */
-export interface RegistrationRegistry {
-  registerClient(accountId: string, input: ClientMetadataInput, options?: RegistrationWriteOptions): Promise<RegistrationResult>;
-  readRegistration(clientId: string, registrationAccessToken: string): Promise<{ client: OAuthClient; account_id: string } | null>;
-  updateRegistration(
-    clientId: string,
-    registrationAccessToken: string,
-    input: ClientMetadataInput,
-    options?: RegistrationWriteOptions,
-  ): Promise<RegistrationResult | null>;
-  deleteRegistration(clientId: string, registrationAccessToken: string): Promise<boolean>;
-  authenticate(clientId: string, secret: string): Promise<AuthenticationResult | null>;
-}
+export type RegistrationRegistry = Pick<
+  OAuthClientRegistry,
+  "registerClient" | "readRegistration" | "updateRegistration" | "deleteRegistration" | "authenticate"
+>;
 
 /** What the policy hook is told about the request it decides on. */
 export interface RegistrationPolicyContext {

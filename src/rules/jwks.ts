@@ -18,13 +18,17 @@ const PRIVATE_MEMBERS = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"] as const;
 
 /** One public JWK as stored: `kty` plus whatever members its type defines. */
 export const publicJwkSchema = z.looseObject({ kty: z.string().min(1) });
-/** A JWK Set as stored: `{ keys: [...] }`. */
-export const jwksSchema = z.strictObject({ keys: z.array(publicJwkSchema) });
-export type PublicJwk = z.infer<typeof publicJwkSchema>;
+/** A JWK Set as stored and read: `{ keys: [...] }`, each key an object with a string `kty`. */
+export const jwksSchema = z
+  .strictObject({ keys: z.array(z.record(z.string(), z.unknown()).describe("A public JWK (RFC 7517): a string kty and the members of its type.")) })
+  .describe("JWK Set of the client's public keys (private_key_jwt).");
 export type JsonWebKeySet = z.infer<typeof jwksSchema>;
 
-/** Input schema of `jwks`: the shape, with the key count bounded. */
-export function jwksInputSchema(): z.ZodType<JsonWebKeySet> {
+/**
+ * Input schema of `jwks`: the shape, with the key count bounded. Typed as
+ * key objects (what a caller sends); the parsed keys do have a string `kty`.
+ */
+export function jwksInputSchema(): z.ZodType<{ keys: Record<string, unknown>[] }> {
   return z
     .strictObject({
       keys: z
@@ -45,7 +49,7 @@ export function jwksInputSchema(): z.ZodType<JsonWebKeySet> {
  * @example
  * jwksIssues({ keys: [{ kty: "oct", k: "c2VjcmV0" }] }); // two issues under /jwks/keys/0
  */
-export function jwksIssues(jwks: JsonWebKeySet): ValidationIssue[] {
+export function jwksIssues(jwks: { keys: readonly Record<string, unknown>[] }): ValidationIssue[] {
   const issues: ValidationIssue[] = [];
   for (const [index, key] of jwks.keys.entries()) {
     if (key.kty === "oct") {

@@ -26,32 +26,20 @@ import {
   GRANT_TYPES,
   RESPONSE_TYPES,
   TOKEN_ENDPOINT_AUTH_METHODS,
+  usesSecret,
   type CreateClientInput,
   type GrantType,
   type OAuthClient,
   type ResponseType,
+  type TokenEndpointAuthMethod,
 } from "../fields.js";
+import type { JsonWebKeySet } from "./jwks.js";
 
 /** Where a metadata document comes from: a registration request, or a Client ID Metadata Document. */
 export type MetadataSource = "dcr" | "cimd";
 
-/** Every token endpoint authentication method the translation passes on (the registry decides which it accepts). */
-export type MetadataAuthMethod = CreateClientInput["token_endpoint_auth_method"] | "private_key_jwt";
-
-/** A JSON Web Key Set as sent: an object whose `keys` is a list of key objects (their content is checked by the registry). */
-export interface JsonWebKeySetInput {
-  keys: Record<string, unknown>[];
-}
-
-/**
- * A client described by RFC 7591 metadata, in this registry's field names:
- * a create body, plus the public-key fields of `private_key_jwt` clients.
- */
-export type ClientMetadataInput = Omit<CreateClientInput, "token_endpoint_auth_method"> & {
-  token_endpoint_auth_method: MetadataAuthMethod;
-  jwks?: JsonWebKeySetInput | null;
-  jwks_uri?: string | null;
-};
+/** A client described by RFC 7591 metadata, in this registry's field names: a create body. */
+export type ClientMetadataInput = CreateClientInput;
 
 /** Options of {@link metadataToClientInput}. */
 export interface MetadataMappingOptions {
@@ -73,8 +61,7 @@ export type RegistrationErrorCode =
   | "invalid_software_statement"
   | "unapproved_software_statement";
 
-const SECRET_METHODS: ReadonlySet<string> = new Set(["client_secret_basic", "client_secret_post"]);
-const AUTH_METHODS: readonly string[] = [...new Set<string>([...TOKEN_ENDPOINT_AUTH_METHODS, "private_key_jwt"])];
+const AUTH_METHODS: readonly string[] = TOKEN_ENDPOINT_AUTH_METHODS;
 
 /** Simple string members: RFC 7591 name and ours are the same. */
 const URL_MEMBERS = ["client_uri", "logo_uri", "policy_uri", "tos_uri"] as const;
@@ -239,12 +226,12 @@ export function metadataToClientInput(
         path: "/token_endpoint_auth_method",
         message: `unsupported token endpoint authentication method; supported: ${AUTH_METHODS.join(", ")}`,
       });
-    } else if (source === "cimd" && SECRET_METHODS.has(method)) {
+    } else if (source === "cimd" && usesSecret(method as TokenEndpointAuthMethod)) {
       issues.push({
         path: "/token_endpoint_auth_method",
         message: `a client metadata document cannot use a shared secret (${method}); use "none" or "private_key_jwt"`,
       });
-    } else input.token_endpoint_auth_method = method as MetadataAuthMethod;
+    } else input.token_endpoint_auth_method = method as TokenEndpointAuthMethod;
   }
 
   const scope = member(metadata, "scope");
@@ -273,8 +260,9 @@ export function metadataToClientInput(
 
   const jwks = member(metadata, "jwks");
   if (jwks !== undefined) {
+    // The keys themselves (kty, public members only, count, size) are the registry's rules.
     if (isObject(jwks) && Array.isArray(jwks.keys) && jwks.keys.every(isObject)) {
-      input.jwks = jwks as unknown as JsonWebKeySetInput;
+      input.jwks = jwks as unknown as JsonWebKeySet;
     } else issues.push({ path: "/jwks", message: 'must be a JSON Web Key Set: an object with "keys", an array of key objects' });
   }
   const jwksUri = member(metadata, "jwks_uri");
@@ -316,16 +304,9 @@ export interface ClientInformationResponse {
   policy_uri?: string;
   tos_uri?: string;
   post_logout_redirect_uris?: string[];
-  jwks?: JsonWebKeySetInput;
+  jwks?: JsonWebKeySet;
   jwks_uri?: string;
 }
-
-/** The fields {@link clientToMetadata} reads: a client object, with the fields of issue 12 when the registry has them. */
-export type MetadataClient = OAuthClient & {
-  client_secret_expires_at?: number;
-  jwks?: JsonWebKeySetInput | null;
-  jwks_uri?: string | null;
-};
 
 /**
  * A registered client as RFC 7591 client information (§3.2.1): member
@@ -341,7 +322,7 @@ export type MetadataClient = OAuthClient & {
  *   registration_client_uri: `https://auth.example.com/register/${registered.client.client_id}`,
  * });
  */
-export function clientToMetadata(client: MetadataClient, extras: RegistrationResponseExtras = {}): ClientInformationResponse {
+export function clientToMetadata(client: OAuthClient, extras: RegistrationResponseExtras = {}): ClientInformationResponse {
   const out: ClientInformationResponse = {
     client_id: client.client_id,
     client_id_issued_at: Math.floor(Date.parse(client.created_at) / 1000),
@@ -354,8 +335,8 @@ export function clientToMetadata(client: MetadataClient, extras: RegistrationRes
   };
   if (extras.client_secret !== undefined) out.client_secret = extras.client_secret;
   // RFC 7591 §3.2.1: required whenever a secret exists, even when it is not shown again.
-  if (extras.client_secret !== undefined || SECRET_METHODS.has(client.token_endpoint_auth_method)) {
-    out.client_secret_expires_at = extras.client_secret_expires_at ?? client.client_secret_expires_at ?? 0;
+  if (extras.client_secret !== undefined || usesSecret(client.token_endpoint_auth_method)) {
+    out.client_secret_expires_at = extras.client_secret_expires_at ?? client.client_secret_expires_at;
   }
   if (extras.registration_access_token !== undefined) out.registration_access_token = extras.registration_access_token;
   if (extras.registration_client_uri !== undefined) out.registration_client_uri = extras.registration_client_uri;

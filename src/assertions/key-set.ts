@@ -1,0 +1,114 @@
+/**
+ * The client's public keys for `private_key_jwt`: a key set stored with the
+ * client (`jwks`) or fetched from its `jwks_uri`. Only public asymmetric
+ * keys are ever used; a set carrying private or symmetric key material is
+ * refused whole, because it shows the client mishandles its keys and
+ * because a symmetric key would let anyone who can read the client forge
+ * its assertions.
+ */
+
+import type { JSONWebKeySet, JWK } from "jose";
+import { AssertionError } from "./errors.js";
+
+/** A key set as received: only its shape (`{ keys: [...] }`) is assumed until it is checked. */
+export interface UntrustedKeySet {
+  readonly keys: readonly unknown[];
+}
+
+/**
+ * Loads a remote key set. `refresh: true` asks for a fresh copy rather than
+ * a cached one; the verifier asks for it at most once per assertion, when
+ * the cached set has no key for the assertion or no key that verifies it.
+ * A loader should still rate-limit refreshes per URL, since an attacker can
+ * send assertions with unknown `kid`s.
+ */
+export type KeySetLoader = (options: { refresh: boolean }) => Promise<UntrustedKeySet>;
+
+/** What the verifier needs: a key set, or a loader of one. */
+export type KeySetSource = UntrustedKeySet | KeySetLoader;
+
+/** Most keys a key set may hold: bounds the keys tried for one assertion. */
+export const MAX_KEY_SET_KEYS = 100;
+
+/**
+ * JWK members that carry private or symmetric key material (RFC 7518 §6.2.2,
+ * §6.3.2, §6.4; RFC 8037 §2 `d`; the AKP key type's `priv`).
+ */
+const SECRET_MEMBERS = ["d", "p", "q", "dp", "dq", "qi", "oth", "k", "priv"] as const;
+
+/**
+ * Checks that `value` is a JSON Web Key Set (RFC 7517 §5) of public keys
+ * only and returns it typed; throws {@link AssertionError} with reason
+ * `key_set` otherwise, naming the first offending key.
+ *
+ * @example
+ * publicKeySet({ keys: [{ kty: "EC", crv: "P-256", x: "…", y: "…" }] }); // ok
+ * publicKeySet({ keys: [{ kty: "oct", k: "c2VjcmV0" }] }); // throws AssertionError("key_set")
+ */
+export function publicKeySet(value: unknown): JSONWebKeySet {
+  if (!isPlainObject(value) || !Array.isArray(value.keys)) {
+    throw new AssertionError("key_set", "the client's key set is not a JSON Web Key Set (an object with a keys array)");
+  }
+  const keys: unknown[] = value.keys;
+  if (keys.length > MAX_KEY_SET_KEYS) {
+    throw new AssertionError("key_set", `the client's key set holds ${keys.length} keys; at most ${MAX_KEY_SET_KEYS} are accepted`);
+  }
+  keys.forEach((key, index) => {
+    if (!isPlainObject(key) || typeof key.kty !== "string") {
+      throw new AssertionError("key_set", `key ${index} of the client's key set is not a JWK with a string kty`);
+    }
+    if (key.kty === "oct") {
+      throw new AssertionError("key_set", `key ${index} of the client's key set is symmetric (kty "oct"); only public keys are accepted`);
+    }
+    const secret = SECRET_MEMBERS.find((member) => Object.hasOwn(key, member));
+    if (secret !== undefined) {
+      throw new AssertionError("key_set", `key ${index} of the client's key set holds private key material ("${secret}"); only public keys are accepted`);
+    }
+  });
+  return { keys: keys as JWK[] };
+}
+
+/** The key fields of a client that `private_key_jwt` reads. */
+export interface ClientKeyFields {
+  jwks?: unknown;
+  jwks_uri?: string | null;
+}
+
+/**
+ * What {@link AssertionVerifier.verify} needs for one client: its stored
+ * `jwks` (checked here), or a loader for its `jwks_uri` that goes through
+ * `fetchRemoteKeySet` (the embedder's safe, cached fetcher). Throws
+ * {@link AssertionError} with reason `key_set` when the client has neither,
+ * has both (they are mutually exclusive), or has a `jwks_uri` but no
+ * fetcher was given.
+ *
+ * @example
+ * const keySet = keySetForClient(client, (uri, { refresh }) => remoteKeySets.get(uri, { refresh }));
+ * const { clientId } = await verifier.verify(assertion, { audience: tokenEndpoint, keySet, expectedClientId: client.client_id });
+ */
+export function keySetForClient(
+  client: ClientKeyFields,
+  fetchRemoteKeySet?: (uri: string, options: { refresh: boolean }) => Promise<UntrustedKeySet>,
+): KeySetSource {
+  const hasJwks = client.jwks !== undefined && client.jwks !== null;
+  const hasUri = client.jwks_uri !== undefined && client.jwks_uri !== null;
+  if (hasJwks && hasUri) {
+    throw new AssertionError("key_set", "the client has both jwks and jwks_uri; it must have exactly one");
+  }
+  if (hasJwks) return publicKeySet(client.jwks);
+  if (hasUri) {
+    const uri = client.jwks_uri;
+    if (typeof uri !== "string" || uri === "") {
+      throw new AssertionError("key_set", "the client's jwks_uri is not a URL");
+    }
+    if (fetchRemoteKeySet === undefined) {
+      throw new AssertionError("key_set", "the client's keys are at a jwks_uri, but no remote key set fetcher is configured");
+    }
+    return (options) => fetchRemoteKeySet(uri, options);
+  }
+  throw new AssertionError("key_set", "the client has neither jwks nor jwks_uri, so it cannot use private_key_jwt");
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}

@@ -1,0 +1,405 @@
+/**
+ * `private_key_jwt` client authentication (RFC 7523 §2.2 and §3, RFC 7521
+ * §4.2): the client proves who it is with a JWT it signed with a private
+ * key whose public half the registry holds (`jwks`) or can fetch
+ * (`jwks_uri`). Signatures and the standard time and audience claims are
+ * checked by `jose`; this module decides which keys and algorithms are
+ * acceptable, what the claims must say, and that each assertion is used
+ * once.
+ */
+
+import { sha256 } from "@noble/hashes/sha2.js";
+import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
+import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, errors, jwtVerify } from "jose";
+import type { JSONWebKeySet, JWTVerifyGetKey, JWTVerifyOptions } from "jose";
+import { AssertionError } from "./errors.js";
+import { publicKeySet } from "./key-set.js";
+import type { KeySetLoader, KeySetSource } from "./key-set.js";
+import { createMemoryReplayCache } from "./replay-cache.js";
+import type { ReplayCache } from "./replay-cache.js";
+
+/**
+ * The signature algorithms a client assertion may use: asymmetric only.
+ * `none` would need no key at all, and an `HS*` MAC keyed with a public key
+ * would let anyone who knows the public key forge assertions.
+ */
+export const ASSERTION_ALGORITHMS = Object.freeze([
+  "RS256",
+  "RS384",
+  "RS512",
+  "PS256",
+  "PS384",
+  "PS512",
+  "ES256",
+  "ES384",
+  "ES512",
+  "EdDSA",
+  "Ed25519",
+] as const);
+
+/** One of {@link ASSERTION_ALGORITHMS}. */
+export type AssertionAlgorithm = (typeof ASSERTION_ALGORITHMS)[number];
+
+/** Longest assertion read at all, in characters: bounds decoding and hashing work per request. */
+export const MAX_ASSERTION_LENGTH = 16_384;
+
+/** Options of {@link createAssertionVerifier}. */
+export interface AssertionVerifierOptions {
+  /** Accepted `alg` values, a subset of {@link ASSERTION_ALGORITHMS} (default: all of them). */
+  algorithms?: readonly AssertionAlgorithm[];
+  /** Allowed clock difference with the client when checking `exp`, `nbf` and `iat` (default 30 s). */
+  clockToleranceSeconds?: number;
+  /**
+   * Longest accepted lifetime: `exp` minus `iat` (or minus now when `iat`
+   * is absent) must not exceed it (default 300 s). It also bounds how long
+   * the replay cache holds each `jti`.
+   */
+  maxLifetimeSeconds?: number;
+  /**
+   * Where used `jti`s are recorded (default: a {@link createMemoryReplayCache}
+   * for this verifier, which only covers one process).
+   */
+  replayCache?: ReplayCache;
+  /** Clock, injectable for tests (default `() => new Date()`). */
+  now?: () => Date;
+  /**
+   * Require `aud` to be one value (a string, or an array of one) rather than
+   * any list that includes an allowed audience (default false). With the
+   * issuer identifier as the only allowed audience, this is the stricter
+   * audience rule of the update to RFC 7523 (draft-ietf-oauth-rfc7523bis).
+   */
+  singleAudience?: boolean;
+}
+
+/** What {@link AssertionVerifier.verify} needs besides the assertion. */
+export interface VerifyAssertionOptions {
+  /**
+   * The audiences this server accepts: its token endpoint URL and/or its
+   * issuer identifier. An assertion passes when one of its `aud` values
+   * equals one of these exactly.
+   */
+  audience: string | readonly string[];
+  /** The client's public keys (see {@link keySetForClient}). */
+  keySet: KeySetSource;
+  /** The client id the request names (e.g. its `client_id` parameter); `iss` and `sub` must equal it. */
+  expectedClientId?: string;
+}
+
+/** An assertion that passed every check and was recorded as used. */
+export interface VerifiedAssertion {
+  /** The authenticated client: the assertion's `iss` and `sub`. */
+  clientId: string;
+  jti: string;
+  /** The assertion's `exp`. */
+  expiresAt: Date;
+}
+
+/** Verifies `private_key_jwt` client assertions; see {@link createAssertionVerifier}. */
+export interface AssertionVerifier {
+  /**
+   * Verifies one client assertion and records its `jti` as used. Throws
+   * {@link AssertionError} with a stable `reason` when it is refused; an
+   * error of the replay cache itself (e.g. a shared store that is down) is
+   * passed through unchanged.
+   */
+  verify(assertion: string, options: VerifyAssertionOptions): Promise<VerifiedAssertion>;
+}
+
+const DEFAULT_CLOCK_TOLERANCE_SECONDS = 30;
+const DEFAULT_MAX_LIFETIME_SECONDS = 300;
+
+/**
+ * A verifier of `private_key_jwt` client assertions. Checks, in order: the
+ * assertion is a compact JWS whose `typ`, if any, is `JWT` or
+ * `client-authentication+jwt` (`malformed`) with an allowed asymmetric `alg`
+ * (`algorithm`); a key of the client's key set verifies it (`key_set`,
+ * `key_not_found`, `signature`) — for a remote key set, an unknown `kid` or
+ * a signature no cached key verifies triggers exactly one refetch with
+ * `{ refresh: true }`; then the claims: `exp` present and `aud`
+ * (`lifetime`, `audience`), `nbf` and `exp` (`not_yet_valid`, `expired`),
+ * `iss` = `sub` = client id (`issuer_subject`), `iat` and the lifetime
+ * (`not_yet_valid`, `lifetime`), `jti` (`missing_jti`); and last, single use
+ * (`replayed`). Single use is checked only after everything else passed, so
+ * nobody without the client's key can use up one of its `jti`s.
+ *
+ * @example
+ * const verifier = createAssertionVerifier({ maxLifetimeSeconds: 120 });
+ * const clientId = peekClientId(form.client_assertion);
+ * const client = clientId === null ? null : await registry.resolveClient(clientId);
+ * if (client === null) return invalidClient();
+ * const { jti } = await verifier.verify(form.client_assertion, {
+ *   audience: "https://as.example.com", // the issuer identifier; add the token endpoint URL for older clients
+ *   keySet: keySetForClient(client, remoteKeySets),
+ *   expectedClientId: client.client_id,
+ * });
+ */
+export function createAssertionVerifier(options: AssertionVerifierOptions = {}): AssertionVerifier {
+  const algorithms = checkAlgorithms(options.algorithms);
+  const clockTolerance = options.clockToleranceSeconds ?? DEFAULT_CLOCK_TOLERANCE_SECONDS;
+  if (!Number.isFinite(clockTolerance) || clockTolerance < 0) {
+    throw new TypeError("clockToleranceSeconds must be a non-negative number of seconds");
+  }
+  const maxLifetime = options.maxLifetimeSeconds ?? DEFAULT_MAX_LIFETIME_SECONDS;
+  if (!Number.isFinite(maxLifetime) || maxLifetime <= 0) {
+    throw new TypeError("maxLifetimeSeconds must be a positive number of seconds");
+  }
+  const now = options.now ?? (() => new Date());
+  const replayCache = options.replayCache ?? createMemoryReplayCache({ now });
+  const singleAudience = options.singleAudience ?? false;
+
+  return {
+    async verify(assertion, { audience, keySet, expectedClientId }) {
+      const audiences = checkAudience(audience);
+      readAllowedHeader(assertion, algorithms);
+      const currentDate = now();
+      const jwtOptions: JWTVerifyOptions = {
+        algorithms: [...algorithms],
+        audience: audiences,
+        clockTolerance,
+        currentDate,
+        requiredClaims: ["exp"],
+      };
+
+      let claims: Record<string, unknown>;
+      if (typeof keySet === "function") {
+        try {
+          claims = await verifyWithKeySet(assertion, await loadKeySet(keySet, false), jwtOptions);
+        } catch (error) {
+          if (!(error instanceof AssertionError) || (error.reason !== "key_not_found" && error.reason !== "signature")) throw error;
+          // The client may have rotated its keys since the set was cached.
+          claims = await verifyWithKeySet(assertion, await loadKeySet(keySet, true), jwtOptions);
+        }
+      } else {
+        claims = await verifyWithKeySet(assertion, publicKeySet(keySet), jwtOptions);
+      }
+
+      const nowSeconds = Math.floor(currentDate.getTime() / 1000);
+      const { clientId, jti, exp } = checkClaims(claims, { nowSeconds, clockTolerance, maxLifetime, expectedClientId, singleAudience });
+      // Held until the assertion can no longer pass the exp check, tolerance included.
+      const fresh = await replayCache.add(replayKey(clientId, jti), (exp + clockTolerance) * 1000);
+      if (!fresh) throw new AssertionError("replayed", "this client assertion (its jti) was already used");
+      return { clientId, jti, expiresAt: new Date(exp * 1000) };
+    },
+  };
+}
+
+/**
+ * The client id an assertion claims to come from, read WITHOUT verifying
+ * anything, so the caller can look up the client (and its keys) before
+ * calling {@link AssertionVerifier.verify}. Returns the `iss` when it is a
+ * non-empty string equal to `sub`, otherwise `null`; never throws.
+ *
+ * @example
+ * const clientId = peekClientId(form.client_assertion); // "s6BhdRkqt3" or null
+ */
+export function peekClientId(assertion: unknown): string | null {
+  if (typeof assertion !== "string" || assertion.length > MAX_ASSERTION_LENGTH) return null;
+  let claims: Record<string, unknown>;
+  try {
+    claims = decodeJwt(assertion);
+  } catch {
+    return null;
+  }
+  const { iss, sub } = claims;
+  return typeof iss === "string" && iss !== "" && sub === iss ? iss : null;
+}
+
+function checkAlgorithms(algorithms: readonly string[] | undefined): ReadonlySet<string> {
+  if (algorithms === undefined) return new Set(ASSERTION_ALGORITHMS);
+  const known: readonly string[] = ASSERTION_ALGORITHMS;
+  const unknown = algorithms.filter((alg) => !known.includes(alg));
+  if (algorithms.length === 0 || unknown.length > 0) {
+    throw new TypeError(
+      `algorithms must be a non-empty subset of ${ASSERTION_ALGORITHMS.join(", ")}` +
+        (unknown.length > 0 ? ` (not accepted: ${unknown.join(", ")})` : ""),
+    );
+  }
+  return new Set(algorithms);
+}
+
+function checkAudience(audience: string | readonly string[]): string[] {
+  const list = typeof audience === "string" ? [audience] : Array.isArray(audience) ? [...audience] : [];
+  if (list.length === 0 || list.some((value) => typeof value !== "string" || value === "")) {
+    throw new TypeError("audience must be a non-empty string or a non-empty list of non-empty strings");
+  }
+  return list;
+}
+
+function readAllowedHeader(assertion: unknown, algorithms: ReadonlySet<string>): void {
+  if (typeof assertion !== "string" || assertion === "") {
+    throw new AssertionError("malformed", "the client assertion must be a non-empty string");
+  }
+  if (assertion.length > MAX_ASSERTION_LENGTH) {
+    throw new AssertionError("malformed", `the client assertion is longer than ${MAX_ASSERTION_LENGTH} characters`);
+  }
+  if (assertion.split(".").length !== 3) {
+    throw new AssertionError("malformed", "the client assertion is not a JWT in JWS compact serialization");
+  }
+  let header: { alg?: unknown; typ?: unknown };
+  try {
+    header = decodeProtectedHeader(assertion);
+  } catch (cause) {
+    throw new AssertionError("malformed", "the client assertion's header is not valid base64url-encoded JSON", { cause });
+  }
+  const { alg, typ } = header;
+  if (typ !== undefined && !isClientAssertionType(typ)) {
+    throw new AssertionError(
+      "malformed",
+      `the client assertion's typ ${JSON.stringify(typ)} declares another kind of JWT; accepted: none, "JWT" or "client-authentication+jwt"`,
+    );
+  }
+  if (typeof alg !== "string" || !algorithms.has(alg)) {
+    throw new AssertionError(
+      "algorithm",
+      `the client assertion's alg ${JSON.stringify(alg) ?? "(missing)"} is not accepted; accepted: ${[...algorithms].join(", ")}`,
+    );
+  }
+}
+
+/**
+ * JWTs the client signs for other purposes with the same key (request
+ * objects, DPoP proofs, logout tokens…) declare their own `typ` (RFC 8725
+ * §3.11); refusing those keeps one of them from passing as an assertion.
+ * Media type names compare case-insensitively, with or without the
+ * `application/` prefix (RFC 7515 §4.1.9).
+ */
+function isClientAssertionType(typ: unknown): boolean {
+  if (typeof typ !== "string") return false;
+  const name = typ.toLowerCase().replace(/^application\//, "");
+  return name === "jwt" || name === "client-authentication+jwt";
+}
+
+async function loadKeySet(loader: KeySetLoader, refresh: boolean): Promise<JSONWebKeySet> {
+  let keySet: unknown;
+  try {
+    keySet = await loader({ refresh });
+  } catch (cause) {
+    if (cause instanceof AssertionError) throw cause;
+    throw new AssertionError("key_set", "the client's key set could not be loaded", { cause });
+  }
+  return publicKeySet(keySet);
+}
+
+async function verifyWithKeySet(assertion: string, keySet: JSONWebKeySet, options: JWTVerifyOptions): Promise<Record<string, unknown>> {
+  let localKeys: ReturnType<typeof createLocalJWKSet>;
+  try {
+    localKeys = createLocalJWKSet(keySet);
+  } catch (cause) {
+    throw new AssertionError("key_set", "the client's key set is not a valid JSON Web Key Set", { cause });
+  }
+  const getKey: JWTVerifyGetKey = async (header, token) => {
+    try {
+      return await localKeys(header, token);
+    } catch (error) {
+      if (error instanceof errors.JWKSNoMatchingKey) {
+        throw new AssertionError("key_not_found", `the client's key set has no ${header.alg} key${header.kid === undefined ? "" : ` with kid ${JSON.stringify(header.kid)}`}`);
+      }
+      if (error instanceof errors.JWKSMultipleMatchingKeys) throw error;
+      throw new AssertionError("key_set", "a key of the client's key set could not be used", { cause: error });
+    }
+  };
+  try {
+    return claimsOf(await jwtVerify(assertion, getKey, options));
+  } catch (error) {
+    if (!(error instanceof errors.JWKSMultipleMatchingKeys)) throw toAssertionError(error);
+    // Several keys fit (no kid, or a shared one): the signature decides which.
+    for await (const key of error) {
+      try {
+        return claimsOf(await jwtVerify(assertion, key, options));
+      } catch (attempt) {
+        if (!(attempt instanceof errors.JWSSignatureVerificationFailed)) throw toAssertionError(attempt);
+      }
+    }
+    throw new AssertionError("signature", "no key of the client's key set verifies the client assertion's signature");
+  }
+}
+
+function claimsOf(result: { payload: unknown }): Record<string, unknown> {
+  return result.payload as Record<string, unknown>;
+}
+
+function toAssertionError(error: unknown): AssertionError {
+  if (error instanceof AssertionError) return error;
+  if (error instanceof errors.JWSSignatureVerificationFailed) {
+    return new AssertionError("signature", "the client assertion's signature does not verify with the client's key", { cause: error });
+  }
+  if (error instanceof errors.JOSEAlgNotAllowed) {
+    return new AssertionError("algorithm", "the client assertion's alg is not accepted", { cause: error });
+  }
+  if (error instanceof errors.JWTExpired) {
+    return new AssertionError("expired", "the client assertion has expired (exp is in the past)", { cause: error });
+  }
+  if (error instanceof errors.JWTClaimValidationFailed) {
+    const { claim, reason } = error;
+    if (reason === "invalid") {
+      return new AssertionError("malformed", `the client assertion's ${claim} claim must be a NumericDate`, { cause: error });
+    }
+    if (claim === "aud") {
+      return new AssertionError("audience", "the client assertion's aud does not name this server", { cause: error });
+    }
+    if (claim === "nbf") {
+      return new AssertionError("not_yet_valid", "the client assertion is not valid yet (nbf is in the future)", { cause: error });
+    }
+    if (claim === "exp") {
+      return new AssertionError("lifetime", "the client assertion has no exp claim; an assertion must expire", { cause: error });
+    }
+    return new AssertionError("malformed", `the client assertion's ${claim} claim is not acceptable`, { cause: error });
+  }
+  if (error instanceof errors.JWSInvalid || error instanceof errors.JWTInvalid) {
+    return new AssertionError("malformed", "the client assertion is not a valid signed JWT", { cause: error });
+  }
+  // What is left comes from preparing the key for the algorithm: a key type
+  // or size the algorithm refuses (e.g. an RSA modulus under 2048 bits).
+  return new AssertionError("key_set", "the client's key cannot verify this client assertion", { cause: error });
+}
+
+interface ClaimRules {
+  nowSeconds: number;
+  clockTolerance: number;
+  maxLifetime: number;
+  expectedClientId: string | undefined;
+  singleAudience: boolean;
+}
+
+function checkClaims(claims: Record<string, unknown>, rules: ClaimRules): { clientId: string; jti: string; exp: number } {
+  const { iss, sub, iat, jti, aud } = claims;
+  // jose has checked that exp is present and a number, and that aud names an allowed audience.
+  const exp = claims.exp as number;
+  if (rules.singleAudience && typeof aud !== "string" && !(Array.isArray(aud) && aud.length === 1)) {
+    throw new AssertionError("audience", "the client assertion's aud must name this server alone");
+  }
+  if (typeof iss !== "string" || iss === "" || sub !== iss) {
+    throw new AssertionError("issuer_subject", "the client assertion's iss and sub must both be the client id");
+  }
+  if (rules.expectedClientId !== undefined && iss !== rules.expectedClientId) {
+    throw new AssertionError("issuer_subject", "the client assertion's iss and sub are not the client id of this request");
+  }
+  if (iat !== undefined && typeof iat !== "number") {
+    throw new AssertionError("malformed", "the client assertion's iat claim must be a NumericDate");
+  }
+  if (iat !== undefined && iat > rules.nowSeconds + rules.clockTolerance) {
+    throw new AssertionError("not_yet_valid", "the client assertion was issued in the future (iat)");
+  }
+  // Without iat the lifetime is measured from our clock, so the client's
+  // clock may be ahead by the tolerance; with iat both ends are the client's.
+  const lifetime = exp - (iat ?? rules.nowSeconds);
+  const allowed = rules.maxLifetime + (iat === undefined ? rules.clockTolerance : 0);
+  if (!(lifetime <= allowed)) {
+    throw new AssertionError("lifetime", `the client assertion is valid for ${lifetime} s; at most ${rules.maxLifetime} s are accepted`);
+  }
+  if (jti === undefined || jti === "") {
+    throw new AssertionError("missing_jti", "the client assertion has no jti, so its single use cannot be enforced");
+  }
+  if (typeof jti !== "string") {
+    throw new AssertionError("malformed", "the client assertion's jti claim must be a string");
+  }
+  return { clientId: iss, jti, exp };
+}
+
+/**
+ * Fixed-length key per (client, jti): one client cannot collide with or
+ * burn another's jti, and a long jti costs the cache no more memory.
+ */
+function replayKey(clientId: string, jti: string): string {
+  return bytesToHex(sha256(utf8ToBytes(JSON.stringify([clientId, jti]))));
+}

@@ -1,0 +1,341 @@
+/**
+ * Fetching JSON from URLs that untrusted parties choose (Client ID Metadata
+ * Documents, `jwks_uri`). The fetcher resolves the host itself, refuses the
+ * request if any answer is a non-public address, and then makes node:https
+ * connect to exactly the address it checked, so a DNS answer that changes
+ * between check and connect (rebinding) cannot steer the connection. TLS
+ * still uses the host name for SNI and certificate validation.
+ */
+import { lookup as dnsLookup } from "node:dns/promises";
+import type { LookupAddress, LookupOptions } from "node:dns";
+import type { IncomingMessage } from "node:http";
+import { request as httpsRequest } from "node:https";
+import { isIP } from "node:net";
+import { classifyAddress, isPublicAddress } from "./addresses.js";
+import { RemoteFetchError } from "./errors.js";
+
+/** Resolves a host name to all its addresses, like `dns.promises.lookup(host, { all: true })`. */
+export type RemoteLookup = (hostname: string, options: { all: true }) => Promise<readonly LookupAddress[]>;
+
+/** Options of {@link createSafeFetcher}. */
+export interface SafeFetcherOptions {
+  /** Total time for DNS, connect, TLS, headers and body. Default 5000 ms. */
+  timeoutMs?: number;
+  /** Default body cap in bytes when a call names none. Default 5120 (5 KiB). */
+  maxBytes?: number;
+  /** Longest URL accepted. Default 2048 characters. */
+  maxUrlLength?: number;
+  /** Host name resolution. Default `dns.promises.lookup`. */
+  lookup?: RemoteLookup;
+  /**
+   * Address policy, asked for every resolved or literal address; one refusal
+   * refuses the fetch. Default {@link isPublicAddress}. Replace it only to
+   * narrow the policy, or in tests that serve from a loopback address.
+   */
+  isAllowedAddress?: (address: string, family: 4 | 6) => boolean;
+  /** Trusted CA certificates (PEM) in place of the system's. Default: the system's. */
+  ca?: string | Buffer | ReadonlyArray<string | Buffer>;
+  /** User-Agent header. Default `oauth-client-registry`. */
+  userAgent?: string;
+}
+
+/** Per-call options of {@link SafeFetcher.fetchJson}. */
+export interface FetchJsonOptions {
+  /** Body cap in bytes for this call. */
+  maxBytes?: number;
+  /** Accept header. Default `application/json`. */
+  accept?: string;
+}
+
+/** A fetched JSON document and what its Cache-Control header said. */
+export interface FetchJsonResult {
+  value: unknown;
+  /** The smallest valid `max-age` of Cache-Control, or null when there is none. */
+  maxAgeSeconds: number | null;
+  /** Cache-Control said `no-store` or `no-cache`. */
+  noStore: boolean;
+  status: number;
+}
+
+/** Fetches JSON from untrusted https URLs; see {@link createSafeFetcher}. */
+export interface SafeFetcher {
+  /** Resolves to the parsed document or rejects with a {@link RemoteFetchError}. */
+  fetchJson(url: string, options?: FetchJsonOptions): Promise<FetchJsonResult>;
+}
+
+export const DEFAULT_TIMEOUT_MS = 5000;
+export const DEFAULT_MAX_BYTES = 5 * 1024;
+export const DEFAULT_MAX_URL_LENGTH = 2048;
+export const DEFAULT_USER_AGENT = "oauth-client-registry";
+
+/**
+ * Parses a URL a remote fetch may use: absolute https, no userinfo, no
+ * fragment, no whitespace or control characters, at most `maxLength`
+ * characters. Throws {@link RemoteFetchError} "invalid_url" otherwise.
+ *
+ * @example
+ * parseRemoteUrl("https://app.example/client.json").hostname; // "app.example"
+ * parseRemoteUrl("http://app.example/client.json");           // throws invalid_url
+ */
+export function parseRemoteUrl(input: string, maxLength = DEFAULT_MAX_URL_LENGTH): URL {
+  const refuse = (why: string): never => {
+    throw new RemoteFetchError("invalid_url", String(input), `Refused URL: ${why}.`);
+  };
+  if (typeof input !== "string") return refuse("not a string");
+  if (input.length > maxLength) return refuse(`longer than ${maxLength} characters`);
+  // The URL parser silently drops tabs, newlines and edge spaces; a URL that needs that is not the URL it looks like.
+  if ([...input].some((char) => char <= " " || char === "\u007f")) return refuse("it contains whitespace or control characters");
+  if (!URL.canParse(input)) return refuse("not an absolute URL");
+  const url = new URL(input);
+  if (url.protocol !== "https:") return refuse("only https URLs are fetched");
+  if (input.includes("@") && (url.username !== "" || url.password !== "" || /^https:\/\/[^/?#]*@/i.test(input))) {
+    return refuse("credentials in the URL are not allowed");
+  }
+  if (input.includes("#")) return refuse("a fragment is not allowed");
+  if (url.hostname === "") return refuse("no host");
+  return url;
+}
+
+const TLS_ERROR_CODES = new Set([
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "UNABLE_TO_GET_ISSUER_CERT",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "CERT_HAS_EXPIRED",
+  "CERT_NOT_YET_VALID",
+  "CERT_REVOKED",
+  "CERT_UNTRUSTED",
+  "CERT_REJECTED",
+  "HOSTNAME_MISMATCH",
+  "ERR_TLS_CERT_ALTNAME_INVALID",
+]);
+
+function errorCode(error: unknown): string {
+  if (typeof error === "object" && error !== null && "code" in error && typeof error.code === "string") return error.code;
+  return "";
+}
+
+function isTlsError(error: unknown): boolean {
+  const code = errorCode(error);
+  return TLS_ERROR_CODES.has(code) || code.startsWith("ERR_SSL_") || code.startsWith("ERR_TLS_");
+}
+
+/** Cache-Control directives that matter to a private cache. */
+function parseCacheControl(header: string | undefined): { maxAgeSeconds: number | null; noStore: boolean } {
+  let maxAgeSeconds: number | null = null;
+  let noStore = false;
+  for (const directive of (header ?? "").split(",")) {
+    const [rawName = "", ...rest] = directive.split("=");
+    const name = rawName.trim().toLowerCase();
+    if (name === "no-store" || name === "no-cache") noStore = true;
+    if (name === "max-age") {
+      const value = rest.join("=").trim().replace(/^"(.*)"$/, "$1");
+      // Several max-age values: the smallest, so a confused header never lengthens caching.
+      if (/^\d{1,10}$/.test(value)) maxAgeSeconds = Math.min(maxAgeSeconds ?? Infinity, Number(value));
+    }
+  }
+  return { maxAgeSeconds, noStore };
+}
+
+function isJsonMediaType(header: string | undefined): boolean {
+  if (header === undefined) return false;
+  const type = (header.split(";")[0] ?? "").trim().toLowerCase();
+  return type === "application/json" || /^application\/[a-z0-9!#$&^_.+-]+\+json$/.test(type);
+}
+
+/**
+ * Creates a fetcher of JSON documents from untrusted https URLs, safe by
+ * construction against server-side request forgery: https only; no
+ * credentials or fragment in the URL; the host is resolved once and refused
+ * if ANY address is loopback, private, link-local, unique-local, multicast,
+ * CGNAT, a cloud metadata address, documentation or reserved space, or an
+ * IPv6 form embedding such an IPv4 address; the connection goes to exactly
+ * the checked address; no redirects; a JSON content type; a size cap enforced
+ * on Content-Length and while streaming; one total timeout that destroys the
+ * socket; no cookies or credentials sent.
+ *
+ * @example
+ * const { fetchJson } = createSafeFetcher({ timeoutMs: 3000 });
+ * const { value, maxAgeSeconds } = await fetchJson("https://app.example/client.json");
+ */
+export function createSafeFetcher(options: SafeFetcherOptions = {}): SafeFetcher {
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const defaultMaxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
+  const maxUrlLength = options.maxUrlLength ?? DEFAULT_MAX_URL_LENGTH;
+  const lookup: RemoteLookup = options.lookup ?? ((hostname, lookupOptions) => dnsLookup(hostname, lookupOptions));
+  const isAllowedAddress = options.isAllowedAddress ?? ((address: string) => isPublicAddress(address));
+  const userAgent = options.userAgent ?? DEFAULT_USER_AGENT;
+  const ca: string | Buffer | Array<string | Buffer> | undefined =
+    options.ca === undefined || typeof options.ca === "string" || Buffer.isBuffer(options.ca)
+      ? options.ca
+      : [...(options.ca as ReadonlyArray<string | Buffer>)];
+  for (const [name, value] of [["timeoutMs", timeoutMs], ["maxBytes", defaultMaxBytes]] as const) {
+    if (!Number.isSafeInteger(value) || value <= 0) throw new TypeError(`createSafeFetcher: ${name} must be a positive integer`);
+  }
+
+  function refuseAddress(input: string, host: string, address: string): RemoteFetchError {
+    const category = classifyAddress(address);
+    const why = category === null ? "refused by the address policy" : `a ${category.replace("_", "-")} address`;
+    const shown = address === host ? address : `${host} resolves to ${address}`;
+    return new RemoteFetchError("forbidden_address", input, `Refused to fetch ${input}: ${shown}, ${why}.`);
+  }
+
+  async function resolveTarget(input: string, host: string): Promise<{ address: string; family: 4 | 6 }> {
+    const literal = isIP(host);
+    if (literal !== 0) {
+      const family = literal as 4 | 6;
+      if (!isAllowedAddress(host, family)) throw refuseAddress(input, host, host);
+      return { address: host, family };
+    }
+    let answers: readonly LookupAddress[];
+    try {
+      answers = await lookup(host, { all: true });
+    } catch (error) {
+      throw new RemoteFetchError("dns_failure", input, `Could not resolve ${host} (${errorCode(error) || "lookup failed"}).`, {
+        cause: error,
+      });
+    }
+    if (!Array.isArray(answers) || answers.length === 0) {
+      throw new RemoteFetchError("dns_failure", input, `${host} resolved to no address.`);
+    }
+    // Every answer is checked, not only the one used: a name that mixes public
+    // and private answers is refused outright.
+    for (const answer of answers) {
+      const family = isIP(answer.address);
+      if (family === 0 || !isAllowedAddress(answer.address, family as 4 | 6)) {
+        throw refuseAddress(input, host, answer.address);
+      }
+    }
+    const first = answers[0] as LookupAddress;
+    return { address: first.address, family: isIP(first.address) as 4 | 6 };
+  }
+
+  function fetchJson(input: string, callOptions: FetchJsonOptions = {}): Promise<FetchJsonResult> {
+    let url: URL;
+    try {
+      url = parseRemoteUrl(input, maxUrlLength);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const maxBytes = callOptions.maxBytes ?? defaultMaxBytes;
+    const host = url.hostname.startsWith("[") ? url.hostname.slice(1, -1) : url.hostname;
+
+    return new Promise<FetchJsonResult>((resolve, reject) => {
+      let settled = false;
+      let destroy: (() => void) | undefined;
+      const fail = (error: RemoteFetchError): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        destroy?.();
+        reject(error);
+      };
+      const timer = setTimeout(() => {
+        fail(new RemoteFetchError("timeout", input, `Fetching ${input} took longer than ${timeoutMs} ms.`));
+      }, timeoutMs);
+
+      const onResponse = (response: IncomingMessage): void => {
+        const status = response.statusCode ?? 0;
+        const refuse = (reason: RemoteFetchError["reason"], message: string): void =>
+          fail(new RemoteFetchError(reason, input, message, { status }));
+        if (status >= 300 && status < 400) {
+          return refuse("redirect", `${input} answered ${status}, a redirect; redirects are not followed.`);
+        }
+        if (status !== 200) return refuse("http_status", `${input} answered HTTP ${status}.`);
+        const encoding = response.headers["content-encoding"];
+        if (encoding !== undefined && encoding.trim().toLowerCase() !== "identity") {
+          return refuse("content_encoding", `${input} sent an encoded body (${encoding}); only identity is accepted.`);
+        }
+        if (!isJsonMediaType(response.headers["content-type"])) {
+          return refuse(
+            "content_type",
+            `${input} answered with content type ${JSON.stringify(response.headers["content-type"] ?? "")}; expected application/json.`,
+          );
+        }
+        const announced = response.headers["content-length"];
+        if (announced !== undefined && Number(announced) > maxBytes) {
+          return refuse("too_large", `${input} announced ${announced} bytes; the limit is ${maxBytes}.`);
+        }
+        const chunks: Buffer[] = [];
+        let received = 0;
+        response.on("data", (chunk: Buffer) => {
+          received += chunk.length;
+          if (received > maxBytes) {
+            refuse("too_large", `${input} sent more than ${maxBytes} bytes.`);
+            return;
+          }
+          chunks.push(chunk);
+        });
+        response.on("end", () => {
+          if (settled) return;
+          let value: unknown;
+          try {
+            value = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(Buffer.concat(chunks)));
+          } catch {
+            return refuse("not_json", `${input} did not send valid UTF-8 JSON.`);
+          }
+          const cache = parseCacheControl(response.headers["cache-control"]);
+          settled = true;
+          clearTimeout(timer);
+          resolve({ value, maxAgeSeconds: cache.maxAgeSeconds, noStore: cache.noStore, status });
+        });
+        response.on("error", (error) => {
+          fail(new RemoteFetchError("connection", input, `Reading ${input} failed.`, { status, cause: error }));
+        });
+        response.on("close", () => {
+          if (!response.complete) refuse("connection", `${input} closed the connection before the body ended.`);
+        });
+      };
+
+      resolveTarget(input, host).then((target) => {
+        if (settled) return;
+        // net calls this instead of DNS, so the socket can only reach the checked address.
+        const pinnedLookup = (
+          _hostname: string,
+          lookupOptions: LookupOptions,
+          callback: (error: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void,
+        ): void => {
+          if (lookupOptions.all === true) callback(null, [{ address: target.address, family: target.family }]);
+          else callback(null, target.address, target.family);
+        };
+        const request = httpsRequest({
+          protocol: "https:",
+          hostname: host,
+          port: url.port === "" ? 443 : Number(url.port),
+          path: `${url.pathname}${url.search}`,
+          method: "GET",
+          headers: { accept: callOptions.accept ?? "application/json", "user-agent": userAgent, "accept-encoding": "identity" },
+          // A fresh agent per request: no pooled socket connected to an earlier answer, no session state.
+          agent: false,
+          lookup: pinnedLookup,
+          // SNI and certificate checks use the name, never the pinned address.
+          ...(isIP(host) === 0 ? { servername: host.replace(/\.$/, "") } : {}),
+          ...(ca === undefined ? {} : { ca }),
+        });
+        destroy = () => request.destroy();
+        request.on("response", onResponse);
+        request.on("error", (error) => {
+          if (isTlsError(error)) {
+            fail(new RemoteFetchError("tls", input, `TLS with ${host} failed (${errorCode(error)}).`, { cause: error }));
+          } else {
+            fail(
+              new RemoteFetchError("connection", input, `Connecting to ${host} failed (${errorCode(error) || "error"}).`, {
+                cause: error,
+              }),
+            );
+          }
+        });
+        request.end();
+      }, (error: unknown) => {
+        fail(
+          error instanceof RemoteFetchError
+            ? error
+            : new RemoteFetchError("forbidden_address", input, `Refused to fetch ${input}: the address check failed.`, { cause: error }),
+        );
+      });
+    });
+  }
+
+  return { fetchJson };
+}
