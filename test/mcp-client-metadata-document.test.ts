@@ -6,13 +6,22 @@
  * injected fetcher: nothing leaves the machine), checked by the registry's
  * rules and stored with source "cimd", then code + PKCE completes and a tool
  * is called. Unusable documents are refused at /authorize, nothing stored.
+ * The last part fetches for real, through the library's safe, caching
+ * fetcher, from a TLS server on 127.0.0.1 that a test DNS lookup points at.
  */
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import {
   startMcpAuthorizationServer,
   type RunningMcpAuthorizationServer,
 } from "../examples/mcp-authorization-server/server.js";
 import type { OAuthClientRegistry, RegistryEvent } from "../src/index.js";
+import { createClientMetadataFetcher, createSafeFetcher, type RemoteLookup } from "../src/remote/index.js";
 import {
   connectWithAuthorization,
   followAuthorization,
@@ -162,5 +171,98 @@ describe("MCP SDK client presenting a Client ID Metadata Document URL", () => {
     const provider = providerFor(url);
     await expect(connectWithAuthorization(h.server.mcpUrl, provider)).rejects.toThrow(/authorization refused: 400/);
     expect((await followAuthorization(provider)).body).toMatchObject({ error: "invalid_request" });
+  });
+});
+
+// A real https document server on 127.0.0.1 with a throwaway certificate for
+// client.test; the safe fetcher reaches it only through a test lookup and an
+// address policy that allows exactly 127.0.0.1 (the default refuses loopback).
+const hasOpenssl = (() => {
+  try {
+    execFileSync("openssl", ["version"], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+describe.skipIf(!hasOpenssl)("MCP SDK client with a metadata document fetched by the safe fetcher over TLS", () => {
+  let dir: string;
+  let documentServer: HttpsServer;
+  let documentOrigin: string;
+  const requested: string[] = [];
+  let h: Harness;
+  const open: (() => Promise<void>)[] = [];
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "mcp-cimd-"));
+    execFileSync(
+      "openssl",
+      [
+        "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+        "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem"), "-days", "1",
+        "-subj", "/CN=client.test", "-addext", "subjectAltName=DNS:client.test",
+      ],
+      { stdio: "ignore" },
+    );
+    const cert = readFileSync(join(dir, "cert.pem"), "utf8");
+    documentServer = createHttpsServer({ key: readFileSync(join(dir, "key.pem")), cert }, (req, res) => {
+      requested.push(req.url ?? "");
+      if (req.url !== "/oauth/mcp-client.json") {
+        res.writeHead(404).end();
+        return;
+      }
+      res.writeHead(200, { "content-type": "application/json", "cache-control": "max-age=300" });
+      res.end(JSON.stringify(documentFor(`${documentOrigin}/oauth/mcp-client.json`)));
+    });
+    documentServer.listen(0, "127.0.0.1");
+    await new Promise((resolve) => documentServer.once("listening", resolve));
+    documentOrigin = `https://client.test:${(documentServer.address() as AddressInfo).port}`;
+
+    const lookup: RemoteLookup = async (hostname) => {
+      if (hostname === "client.test") return [{ address: "127.0.0.1", family: 4 }];
+      if (hostname === "internal.test") return [{ address: "10.0.0.7", family: 4 }];
+      throw Object.assign(new Error(`no such host ${hostname}`), { code: "ENOTFOUND" });
+    };
+    const fetcher = createSafeFetcher({ ca: cert, lookup, isAllowedAddress: (address) => address === "127.0.0.1" });
+    const { registry, events } = registryFixture({
+      start: new Date(),
+      scopeCatalog: ["notes.read"],
+      clientIdMetadataDocuments: { accountId: ACCOUNT, fetchClientMetadata: createClientMetadataFetcher({ fetcher }) },
+    });
+    const server = await startMcpAuthorizationServer({ registry, scopes: SCOPES, clientIdMetadataDocuments: true });
+    h = { registry, server, events, documents: new Map(), fetched: [] };
+  });
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((close) => close()));
+  });
+  afterAll(async () => {
+    await h.server.close();
+    documentServer.closeAllConnections();
+    await new Promise((resolve) => documentServer.close(resolve));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("completes code + PKCE and a tool call; the document is fetched once and cached", async () => {
+    const url = `${documentOrigin}/oauth/mcp-client.json`;
+    const { client, close } = await connectWithAuthorization(h.server.mcpUrl, providerFor(url));
+    open.push(close);
+    expect(await whoami(client)).toEqual({ client_id: url, scopes: SCOPES, user: "demo-user" });
+    expect(await h.registry.get(ACCOUNT, url)).toMatchObject({ source: "cimd", client_name: "Metadata document MCP client" });
+    // /authorize and /token both resolved the client; the second came from the fetcher's cache (max-age=300).
+    expect(requested).toEqual(["/oauth/mcp-client.json"]);
+  });
+
+  it("refuses a document URL whose host resolves to a private address, before connecting", async () => {
+    const url = "https://internal.test/oauth/mcp-client.json";
+    const provider = providerFor(url);
+    const before = requested.length;
+    await expect(connectWithAuthorization(h.server.mcpUrl, provider)).rejects.toThrow(/authorization refused: 400/);
+    expect((await followAuthorization(provider)).body).toMatchObject({
+      error: "invalid_client",
+      error_description: expect.stringContaining("could not be fetched"),
+    });
+    expect(requested.length).toBe(before);
+    await expect(h.registry.get(ACCOUNT, url)).rejects.toMatchObject({ code: "not_found" });
   });
 });

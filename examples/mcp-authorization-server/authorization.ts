@@ -137,11 +137,8 @@ function isResourceIndicator(value: string): boolean {
  * the server's (`temporarily_unavailable`, 503).
  */
 function clientLookupError(error: unknown, status: number): OAuthEndpointError {
-  if (error instanceof OAuthClientError && error.status < 500) {
-    const issues = "issues" in error && Array.isArray(error.issues) ? (error.issues as { path: string; message: string }[]) : [];
-    const detail = issues.map((issue) => `${issue.path || "/"}: ${issue.message}`).join("; ");
-    return new OAuthEndpointError(status, "invalid_client", detail ? `${error.message} (${detail})` : error.message);
-  }
+  // The registry's message already names every issue with its pointer into the document.
+  if (error instanceof OAuthClientError && error.status < 500) return new OAuthEndpointError(status, "invalid_client", error.message);
   if (error instanceof OAuthClientError && error.status === 503) {
     return new OAuthEndpointError(503, "temporarily_unavailable", "the client registry is unavailable; retry later");
   }
