@@ -36,6 +36,29 @@ const sdkClientMetadata = {
   token_endpoint_auth_method: "none",
 };
 
+/** Runs /authorize as a browser would, without a resource indicator, and returns the code. */
+async function codeFor(h: Harness, clientId: string): Promise<{ code: string; verifier: string }> {
+  const verifier = randomBytes(32).toString("base64url");
+  const url = new URL(`${h.server.issuer}/authorize`);
+  url.search = new URLSearchParams({
+    client_id: clientId,
+    redirect_uri: MCP_REDIRECT_URI,
+    response_type: "code",
+    code_challenge: createHash("sha256").update(verifier).digest("base64url"),
+    code_challenge_method: "S256",
+  }).toString();
+  const redirect = await fetch(url, { redirect: "manual" });
+  return { code: new URL(redirect.headers.get("location")!).searchParams.get("code")!, verifier };
+}
+
+/** A token request for an authorization code, with MCP_REDIRECT_URI unless `params` says otherwise. */
+function redeem(h: Harness, params: Record<string, string>): Promise<Response> {
+  return fetch(`${h.server.issuer}/token`, {
+    method: "POST",
+    body: new URLSearchParams({ grant_type: "authorization_code", redirect_uri: MCP_REDIRECT_URI, ...params }),
+  });
+}
+
 describe("MCP SDK client against the example authorization server", () => {
   let h: Harness;
   const open: (() => Promise<void>)[] = [];
@@ -107,21 +130,8 @@ describe("MCP SDK client against the example authorization server", () => {
       "acct",
       createBody({ redirect_uris: [MCP_REDIRECT_URI], scopes: SCOPES, token_endpoint_auth_method: "none" }),
     );
-    const verifier = randomBytes(32).toString("base64url");
-    const authorizeUrl = new URL(`${h.server.issuer}/authorize`);
-    authorizeUrl.search = new URLSearchParams({
-      client_id: created.client_id,
-      redirect_uri: MCP_REDIRECT_URI,
-      response_type: "code",
-      code_challenge: createHash("sha256").update(verifier).digest("base64url"),
-      code_challenge_method: "S256",
-    }).toString();
-    const redirect = await fetch(authorizeUrl, { redirect: "manual" });
-    const code = new URL(redirect.headers.get("location")!).searchParams.get("code")!;
-    const tokenResponse = await fetch(`${h.server.issuer}/token`, {
-      method: "POST",
-      body: new URLSearchParams({ grant_type: "authorization_code", code, code_verifier: verifier, redirect_uri: MCP_REDIRECT_URI, client_id: created.client_id }),
-    });
+    const { code, verifier } = await codeFor(h, created.client_id);
+    const tokenResponse = await redeem(h, { code, code_verifier: verifier, client_id: created.client_id });
     expect(tokenResponse.status).toBe(200);
     const { access_token } = (await tokenResponse.json()) as { access_token: string };
 
@@ -136,6 +146,30 @@ describe("MCP SDK client against the example authorization server", () => {
       expect(response.status).toBe(401);
       expect(response.headers.get("www-authenticate")).toContain('error="invalid_token"');
     }
+  });
+
+  it("redeems a code once, only with its PKCE verifier, its redirect URI and its client", async () => {
+    const input = createBody({ redirect_uris: [MCP_REDIRECT_URI], scopes: SCOPES, token_endpoint_auth_method: "none" });
+    const owner = await h.registry.create("acct", input);
+    const other = await h.registry.create("acct", input);
+    const refusals: Record<string, string>[] = [];
+    for (const change of [
+      { code_verifier: randomBytes(32).toString("base64url") },
+      { redirect_uri: "http://127.0.0.1:53683/callback" },
+      { client_id: other.client_id },
+    ]) {
+      const { code, verifier } = await codeFor(h, owner.client_id);
+      const response = await redeem(h, { code, code_verifier: verifier, client_id: owner.client_id, ...change });
+      refusals.push({ status: String(response.status), ...((await response.json()) as { error: string }) });
+      // A refused redemption still uses the code up.
+      expect((await redeem(h, { code, code_verifier: verifier, client_id: owner.client_id })).status).toBe(400);
+    }
+    expect(refusals.map(({ status, error }) => ({ status, error }))).toEqual(Array(3).fill({ status: "400", error: "invalid_grant" }));
+
+    const { code, verifier } = await codeFor(h, owner.client_id);
+    expect((await redeem(h, { code, code_verifier: verifier, client_id: owner.client_id })).status).toBe(200);
+    const replay = await redeem(h, { code, code_verifier: verifier, client_id: owner.client_id });
+    expect({ status: replay.status, body: await replay.json() }).toMatchObject({ status: 400, body: { error: "invalid_grant" } });
   });
 
   it("answers malformed authorization and token requests with OAuth errors, never a 500", async () => {
