@@ -617,7 +617,14 @@ function compileClientObject(): ClientObjectBuilder | null {
   }
 }
 
-function loopClientObject(values: Record<string, unknown>, computed: Record<string, unknown>): Record<string, unknown> {
+/**
+ * The builder without code generation: the same plan, walked per call.
+ * Exported so tests hold both builders to the same output.
+ *
+ * @example
+ * clientObjectByLoop(record, { has_rotated_secret: false }); // deep-equal to clientObject(record, …)
+ */
+export function clientObjectByLoop(values: Record<string, unknown>, computed: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (let i = 0; i < PLAN_NAMES.length; i++) {
     const name = PLAN_NAMES[i]!;
@@ -654,7 +661,7 @@ export function clientObject(
   record: StoredClientFields,
   computed: { [K in ComputedFieldName]: z.infer<Fields[K]["read"]> },
 ): OAuthClient {
-  buildClientObject ??= compileClientObject() ?? loopClientObject;
+  buildClientObject ??= compileClientObject() ?? clientObjectByLoop;
   return buildClientObject(record as Record<string, unknown>, computed as Record<string, unknown>) as OAuthClient;
 }
 

@@ -31,7 +31,7 @@ export interface Lifecycle {
    * now is. One compare-and-swap attempt: a lost race or a failing store
    * leaves the record as it was, and never throws.
    */
-  recordUse(record: StoredClient, secret: UsedSecret, at?: string): Promise<StoredClient>;
+  recordUse(record: StoredClient, secret: UsedSecret, nowMs?: number): Promise<StoredClient>;
   /** One page of an account's clients, filtered, scanning at most `limits.maxFilterScan` records. */
   list(accountId: string, options: ListOptions): Promise<ClientPage>;
   /** Deletes one bounded batch of idle clients. */
@@ -55,11 +55,10 @@ export function createLifecycle(context: RegistryContext, options: { lastUsedWri
   // A time that is null (never written) or at least `interval` old is stale.
   const stale = (stored: string | null, nowMs: number) => stored === null || nowMs - Date.parse(stored) >= interval;
 
-  async function recordUse(record: StoredClient, secret: UsedSecret, at?: string): Promise<StoredClient> {
-    const nowMs = context.now().getTime();
+  async function recordUse(record: StoredClient, secret: UsedSecret, nowMs = context.now().getTime()): Promise<StoredClient> {
     const secretField = secret === null ? null : SECRET_USE_FIELD[secret];
     if (!stale(record.last_used_at, nowMs) && (secretField === null || !stale(record[secretField], nowMs))) return record;
-    const time = at ?? new Date(nowMs).toISOString();
+    const time = new Date(nowMs).toISOString();
     const next: StoredClient = { ...record, last_used_at: time, version: record.version + 1 };
     if (secretField !== null) next[secretField] = time;
     try {

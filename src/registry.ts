@@ -3,7 +3,7 @@
  * {@link ClientStore}: each loads, applies the rules, and writes with
  * compare-and-swap. The rules themselves live in their own modules.
  */
-import { ConflictError, NotFoundError, PreconditionFailedError, ValidationError, type ValidationIssue } from "./errors.js";
+import { ConflictError, NotFoundError, PreconditionFailedError, ValidationError } from "./errors.js";
 import { emitSafely, type RegistryEvent } from "./events.js";
 import {
   changedFields,
@@ -340,7 +340,7 @@ export function createOAuthClientRegistry(
         return null;
       }
       // The timestamp is built only when something uses it: most authentications write nothing.
-      const used = await lifecycle.recordUse(record, matched);
+      const used = await lifecycle.recordUse(record, matched, nowMs);
       if (options.onEvent) {
         const at = used.last_used_at !== record.last_used_at && used.last_used_at !== null ? used.last_used_at : new Date(nowMs).toISOString();
         emit({ type: "client.authenticated", account_id: record.account_id, client_id: record.client_id, at, matched });

@@ -123,9 +123,9 @@ export function createResolver(
   }
 
   /** Stores the client of a document: inserted when new, updated only when its fields changed. */
-  async function upsert(url: string, document: unknown): Promise<StoredClient> {
+  async function upsert(url: string, document: unknown, stored: StoredClient | null): Promise<StoredClient> {
     for (let attempt = 0; attempt < context.maxWriteAttempts; attempt++) {
-      const current = await storeCall(() => store.getById(url));
+      const current = attempt === 0 ? stored : await storeCall(() => store.getById(url));
       const next = await recordOf(url, document, current);
       if (current === null) {
         if (await storeCall(() => store.insert(next))) {
@@ -150,8 +150,8 @@ export function createResolver(
       }
     }
     // Writers kept racing on this client: what is stored now is as fresh as this document.
-    const stored = await storeCall(() => store.getById(url));
-    if (stored) return stored;
+    const latest = await storeCall(() => store.getById(url));
+    if (latest) return latest;
     throw new ClientMetadataError([{ path: "", message: "the client could not be stored; retry" }]);
   }
 
@@ -161,7 +161,9 @@ export function createResolver(
     if (documents !== undefined && typeof clientId === "string" && /^https:/i.test(clientId)) {
       const problem = metadataUrlProblem(clientId);
       if (problem !== null) throw new ClientMetadataError([{ path: "/client_id", message: `a client id URL ${problem}` }]);
-      record = await upsert(clientId, await fetchDocument(clientId));
+      record = await storeCall(() => store.getById(clientId));
+      // A client stored under this id by other means (an operator's own ids) is never rewritten from a document.
+      if (record === null || record.source === "cimd") record = await upsert(clientId, await fetchDocument(clientId), record);
     } else {
       if (!isPlausibleClientId(clientId)) return null;
       record = await storeCall(() => store.getById(clientId));

@@ -619,6 +619,17 @@ describe("private_key_jwt: key sets", () => {
     await expectRefused(verifier.verify(`${header}.${payload}.${signature}`, { audience: TOKEN_ENDPOINT, keySet }), "key_set");
   });
 
+  it("verifies with the key set as it is now when a key is replaced under the same kid", async () => {
+    const { clock, verifier } = setup();
+    const before = { keys: [{ ...ec.publicJwk, kid: "current" }] };
+    const after = { keys: [{ ...otherEc.publicJwk, kid: "current" }] };
+    const byOld = () => sign(ec, claimsAt(clock.seconds()), { kid: "current" });
+    const byNew = () => sign(otherEc, claimsAt(clock.seconds()), { kid: "current" });
+    await expect(verifier.verify(await byOld(), { audience: TOKEN_ENDPOINT, keySet: before })).resolves.toMatchObject({ clientId: CLIENT });
+    await expectRefused(verifier.verify(await byOld(), { audience: TOKEN_ENDPOINT, keySet: after }), "signature");
+    await expect(verifier.verify(await byNew(), { audience: TOKEN_ENDPOINT, keySet: after })).resolves.toMatchObject({ clientId: CLIENT });
+  });
+
   it("ignores a key meant for encryption", async () => {
     const { clock, verifier } = setup();
     const assertion = await sign(ec, claimsAt(clock.seconds()));

@@ -1,7 +1,7 @@
 import { exportJWK, generateKeyPair } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createMemoryStore } from "../adapters/memory.js";
-import { ValidationError, type CreateClientInput, type StoredClient } from "../src/index.js";
+import { ValidationError, type CreateClientInput } from "../src/index.js";
 import { createBody, registryFixture } from "./helpers/registry.js";
 
 let publicKey: Record<string, unknown>;
@@ -35,18 +35,27 @@ describe("new client fields", () => {
     expect(JSON.stringify(created)).not.toContain("registration_access_token");
   });
 
-  it("a record stored before the new fields existed reads back with their defaults", async () => {
-    const store = createMemoryStore();
+  it("a SQLite row written before the new fields existed reads back with their defaults, and authenticates", async () => {
+    const Database = (await import("better-sqlite3")).default;
+    const { createSqliteStore } = await import("../adapters/sqlite.js");
+    const db = new Database(":memory:");
+    const store = createSqliteStore(db);
     const { registry } = registryFixture({ store });
     const created = await registry.create("acct", createBody());
-    // What an adapter hands back for a document written by an older version (rows.ts fills defaults the same way).
-    const stored = (await store.getById(created.client_id))! as unknown as Record<string, unknown>;
-    const { fillStoredDefaults } = await import("../src/fields.js");
-    for (const key of ["source", "jwks", "jwks_uri", "client_secret_expires_at", "last_used_at", "registration_access_token_hash"]) {
-      delete stored[key];
-    }
-    const read = fillStoredDefaults(stored) as unknown as StoredClient;
-    expect(read).toMatchObject({ source: "api", jwks: null, jwks_uri: null, client_secret_expires_at: 0, last_used_at: null });
+    const newKeys = ["source", "jwks", "jwks_uri", "client_secret_expires_at", "last_used_at", "secret_last_used_at",
+      "rotated_secret_last_used_at", "registration_access_token_hash", "rotated_secret_expires_at"];
+    // The document as an older version of the library wrote it: none of the new keys.
+    db.prepare(`UPDATE oauth_clients SET document = json_remove(document, ${newKeys.map(() => "?").join(", ")}) WHERE client_id = ?`).run(
+      ...newKeys.map((key) => `$.${key}`),
+      created.client_id,
+    );
+    const raw = db.prepare("SELECT document FROM oauth_clients WHERE client_id = ?").get(created.client_id) as { document: string };
+    expect(Object.keys(JSON.parse(raw.document))).not.toContain("source");
+    const { client_secret: _secret, ...client } = created;
+    expect(await registry.get("acct", created.client_id)).toStrictEqual(client);
+    expect(client).toMatchObject({ source: "api", client_secret_expires_at: 0 });
+    expect(await registry.authenticate(created.client_id, created.client_secret!)).toMatchObject({ matched: "current" });
+    db.close();
   });
 
   it("a private_key_jwt client with jwks is created without a secret", async () => {
@@ -251,5 +260,49 @@ describe("registerClient / readRegistration / updateRegistration / deleteRegistr
     });
     await expect(registry.registerClient("acct", { client_name: "x" } as CreateClientInput)).rejects.toBeInstanceOf(ValidationError);
     expect((await registry.list("acct")).clients).toEqual([]);
+  });
+});
+
+describe("clientObject", () => {
+  it("the generated builder and the loop give the same object, in table order, sharing nothing with the record", async () => {
+    const { clientObject, clientObjectByLoop } = await import("../src/fields.js");
+    const { makeLargeStoredClient } = await import("../src/testing/records.js");
+    const record = makeLargeStoredClient({
+      jwks: { keys: [{ ...publicKey }] },
+      last_used_at: "2026-01-02T00:00:00.000Z",
+      registration_access_token_hash: `sha256$${"e".repeat(64)}`,
+      rotated_secret_expires_at: "2026-01-03T00:00:00.000Z",
+    });
+    const generated = clientObject(record, { has_rotated_secret: true });
+    const looped = clientObjectByLoop(record as never, { has_rotated_secret: true });
+    expect(generated).toStrictEqual(looped);
+    expect(Object.keys(generated)).toEqual(Object.keys(looped));
+    expect(generated).not.toHaveProperty("registration_access_token_hash");
+    expect(generated).not.toHaveProperty("rotated_secret_expires_at");
+    const { makeStoredClient } = await import("../src/testing/records.js");
+    const minimal = clientObject(makeStoredClient(), { has_rotated_secret: false });
+    for (const unset of ["client_uri", "jwks", "jwks_uri", "last_used_at", "promoted_at"]) expect(minimal).not.toHaveProperty(unset);
+    for (const built of [generated, looped] as Record<string, unknown>[]) {
+      (built.redirect_uris as string[]).push("https://changed.example.com");
+      ((built.jwks as { keys: Record<string, unknown>[] }).keys[0]!).kid = "changed";
+      (built.client_uri_verification as { status: string }).status = "failed";
+    }
+    expect(record.redirect_uris).toHaveLength(100);
+    expect(record.jwks!.keys[0]!.kid).toBe("k1");
+    expect(record.client_uri_verification!.status).toBe("verified");
+  });
+});
+
+describe("the management API shows clients of every source", () => {
+  it("lists and reads a registered client with its source, never its token hash", async () => {
+    const { apiRequest, createHarness, envelopeOf, ACCOUNT } = await import("./helpers/http.js");
+    const harness = createHarness();
+    const registered = await harness.registry.registerClient(ACCOUNT, createBody({ scopes: ["zone.read"] }));
+    const listed = await envelopeOf(await harness.handler(apiRequest("GET", `/accounts/${ACCOUNT}/oauth_clients`)));
+    expect(listed.result).toEqual([expect.objectContaining({ client_id: registered.client.client_id, source: "dcr" })]);
+    const read = await harness.handler(apiRequest("GET", `/accounts/${ACCOUNT}/oauth_clients/${registered.client.client_id}`));
+    const text = await read.text();
+    expect(JSON.parse(text).result).toMatchObject({ source: "dcr", client_secret_expires_at: 0 });
+    expect(text).not.toContain("registration_access_token");
   });
 });

@@ -3,6 +3,7 @@
  * read / update / delete, every refusal's status and body, the embedder's
  * hooks, and that a refused request stores nothing.
  */
+import { exportJWK, generateKeyPair } from "jose";
 import { describe, expect, it, vi } from "vitest";
 import { createMemoryStore } from "../adapters/memory.js";
 import type { ClientStore } from "../src/index.js";
@@ -72,7 +73,28 @@ describe("RFC 7591 registration (POST /register)", () => {
     expect(status).toBe(201);
     expect(body).not.toHaveProperty("client_secret");
     expect(body).not.toHaveProperty("client_secret_expires_at");
-    expect(body).toMatchObject({ client_name: "127.0.0.1:4000", token_endpoint_auth_method: "none", scope: "" });
+    expect(body).toMatchObject({ client_name: "127.0.0.1:4000", token_endpoint_auth_method: "none" });
+    expect(body).not.toHaveProperty("scope");
+  });
+
+  it("registers a private_key_jwt client with its public keys and no secret; a private key is refused", async () => {
+    const { publicKey, privateKey } = await generateKeyPair("ES256", { extractable: true });
+    const jwk = { ...(await exportJWK(publicKey)), kid: "k1", alg: "ES256" };
+    const { register, stored } = setup({ secretLifetimeSeconds: 3600 });
+    const { status, body } = await register({ ...METADATA, token_endpoint_auth_method: "private_key_jwt", jwks: { keys: [jwk] } });
+    expect(status).toBe(201);
+    expect(body).toMatchObject({ token_endpoint_auth_method: "private_key_jwt", jwks: { keys: [jwk] } });
+    expect(body).not.toHaveProperty("client_secret");
+    expect(body).not.toHaveProperty("client_secret_expires_at");
+    expect(await stored()).toEqual([expect.objectContaining({ jwks: { keys: [jwk] }, source: "dcr" })]);
+
+    const leaked = await register({ ...METADATA, token_endpoint_auth_method: "private_key_jwt", jwks: { keys: [await exportJWK(privateKey)] } });
+    expect(leaked.status).toBe(400);
+    expect(leaked.body).toMatchObject({ error: "invalid_client_metadata", issues: [{ path: "/jwks/keys/0", message: expect.stringContaining("public key") }] });
+    const keyless = await register({ ...METADATA, token_endpoint_auth_method: "private_key_jwt" });
+    expect(keyless.status).toBe(400);
+    expect(keyless.body.error).toBe("invalid_client_metadata");
+    expect(await stored()).toHaveLength(1);
   });
 
   it("sets client_secret_expires_at from secretLifetimeSeconds, and the secret stops working then", async () => {
@@ -173,12 +195,14 @@ describe("RFC 7591 registration (POST /register)", () => {
     const missing = await register();
     expect(missing.status).toBe(401);
     expect(missing.headers.get("www-authenticate")).toBe("Bearer");
-    expect(missing.body.error).toBe("invalid_token");
+    expect(missing.body).toEqual({ error: "invalid_token", error_description: "send a valid initial access token as Authorization: Bearer <token>" });
     const wrong = await register(METADATA, bearer("iat-2"));
     expect(wrong.status).toBe(401);
     expect(wrong.headers.get("www-authenticate")).toBe('Bearer error="invalid_token"');
+    expect(wrong.body).toEqual({ error: "invalid_token", error_description: "the initial access token is not valid for this request" });
     const malformed = await register(METADATA, { authorization: "Basic aWF0LTE6" });
     expect(malformed.status).toBe(401);
+    expect(malformed.body).toEqual({ error: "invalid_token", error_description: "the Authorization header is not a bearer token" });
     expect(check.mock.calls.map(([token]) => token)).toEqual([null, "iat-2"]);
     expect(await stored()).toEqual([]);
     expect((await register(METADATA, bearer("iat-1"))).status).toBe(201);
@@ -253,6 +277,17 @@ describe("RFC 7591 registration (POST /register)", () => {
       expect(onError).toHaveBeenCalledWith(failure, expect.any(Request));
       expect(await stored()).toEqual([]);
     });
+  });
+
+  it("a resolveAccount that returns an unusable account id is a reported 500, nothing stored", async () => {
+    const memory = createMemoryStore();
+    const insert = vi.fn(memory.insert.bind(memory));
+    const { register, onError } = setup({ accountId: undefined, resolveAccount: () => "bad\u0000id" }, { ...memory, insert });
+    const { status, body } = await register();
+    expect(status).toBe(500);
+    expect(body.error).toBe("server_error");
+    expect(onError).toHaveBeenCalledWith(expect.objectContaining({ message: expect.stringContaining("control characters") }), expect.any(Request));
+    expect(insert).not.toHaveBeenCalled();
   });
 
   it("answers 503 temporarily_unavailable with Retry-After when the store is down", async () => {
@@ -394,6 +429,32 @@ describe("RFC 7592 management (GET | PUT | DELETE /register/{client_id})", () =>
   });
 });
 
+describe("cors option", () => {
+  it("answers preflights and lets any origin read responses when on", async () => {
+    const { send, register } = setup({ cors: true, rateLimit: () => false });
+    const origin = { origin: "https://inspector.example", "access-control-request-method": "POST" };
+    const registration = await send("/register", { method: "OPTIONS", headers: origin });
+    expect(registration.status).toBe(204);
+    expect(registration.headers.get("access-control-allow-origin")).toBe("*");
+    expect(registration.headers.get("access-control-allow-methods")).toBe("POST");
+    expect(registration.headers.get("access-control-allow-headers")).toBe("Authorization, Content-Type");
+    const management = await send("/register/abc", { method: "OPTIONS", headers: origin });
+    expect(management.headers.get("access-control-allow-methods")).toBe("GET, PUT, DELETE");
+    // Every other response carries the header too, refusals included (here: the rate limit).
+    const limited = await register(METADATA, { origin: "https://inspector.example" });
+    expect(limited.status).toBe(429);
+    expect(limited.headers.get("access-control-allow-origin")).toBe("*");
+    expect(limited.headers.get("access-control-expose-headers")).toBe("WWW-Authenticate, Retry-After");
+  });
+
+  it("is off by default: no CORS headers, OPTIONS is not allowed", async () => {
+    const { send, register } = setup();
+    const options = await send("/register", { method: "OPTIONS" });
+    expect(options.status).toBe(405);
+    expect((await register()).headers.get("access-control-allow-origin")).toBeNull();
+  });
+});
+
 describe("createRegistrationHandler options", () => {
   it("needs exactly one of accountId and resolveAccount, and a usable path and baseUrl", () => {
     const { registry } = registryFixture();
@@ -402,6 +463,8 @@ describe("createRegistrationHandler options", () => {
     expect(() => createRegistrationHandler(registry, { accountId: "a", path: "register" })).toThrow(/path/);
     expect(() => createRegistrationHandler(registry, { accountId: "a", baseUrl: "auth.example.com" })).toThrow(/baseUrl/);
     expect(() => createRegistrationHandler(registry, { accountId: "a", secretLifetimeSeconds: 0 })).toThrow(/secretLifetimeSeconds/);
+    expect(() => createRegistrationHandler(registry, { accountId: "a", secretLifetimeSeconds: 200 * 365 * 86_400 })).toThrow(/secretLifetimeSeconds/);
+    expect(() => createRegistrationHandler(registry, { accountId: "" })).toThrow(/accountId/);
   });
 });
 

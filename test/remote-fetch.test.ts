@@ -363,6 +363,21 @@ describe.skipIf(!hasOpenssl)("createSafeFetcher against a local TLS server", () 
     expect(connections).toBe(1);
   });
 
+  it("falls back to the next checked address when the first does not answer", async () => {
+    // Nothing listens on 127.0.0.2 at the test port.
+    const twoAnswers: RemoteLookup = async () => [
+      { address: "127.0.0.2", family: 4 },
+      { address: "127.0.0.1", family: 4 },
+    ];
+    const allowBoth = (address: string) => address === "127.0.0.1" || address === "127.0.0.2";
+    expect((await testFetcher({ lookup: twoAnswers, isAllowedAddress: allowBoth }).fetchJson(at("/doc"))).status).toBe(200);
+    // With only the first address allowed the name is refused as a whole, whichever address would have answered.
+    expect(await reasonOf(testFetcher({ lookup: twoAnswers, isAllowedAddress: (a) => a === "127.0.0.2" }).fetchJson(at("/doc")))).toBe(
+      "forbidden_address",
+    );
+    expect(connections).toBe(1);
+  });
+
   it("refuses a certificate that does not name the host, and an untrusted certificate", async () => {
     expect(await reasonOf(testFetcher().fetchJson(at("/doc", "wrong.test")))).toBe("tls");
     expect(await reasonOf(testFetcher({ ca: undefined }).fetchJson(at("/doc")))).toBe("tls");
@@ -428,6 +443,11 @@ describe.skipIf(!hasOpenssl)("createSafeFetcher against a local TLS server", () 
     const error = await testFetcher({ timeoutMs: 300 }).fetchJson(at(path)).catch((e: unknown) => e);
     expect(error).toMatchObject({ reason: "timeout" });
     await expect.poll(() => closedSockets.length).toBeGreaterThan(closedBefore);
+  });
+
+  it("fails cleanly when the request cannot be built", async () => {
+    expect(await reasonOf(testFetcher({ userAgent: "bad\nagent" }).fetchJson(at("/doc")))).toBe("connection");
+    expect(connections).toBe(0);
   });
 
   it("counts DNS in the timeout", async () => {

@@ -171,3 +171,17 @@ describe("resolveClient: Client ID Metadata Documents", () => {
     ).toThrow(TypeError);
   });
 });
+
+describe("resolveClient: a URL id stored by other means", () => {
+  it("is returned as stored, never rewritten from a document", async () => {
+    const docs = documents({ [URL_ID]: cimdDocument({ client_name: "From the document" }) });
+    const { registry } = registryFixture({
+      generateClientId: () => URL_ID,
+      clientIdMetadataDocuments: { accountId: "acct_cimd", fetchClientMetadata: docs.fetchClientMetadata },
+    });
+    const created = await registry.create("acct", createBody({ client_name: "Operator client" }));
+    expect(created.client_id).toBe(URL_ID);
+    expect(await registry.resolveClient(URL_ID)).toMatchObject({ client_name: "Operator client", source: "api" });
+    expect(docs.fetched).toEqual([]);
+  });
+});

@@ -146,6 +146,7 @@ export function createAssertionVerifier(options: AssertionVerifierOptions = {}):
   const now = options.now ?? (() => new Date());
   const replayCache = options.replayCache ?? createMemoryReplayCache({ now });
   const singleAudience = options.singleAudience ?? false;
+  const importKeySet = createKeySetCache(KEY_SET_CACHE_ENTRIES);
 
   return {
     async verify(assertion, { audience, keySet, expectedClientId }) {
@@ -163,14 +164,14 @@ export function createAssertionVerifier(options: AssertionVerifierOptions = {}):
       let claims: Record<string, unknown>;
       if (typeof keySet === "function") {
         try {
-          claims = await verifyWithKeySet(assertion, await loadKeySet(keySet, false), jwtOptions);
+          claims = await verifyWithKeySet(assertion, importKeySet(await loadKeySet(keySet, false)), jwtOptions);
         } catch (error) {
           if (!(error instanceof AssertionError) || (error.reason !== "key_not_found" && error.reason !== "signature")) throw error;
           // The client may have rotated its keys since the set was cached.
-          claims = await verifyWithKeySet(assertion, await loadKeySet(keySet, true), jwtOptions);
+          claims = await verifyWithKeySet(assertion, importKeySet(await loadKeySet(keySet, true)), jwtOptions);
         }
       } else {
-        claims = await verifyWithKeySet(assertion, publicKeySet(keySet), jwtOptions);
+        claims = await verifyWithKeySet(assertion, importKeySet(publicKeySet(keySet)), jwtOptions);
       }
 
       const nowSeconds = Math.floor(currentDate.getTime() / 1000);
@@ -280,13 +281,43 @@ async function loadKeySet(loader: KeySetLoader, refresh: boolean): Promise<JSONW
   return publicKeySet(keySet);
 }
 
-async function verifyWithKeySet(assertion: string, keySet: JSONWebKeySet, options: JWTVerifyOptions): Promise<Record<string, unknown>> {
-  let localKeys: ReturnType<typeof createLocalJWKSet>;
-  try {
-    localKeys = createLocalJWKSet(keySet);
-  } catch (cause) {
-    throw new AssertionError("key_set", "the client's key set is not a valid JSON Web Key Set", { cause });
-  }
+type LocalKeySet = ReturnType<typeof createLocalJWKSet>;
+
+/** Key sets kept imported per verifier: see {@link createKeySetCache}. */
+const KEY_SET_CACHE_ENTRIES = 256;
+
+/**
+ * Importing a public key costs more than verifying a signature with it, and
+ * a stored client's key set arrives as a new object on every read; keying
+ * jose's imported key sets by their JSON text lets the same keys be
+ * imported once. Least recently used sets leave first.
+ */
+function createKeySetCache(maxEntries: number): (keySet: JSONWebKeySet) => LocalKeySet {
+  const cache = new Map<string, LocalKeySet>();
+  return (keySet) => {
+    let text: string;
+    try {
+      text = JSON.stringify(keySet);
+    } catch (cause) {
+      throw new AssertionError("key_set", "the client's key set is not JSON", { cause });
+    }
+    let local = cache.get(text);
+    if (local !== undefined) {
+      cache.delete(text);
+    } else {
+      try {
+        local = createLocalJWKSet(keySet);
+      } catch (cause) {
+        throw new AssertionError("key_set", "the client's key set is not a valid JSON Web Key Set", { cause });
+      }
+      if (cache.size >= maxEntries) cache.delete(cache.keys().next().value!);
+    }
+    cache.set(text, local);
+    return local;
+  };
+}
+
+async function verifyWithKeySet(assertion: string, localKeys: LocalKeySet, options: JWTVerifyOptions): Promise<Record<string, unknown>> {
   const getKey: JWTVerifyGetKey = async (header, token) => {
     try {
       return await localKeys(header, token);

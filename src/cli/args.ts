@@ -3,6 +3,7 @@
  * and the connection limits with their defaults and bounds.
  */
 import { parseArgs } from "node:util";
+import { accountIdIssue } from "../ids.js";
 import { LOG_FORMATS, type LogFormat } from "./access-log.js";
 import { UsageError } from "./errors.js";
 
@@ -29,6 +30,13 @@ Options:
   --keep-alive-timeout-ms MS
                          idle time before a kept-alive connection is closed (default 5000)
   -h, --help             show this help
+
+Dynamic client registration (off by default):
+  --registration         serve RFC 7591 registration at POST /register and RFC 7592
+                         read/update/delete at /register/{client_id}, open to anyone
+                         who can reach the port (no initial access token)
+  --registration-account ID
+                         account that registered clients land in (default "registered")
 
 Operations (GET /healthz and /readyz are always served, without credentials):
   --log-format FORMAT    access log on stdout: text (default) or json, one object per line
@@ -71,7 +79,15 @@ export interface ServeOptions {
   logFormat?: LogFormat;
   /** Serve Prometheus metrics at `/metrics`. Default false. */
   metrics?: boolean;
+
+  /** Serve dynamic client registration (RFC 7591/7592) at `/register`. Default false. */
+  registration?: boolean;
+  /** The account registered clients land in. Default `"registered"`. */
+  registrationAccount?: string;
 }
+
+/** Default of `--registration-account`. */
+export const DEFAULT_REGISTRATION_ACCOUNT = "registered";
 
 /** Connection limits of `serve`, each settable by a flag of the same name. */
 export type ServerLimits = Required<Pick<ServeOptions, "maxConnections" | "headersTimeoutMs" | "requestTimeoutMs" | "keepAliveTimeoutMs">>;
@@ -155,6 +171,9 @@ export function parseServeArgs(args: readonly string[], env: Readonly<Record<str
         // Operations
         "log-format": { type: "string" },
         metrics: { type: "boolean" },
+        // Dynamic client registration
+        registration: { type: "boolean" },
+        "registration-account": { type: "string" },
       },
     }));
   } catch (error) {
@@ -196,5 +215,19 @@ export function parseServeArgs(args: readonly string[], env: Readonly<Record<str
   if (!(LOG_FORMATS as readonly string[]).includes(logFormat)) {
     throw new UsageError(`--log-format must be one of ${LOG_FORMATS.join(", ")}, got "${logFormat}"`);
   }
-  return { ...options, ...limits, logFormat: logFormat as LogFormat, metrics: values.metrics ?? false };
+  const registration = values.registration ?? false;
+  const registrationAccount = values["registration-account"];
+  if (registrationAccount !== undefined && !registration) {
+    throw new UsageError("--registration-account needs --registration");
+  }
+  const accountProblem = registrationAccount === undefined ? null : accountIdIssue(registrationAccount);
+  if (accountProblem !== null) throw new UsageError(`--registration-account: ${accountProblem.message}`);
+  return {
+    ...options,
+    ...limits,
+    logFormat: logFormat as LogFormat,
+    metrics: values.metrics ?? false,
+    registration,
+    registrationAccount: registrationAccount ?? DEFAULT_REGISTRATION_ACCOUNT,
+  };
 }

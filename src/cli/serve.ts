@@ -7,9 +7,10 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createFetchHandler } from "../http/handler.js";
 import { createNodeRequestListener, type NodeRequestListener } from "../http/node.js";
+import { createRegistrationHandler } from "../registration/handler.js";
 import { createOAuthClientRegistry } from "../registry.js";
 import { formatAccessLine, observeRequests, routeTemplate } from "./access-log.js";
-import { resolveServerLimits, type ServeOptions } from "./args.js";
+import { DEFAULT_REGISTRATION_ACCOUNT, resolveServerLimits, type ServeOptions } from "./args.js";
 import { loadScopeCatalog } from "./catalog.js";
 import { serveCredentials } from "./credentials.js";
 import { messageOf, StartupError } from "./errors.js";
@@ -60,14 +61,38 @@ function operationsListener(
   };
   const exactPaths = operationsPaths(operations);
   const format = options.logFormat ?? "text";
+  const registration = options.registration === true;
   return observeRequests(
     withOperations(api, operations),
-    (rawPath) => routeTemplate(rawPath, "/client/v4", exactPaths),
+    (rawPath) => (registration ? registrationRoute(rawPath) : null) ?? routeTemplate(rawPath, "/client/v4", exactPaths),
     (done) => {
       output.out(formatAccessLine(done, format));
       metrics?.observeRequest(done);
     },
   );
+}
+
+/** Path of the registration endpoint when `--registration` is on. */
+export const REGISTRATION_PATH = "/register";
+
+/** The route of a registration request for the access log and metrics: client ids are not labels. */
+function registrationRoute(rawPath: string): string | null {
+  if (rawPath === REGISTRATION_PATH) return REGISTRATION_PATH;
+  return /^\/register\/[^/]+$/.test(rawPath) ? `${REGISTRATION_PATH}/{client_id}` : null;
+}
+
+/**
+ * The management API, and with `--registration` the registration handler
+ * at `/register` and below, beside it (the management API lives under
+ * `/client/v4`, so the two never claim the same path).
+ */
+function apiHandler(management: (request: Request) => Promise<Response>, registration: ((request: Request) => Promise<Response>) | null) {
+  if (registration === null) return management;
+  return (request: Request) => {
+    const { pathname } = new URL(request.url);
+    const mine = pathname === REGISTRATION_PATH || pathname.startsWith(`${REGISTRATION_PATH}/`);
+    return mine ? registration(request) : management(request);
+  };
 }
 
 /** A running server; `close` stops accepting, finishes in-flight requests, then closes the database. */
@@ -104,11 +129,21 @@ export async function serve(
     ...(catalog ? { scopeCatalog: catalog.map((e) => e.id) } : {}),
     ...(metrics ? { onEvent: metrics.onRegistryEvent } : {}),
   });
-  const handler = createFetchHandler(registry, {
+  const onError = (error: unknown) => output.err(`internal error: ${describeWithCauses(error)}`);
+  const management = createFetchHandler(registry, {
     authorize: credentials.authorize,
     describeScope: (scope) => details.get(scope),
-    onError: (error) => output.err(`internal error: ${describeWithCauses(error)}`),
+    onError,
   });
+  const registration =
+    options.registration === true
+      ? createRegistrationHandler(registry, {
+          path: REGISTRATION_PATH,
+          accountId: options.registrationAccount ?? DEFAULT_REGISTRATION_ACCOUNT,
+          onError,
+        })
+      : null;
+  const handler = apiHandler(management, registration);
   const server = createServer(
     {
       headersTimeout: limits.headersTimeoutMs,
@@ -140,6 +175,12 @@ export async function serve(
   const url = `http://${host}:${address.port}/client/v4`;
   output.out(`oauth-client-registry listening on ${url} (storage: ${opened.description})`);
   output.out(`API credentials: ${credentials.description}`);
+  if (registration !== null) {
+    output.out(
+      `dynamic client registration: POST http://${host}:${address.port}${REGISTRATION_PATH} (open to anyone who can reach this port; ` +
+        `clients land in account "${options.registrationAccount ?? DEFAULT_REGISTRATION_ACCOUNT}")`,
+    );
+  }
   const stopReloading = credentials.reload === null ? () => {} : reloadOnSighup(credentials.reload, options.credentials!, output);
 
   let closing: Promise<void> | undefined;

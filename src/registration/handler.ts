@@ -8,6 +8,7 @@
  */
 import { OAuthClientError, type ValidationIssue } from "../errors.js";
 import { readJsonBody, type BodyProblem } from "../http/body.js";
+import { accountIdIssue } from "../ids.js";
 import { findPathProblem } from "../http/path.js";
 import type { RegisteredClient } from "../registry-api.js";
 import {
@@ -29,6 +30,8 @@ export const DEFAULT_REGISTRATION_MAX_BODY_BYTES = 64 * 1024;
 
 /** Longest bearer token looked at; registry tokens are far shorter, so a longer one is refused unread. */
 const MAX_TOKEN_LENGTH = 1024;
+/** Longest `secretLifetimeSeconds`: far beyond any real rotation policy, and far below the registry's year-9999 bound. */
+const MAX_SECRET_LIFETIME_SECONDS = 100 * 365 * 86_400;
 /** Issues spelled out in `error_description`; all of them are in `issues`. */
 const DESCRIBED_ISSUES = 5;
 
@@ -76,28 +79,29 @@ function refuse(issues: readonly ValidationIssue[], code: RegistrationErrorCode 
   return error(400, code, `${shown.join("; ")}${more}`, { issues });
 }
 
-/** 401 as RFC 6750 §3 words it: no error code when no token was sent, `invalid_token` for a wrong one. */
-function unauthorized(token: string | null, what: string): Response {
-  if (token === null) {
-    return error(401, "invalid_token", `${what} is required: send it as Authorization: Bearer <token>`, {
+/** What the Authorization header holds: nothing, something that is not a bearer token, or a bearer token. */
+type Credential = { kind: "none" } | { kind: "malformed" } | { kind: "bearer"; token: string };
+
+/** The two tokens the endpoints take. */
+type TokenName = "initial access token" | "registration access token";
+
+/** 401 as RFC 6750 §3 words it: no error code when no credential was sent, `invalid_token` otherwise. */
+function unauthorized(credential: Credential, what: TokenName): Response {
+  if (credential.kind === "none") {
+    return error(401, "invalid_token", `send a valid ${what} as Authorization: Bearer <token>`, {
       headers: { "www-authenticate": "Bearer" },
     });
   }
-  return error(401, "invalid_token", `the ${what} is not valid for this request`, {
-    headers: { "www-authenticate": 'Bearer error="invalid_token"' },
-  });
+  const problem = credential.kind === "malformed" ? "the Authorization header is not a bearer token" : `the ${what} is not valid for this request`;
+  return error(401, "invalid_token", problem, { headers: { "www-authenticate": 'Bearer error="invalid_token"' } });
 }
 
-/**
- * The bearer token of the Authorization header (RFC 6750 §2.1), or null
- * when there is none. A header in another form counts as a wrong token.
- */
-function bearerToken(request: Request): { token: string | null; malformed: boolean } {
+/** The Authorization header as a bearer token (RFC 6750 §2.1); an over-long token is malformed, refused unread. */
+function credentialOf(request: Request): Credential {
   const header = request.headers.get("authorization");
-  if (header === null) return { token: null, malformed: false };
+  if (header === null) return { kind: "none" };
   const match = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(header);
-  if (!match || match[1]!.length > MAX_TOKEN_LENGTH) return { token: header, malformed: true };
-  return { token: match[1]!, malformed: false };
+  return match && match[1]!.length <= MAX_TOKEN_LENGTH ? { kind: "bearer", token: match[1]! } : { kind: "malformed" };
 }
 
 /** Registry issue paths in RFC 7591 member names: `scopes` is `scope` on the wire. */
@@ -185,17 +189,20 @@ export function createRegistrationHandler(
 ): (request: Request) => Promise<Response> {
   if (options === null || typeof options !== "object") throw new TypeError("createRegistrationHandler: options are required");
   const { accountId, resolveAccount, initialAccessToken, policy, rateLimit } = options;
+  const cors = options.cors === true;
   if ((accountId === undefined) === (resolveAccount === undefined)) {
     throw new TypeError("createRegistrationHandler: set exactly one of accountId and resolveAccount");
   }
-  if (accountId !== undefined && (typeof accountId !== "string" || accountId === "")) {
-    throw new TypeError("createRegistrationHandler: accountId must be a non-empty string");
-  }
+  const accountProblem = accountId === undefined ? null : accountIdIssue(accountId);
+  if (accountProblem !== null) throw new TypeError(`createRegistrationHandler: accountId: ${accountProblem.message}`);
   const path = normalizePath(options.path ?? "/register");
   const baseUrl = normalizeBaseUrl(options.baseUrl);
   const maxBodyBytes = positiveInteger(options.maxBodyBytes, "maxBodyBytes", DEFAULT_REGISTRATION_MAX_BODY_BYTES);
   const retryAfter = positiveInteger(options.rateLimitRetryAfterSeconds, "rateLimitRetryAfterSeconds", 60);
   const secretLifetime = options.secretLifetimeSeconds === undefined ? undefined : positiveInteger(options.secretLifetimeSeconds, "secretLifetimeSeconds", 0);
+  if (secretLifetime !== undefined && secretLifetime > MAX_SECRET_LIFETIME_SECONDS) {
+    throw new TypeError(`createRegistrationHandler: secretLifetimeSeconds must be at most ${MAX_SECRET_LIFETIME_SECONDS} (100 years)`);
+  }
   const now = options.now ?? (() => new Date());
   const onError =
     options.onError ??
@@ -268,17 +275,18 @@ export function createRegistrationHandler(
   }
 
   async function register(request: Request): Promise<Response> {
-    const sent = bearerToken(request);
     if (initialAccessToken) {
-      const allowed = sent.malformed ? false : await initialAccessToken(sent.token, request);
-      if (allowed !== true) return unauthorized(sent.token, "an initial access token");
+      const credential = credentialOf(request);
+      if (credential.kind === "malformed") return unauthorized(credential, "initial access token");
+      const allowed = await initialAccessToken(credential.kind === "bearer" ? credential.token : null, request);
+      if (allowed !== true) return unauthorized(credential, "initial access token");
     }
     const metadata = await readMetadata(request);
     if (metadata instanceof Response) return metadata;
     const account = accountId ?? (await resolveAccount!(request));
-    if (typeof account !== "string" || account === "") {
-      throw new TypeError("resolveAccount must return a non-empty account id");
-    }
+    // A bad account id is the embedder's bug, not the client's metadata: a 500, reported.
+    const accountProblem = accountIdIssue(account);
+    if (accountProblem !== null) throw new TypeError(`resolveAccount returned an unusable account id: ${accountProblem.message}`);
     const input = await prepare(metadata, { operation: "register", accountId: account, clientId: null, metadata, request });
     if (input instanceof Response) return input;
     const secretExpiresAt = secretLifetime === undefined ? 0 : Math.floor(now().getTime() / 1000) + secretLifetime;
@@ -287,26 +295,26 @@ export function createRegistrationHandler(
   }
 
   async function manage(request: Request, clientId: string): Promise<Response> {
-    const sent = bearerToken(request);
-    if (sent.token === null || sent.malformed) return unauthorized(sent.token, "the registration access token");
-    const token = sent.token;
+    const credential = credentialOf(request);
+    if (credential.kind !== "bearer") return unauthorized(credential, "registration access token");
+    const token = credential.token;
     switch (request.method as ManagementMethod) {
       case "GET": {
         const found = await registry.readRegistration(clientId, token);
-        if (found === null) return unauthorized(token, "registration access token");
+        if (found === null) return unauthorized(credential, "registration access token");
         // RFC 7592 §3 lists the token in every response; the caller just proved it holds it.
         const body = clientToMetadata(found.client, { registration_access_token: token, registration_client_uri: clientUri(request, clientId) });
         return json(200, body);
       }
       case "DELETE": {
         const deleted = await registry.deleteRegistration(clientId, token);
-        return deleted ? new Response(null, { status: 204, headers: NO_STORE }) : unauthorized(token, "registration access token");
+        return deleted ? new Response(null, { status: 204, headers: NO_STORE }) : unauthorized(credential, "registration access token");
       }
       case "PUT": {
         // The token is checked before the body is looked at: without it, nothing
         // about the client (not even whether a secret matches) is revealed.
         const current = await registry.readRegistration(clientId, token);
-        if (current === null) return unauthorized(token, "registration access token");
+        if (current === null) return unauthorized(credential, "registration access token");
         const metadata = await readMetadata(request);
         if (metadata instanceof Response) return metadata;
         const secret = metadata.client_secret;
@@ -320,7 +328,7 @@ export function createRegistrationHandler(
         if (input instanceof Response) return input;
         const result = await registryCall(input, () => registry.updateRegistration(clientId, token, input));
         if (result instanceof Response) return result;
-        return result === null ? unauthorized(token, "registration access token") : information(request, result, 200);
+        return result === null ? unauthorized(credential, "registration access token") : information(request, result, 200);
       }
     }
   }
@@ -341,6 +349,7 @@ export function createRegistrationHandler(
       }
     }
     const allowed = clientId === null ? ["POST"] : MANAGEMENT_METHODS;
+    if (cors && request.method === "OPTIONS") return preflight(allowed);
     if (!allowed.includes(request.method)) {
       return error(405, "invalid_request", `${clip(request.method)} is not allowed on ${clip(url.pathname)}`, { headers: { allow: allowed.join(", ") } });
     }
@@ -351,6 +360,15 @@ export function createRegistrationHandler(
   }
 
   return async function handleRegistration(request: Request): Promise<Response> {
+    const response = await respond(request);
+    if (cors) {
+      response.headers.set("access-control-allow-origin", "*");
+      response.headers.set("access-control-expose-headers", "WWW-Authenticate, Retry-After");
+    }
+    return response;
+  };
+
+  async function respond(request: Request): Promise<Response> {
     try {
       return await handle(request);
     } catch (failure) {
@@ -364,7 +382,20 @@ export function createRegistrationHandler(
       report(failure, request);
       return error(500, "server_error", "internal server error");
     }
-  };
+  }
+}
+
+/** The answer to a CORS preflight: the methods of the path, and the two request headers the endpoints read. */
+function preflight(methods: readonly string[]): Response {
+  return new Response(null, {
+    status: 204,
+    headers: {
+      ...NO_STORE,
+      "access-control-allow-methods": methods.join(", "),
+      "access-control-allow-headers": "Authorization, Content-Type",
+      "access-control-max-age": "600",
+    },
+  });
 }
 
 /** Caller-supplied text echoed in a message is kept short. */

@@ -52,6 +52,7 @@ export const DEFAULT_ASSERTION_SIGNING_ALGORITHMS: readonly string[] = Object.fr
   "ES384",
   "ES512",
   "EdDSA",
+  "Ed25519",
 ]);
 
 const DEFAULT_METHODS: readonly string[] = ["client_secret_basic", "client_secret_post", "none"];

@@ -101,6 +101,14 @@ export interface RegistrationHandlerOptions {
   maxBodyBytes?: number;
   /** Clock for `client_secret_expires_at`. Default `() => new Date()`; pass the registry's clock. */
   now?: () => Date;
+  /**
+   * Let web pages of any origin call the endpoints (browser-based clients
+   * such as an MCP inspector): `Access-Control-Allow-Origin: *` on every
+   * response, and answers to CORS preflight requests. Safe for these
+   * endpoints because none relies on cookies: registration is open or takes
+   * an initial access token, RFC 7592 takes a bearer token. Default false.
+   */
+  cors?: boolean;
   /** Called with every unexpected error (answered 500 `server_error`). Default `console.error`. */
   onError?: (error: unknown, request: Request) => void;
 }

@@ -150,8 +150,8 @@ function isJsonMediaType(header: string | undefined): boolean {
  * credentials or fragment in the URL; the host is resolved once and refused
  * if ANY address is loopback, private, link-local, unique-local, multicast,
  * CGNAT, a cloud metadata address, documentation or reserved space, or an
- * IPv6 form embedding such an IPv4 address; the connection goes to exactly
- * the checked address; no redirects; a JSON content type; a size cap enforced
+ * IPv6 form embedding such an IPv4 address; the socket connects only to
+ * addresses so checked, with TLS verified against the host name; no redirects; a JSON content type; a size cap enforced
  * on Content-Length and while streaming; one total timeout that destroys the
  * socket; no cookies or credentials sent.
  *
@@ -181,12 +181,13 @@ export function createSafeFetcher(options: SafeFetcherOptions = {}): SafeFetcher
     return new RemoteFetchError("forbidden_address", input, `Refused to fetch ${input}: ${shown}, ${why}.`);
   }
 
-  async function resolveTarget(input: string, host: string): Promise<{ address: string; family: 4 | 6 }> {
+  /** Every address of the host, each one checked against the policy. */
+  async function resolveTargets(input: string, host: string): Promise<Array<{ address: string; family: 4 | 6 }>> {
     const literal = isIP(host);
     if (literal !== 0) {
       const family = literal as 4 | 6;
       if (!isAllowedAddress(host, family)) throw refuseAddress(input, host, host);
-      return { address: host, family };
+      return [{ address: host, family }];
     }
     let answers: readonly LookupAddress[];
     try {
@@ -201,14 +202,15 @@ export function createSafeFetcher(options: SafeFetcherOptions = {}): SafeFetcher
     }
     // Every answer is checked, not only the one used: a name that mixes public
     // and private answers is refused outright.
+    const targets: Array<{ address: string; family: 4 | 6 }> = [];
     for (const answer of answers) {
       const family = isIP(answer.address);
       if (family === 0 || !isAllowedAddress(answer.address, family as 4 | 6)) {
         throw refuseAddress(input, host, answer.address);
       }
+      targets.push({ address: answer.address, family: family as 4 | 6 });
     }
-    const first = answers[0] as LookupAddress;
-    return { address: first.address, family: isIP(first.address) as 4 | 6 };
+    return targets;
   }
 
   function fetchJson(input: string, callOptions: FetchJsonOptions = {}): Promise<FetchJsonResult> {
@@ -237,6 +239,9 @@ export function createSafeFetcher(options: SafeFetcherOptions = {}): SafeFetcher
 
       const onResponse = (response: IncomingMessage): void => {
         const status = response.statusCode ?? 0;
+        response.on("error", (error) => {
+          fail(new RemoteFetchError("connection", input, `Reading ${input} failed.`, { status, cause: error }));
+        });
         const refuse = (reason: RemoteFetchError["reason"], message: string): void =>
           fail(new RemoteFetchError(reason, input, message, { status }));
         if (status >= 300 && status < 400) {
@@ -280,39 +285,47 @@ export function createSafeFetcher(options: SafeFetcherOptions = {}): SafeFetcher
           clearTimeout(timer);
           resolve({ value, maxAgeSeconds: cache.maxAgeSeconds, noStore: cache.noStore, status });
         });
-        response.on("error", (error) => {
-          fail(new RemoteFetchError("connection", input, `Reading ${input} failed.`, { status, cause: error }));
-        });
         response.on("close", () => {
           if (!response.complete) refuse("connection", `${input} closed the connection before the body ended.`);
         });
       };
 
-      resolveTarget(input, host).then((target) => {
+      resolveTargets(input, host).then((targets) => {
         if (settled) return;
-        // net calls this instead of DNS, so the socket can only reach the checked address.
+        const first = targets[0] as { address: string; family: 4 | 6 };
+        // net calls this instead of DNS, so the socket can only reach addresses that were checked
+        // (all of them when net tries several families, as its happy-eyeballs connect does).
         const pinnedLookup = (
           _hostname: string,
           lookupOptions: LookupOptions,
           callback: (error: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void,
         ): void => {
-          if (lookupOptions.all === true) callback(null, [{ address: target.address, family: target.family }]);
-          else callback(null, target.address, target.family);
+          if (lookupOptions.all === true) callback(null, targets.map((target) => ({ ...target })));
+          else callback(null, first.address, first.family);
         };
-        const request = httpsRequest({
-          protocol: "https:",
-          hostname: host,
-          port: url.port === "" ? 443 : Number(url.port),
-          path: `${url.pathname}${url.search}`,
-          method: "GET",
-          headers: { accept: callOptions.accept ?? "application/json", "user-agent": userAgent, "accept-encoding": "identity" },
-          // A fresh agent per request: no pooled socket connected to an earlier answer, no session state.
-          agent: false,
-          lookup: pinnedLookup,
-          // SNI and certificate checks use the name, never the pinned address.
-          ...(isIP(host) === 0 ? { servername: host.replace(/\.$/, "") } : {}),
-          ...(ca === undefined ? {} : { ca }),
-        });
+        let request: ReturnType<typeof httpsRequest>;
+        try {
+          request = httpsRequest({
+            protocol: "https:",
+            hostname: host,
+            port: url.port === "" ? 443 : Number(url.port),
+            path: `${url.pathname}${url.search}`,
+            method: "GET",
+            headers: { accept: callOptions.accept ?? "application/json", "user-agent": userAgent, "accept-encoding": "identity" },
+            // A fresh agent per request: no pooled socket connected to an earlier answer, no session state.
+            agent: false,
+            lookup: pinnedLookup,
+            // Documents are a few KiB; there is no reason to accept 16 KiB of headers.
+            maxHeaderSize: 8 * 1024,
+            // SNI and certificate checks use the name, never the pinned address.
+            ...(isIP(host) === 0 ? { servername: host.replace(/\.$/, "") } : {}),
+            ...(ca === undefined ? {} : { ca }),
+          });
+        } catch (error) {
+          // e.g. a userAgent option with characters a header cannot carry
+          fail(new RemoteFetchError("connection", input, `Could not start the request to ${host}.`, { cause: error }));
+          return;
+        }
         destroy = () => request.destroy();
         request.on("response", onResponse);
         request.on("error", (error) => {

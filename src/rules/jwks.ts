@@ -27,6 +27,9 @@ export type JsonWebKeySet = z.infer<typeof jwksSchema>;
 /**
  * Input schema of `jwks`: the shape, with the key count bounded. Typed as
  * key objects (what a caller sends); the parsed keys do have a string `kty`.
+ *
+ * @example
+ * jwksInputSchema().safeParse({ keys: [] }).success; // false: at least one key
  */
 export function jwksInputSchema(): z.ZodType<{ keys: Record<string, unknown>[] }> {
   return z

@@ -298,7 +298,8 @@ export interface ClientInformationResponse {
   grant_types: string[];
   response_types: string[];
   token_endpoint_auth_method: string;
-  scope: string;
+  /** Absent when the client has no scopes. */
+  scope?: string;
   client_uri?: string;
   logo_uri?: string;
   policy_uri?: string;
@@ -310,7 +311,7 @@ export interface ClientInformationResponse {
 
 /**
  * A registered client as RFC 7591 client information (§3.2.1): member
- * names of RFC 7591, `scope` joined with spaces, `client_id_issued_at` from
+ * names of RFC 7591, `scope` joined with spaces (absent for no scopes), `client_id_issued_at` from
  * `created_at` in Unix seconds, and `client_secret_expires_at` (0: never)
  * for clients that authenticate with a secret, plus the `extras` of the
  * response being built.
@@ -331,8 +332,9 @@ export function clientToMetadata(client: OAuthClient, extras: RegistrationRespon
     grant_types: [...client.grant_types],
     response_types: [...client.response_types],
     token_endpoint_auth_method: client.token_endpoint_auth_method,
-    scope: client.scopes.join(" "),
   };
+  // No scopes is no member rather than "", which a client could send back as an empty scope request.
+  if (client.scopes.length > 0) out.scope = client.scopes.join(" ");
   if (extras.client_secret !== undefined) out.client_secret = extras.client_secret;
   // RFC 7591 §3.2.1: required whenever a secret exists, even when it is not shown again.
   if (extras.client_secret !== undefined || usesSecret(client.token_endpoint_auth_method)) {

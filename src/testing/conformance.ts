@@ -616,6 +616,80 @@ const CASES = [
       await expectReadsBack(current);
     },
   },
+  {
+    id: "self-registered-clients",
+    title: "every field of self-registered clients round-trips (source, keys, expiry, last use, hidden token hash), and registration, metadata documents and purge work over the store",
+    async run(store) {
+      // Store level: a record with every field of issue 12 set, under a 255-character URL id.
+      const urlId = `https://app.example.com/${"c".repeat(255 - "https://app.example.com/".length)}`;
+      const record = makeStoredClient({
+        client_id: urlId,
+        source: "cimd",
+        token_endpoint_auth_method: "private_key_jwt",
+        secret_hash: null,
+        jwks: { keys: [{ kty: "EC", crv: "P-256", x: "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU", y: "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0", kid: "k1" }] },
+        client_secret_expires_at: 1_900_000_000,
+        last_used_at: at(5),
+        secret_last_used_at: at(4),
+        rotated_secret_last_used_at: at(3),
+        registration_access_token_hash: `sha256$${"d".repeat(64)}`,
+        rotated_secret_expires_at: at(6),
+      });
+      expect(await store.insert(record)).toBe(true);
+      await expectStored(store, record);
+      const other = makeStoredClient({ source: "dcr", jwks_uri: "https://app.example.com/jwks.json", account_id: record.account_id, created_at: at(1) });
+      expect(await store.insert(other)).toBe(true);
+      await expectStored(store, other);
+      const changed = nextVersion(record, { last_used_at: at(7), jwks: null, jwks_uri: "https://app.example.com/keys", registration_access_token_hash: null });
+      expect(await store.update(changed, record.version)).toBe(true);
+      await expectStored(store, changed);
+
+      // Registry level, over this store: registration with its token, a metadata document, filters and purge.
+      let clock = BASE_TIME;
+      const documentUrl = "https://mcp.example.com/client.json";
+      const registry = createOAuthClientRegistry(store, {
+        now: () => new Date(clock),
+        clientIdMetadataDocuments: {
+          accountId: record.account_id,
+          fetchClientMetadata: async () => ({ client_id: documentUrl, client_name: "MCP client", redirect_uris: ["http://127.0.0.1:4000/cb"] }),
+        },
+      });
+      const accountId = newAccountId();
+      const registered = await registry.registerClient(accountId, {
+        client_name: "Registered",
+        grant_types: ["authorization_code"],
+        response_types: ["code"],
+        redirect_uris: ["https://app.example.com/cb"],
+        scopes: [],
+        token_endpoint_auth_method: "client_secret_post",
+      });
+      const id = registered.client.client_id;
+      expect(await registry.readRegistration(id, registered.registration_access_token!)).toStrictEqual({ client: registered.client, account_id: accountId });
+      const updated = await registry.updateRegistration(id, registered.registration_access_token!, {
+        client_name: "Renamed",
+        grant_types: ["authorization_code"],
+        response_types: ["code"],
+        redirect_uris: ["https://app.example.com/cb"],
+        scopes: [],
+        token_endpoint_auth_method: "client_secret_post",
+      });
+      expect(updated!.client).toMatchObject({ client_name: "Renamed", source: "dcr" });
+      expect(await registry.readRegistration(id, registered.registration_access_token!)).toBeNull();
+      clock += 1000;
+      const auth = await registry.authenticate(id, registered.client_secret!);
+      expect(auth!.client.last_used_at).toBe(new Date(clock).toISOString());
+      expect((await registry.list(accountId, { neverUsed: false })).clients.map((c) => c.client_id)).toEqual([id]);
+
+      const resolved = await registry.resolveClient(documentUrl);
+      expect(resolved).toMatchObject({ client_id: documentUrl, source: "cimd", token_endpoint_auth_method: "none" });
+      expect(await registry.resolveClient(documentUrl)).toStrictEqual(resolved);
+      expect((await registry.list(record.account_id, { source: "cimd" })).clients.map((c) => c.client_id)).toContain(documentUrl);
+
+      clock += 30 * 86_400_000;
+      expect(await registry.purgeClients(accountId, { idleForMs: 86_400_000 })).toStrictEqual({ deleted: [id], next_cursor: null });
+      expect(await store.getById(id)).toBeNull();
+    },
+  },
 ] as const satisfies readonly ConformanceCase[];
 
 /**
