@@ -153,11 +153,12 @@ describe("MCP SDK client against the example authorization server", () => {
     const owner = await h.registry.create("acct", input);
     const other = await h.registry.create("acct", input);
     const refusals: Record<string, string>[] = [];
-    for (const change of [
+    const changes: Record<string, string>[] = [
       { code_verifier: randomBytes(32).toString("base64url") },
       { redirect_uri: "http://127.0.0.1:53683/callback" },
       { client_id: other.client_id },
-    ]) {
+    ];
+    for (const change of changes) {
       const { code, verifier } = await codeFor(h, owner.client_id);
       const response = await redeem(h, { code, code_verifier: verifier, client_id: owner.client_id, ...change });
       refusals.push({ status: String(response.status), ...((await response.json()) as { error: string }) });
