@@ -9,7 +9,17 @@
  * RFC 3339 strings of the record, so they compare and sort as text.
  */
 import * as kyselyModule from "kysely";
-import { MysqlAdapter, sql, type Kysely, type RawBuilder } from "kysely";
+import {
+  MysqlAdapter,
+  sql,
+  type Compilable,
+  type CompiledQuery,
+  type Kysely,
+  type QueryResult,
+  type RawBuilder,
+  type SqliteDatabase,
+  type SqliteStatement,
+} from "kysely";
 import type { ClientStore, ListQuery } from "../src/store.js";
 import {
   CLIENT_COLUMNS as COLUMNS,
@@ -368,7 +378,102 @@ export async function migrateToLatest<DB>(
 /** Any table name maps to the clients row: the name is chosen at run time from the prefix. */
 type ClientTables = Record<string, OAuthClientsTable>;
 
+/** The arguments of one query shape, by name. */
+type QueryArgs = Record<string, string | number>;
 
+/**
+ * Values that stand for the arguments while a query shape is compiled: each
+ * is found again among the compiled parameters, which tells at which
+ * positions the arguments of a call go. Numbers no client field takes.
+ */
+function placeholders<A extends QueryArgs>(kinds: { [K in keyof A]: A[K] extends number ? "number" : "string" }): A {
+  const out: QueryArgs = {};
+  let n = 0;
+  for (const [name, kind] of Object.entries(kinds)) {
+    n++;
+    out[name] = kind === "number" ? -1_000_000_007 * n : `\u0000oauth-client-registry:${name}\u0000`;
+  }
+  return out as A;
+}
+
+/**
+ * One query shape, built and compiled by Kysely once, then executed with new
+ * parameters on every call: building and compiling cost more than the
+ * query itself on SQLite (the compiled SQL text is also the same every
+ * time, which lets a statement cache serve it, see
+ * {@link cacheSqliteStatements}). If a plugin or dialect hides where an
+ * argument goes (a placeholder is not found exactly once among the
+ * parameters), every call builds and compiles its query as before.
+ */
+function precompiled<A extends QueryArgs>(sample: A, build: (args: A) => Compilable<unknown>): (args: A) => CompiledQuery<unknown> {
+  let compiled: CompiledQuery<unknown> | undefined;
+  let slots: (keyof A | undefined)[] | null = null;
+  return (args) => {
+    if (compiled === undefined) {
+      compiled = build(sample).compile();
+      const found = compiled.parameters.map((value) => (Object.keys(sample) as (keyof A)[]).find((name) => sample[name] === value));
+      const everyOnce = Object.keys(sample).every((name) => found.filter((slot) => slot === name).length === 1);
+      slots = everyOnce ? found : null;
+    }
+    if (slots === null) return build(args).compile();
+    const template = compiled;
+    return { ...template, parameters: slots.map((name, i) => (name === undefined ? template.parameters[i] : args[name])) };
+  };
+}
+
+/** A row as query arguments (an interface has no index signature; this mapped copy does). */
+type RowArgs = { [K in keyof OAuthClientsTable]: OAuthClientsTable[K] };
+
+const affectedRows = (result: QueryResult<unknown>): bigint => result.numAffectedRows ?? 0n;
+
+/** Options of {@link cacheSqliteStatements}. */
+export interface SqliteStatementCacheOptions {
+  /** Prepared statements kept, least recently used dropped first. Default 256. */
+  maxStatements?: number;
+}
+
+/**
+ * Wraps the SQLite database you give Kysely's `SqliteDialect` so that each
+ * SQL text is prepared once and its statement reused: the dialect prepares
+ * the statement again on every query otherwise, which costs as much as
+ * running a point query. Works for every query of the Kysely instance (it
+ * is keyed by SQL text), and the store's queries always compile to the same
+ * text. Closing the wrapper closes the database.
+ *
+ * Streaming (`.stream()`) over a cached statement is safe: Kysely's SQLite
+ * driver runs one query at a time on its one connection.
+ *
+ * @example
+ * import Database from "better-sqlite3";
+ * import { Kysely, SqliteDialect } from "kysely";
+ * import { cacheSqliteStatements, createKyselyStore } from "oauth-client-registry/kysely";
+ *
+ * const database = cacheSqliteStatements(new Database("app.db"));
+ * const db = new Kysely<unknown>({ dialect: new SqliteDialect({ database }) });
+ */
+export function cacheSqliteStatements(database: SqliteDatabase, options: SqliteStatementCacheOptions = {}): SqliteDatabase {
+  const max = options.maxStatements ?? 256;
+  if (!Number.isInteger(max) || max < 1) throw new RangeError(`maxStatements must be a positive integer, got ${String(max)}`);
+  const statements = new Map<string, SqliteStatement>();
+  return {
+    close() {
+      statements.clear();
+      database.close();
+    },
+    prepare(text) {
+      let statement = statements.get(text);
+      if (statement) {
+        // Re-inserting moves the entry to the back of the Map's order: least recently used first.
+        statements.delete(text);
+      } else {
+        statement = database.prepare(text);
+        if (statements.size >= max) statements.delete(statements.keys().next().value!);
+      }
+      statements.set(text, statement);
+      return statement;
+    },
+  };
+}
 
 /**
  * A store over a Kysely instance you own (the store never destroys it).
@@ -389,85 +494,131 @@ export function createKyselyStore<DB>(db: Kysely<DB>, options: KyselyStoreOption
   // The table name is only known at run time, so the caller's DB type says
   // nothing about it; view the instance through a schema that has it.
   const k = db as unknown as Kysely<ClientTables>;
+  const run = <Row>(query: CompiledQuery<unknown>) => k.executeQuery(query as CompiledQuery<Row>);
 
-  async function exists(clientId: string): Promise<boolean> {
-    const row = await k.selectFrom(table).select("client_id").where("client_id", "=", clientId).executeTakeFirst();
-    return row !== undefined;
-  }
-
-  return {
-    async get(accountId, clientId) {
-      const row = await k
+  const selectOne = precompiled(placeholders<{ clientId: string; accountId: string }>({ clientId: "string", accountId: "string" }), (a) =>
+    k.selectFrom(table).select(COLUMNS).where("client_id", "=", a.clientId).where("account_id", "=", a.accountId),
+  );
+  const selectById = precompiled(placeholders<{ clientId: string }>({ clientId: "string" }), (a) =>
+    k.selectFrom(table).select(COLUMNS).where("client_id", "=", a.clientId),
+  );
+  const selectExists = precompiled(placeholders<{ clientId: string }>({ clientId: "string" }), (a) =>
+    k.selectFrom(table).select("client_id").where("client_id", "=", a.clientId),
+  );
+  const listFirst = precompiled(placeholders<{ accountId: string; limit: number }>({ accountId: "string", limit: "number" }), (a) =>
+    k.selectFrom(table).select(COLUMNS).where("account_id", "=", a.accountId).orderBy("created_at").orderBy("client_id").limit(a.limit),
+  );
+  const listAfter = precompiled(
+    placeholders<{ accountId: string; createdAt: string; createdAfter: string; clientId: string; limit: number }>({
+      accountId: "string",
+      createdAt: "string",
+      createdAfter: "string",
+      clientId: "string",
+      limit: "number",
+    }),
+    (a) =>
+      k
         .selectFrom(table)
         .select(COLUMNS)
-        .where("client_id", "=", clientId)
-        .where("account_id", "=", accountId)
-        .executeTakeFirst();
-      return row ? fromClientRow(row) : null;
-    },
-
-    async getById(clientId) {
-      const row = await k.selectFrom(table).select(COLUMNS).where("client_id", "=", clientId).executeTakeFirst();
-      return row ? fromClientRow(row) : null;
-    },
-
-    async list(accountId, query: ListQuery) {
-      let select = k.selectFrom(table).select(COLUMNS).where("account_id", "=", accountId);
-      const after = query.after;
-      if (after) {
+        .where("account_id", "=", a.accountId)
         // (created_at, client_id) > (a, b), spelled so every dialect runs
         // it and uses the index: the `>=` bound lets the database seek to
         // the position instead of scanning the account from its start.
-        select = select
-          .where("created_at", ">=", after.created_at)
-          .where((eb) => eb.or([eb("created_at", ">", after.created_at), eb("client_id", ">", after.client_id)]));
-      }
-      const rows = await select.orderBy("created_at").orderBy("client_id").limit(query.limit).execute();
+        .where("created_at", ">=", a.createdAt)
+        .where((eb) => eb.or([eb("created_at", ">", a.createdAfter), eb("client_id", ">", a.clientId)]))
+        .orderBy("created_at")
+        .orderBy("client_id")
+        .limit(a.limit),
+  );
+  const insertRow = precompiled(
+    placeholders<RowArgs>({ client_id: "string", account_id: "string", created_at: "string", version: "number", document: "string" }),
+    (row) => k.insertInto(table).values(row),
+  );
+  const updateRow = precompiled(
+    placeholders<RowArgs & { expectedVersion: number }>({
+      client_id: "string",
+      account_id: "string",
+      created_at: "string",
+      version: "number",
+      document: "string",
+      expectedVersion: "number",
+    }),
+    (a) =>
+      k
+        .updateTable(table)
+        .set({ created_at: a.created_at, version: a.version, document: a.document })
+        .where("client_id", "=", a.client_id)
+        .where("account_id", "=", a.account_id)
+        .where("version", "=", a.expectedVersion),
+  );
+  const selectAtVersion = precompiled(
+    placeholders<{ clientId: string; accountId: string; version: number }>({ clientId: "string", accountId: "string", version: "number" }),
+    (a) =>
+      k
+        .selectFrom(table)
+        .select("client_id")
+        .where("client_id", "=", a.clientId)
+        .where("account_id", "=", a.accountId)
+        .where("version", "=", a.version),
+  );
+  const deleteRow = precompiled(placeholders<{ clientId: string; accountId: string }>({ clientId: "string", accountId: "string" }), (a) =>
+    k.deleteFrom(table).where("client_id", "=", a.clientId).where("account_id", "=", a.accountId),
+  );
+  const deleteAtVersion = precompiled(
+    placeholders<{ clientId: string; accountId: string; version: number }>({ clientId: "string", accountId: "string", version: "number" }),
+    (a) => k.deleteFrom(table).where("client_id", "=", a.clientId).where("account_id", "=", a.accountId).where("version", "=", a.version),
+  );
+
+  return {
+    async get(accountId, clientId) {
+      const { rows } = await run<ClientRowRead>(selectOne({ clientId, accountId }));
+      return rows[0] ? fromClientRow(rows[0]) : null;
+    },
+
+    async getById(clientId) {
+      const { rows } = await run<ClientRowRead>(selectById({ clientId }));
+      return rows[0] ? fromClientRow(rows[0]) : null;
+    },
+
+    async list(accountId, query: ListQuery) {
+      const after = query.after;
+      const compiled = after
+        ? listAfter({ accountId, createdAt: after.created_at, createdAfter: after.created_at, clientId: after.client_id, limit: query.limit })
+        : listFirst({ accountId, limit: query.limit });
+      const { rows } = await run<ClientRowRead>(compiled);
       return rows.map((row) => fromClientRow(row));
     },
 
     async insert(record) {
       try {
-        await k.insertInto(table).values(toClientRow(record)).execute();
+        await run(insertRow(toClientRow(record)));
         return true;
       } catch (error) {
         // Dialects disagree on "insert unless exists" syntax and on
         // unique-violation error codes; asking afterwards works everywhere.
-        if (await exists(record.client_id)) return false;
+        if ((await run(selectExists({ clientId: record.client_id }))).rows.length > 0) return false;
         throw error;
       }
     },
 
     async update(record, expectedVersion) {
-      const { client_id: _clientId, account_id: _accountId, ...changes } = toClientRow(record);
-      const result = await k
-        .updateTable(table)
-        .set(changes)
-        .where("client_id", "=", record.client_id)
-        .where("account_id", "=", record.account_id)
-        .where("version", "=", expectedVersion)
-        .executeTakeFirst();
-      if (result.numUpdatedRows === 1n) return true;
+      const result = await run(updateRow({ ...toClientRow(record), expectedVersion }));
+      if (affectedRows(result) === 1n) return true;
       // MySQL without the FOUND_ROWS client flag (mysql2 sets it by default)
       // counts changed rows, not matched ones: a write of identical values,
       // possible only when the version does not move, reports 0. Whether the
       // row is at that version tells a match from a miss.
       if (record.version !== expectedVersion) return false;
-      const row = await k
-        .selectFrom(table)
-        .select("client_id")
-        .where("client_id", "=", record.client_id)
-        .where("account_id", "=", record.account_id)
-        .where("version", "=", expectedVersion)
-        .executeTakeFirst();
-      return row !== undefined;
+      const atVersion = selectAtVersion({ clientId: record.client_id, accountId: record.account_id, version: expectedVersion });
+      return (await run(atVersion)).rows.length > 0;
     },
 
     async delete(accountId, clientId, expectedVersion) {
-      let query = k.deleteFrom(table).where("client_id", "=", clientId).where("account_id", "=", accountId);
-      if (expectedVersion !== undefined) query = query.where("version", "=", expectedVersion);
-      const result = await query.executeTakeFirst();
-      return result.numDeletedRows === 1n;
+      const compiled =
+        expectedVersion === undefined
+          ? deleteRow({ clientId, accountId })
+          : deleteAtVersion({ clientId, accountId, version: expectedVersion });
+      return affectedRows(await run(compiled)) === 1n;
     },
   };
 }

@@ -2,6 +2,7 @@
  * Audit events: what happened to which client, when. Events never carry a
  * secret or a secret hash.
  */
+import type { AssertionRefusal } from "./assertion-auth.js";
 import type { ChangeTrackedField, ClientSource, VerificationStatus } from "./fields.js";
 
 interface EventBase {
@@ -30,12 +31,18 @@ export type RegistryEvent =
   | (EventBase & { type: "client.rotated_secret_deleted" })
   | (EventBase & { type: "client.promoted" })
   | (EventBase & { type: "client.uri_verification_changed"; status: VerificationStatus })
-  | (EventBase & { type: "client.authenticated"; matched: "current" | "rotated" })
+  | (EventBase & {
+      type: "client.authenticated";
+      /** What matched: the current or the rotated secret, or a private_key_jwt assertion. */
+      matched: "current" | "rotated" | "private_key_jwt";
+    })
   | (Omit<EventBase, "account_id"> & {
       type: "client.authentication_failed";
       /** Null when no client has this id. */
       account_id: string | null;
-      reason: "unknown_client" | "invalid_secret" | "no_secret" | "secret_expired";
+      reason: "unknown_client" | "invalid_secret" | "no_secret" | "secret_expired" | "invalid_assertion";
+      /** For "invalid_assertion": which rule refused the private_key_jwt assertion. */
+      detail?: AssertionRefusal;
     });
 
 export type RegistryEventType = RegistryEvent["type"];

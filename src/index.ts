@@ -7,6 +7,8 @@
  */
 export {
   createOAuthClientRegistry,
+  type AssertionAuthenticationResult,
+  type AuthenticateAssertionOptions,
   type AuthenticationResult,
   type ClientIdMetadataDocumentsOptions,
   type ClientPage,
@@ -80,3 +82,5 @@ export { resolveTxtWithNodeDns, type ResolveTxt } from "./verification.js";
 export { isStorageUnavailable } from "./storage-faults.js";
 export type { RegistryEvent, RegistryEventListener, RegistryEventType } from "./events.js";
 export type { ClientStore, ListPosition, ListQuery, StoredClient } from "./store.js";
+export * from "./assertions/index.js";
+export type { AssertionRefusal, PrivateKeyJwtOptions } from "./assertion-auth.js";

@@ -7,6 +7,7 @@ import type { RegistryEventListener } from "./events.js";
 import type { ScopeCatalog } from "./rules/scopes.js";
 import type { SecretHasher } from "./secrets.js";
 import type { ResolveTxt } from "./verification.js";
+import type { PrivateKeyJwtOptions } from "./assertion-auth.js";
 
 /** Options of {@link createOAuthClientRegistry}; every one has a sensible default. */
 export interface OAuthClientRegistryOptions {
@@ -61,6 +62,30 @@ export interface OAuthClientRegistryOptions {
    * URL ids are plain ids (unknown unless stored).
    */
   clientIdMetadataDocuments?: ClientIdMetadataDocumentsOptions;
+  /**
+   * private_key_jwt (RFC 7523) for `authenticateAssertion`: verifier settings
+   * (algorithms, clock tolerance, longest lifetime, a replay cache shared by
+   * every process) and the `jwks_uri` fetcher. Defaults are safe as they are.
+   */
+  privateKeyJwt?: PrivateKeyJwtOptions;
+}
+
+/** Options of {@link OAuthClientRegistry.authenticateAssertion}. */
+export interface AuthenticateAssertionOptions {
+  /**
+   * The audiences this server accepts, compared exactly with the assertion's
+   * `aud`: its issuer identifier and/or its token endpoint URL.
+   */
+  audience: string | readonly string[];
+  /** The request's `client_id` parameter, when sent; the assertion's iss and sub must equal it. */
+  clientId?: string;
+}
+
+/** A successful private_key_jwt authentication. */
+export interface AssertionAuthenticationResult {
+  client: OAuthClient;
+  account_id: string;
+  method: "private_key_jwt";
 }
 
 /** Options of Client ID Metadata Document support. */
@@ -70,9 +95,10 @@ export interface ClientIdMetadataDocumentsOptions {
   /**
    * Fetches the JSON document at an https URL and returns it parsed. Use a
    * fetcher that refuses private addresses, redirects and large bodies, and
-   * caches (`createClientMetadataFetcher` of `oauth-client-registry/remote`).
+   * caches. Default: `createClientMetadataFetcher()` (https only, public
+   * addresses only, no redirects, 5 KiB, 5 s, cached within bounds).
    */
-  fetchClientMetadata: (url: string) => Promise<unknown>;
+  fetchClientMetadata?: (url: string) => Promise<unknown>;
 }
 
 /** A registration (RFC 7591) or its update (RFC 7592). */
@@ -279,6 +305,20 @@ export interface OAuthClientRegistry {
    * @example const client = await registry.resolveClient(params.get("client_id") ?? "", { recordUse: true });
    */
   resolveClient(clientId: string, options?: ResolveOptions): Promise<OAuthClient | null>;
+  /**
+   * Token-endpoint check of a private_key_jwt client assertion (RFC 7523):
+   * the client (any id kind) must use private_key_jwt; the assertion must be
+   * signed by one of its keys (`jwks`, or `jwks_uri` fetched safely), name it
+   * as iss and sub, carry an accepted audience, be short-lived and unused.
+   * null when refused (a `client.authentication_failed` event says why).
+   * @example
+   * const auth = await registry.authenticateAssertion(form.get("client_assertion") ?? "", {
+   *   audience: "https://auth.example.com/token",
+   *   clientId: form.get("client_id") ?? undefined,
+   * });
+   * if (!auth) return invalidClient();
+   */
+  authenticateAssertion(assertion: string, options: AuthenticateAssertionOptions): Promise<AssertionAuthenticationResult | null>;
   /**
    * Deletes, in one bounded batch, clients of `sources` (default dcr) idle for
    * `idleForMs`; emits `client.deleted` with reason "purged".

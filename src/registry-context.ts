@@ -18,6 +18,8 @@ export interface RegistryContext {
   /** `now()` as RFC 3339 UTC. */
   timestamp: () => string;
   emit: (event: RegistryEvent) => void;
+  /** Whether an event listener is set: events (and their timestamps) are only built then. */
+  hasListener: () => boolean;
   secrets: SecretChecks;
   rules: ClientRules;
   newClientId: () => string;

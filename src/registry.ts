@@ -19,6 +19,7 @@ import { createLifecycle } from "./lifecycle.js";
 import { mergeFields, newRecord } from "./records.js";
 import { createRegistrationCore } from "./registration-core.js";
 import type { RegistryContext } from "./registry-context.js";
+import { createAssertionAuthentication } from "./assertion-auth.js";
 import { createResolver } from "./resolve.js";
 import { metadataToClientInput } from "./rules/metadata.js";
 import { createClientRules } from "./rules/client.js";
@@ -47,6 +48,8 @@ import type {
 } from "./registry-api.js";
 
 export type {
+  AssertionAuthenticationResult,
+  AuthenticateAssertionOptions,
   AuthenticationResult,
   ClientIdMetadataDocumentsOptions,
   ClientPage,
@@ -195,6 +198,7 @@ export function createOAuthClientRegistry(
     now,
     timestamp,
     emit,
+    hasListener: () => options.onEvent !== undefined,
     secrets,
     rules,
     newClientId,
@@ -209,6 +213,7 @@ export function createOAuthClientRegistry(
   const lifecycle = createLifecycle(context, { lastUsedWriteIntervalMs: options.lastUsedWriteIntervalMs });
   const registration = createRegistrationCore(context);
   const resolveClient = createResolver(context, lifecycle, options.clientIdMetadataDocuments, metadataToClientInput);
+  const authenticateAssertion = createAssertionAuthentication(context, lifecycle, resolveClient, options.privateKeyJwt);
 
   const registry: OAuthClientRegistry = {
     limits,
@@ -426,6 +431,7 @@ export function createOAuthClientRegistry(
     updateRegistration: registration.updateRegistration,
     deleteRegistration: registration.deleteRegistration,
     resolveClient,
+    authenticateAssertion,
     purgeClients: (accountId, purgeOptions) => lifecycle.purge(accountId, purgeOptions),
   };
   return registry;

@@ -14,6 +14,7 @@ import type { ClientIdMetadataDocumentsOptions, ResolveOptions } from "./registr
 import type { RegistryContext } from "./registry-context.js";
 import { parseClientFields } from "./rules/fields.js";
 import { WHITESPACE_OR_CONTROL } from "./rules/text.js";
+import { createClientMetadataFetcher } from "./remote/cache.js";
 import { storeCall } from "./storage-faults.js";
 import type { StoredClient } from "./store.js";
 
@@ -69,14 +70,16 @@ export function createResolver(
   const { store, limits, rules } = context;
   if (documents !== undefined) {
     context.assertAccountId(documents.accountId);
-    if (typeof documents.fetchClientMetadata !== "function") {
+    if (documents.fetchClientMetadata !== undefined && typeof documents.fetchClientMetadata !== "function") {
       throw new TypeError("clientIdMetadataDocuments.fetchClientMetadata must be a function (url) => Promise<unknown>");
     }
   }
+  // The safe, caching fetcher unless the embedder brings its own.
+  const fetchClientMetadata = documents === undefined ? undefined : (documents.fetchClientMetadata ?? createClientMetadataFetcher());
 
   async function fetchDocument(url: string): Promise<unknown> {
     try {
-      return await documents!.fetchClientMetadata(url);
+      return await fetchClientMetadata!(url);
     } catch (error) {
       if (error instanceof OAuthClientError && error.status >= 500) throw error;
       const reason = error instanceof Error && error.message !== "" ? `: ${error.message}` : "";

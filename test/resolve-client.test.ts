@@ -165,10 +165,18 @@ describe("resolveClient: Client ID Metadata Documents", () => {
     expect(metadataUrlProblem("https://app.example.com:8443/client.json?v=2")).toBeNull();
   });
 
-  it("an option without a fetcher is refused when the registry is made", () => {
+  it("a fetcher that is not a function is refused when the registry is made", () => {
     expect(() =>
-      registryFixture({ clientIdMetadataDocuments: { accountId: "acct", fetchClientMetadata: undefined as never } }),
+      registryFixture({ clientIdMetadataDocuments: { accountId: "acct", fetchClientMetadata: "https://fetch" as never } }),
     ).toThrow(TypeError);
+  });
+
+  it("without a fetcher of its own, the safe default fetcher refuses a document on a private address", async () => {
+    const { registry, store } = registryFixture({ clientIdMetadataDocuments: { accountId: "acct" } });
+    const error = await registry.resolveClient("https://127.0.0.1/client.json").catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ClientMetadataError);
+    expect((error as ClientMetadataError).issues[0]!.message).toMatch(/could not be fetched.*(address|public|private|loopback)/i);
+    expect(await store.getById("https://127.0.0.1/client.json")).toBeNull();
   });
 });
 

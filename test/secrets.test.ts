@@ -3,6 +3,9 @@ import {
   DEFAULT_SCRYPT_PARAMS,
   constantTimeEqual,
   createSecretHasher,
+  createSecretHasherOn,
+  nodeSecretCrypto,
+  portableSecretCrypto,
   defaultSecretHasher,
   generateClientId,
   generateSecret,
@@ -162,6 +165,57 @@ describe("secret hashing: never stored in plain text", () => {
       const stored = `scrypt$24$8$1$${SALT32}$${HEX64}`;
       await expect(Promise.resolve(defaultSecretHasher.verify("secret", stored))).resolves.toBe(false);
     });
+  });
+});
+
+describe("node:crypto and @noble/hashes: the same stored formats, each verifies the other's hashes", () => {
+  // Under Node the default hasher runs on node:crypto; @noble/hashes is the fallback elsewhere.
+  const native = nodeSecretCrypto!;
+  const implementations = [
+    ["node:crypto", "@noble/hashes", native, portableSecretCrypto],
+    ["@noble/hashes", "node:crypto", portableSecretCrypto, native],
+  ] as const;
+  // ASCII, multi-byte UTF-8, and a lone surrogate (both encode it as U+FFFD).
+  const secrets = ["correct horse", "pässwörd-秘密-🔑", "lone \ud800 surrogate"];
+
+  it("runs on node:crypto under Node", () => {
+    expect(nodeSecretCrypto).toBeDefined();
+  });
+
+  it.each(implementations)("sha256 hashed by %s verifies under %s, and a wrong secret does not", async (_a, _b, from, to) => {
+    for (const secret of secrets) {
+      const stored = await createSecretHasherOn(from).hash(secret);
+      expect(stored).toBe(await createSecretHasherOn(to).hash(secret));
+      expect(await createSecretHasherOn(to).verify(secret, stored)).toBe(true);
+      expect(await createSecretHasherOn(to).verify(`${secret}x`, stored)).toBe(false);
+    }
+  });
+
+  it.each(implementations)("scrypt hashed by %s verifies under %s, and a wrong secret does not", async (_a, _b, from, to) => {
+    for (const secret of secrets) {
+      const stored = await createSecretHasherOn(from, { algorithm: "scrypt", scrypt: FAST_SCRYPT }).hash(secret);
+      expect(stored).toMatch(/^scrypt\$10\$8\$1\$[0-9a-f]{32}\$[0-9a-f]{64}$/);
+      expect(await createSecretHasherOn(to).verify(secret, stored)).toBe(true);
+      expect(await createSecretHasherOn(to).verify(`${secret}x`, stored)).toBe(false);
+    }
+  });
+
+  it("derives the same scrypt key for the same salt and parameters", async () => {
+    const salt = Uint8Array.from({ length: 16 }, (_, i) => i * 7);
+    for (const params of [FAST_SCRYPT, { logN: 4, r: 2, p: 3 }]) {
+      const [a, b] = await Promise.all([native.scrypt("legacy", salt, params), portableSecretCrypto.scrypt("legacy", salt, params)]);
+      expect(Buffer.from(a).toString("hex")).toBe(Buffer.from(b).toString("hex"));
+    }
+  });
+
+  it.each([
+    ["node:crypto", native],
+    ["@noble/hashes", portableSecretCrypto],
+  ] as const)("%s refuses malformed and over-limit stored hashes without throwing", async (_label, crypto) => {
+    const hasher = createSecretHasherOn(crypto);
+    for (const stored of [`sha256$${HEX64.slice(1)}`, `scrypt$24$8$1$${SALT32}$${HEX64}`, `scrypt$10$8$1$${SALT32}$${HEX64}`]) {
+      expect(await hasher.verify("secret", stored)).toBe(false);
+    }
   });
 });
 

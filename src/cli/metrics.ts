@@ -63,14 +63,16 @@ export function createServeMetrics(): ServeMetrics {
   });
   const authentications = new Counter({
     name: "oauth_registry_client_authentications_total",
-    help: "Client authentications by outcome and by the secret that matched (current or rotated).",
+    help: "Client authentications by outcome and by what matched (current or rotated secret, private_key_jwt).",
     labelNames: ["outcome", "secret"] as const,
     registers: [registry],
   });
   // Present at 0 from the start, so that "no rotated secret used yet" is visible.
   authentications.inc({ outcome: "success", secret: "current" }, 0);
   authentications.inc({ outcome: "success", secret: "rotated" }, 0);
-  for (const outcome of ["unknown_client", "invalid_secret", "no_secret"] as const) authentications.inc({ outcome, secret: "none" }, 0);
+  authentications.inc({ outcome: "success", secret: "private_key_jwt" }, 0);
+  const failures = ["unknown_client", "invalid_secret", "no_secret", "secret_expired", "invalid_assertion"] as const;
+  for (const outcome of failures) authentications.inc({ outcome, secret: "none" }, 0);
 
   return {
     registry,

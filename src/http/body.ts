@@ -43,10 +43,14 @@ export function isJsonContentType(header: string | null): boolean {
 }
 
 /**
- * Reads the raw bytes, stopping (and cancelling the stream) as soon as the
- * limit is passed. Resolves null when the limit was exceeded.
+ * Reads the raw bytes of a fetch request, stopping (and cancelling the
+ * stream) as soon as the limit is passed. Resolves null when the limit was
+ * exceeded; rejects when the stream breaks.
+ *
+ * @example
+ * const bytes = await readLimitedBody(request, 65536); // null: too large
  */
-async function readLimited(request: Request, limit: number): Promise<Uint8Array | null> {
+export async function readLimitedBody(request: Request, limit: number): Promise<Uint8Array | null> {
   const declared = request.headers.get("content-length");
   if (declared !== null && /^\d+$/.test(declared) && Number(declared) > limit) {
     await request.body?.cancel().catch(() => undefined);
@@ -102,10 +106,26 @@ function exceedsDepth(value: unknown, max: number): boolean {
  * const body = await readJsonBody(request, 65536);
  * if (!body.ok) return refuse(body.problem);
  */
-export async function readJsonBody(request: Request, limit: number): Promise<BodyResult> {
+export function readJsonBody(request: Request, limit: number): Promise<BodyResult> {
+  return parseJsonBody(() => readLimitedBody(request, limit), () => request.headers.get("content-type"), limit);
+}
+
+/**
+ * {@link readJsonBody} over any source of bytes: `read` resolves the body,
+ * null when it passed `limit`, and rejects when it could not be read;
+ * `contentType` is asked only for a non-empty body.
+ *
+ * @example
+ * const body = await parseJsonBody(() => Promise.resolve(bytes), () => "application/json", 65536);
+ */
+export async function parseJsonBody(
+  read: () => Promise<Uint8Array | null>,
+  contentType: () => string | null,
+  limit: number,
+): Promise<BodyResult> {
   let bytes: Uint8Array | null;
   try {
-    bytes = await readLimited(request, limit);
+    bytes = await read();
   } catch {
     // The client aborted or the stream broke mid-way: nothing usable arrived.
     return { ok: false, problem: { kind: "malformed_json", message: "the request body could not be read" } };
@@ -118,9 +138,9 @@ export async function readJsonBody(request: Request, limit: number): Promise<Bod
     return { ok: false, problem: { kind: "malformed_json", message: "the request body is not valid UTF-8" } };
   }
   if (text.trim() === "") return { ok: true, value: undefined, empty: true };
-  const contentType = request.headers.get("content-type");
-  if (!isJsonContentType(contentType)) {
-    return { ok: false, problem: { kind: "unsupported_media_type", contentType } };
+  const declared = contentType();
+  if (!isJsonContentType(declared)) {
+    return { ok: false, problem: { kind: "unsupported_media_type", contentType: declared } };
   }
   let value: unknown;
   try {

@@ -5,6 +5,7 @@
 import { z } from "zod";
 import { limitIssues, OAuthClientError, StorageUnavailableError, type ValidationIssue } from "../errors.js";
 import { HTTP_ERROR_CODES, type HttpErrorKind } from "./codes.js";
+import { jsonResponse } from "./response.js";
 
 export const apiMessageSchema = z
   .object({
@@ -53,14 +54,75 @@ export const errorEnvelopeSchema = z
   })
   .describe("Every failed call answers with this body.");
 
-/** Headers every API response carries. */
-const BASE_HEADERS: Readonly<Record<string, string>> = {
-  "content-type": "application/json; charset=utf-8",
-  "x-content-type-options": "nosniff",
-};
+/**
+ * A response before it becomes a fetch `Response` or a node:http write: the
+ * node bridge writes it to the socket directly, so the common path builds no
+ * `Response`, no `Headers` and no body stream.
+ */
+export interface Answer {
+  status: number;
+  /** Lower-case names; a fresh object per answer, so a writer may add to it. */
+  headers: Record<string, string>;
+  /** The JSON text, or null for no body. */
+  body: string | null;
+}
 
 /** Extra response headers (Cache-Control for secrets, Allow for 405). */
 export type ExtraHeaders = Readonly<Record<string, string>>;
+
+const CONTENT_TYPE = "application/json; charset=utf-8";
+
+/** Everything of a success envelope before `result`, as JSON text. */
+const SUCCESS_HEAD = '{"success":true,"errors":[],"messages":[],"result":';
+
+/**
+ * A 200 answer carrying `result` (and `result_info` for lists). The envelope
+ * is written around the serialized result, so the result is serialized once
+ * and no envelope object is built.
+ *
+ * @example
+ * successAnswer({ id: "abc" }).body; // '{"success":true,"errors":[],"messages":[],"result":{"id":"abc"}}'
+ */
+export function successAnswer(result: unknown, options: { resultInfo?: ResultInfo; headers?: ExtraHeaders } = {}): Answer {
+  const info = options.resultInfo === undefined ? "" : `,"result_info":${JSON.stringify(options.resultInfo)}`;
+  const headers: Record<string, string> = { "content-type": CONTENT_TYPE, "x-content-type-options": "nosniff" };
+  if (options.headers !== undefined) Object.assign(headers, options.headers);
+  return { status: 200, headers, body: `${SUCCESS_HEAD}${JSON.stringify(result)}${info}}` };
+}
+
+/**
+ * An error answer of the given kind with one or more entries.
+ *
+ * @example
+ * failureAnswer("route_not_found", [{ message: "no route for GET /x" }]).status; // 404
+ */
+export function failureAnswer(
+  kind: HttpErrorKind,
+  entries: readonly { message: string; pointer?: string }[],
+  extra: ExtraHeaders = {},
+): Answer {
+  const { code, status } = HTTP_ERROR_CODES[kind];
+  const errors: ApiMessage[] = entries.map((entry) =>
+    entry.pointer === undefined ? { code, message: entry.message } : { code, message: entry.message, source: { pointer: entry.pointer } },
+  );
+  const headers: Record<string, string> = { "content-type": CONTENT_TYPE, "x-content-type-options": "nosniff", ...extra };
+  // Retrying a conflict replays the same request into the same state; the
+  // official SDK would otherwise retry 409s on its own.
+  if (status === 409) headers["x-should-retry"] = "false";
+  // The database is down or locked: the same request will work again soon.
+  if (status === 503) headers["x-should-retry"] = "true";
+  return { status, headers, body: JSON.stringify({ success: false, errors, messages: [], result: null }) };
+}
+
+/**
+ * The fetch `Response` of an answer; `head` drops the body (a HEAD request).
+ *
+ * @example
+ * return toResponse(successAnswer({ id: "abc" }));
+ */
+export function toResponse(answer: Answer, head = false): Response {
+  return jsonResponse(head ? null : answer.body, answer.status, answer.headers);
+}
 
 /**
  * A 200 response carrying `result` (and `result_info` for lists).
@@ -69,9 +131,7 @@ export type ExtraHeaders = Readonly<Record<string, string>>;
  * return success({ id: "abc" });
  */
 export function success(result: unknown, options: { resultInfo?: ResultInfo; headers?: ExtraHeaders } = {}): Response {
-  const body: Record<string, unknown> = { success: true, errors: [], messages: [], result };
-  if (options.resultInfo) body.result_info = options.resultInfo;
-  return new Response(JSON.stringify(body), { status: 200, headers: { ...BASE_HEADERS, ...options.headers } });
+  return toResponse(successAnswer(result, options));
 }
 
 /**
@@ -85,20 +145,7 @@ export function failure(
   entries: readonly { message: string; pointer?: string }[],
   headers: ExtraHeaders = {},
 ): Response {
-  const { code, status } = HTTP_ERROR_CODES[kind];
-  const errors: ApiMessage[] = entries.map((entry) =>
-    entry.pointer === undefined ? { code, message: entry.message } : { code, message: entry.message, source: { pointer: entry.pointer } },
-  );
-  const extra: Record<string, string> = { ...headers };
-  // Retrying a conflict replays the same request into the same state; the
-  // official SDK would otherwise retry 409s on its own.
-  if (status === 409) extra["x-should-retry"] = "false";
-  // The database is down or locked: the same request will work again soon.
-  if (status === 503) extra["x-should-retry"] = "true";
-  return new Response(JSON.stringify({ success: false, errors, messages: [], result: null }), {
-    status,
-    headers: { ...BASE_HEADERS, ...extra },
-  });
+  return toResponse(failureAnswer(kind, entries, headers));
 }
 
 /**
@@ -113,23 +160,33 @@ export function issueEntries(issues: readonly ValidationIssue[]): { message: str
 }
 
 /**
- * Translates a typed registry error into an envelope. Messages of errors
- * that are not safe to expose are replaced by a generic one.
+ * Translates a typed registry error into an envelope answer. Messages of
+ * errors that are not safe to expose are replaced by a generic one.
+ *
+ * @example
+ * catch (error) { if (error instanceof OAuthClientError) return errorAnswer(error) }
+ */
+export function errorAnswer(error: OAuthClientError): Answer {
+  const kind: HttpErrorKind = error.code in HTTP_ERROR_CODES ? error.code : "internal_error";
+  if (error instanceof StorageUnavailableError) {
+    return failureAnswer("storage_unavailable", [{ message: error.message }], {
+      "retry-after": String(Math.max(1, Math.ceil(error.retryAfterSeconds))),
+    });
+  }
+  if (error.code === "overloaded") return failureAnswer("overloaded", [{ message: error.message }], { "retry-after": "1" });
+  if (!error.expose || HTTP_ERROR_CODES[kind].status >= 500) {
+    return failureAnswer("internal_error", [{ message: "internal server error" }]);
+  }
+  if (kind === "validation_failed" && error.issues.length > 0) return failureAnswer(kind, issueEntries(error.issues));
+  return failureAnswer(kind, [{ message: error.message }]);
+}
+
+/**
+ * {@link errorAnswer} as a fetch `Response`.
  *
  * @example
  * catch (error) { if (error instanceof OAuthClientError) return errorResponse(error) }
  */
 export function errorResponse(error: OAuthClientError): Response {
-  const kind: HttpErrorKind = error.code in HTTP_ERROR_CODES ? error.code : "internal_error";
-  if (error instanceof StorageUnavailableError) {
-    return failure("storage_unavailable", [{ message: error.message }], {
-      "retry-after": String(Math.max(1, Math.ceil(error.retryAfterSeconds))),
-    });
-  }
-  if (error.code === "overloaded") return failure("overloaded", [{ message: error.message }], { "retry-after": "1" });
-  if (!error.expose || HTTP_ERROR_CODES[kind].status >= 500) {
-    return failure("internal_error", [{ message: "internal server error" }]);
-  }
-  if (kind === "validation_failed" && error.issues.length > 0) return failure(kind, issueEntries(error.issues));
-  return failure(kind, [{ message: error.message }]);
+  return toResponse(errorAnswer(error));
 }

@@ -9,8 +9,9 @@ import type { OAuthClientRegistry, WriteOptions } from "../registry.js";
 import { clientVersion } from "../versions.js";
 import { pageSizeProblem } from "../ids.js";
 import { clientEtag, parseIfMatch } from "./etag.js";
-import { readJsonBody, type BodyProblem } from "./body.js";
-import { errorResponse, failure, success, type ResultInfo } from "./envelope.js";
+import { parseJsonBody, type BodyProblem } from "./body.js";
+import { CALL_HANDLER, fetchCall, type CallHandler, type IncomingCall } from "./call.js";
+import { errorAnswer, failureAnswer, successAnswer, toResponse, type Answer, type ResultInfo } from "./envelope.js";
 import { PayloadTooLargeError, UnsupportedMediaTypeError } from "./errors.js";
 import { generateOpenApiDocument, normalizeBasePath } from "./openapi.js";
 import { findPathProblem } from "./path.js";
@@ -116,23 +117,23 @@ export function createFetchHandler(registry: OAuthClientRegistry, options: Fetch
     }
   };
 
-  async function handle(request: Request): Promise<Response> {
-    const url = new URL(request.url);
+  async function handle(call: IncomingCall): Promise<Answer> {
+    const pathname = call.pathname;
     // The runtime's URL parser has already resolved literal and %2e dot
     // segments; what survives it (encoded separators, double encoding, a
     // runtime that does not normalize) is refused here.
-    const unsafePath = findPathProblem(url.pathname);
-    if (unsafePath !== null) return failure("bad_request", [{ message: unsafePath }]);
-    const segments = routeSegments(url.pathname, basePath);
+    const unsafePath = findPathProblem(pathname);
+    if (unsafePath !== null) return failureAnswer("bad_request", [{ message: unsafePath }]);
+    const segments = routeSegments(pathname, basePath);
     const match = segments === null ? null : matchRoute(segments);
     if (match === null || (match.route.template[0] === "openapi.json" && !serveOpenApi)) {
-      return failure("route_not_found", [{ message: `no route for ${clip(request.method)} ${clip(url.pathname)}` }]);
+      return failureAnswer("route_not_found", [{ message: `no route for ${clip(call.method)} ${clip(pathname)}` }]);
     }
     // Fetch normalizes the standard methods' case; anything else is a different method.
-    const method = request.method === "HEAD" ? "GET" : request.method;
+    const method = call.method === "HEAD" ? "GET" : call.method;
     const operation = match.route.operations.find((o) => o.method === method);
     if (!operation) {
-      return failure("method_not_allowed", [{ message: `${clip(request.method)} is not allowed on ${clip(url.pathname)}` }], {
+      return failureAnswer("method_not_allowed", [{ message: `${clip(call.method)} is not allowed on ${clip(pathname)}` }], {
         allow: allowHeader(match.route),
       });
     }
@@ -146,40 +147,39 @@ export function createFetchHandler(registry: OAuthClientRegistry, options: Fetch
           : { accountId: accountId!, permission: operation.permission };
       let allowed: unknown;
       try {
-        allowed = await authorize(request, context);
+        allowed = await authorize(call.request(), context);
       } catch (error) {
-        if (error instanceof OAuthClientError && (error.status === 401 || error.status === 403)) return errorResponse(error);
+        if (error instanceof OAuthClientError && (error.status === 401 || error.status === 403)) return errorAnswer(error);
         throw error;
       }
       if (allowed !== true) {
-        return failure("forbidden", [{ message: `missing permission ${operation.permission}` }]);
+        return failureAnswer("forbidden", [{ message: `missing permission ${operation.permission}` }]);
       }
     }
 
     let body: unknown;
     if (method !== "GET") {
-      const read = await readJsonBody(request, maxBodyBytes);
+      const read = await parseJsonBody(() => call.readBody(maxBodyBytes), () => call.header("content-type"), maxBodyBytes);
       if (!read.ok) return bodyProblem(read.problem);
       if (operation.takesBody) {
-        if (read.empty) return failure("validation_failed", [{ message: "a JSON object body is required", pointer: "" }]);
+        if (read.empty) return failureAnswer("validation_failed", [{ message: "a JSON object body is required", pointer: "" }]);
         body = read.value;
       } else if (!read.empty && !isEmptyObject(read.value)) {
-        return failure("validation_failed", [{ message: "this endpoint takes no request body (send none, or {})", pointer: "" }]);
+        return failureAnswer("validation_failed", [{ message: "this endpoint takes no request body (send none, or {})", pointer: "" }]);
       }
     }
-    const ifMatch = operation.conditional ? parseIfMatch(request.headers.get("if-match")) : null;
+    const ifMatch = operation.conditional ? parseIfMatch(call.header("if-match")) : null;
     const write: WriteOptions = ifMatch?.kind === "versions" ? { expectedVersion: ifMatch.versions } : {};
-    const response = await run(operation, accountId ?? "", clientId, body, url, write);
-    return response instanceof Response ? response : respond(operation, response);
+    return run(operation, accountId ?? "", clientId, body, call, write);
   }
 
   /** The success response of an operation: no-store and ETag follow the route table. */
-  function respond(operation: Operation, result: unknown): Response {
-    const headers: Record<string, string> = {};
-    if (operation.returnsSecret) headers["cache-control"] = "no-store";
+  function respond(operation: Operation, result: unknown): Answer {
+    const answer = successAnswer(result);
+    if (operation.returnsSecret) answer.headers["cache-control"] = "no-store";
     const version = operation.returnsClient ? clientVersion(result as OAuthClient) : undefined;
-    if (version !== undefined) headers.etag = clientEtag(version);
-    return success(result, { headers });
+    if (version !== undefined) answer.headers.etag = clientEtag(version);
+    return answer;
   }
 
   async function run(
@@ -187,34 +187,35 @@ export function createFetchHandler(registry: OAuthClientRegistry, options: Fetch
     accountId: string,
     clientId: string,
     body: unknown,
-    url: URL,
+    call: IncomingCall,
     write: WriteOptions,
-  ): Promise<Response | object> {
+  ): Promise<Answer> {
     switch (operation.name) {
       case "listClients":
-        return listClients(accountId, url.searchParams);
+        return listClients(accountId, call.searchParams());
       case "createClient":
-        return registry.create(accountId, body as Parameters<OAuthClientRegistry["create"]>[1]);
+        return respond(operation, await registry.create(accountId, body as Parameters<OAuthClientRegistry["create"]>[1]));
       case "getClient":
-        return registry.get(accountId, clientId);
+        return respond(operation, await registry.get(accountId, clientId));
       case "updateClient":
-        return registry.update(accountId, clientId, body as Parameters<OAuthClientRegistry["update"]>[2], write);
+        return respond(operation, await registry.update(accountId, clientId, body as Parameters<OAuthClientRegistry["update"]>[2], write));
       case "deleteClient":
-        return registry.delete(accountId, clientId, write);
+        return respond(operation, await registry.delete(accountId, clientId, write));
       case "rotateSecret":
-        return registry.rotateSecret(accountId, clientId, write);
+        return respond(operation, await registry.rotateSecret(accountId, clientId, write));
       case "deleteRotatedSecret":
-        return registry.deleteRotatedSecret(accountId, clientId, write);
+        return respond(operation, await registry.deleteRotatedSecret(accountId, clientId, write));
       case "listScopes": {
         const scopes = (await registry.listScopes()).map((id) => describe(id));
-        return success(scopes, { resultInfo: { count: scopes.length } });
+        return successAnswer(scopes, { resultInfo: { count: scopes.length } });
       }
       case "openApiDocument":
         openApiJson ??= JSON.stringify(generateOpenApiDocument({ basePath }));
-        return new Response(openApiJson, {
+        return {
           status: 200,
           headers: { "content-type": "application/json; charset=utf-8", "x-content-type-options": "nosniff" },
-        });
+          body: openApiJson,
+        };
     }
   }
 
@@ -226,7 +227,7 @@ export function createFetchHandler(registry: OAuthClientRegistry, options: Fetch
     return scope;
   }
 
-  async function listClients(accountId: string, query: URLSearchParams): Promise<Response> {
+  async function listClients(accountId: string, query: URLSearchParams): Promise<Answer> {
     const perPageRaw = query.get("per_page");
     const cursor = query.get("cursor");
     const maxPageSize = registry.limits.maxPageSize;
@@ -240,60 +241,58 @@ export function createFetchHandler(registry: OAuthClientRegistry, options: Fetch
         clients.push(...page.clients);
         next = page.next_cursor;
       } while (next !== null);
-      return success(clients, { resultInfo: { count: clients.length } });
+      return successAnswer(clients, { resultInfo: { count: clients.length } });
     }
     let perPage = registry.limits.defaultPageSize;
     if (perPageRaw !== null) {
       perPage = /^\d{1,6}$/.test(perPageRaw) ? Number(perPageRaw) : Number.NaN;
       const problem = pageSizeProblem(perPage, maxPageSize);
-      if (problem !== null) return failure("invalid_parameter", [{ message: `per_page ${problem}` }]);
+      if (problem !== null) return failureAnswer("invalid_parameter", [{ message: `per_page ${problem}` }]);
     }
     let page;
     try {
       page = await registry.list(accountId, { limit: perPage, cursor });
     } catch (error) {
       if (error instanceof ValidationError && error.issues.every((i) => i.path === "/cursor")) {
-        return failure("invalid_parameter", [{ message: "cursor is malformed: pass result_info.cursor of a previous page unchanged" }]);
+        return failureAnswer("invalid_parameter", [{ message: "cursor is malformed: pass result_info.cursor of a previous page unchanged" }]);
       }
       throw error;
     }
     const resultInfo: ResultInfo = { count: page.clients.length, per_page: perPage };
     if (page.next_cursor !== null) resultInfo.cursor = page.next_cursor;
-    return success(page.clients, { resultInfo });
+    return successAnswer(page.clients, { resultInfo });
   }
 
-  return async function handleRequest(request: Request): Promise<Response> {
-    let response: Response;
+  const handleCall: CallHandler = async (call) => {
     try {
-      response = await handle(request);
+      return await handle(call);
     } catch (error) {
       if (error instanceof OAuthClientError) {
-        if (!error.expose || error.status >= 500) report(error, request);
-        response = errorResponse(error);
-      } else {
-        report(error, request);
-        response = failure("internal_error", [{ message: "internal server error" }]);
+        if (!error.expose || error.status >= 500) report(error, call.request());
+        return errorAnswer(error);
       }
+      report(error, call.request());
+      return failureAnswer("internal_error", [{ message: "internal server error" }]);
     }
-    if (request.method === "HEAD") {
-      return new Response(null, { status: response.status, headers: response.headers });
-    }
-    return response;
   };
+  const handleRequest: FetchHandler = async (request) => toResponse(await handleCall(fetchCall(request)), request.method === "HEAD");
+  // The node bridge calls the handler below the fetch signature (no Request, no Response).
+  Object.defineProperty(handleRequest, CALL_HANDLER, { value: handleCall });
+  return handleRequest;
 }
 
-function bodyProblem(problem: BodyProblem): Response {
+function bodyProblem(problem: BodyProblem): Answer {
   switch (problem.kind) {
     case "payload_too_large":
-      return errorResponse(new PayloadTooLargeError(problem.limit));
+      return errorAnswer(new PayloadTooLargeError(problem.limit));
     case "unsupported_media_type":
-      return errorResponse(new UnsupportedMediaTypeError(problem.contentType === null ? null : clip(problem.contentType)));
+      return errorAnswer(new UnsupportedMediaTypeError(problem.contentType === null ? null : clip(problem.contentType)));
     case "malformed_json":
-      return failure("malformed_json", [{ message: problem.message }]);
+      return failureAnswer("malformed_json", [{ message: problem.message }]);
     case "duplicate_keys": {
       const entries = problem.pointers.map((pointer) => ({ message: "duplicate member name: each name may appear only once in an object", pointer }));
       if (problem.more > 0) entries.push({ message: `and ${problem.more} more duplicate member names`, pointer: "" });
-      return failure("validation_failed", entries);
+      return failureAnswer("validation_failed", entries);
     }
   }
 }
@@ -319,7 +318,11 @@ function routeSegments(pathname: string, basePath: string): string[] | null {
   if (rest.length > 1 && rest.endsWith("/")) rest = rest.slice(0, -1);
   if (!rest.startsWith("/")) return null;
   try {
-    return rest.slice(1).split("/").map((segment) => decodeURIComponent(segment));
+    const segments = rest.slice(1).split("/");
+    for (let i = 0; i < segments.length; i++) {
+      if (segments[i]!.includes("%")) segments[i] = decodeURIComponent(segments[i]!);
+    }
+    return segments;
   } catch {
     return null;
   }

@@ -1,12 +1,18 @@
 /**
  * Bridge from node:http (and Express, which hands the same objects to its
- * middleware) to any Fetch API handler, built on @hono/node-server's
- * `getRequestListener`. The adapter is imported on the first request, so
- * importing this package in Workers, Deno or Bun never touches node:http.
+ * middleware) to a Fetch API handler. A handler built by `createFetchHandler`
+ * is served directly: node's request is read as is and the answer written to
+ * node's response, with no fetch `Request`, `Response` or body stream in
+ * between (see `node-request.ts`). Any other fetch handler goes through
+ * @hono/node-server's `getRequestListener`, imported on the first such
+ * request, so importing this package in Workers, Deno or Bun never touches
+ * node:http. Neither path replaces the global `Request` or `Response`.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { failure } from "./envelope.js";
+import { callHandlerOf, type CallHandler } from "./call.js";
+import { failure, failureAnswer, type Answer } from "./envelope.js";
 import type { FetchHandler } from "./handler.js";
+import { MalformedTargetError, nodeCall, type ExpressLikeRequest } from "./node-request.js";
 import { findPathProblem, rawRequestPath } from "./path.js";
 
 /** A node:http request listener that is also usable as Express middleware. */
@@ -22,12 +28,12 @@ export interface NodeRequestListenerOptions {
 
 type HonoListener = (incoming: IncomingMessage, outgoing: ServerResponse) => Promise<void>;
 
-/** What Express adds to a request: the URL before mount-path stripping, and a parsed body. */
-interface ExpressLikeRequest extends IncomingMessage {
-  originalUrl?: string;
-  body?: unknown;
-  rawBody?: Buffer;
-}
+/**
+ * Bytes of an unread or refused request body discarded after the answer so
+ * that the connection can carry the next request; past this the connection
+ * is closed instead.
+ */
+const MAX_DRAIN_BYTES = 1024 * 1024;
 
 /**
  * Wraps a fetch handler as a node:http listener.
@@ -59,11 +65,13 @@ export function createNodeRequestListener(
       // A failing logger must not break the response.
     }
   };
+  const hostname = options.hostname ?? "localhost";
+  const direct = callHandlerOf(handler);
   let listener: Promise<HonoListener> | undefined;
   const load = () =>
     (listener ??= import("@hono/node-server").then(({ getRequestListener, RequestError }) =>
       getRequestListener((request) => handler(request), {
-        hostname: options.hostname ?? "localhost",
+        hostname,
         // Leave the host application's global Request/Response untouched.
         overrideGlobalObjects: false,
         errorHandler: (error) => {
@@ -84,7 +92,8 @@ export function createNodeRequestListener(
     }
     try {
       const unsafePath = findPathProblem(rawRequestPath(incoming.url ?? "/"));
-      if (unsafePath !== null) return await send(response, failure("bad_request", [{ message: unsafePath }]));
+      if (unsafePath !== null) return write(response, failureAnswer("bad_request", [{ message: unsafePath }]), false);
+      if (direct !== undefined) return await serveDirect(direct, incoming, response, hostname);
       await (await load())(incoming, response);
     } catch (error) {
       report(error);
@@ -97,11 +106,41 @@ export function createNodeRequestListener(
   };
 }
 
-/** Writes a fetch Response built in this module (small, JSON) to a node response. */
-async function send(response: ServerResponse, answer: Response): Promise<void> {
-  const body = Buffer.from(await answer.arrayBuffer());
-  const headers: Record<string, string | number> = Object.fromEntries(answer.headers);
-  headers["content-length"] = body.byteLength;
+/** Serves a request with the handler's own entry point: no fetch Request or Response is built. */
+async function serveDirect(handle: CallHandler, incoming: ExpressLikeRequest, response: ServerResponse, hostname: string): Promise<void> {
+  let call;
+  try {
+    call = nodeCall(incoming, hostname);
+  } catch (error) {
+    if (!(error instanceof MalformedTargetError)) throw error;
+    return write(response, failureAnswer("bad_request", [{ message: error.message }]), false);
+  }
+  const answer = await handle(call);
+  write(response, answer, call.method === "HEAD");
+  // What is left of a body that was refused (413) or only partly read is
+  // read and dropped, so the connection can carry the next request.
+  if (call.bodyTouched() && !incoming.readableEnded) drain(incoming);
+}
+
+/** Writes an answer (small JSON) to node's response, with its Content-Length. */
+function write(response: ServerResponse, answer: Answer, head: boolean): void {
+  const { headers } = answer;
+  if (answer.body !== null) headers["content-length"] = String(Buffer.byteLength(answer.body));
   response.writeHead(answer.status, headers);
-  response.end(body);
+  if (head || answer.body === null) response.end();
+  else response.end(answer.body);
+}
+
+/** Reads and drops the rest of a request body, up to {@link MAX_DRAIN_BYTES}; then closes the connection. */
+function drain(incoming: IncomingMessage): void {
+  let dropped = 0;
+  const onData = (chunk: Buffer) => {
+    dropped += chunk.byteLength;
+    if (dropped > MAX_DRAIN_BYTES) {
+      incoming.off("data", onData);
+      incoming.socket?.destroy();
+    }
+  };
+  incoming.on("data", onData);
+  incoming.resume();
 }

@@ -11,6 +11,9 @@
  */
 const ENCODED_SEPARATOR = /%(?:25)*(?:2f|5c)/i;
 
+/** What every refused path contains at least one of. */
+const PATH_SUSPECT = /[.%\\]/;
+
 /** `.` or `..`, each dot literal or percent-encoded (any case, any depth of `%25`). */
 const DOT_SEGMENT = /^(?:\.|%(?:25)*2e){1,2}$/i;
 
@@ -24,6 +27,8 @@ const DOT_SEGMENT = /^(?:\.|%(?:25)*2e){1,2}$/i;
  * findPathProblem("/client/v4/accounts/a/oauth_clients"); // null
  */
 export function findPathProblem(path: string): string | null {
+  // Without a dot, a percent sign or a backslash there is nothing to refuse.
+  if (!PATH_SUSPECT.test(path)) return null;
   if (path.includes("\\") || ENCODED_SEPARATOR.test(path)) {
     return "the path contains a backslash or an encoded slash or backslash (%2F, %5C); ids containing / or \\ cannot be addressed";
   }

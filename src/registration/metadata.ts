@@ -2,6 +2,7 @@
  * The members an authorization server adds to its RFC 8414 metadata
  * document so that clients (the MCP SDKs among them) find how to register.
  */
+import { ASSERTION_ALGORITHMS } from "../assertions/verifier.js";
 
 /** Options of {@link registrationMetadata}. */
 export interface RegistrationMetadataOptions {
@@ -41,19 +42,7 @@ export interface RegistrationServerMetadata {
  * Asymmetric JWS algorithms a `private_key_jwt` assertion may be signed
  * with (never `none` or an HMAC, whose key would be the public key).
  */
-export const DEFAULT_ASSERTION_SIGNING_ALGORITHMS: readonly string[] = Object.freeze([
-  "RS256",
-  "RS384",
-  "RS512",
-  "PS256",
-  "PS384",
-  "PS512",
-  "ES256",
-  "ES384",
-  "ES512",
-  "EdDSA",
-  "Ed25519",
-]);
+export const DEFAULT_ASSERTION_SIGNING_ALGORITHMS: readonly string[] = ASSERTION_ALGORITHMS;
 
 const DEFAULT_METHODS: readonly string[] = ["client_secret_basic", "client_secret_post", "none"];
 

@@ -1,0 +1,105 @@
+/**
+ * private_key_jwt at the token endpoint (RFC 7523 §2.2): the client named by
+ * an assertion is resolved like every other client (a metadata-document
+ * client included), its keys come from its stored `jwks` or its `jwks_uri`
+ * (fetched with the safe, caching key-set fetcher), and the assertion is
+ * verified and recorded as used by one verifier per registry, so that
+ * replay protection covers every call.
+ */
+import { AssertionError, type AssertionFailureReason } from "./assertions/errors.js";
+import { keySetForClient, type UntrustedKeySet } from "./assertions/key-set.js";
+import { createAssertionVerifier, peekClientId, type AssertionVerifierOptions } from "./assertions/verifier.js";
+import { ClientMetadataError } from "./errors.js";
+import type { OAuthClient } from "./fields.js";
+import { isPlausibleClientId, MAX_CLIENT_ID_LENGTH } from "./ids.js";
+import type { Lifecycle } from "./lifecycle.js";
+import type { AssertionAuthenticationResult, AuthenticateAssertionOptions } from "./registry-api.js";
+import type { RegistryContext } from "./registry-context.js";
+import { createRemoteKeySetFetcher } from "./remote/cache.js";
+import { storeCall } from "./storage-faults.js";
+
+/** Options of private_key_jwt authentication (registry option `privateKeyJwt`). */
+export interface PrivateKeyJwtOptions {
+  /** Algorithms, clock tolerance, longest lifetime, replay cache (share one across processes). */
+  verifier?: AssertionVerifierOptions;
+  /**
+   * Fetches a client's `jwks_uri` key set; `refresh: true` asks for a fresh
+   * copy (an unknown `kid`). Default: `createRemoteKeySetFetcher()` (https
+   * only, public addresses only, cached, refreshes rate-limited).
+   */
+  fetchKeySet?: (jwksUri: string, options: { refresh: boolean }) => Promise<UntrustedKeySet>;
+}
+
+/** Why an assertion was refused, as `client.authentication_failed` events report it. */
+export type AssertionRefusal = "unknown_client" | "wrong_method" | "invalid_client_metadata" | AssertionFailureReason;
+
+/**
+ * Creates `authenticateAssertion` for one registry.
+ *
+ * @example
+ * const authenticateAssertion = createAssertionAuthentication(context, lifecycle, resolveClient, {});
+ * await authenticateAssertion(form.get("client_assertion") ?? "", { audience: "https://auth.example.com/token" });
+ */
+export function createAssertionAuthentication(
+  context: RegistryContext,
+  lifecycle: Lifecycle,
+  resolveClient: (clientId: string) => Promise<OAuthClient | null>,
+  options: PrivateKeyJwtOptions = {},
+): (assertion: string, options: AuthenticateAssertionOptions) => Promise<AssertionAuthenticationResult | null> {
+  const verifier = createAssertionVerifier({ now: context.now, ...options.verifier });
+  let fetchKeySet = options.fetchKeySet;
+  if (fetchKeySet === undefined) {
+    // Made on first use: a registry whose clients never use jwks_uri never builds it.
+    let remote: ReturnType<typeof createRemoteKeySetFetcher> | undefined;
+    fetchKeySet = (uri, { refresh }) => {
+      remote ??= createRemoteKeySetFetcher();
+      return refresh ? remote.refresh(uri) : remote(uri);
+    };
+  }
+
+  function refuse(clientId: string, accountId: string | null, reason: AssertionRefusal): null {
+    context.emit({
+      type: "client.authentication_failed",
+      account_id: accountId,
+      client_id: clientId.slice(0, MAX_CLIENT_ID_LENGTH),
+      at: context.timestamp(),
+      reason: "invalid_assertion",
+      detail: reason,
+    });
+    return null;
+  }
+
+  return async function authenticateAssertion(assertion, { audience, clientId: named }) {
+    // The request's client_id (when sent) names the client; the assertion's iss/sub must agree.
+    const clientId = named ?? peekClientId(assertion);
+    if (!isPlausibleClientId(clientId)) {
+      return refuse(typeof clientId === "string" ? clientId : "", null, "unknown_client");
+    }
+    let client: OAuthClient | null;
+    try {
+      client = await resolveClient(clientId);
+    } catch (error) {
+      if (error instanceof ClientMetadataError) return refuse(clientId, null, "invalid_client_metadata");
+      throw error;
+    }
+    if (client === null) return refuse(clientId, null, "unknown_client");
+    const record = await storeCall(() => context.store.getById(client.client_id));
+    if (record === null) return refuse(clientId, null, "unknown_client");
+    if (record.token_endpoint_auth_method !== "private_key_jwt") return refuse(clientId, record.account_id, "wrong_method");
+    try {
+      await verifier.verify(assertion, {
+        audience,
+        keySet: keySetForClient({ jwks: record.jwks, jwks_uri: record.jwks_uri }, fetchKeySet),
+        expectedClientId: record.client_id,
+      });
+    } catch (error) {
+      if (error instanceof AssertionError) return refuse(clientId, record.account_id, error.reason);
+      throw error;
+    }
+    const used = await lifecycle.recordUse(record, null);
+    if (context.hasListener()) {
+      context.emit({ type: "client.authenticated", account_id: record.account_id, client_id: record.client_id, at: context.timestamp(), matched: "private_key_jwt" });
+    }
+    return { client: context.toWire(used), account_id: record.account_id, method: "private_key_jwt" };
+  };
+}
