@@ -166,11 +166,25 @@ describe("MCP SDK client against the example authorization server", () => {
       expect((await redeem(h, { code, code_verifier: verifier, client_id: owner.client_id })).status).toBe(400);
     }
     expect(refusals.map(({ status, error }) => ({ status, error }))).toEqual(Array(3).fill({ status: "400", error: "invalid_grant" }));
+    // A public client's use is recorded only when it really redeemed a code.
+    expect((await h.registry.get("acct", owner.client_id)).last_used_at).toBeUndefined();
 
     const { code, verifier } = await codeFor(h, owner.client_id);
     expect((await redeem(h, { code, code_verifier: verifier, client_id: owner.client_id })).status).toBe(200);
+    expect((await h.registry.get("acct", owner.client_id)).last_used_at).toEqual(expect.any(String));
     const replay = await redeem(h, { code, code_verifier: verifier, client_id: owner.client_id });
     expect({ status: replay.status, body: await replay.json() }).toMatchObject({ status: 400, body: { error: "invalid_grant" } });
+  });
+
+  it("refuses a confidential client presented without its secret, and records no use of it", async () => {
+    const created = await h.registry.create(
+      "acct",
+      createBody({ redirect_uris: [MCP_REDIRECT_URI], scopes: SCOPES, token_endpoint_auth_method: "client_secret_post" }),
+    );
+    const { code, verifier } = await codeFor(h, created.client_id);
+    const response = await redeem(h, { code, code_verifier: verifier, client_id: created.client_id });
+    expect({ status: response.status, body: await response.json() }).toMatchObject({ status: 401, body: { error: "invalid_client" } });
+    expect((await h.registry.get("acct", created.client_id)).last_used_at).toBeUndefined();
   });
 
   it("answers malformed authorization and token requests with OAuth errors, never a 500", async () => {

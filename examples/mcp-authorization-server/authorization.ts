@@ -50,8 +50,11 @@ export function createGrantStore(): GrantStore {
 }
 
 /** The client authentication methods the token endpoint accepts. */
-export const TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"] as const;
-type PresentedMethod = (typeof TOKEN_ENDPOINT_AUTH_METHODS)[number] | "private_key_jwt";
+export const TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"] as const;
+type PresentedMethod = (typeof TOKEN_ENDPOINT_AUTH_METHODS)[number];
+
+/** RFC 7523 §2.2: the only client assertion type this endpoint accepts. */
+const JWT_BEARER_ASSERTION = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
 const CODE_LIFETIME_MS = 60_000;
 const MAX_FORM_BYTES = 16 * 1024;
@@ -183,9 +186,9 @@ export interface AuthorizationEndpoints {
  * - `/token` authenticates the client exactly as it registered:
  *   `registry.authenticate` for a secret (Basic or post),
  *   `registry.authenticateAssertion` for `private_key_jwt` (RFC 7523), and
- *   `registry.resolveClient(id, { recordUse: true })` for a public client;
- *   then redeems the code once, checking the PKCE verifier, redirect URI and
- *   resource.
+ *   `registry.resolveClient` for a public client; then redeems the code
+ *   once, checking the PKCE verifier, redirect URI and resource, and records
+ *   the public client's use (`resolveClient(id, { recordUse: true })`).
  *
  * @example
  * const endpoints = createAuthorizationEndpoints({
@@ -294,7 +297,7 @@ export function createAuthorizationEndpoints(options: AuthorizationEndpointsOpti
     }
   }
 
-  async function authenticateClient(request: Request, form: Map<string, string>): Promise<OAuthClient> {
+  async function authenticateClient(request: Request, form: Map<string, string>): Promise<{ client: OAuthClient; method: PresentedMethod }> {
     const method = presentedMethod(request, form);
     const bodyClientId = form.get("client_id");
     let client: OAuthClient | null;
@@ -308,24 +311,32 @@ export function createAuthorizationEndpoints(options: AuthorizationEndpointsOpti
       }
       client = (await registry.authenticate(id, secret))?.client ?? null;
     } else if (method === "private_key_jwt") {
-      throw invalidClient(method, "private_key_jwt is not available");
+      const assertion = form.get("client_assertion");
+      if (form.get("client_assertion_type") !== JWT_BEARER_ASSERTION || !assertion) {
+        throw invalidClient(method, `send client_assertion with client_assertion_type=${JWT_BEARER_ASSERTION}`);
+      }
+      // RFC 7523 §3: the audience is this server; clients use either its issuer or its token endpoint URL.
+      const result = await registry.authenticateAssertion(assertion, {
+        audience: [options.issuer(), `${options.issuer()}/token`],
+        ...(bodyClientId !== undefined ? { clientId: bodyClientId } : {}),
+      });
+      client = result?.client ?? null;
     } else {
       if (!bodyClientId) throw invalidClient(method, "client_id is required");
       try {
-        // A public client proves nothing here, but presenting it with a code is its use (lifecycle data, throttled).
-        client = await registry.resolveClient(bodyClientId, { recordUse: true });
+        client = await registry.resolveClient(bodyClientId);
       } catch (error) {
         throw clientLookupError(error, 401);
       }
     }
     // The client authenticates the way it registered (RFC 7591 §2): a confidential client sending no secret is refused.
     if (!client || client.token_endpoint_auth_method !== method) throw invalidClient(method);
-    return client;
+    return { client, method };
   }
 
   async function token(request: Request): Promise<Response> {
     const form = await readForm(request);
-    const client = await authenticateClient(request, form);
+    const { client, method } = await authenticateClient(request, form);
     const grantType = form.get("grant_type");
     if (grantType !== "authorization_code") {
       throw new OAuthEndpointError(400, "unsupported_grant_type", "this server issues tokens for authorization codes only");
@@ -349,6 +360,15 @@ export function createAuthorizationEndpoints(options: AuthorizationEndpointsOpti
       throw new OAuthEndpointError(400, "invalid_target", "resource differs from the authorization request");
     }
 
+    if (method === "none") {
+      // The registry records secret and assertion authentications itself. A public client proves nothing,
+      // so its use is recorded only once it redeemed a code: a bare client_id must not keep a dead client alive.
+      try {
+        await registry.resolveClient(client.client_id, { recordUse: true });
+      } catch (error) {
+        throw clientLookupError(error, 401);
+      }
+    }
     const accessToken = randomToken();
     grants.accessTokens.set(accessToken, {
       clientId: client.client_id,
