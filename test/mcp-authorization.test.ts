@@ -79,7 +79,8 @@ describe("MCP SDK client against the example authorization server", () => {
     expect(metadata).toMatchObject({
       issuer: h.server.issuer,
       code_challenge_methods_supported: ["S256"],
-      token_endpoint_auth_methods_supported: expect.arrayContaining(["none", "client_secret_basic"]),
+      token_endpoint_auth_methods_supported: ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
+      token_endpoint_auth_signing_alg_values_supported: expect.arrayContaining(["ES256", "RS256"]),
     });
   });
 

@@ -7,7 +7,8 @@
  * rules and stored with source "cimd", then code + PKCE completes and a tool
  * is called. Unusable documents are refused at /authorize, nothing stored.
  * The last part fetches for real, through the library's safe, caching
- * fetcher, from a TLS server on 127.0.0.1 that a test DNS lookup points at.
+ * fetchers, from a TLS server on 127.0.0.1 that a test DNS lookup points at:
+ * documents, and the key set of a private_key_jwt client.
  */
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -15,13 +16,21 @@ import { createServer as createHttpsServer, type Server as HttpsServer } from "n
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { createPrivateKeyJwtAuth } from "@modelcontextprotocol/sdk/client/auth-extensions.js";
+import * as jose from "jose";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import {
   startMcpAuthorizationServer,
   type RunningMcpAuthorizationServer,
 } from "../examples/mcp-authorization-server/server.js";
 import type { OAuthClientRegistry, RegistryEvent } from "../src/index.js";
-import { createClientMetadataFetcher, createSafeFetcher, type RemoteLookup } from "../src/remote/index.js";
+import {
+  createClientMetadataFetcher,
+  createRemoteKeySetFetcher,
+  createSafeFetcher,
+  type RemoteKeySetFetcher,
+  type RemoteLookup,
+} from "../src/remote/index.js";
 import {
   connectWithAuthorization,
   followAuthorization,
@@ -186,11 +195,17 @@ const hasOpenssl = (() => {
   }
 })();
 
+/** The registry's key-set hook over a remote key-set fetcher: `refresh` for an unknown kid. */
+function keySetFetcherOf(fetcher: RemoteKeySetFetcher) {
+  return (uri: string, { refresh }: { refresh: boolean }) => (refresh ? fetcher.refresh(uri) : fetcher(uri));
+}
+
 describe.skipIf(!hasOpenssl)("MCP SDK client with a metadata document fetched by the safe fetcher over TLS", () => {
   let dir: string;
   let documentServer: HttpsServer;
   let documentOrigin: string;
   const requested: string[] = [];
+  let signingKeys: CryptoKeyPair;
   let h: Harness;
   const open: (() => Promise<void>)[] = [];
 
@@ -206,14 +221,27 @@ describe.skipIf(!hasOpenssl)("MCP SDK client with a metadata document fetched by
       { stdio: "ignore" },
     );
     const cert = readFileSync(join(dir, "cert.pem"), "utf8");
+    signingKeys = await jose.generateKeyPair("ES256", { extractable: true });
+    const publicJwk = { ...(await jose.exportJWK(signingKeys.publicKey)), kid: "cimd-1", alg: "ES256", use: "sig" };
+    const served: Record<string, () => unknown> = {
+      "/oauth/mcp-client.json": () => documentFor(`${documentOrigin}/oauth/mcp-client.json`),
+      // A client that authenticates with private_key_jwt, its keys published next to its document.
+      "/oauth/keyed-client.json": () =>
+        documentFor(`${documentOrigin}/oauth/keyed-client.json`, {
+          token_endpoint_auth_method: "private_key_jwt",
+          jwks_uri: `${documentOrigin}/oauth/jwks.json`,
+        }),
+      "/oauth/jwks.json": () => ({ keys: [publicJwk] }),
+    };
     documentServer = createHttpsServer({ key: readFileSync(join(dir, "key.pem")), cert }, (req, res) => {
       requested.push(req.url ?? "");
-      if (req.url !== "/oauth/mcp-client.json") {
+      const body = served[req.url ?? ""];
+      if (!body) {
         res.writeHead(404).end();
         return;
       }
       res.writeHead(200, { "content-type": "application/json", "cache-control": "max-age=300" });
-      res.end(JSON.stringify(documentFor(`${documentOrigin}/oauth/mcp-client.json`)));
+      res.end(JSON.stringify(body()));
     });
     documentServer.listen(0, "127.0.0.1");
     await new Promise((resolve) => documentServer.once("listening", resolve));
@@ -229,6 +257,7 @@ describe.skipIf(!hasOpenssl)("MCP SDK client with a metadata document fetched by
       start: new Date(),
       scopeCatalog: ["notes.read"],
       clientIdMetadataDocuments: { accountId: ACCOUNT, fetchClientMetadata: createClientMetadataFetcher({ fetcher }) },
+      privateKeyJwt: { fetchKeySet: keySetFetcherOf(createRemoteKeySetFetcher({ fetcher })) },
     });
     const server = await startMcpAuthorizationServer({ registry, scopes: SCOPES, clientIdMetadataDocuments: true });
     h = { registry, server, events, documents: new Map(), fetched: [] };
@@ -251,6 +280,28 @@ describe.skipIf(!hasOpenssl)("MCP SDK client with a metadata document fetched by
     expect(await h.registry.get(ACCOUNT, url)).toMatchObject({ source: "cimd", client_name: "Metadata document MCP client" });
     // /authorize and /token both resolved the client; the second came from the fetcher's cache (max-age=300).
     expect(requested).toEqual(["/oauth/mcp-client.json"]);
+  });
+
+  it("a metadata-document client with private_key_jwt and a jwks_uri authenticates with the MCP SDK's assertion helper", async () => {
+    const url = `${documentOrigin}/oauth/keyed-client.json`;
+    const privateJwk = { ...(await jose.exportJWK(signingKeys.privateKey)), kid: "cimd-1" };
+    const provider = new MemoryOAuthProvider(
+      { redirect_uris: [MCP_REDIRECT_URI], token_endpoint_auth_method: "private_key_jwt" },
+      {
+        clientMetadataUrl: url,
+        addClientAuthentication: createPrivateKeyJwtAuth({ issuer: url, subject: url, privateKey: privateJwk, alg: "ES256" }),
+      },
+    );
+    const { client, close } = await connectWithAuthorization(h.server.mcpUrl, provider);
+    open.push(close);
+    expect(await whoami(client)).toMatchObject({ client_id: url });
+    expect(await h.registry.get(ACCOUNT, url)).toMatchObject({
+      source: "cimd",
+      token_endpoint_auth_method: "private_key_jwt",
+      jwks_uri: `${documentOrigin}/oauth/jwks.json`,
+    });
+    expect(h.events).toContainEqual(expect.objectContaining({ type: "client.authenticated", client_id: url, matched: "private_key_jwt" }));
+    expect(requested.filter((path) => path === "/oauth/jwks.json")).toHaveLength(1);
   });
 
   it("refuses a document URL whose host resolves to a private address, before connecting", async () => {
