@@ -215,6 +215,9 @@ describe("MCP SDK client against the example authorization server", () => {
       [{ body: "grant_type=authorization_code", headers: { authorization: "Basic !!!" } }, 401, "invalid_client"],
       [{ body: "grant_type=authorization_code", headers: { authorization: "Bearer abc" } }, 401, "invalid_client"],
       [{ body: "x".repeat(20_000) }, 413, "invalid_request"],
+      [{ body: "grant_type=authorization_code&client_assertion=not-a-jwt" }, 401, "invalid_client"],
+      [{ body: `grant_type=authorization_code&client_assertion_type=${encodeURIComponent("urn:ietf:params:oauth:client-assertion-type:jwt-bearer")}&client_assertion=a.b.c` }, 401, "invalid_client"],
+      [{ body: "grant_type=authorization_code&client_assertion=a.b.c&client_secret=y&client_id=x" }, 400, "invalid_request"],
     ];
     for (const [init, status, error] of tokenCases) {
       const headers = { "content-type": "application/x-www-form-urlencoded", ...(init.headers as Record<string, string>) };
