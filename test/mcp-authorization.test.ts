@@ -10,6 +10,7 @@ import {
   startMcpAuthorizationServer,
   type RunningMcpAuthorizationServer,
 } from "../examples/mcp-authorization-server/server.js";
+import { createMemoryStore } from "../adapters/memory.js";
 import type { OAuthClientRegistry, RegistryEvent } from "../src/index.js";
 import { connectWithAuthorization, MCP_REDIRECT_URI, MemoryOAuthProvider, whoami } from "./helpers/mcp-client.js";
 import { createBody, registryFixture } from "./helpers/registry.js";
@@ -224,6 +225,50 @@ describe("MCP SDK client against the example authorization server", () => {
       const response = await fetch(`${h.server.issuer}/token`, { method: "POST", ...init, headers });
       expect(response.status, String(init.body).slice(0, 60)).toBe(status);
       expect(await response.json()).toMatchObject({ error });
+    }
+  });
+});
+
+describe("the example authorization server while the registry's database is down", () => {
+  it("answers /authorize and /token with 503 temporarily_unavailable, and serves again once it is back", async () => {
+    const memory = createMemoryStore();
+    let down = false;
+    // Every store call fails as a refused connection would, while `down`.
+    const store = new Proxy(memory, {
+      get(target, property, receiver) {
+        const value: unknown = Reflect.get(target, property, receiver);
+        if (typeof value !== "function") return value;
+        return (...args: unknown[]) => {
+          if (down) return Promise.reject(Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:5432"), { code: "ECONNREFUSED" }));
+          return (value as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    });
+    const { registry } = registryFixture({ start: new Date(), store, scopeCatalog: ["notes.read"] });
+    const server = await startMcpAuthorizationServer({ registry, scopes: SCOPES });
+    const h: Harness = { registry, server, events: [] };
+    try {
+      const input = createBody({ redirect_uris: [MCP_REDIRECT_URI], scopes: SCOPES, token_endpoint_auth_method: "none" });
+      const created = await registry.create("acct", input);
+      const confidential = await registry.create("acct", { ...input, token_endpoint_auth_method: "client_secret_post" });
+      const { code, verifier } = await codeFor(h, created.client_id);
+
+      down = true;
+      const authorize = await fetch(`${server.issuer}/authorize?client_id=${created.client_id}&redirect_uri=${MCP_REDIRECT_URI}`, {
+        redirect: "manual",
+      });
+      const token = await redeem(h, { code, code_verifier: verifier, client_id: created.client_id });
+      const secret = await redeem(h, { code: "c", code_verifier: verifier, client_id: confidential.client_id, client_secret: confidential.client_secret! });
+      for (const response of [authorize, token, secret]) {
+        expect(response.status).toBe(503);
+        expect(await response.json()).toMatchObject({ error: "temporarily_unavailable" });
+      }
+
+      down = false;
+      // The code was not used up by the request the outage refused.
+      expect((await redeem(h, { code, code_verifier: verifier, client_id: created.client_id })).status).toBe(200);
+    } finally {
+      await server.close();
     }
   });
 });

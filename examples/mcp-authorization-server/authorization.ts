@@ -112,11 +112,21 @@ async function readForm(request: Request): Promise<Map<string, string>> {
   if (!/^application\/x-www-form-urlencoded\s*(;|$)/i.test(contentType)) {
     throw new OAuthEndpointError(400, "invalid_request", "content-type must be application/x-www-form-urlencoded");
   }
-  const declared = Number(request.headers.get("content-length") ?? "0");
-  if (declared > MAX_FORM_BYTES) throw new OAuthEndpointError(413, "invalid_request", "request body too large");
-  const body = await request.arrayBuffer();
-  if (body.byteLength > MAX_FORM_BYTES) throw new OAuthEndpointError(413, "invalid_request", "request body too large");
-  return singleValued(new URLSearchParams(new TextDecoder().decode(body)));
+  const tooLarge = () => new OAuthEndpointError(413, "invalid_request", "request body too large");
+  if (Number(request.headers.get("content-length") ?? "0") > MAX_FORM_BYTES) throw tooLarge();
+  // Counted while reading: a chunked body has no length to check up front.
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const reader = request.body?.getReader();
+  for (let chunk = await reader?.read(); chunk && !chunk.done; chunk = await reader!.read()) {
+    size += chunk.value.byteLength;
+    if (size > MAX_FORM_BYTES) {
+      await reader!.cancel();
+      throw tooLarge();
+    }
+    chunks.push(chunk.value);
+  }
+  return singleValued(new URLSearchParams(Buffer.concat(chunks).toString("utf8")));
 }
 
 function randomToken(): string {
@@ -136,15 +146,12 @@ function isResourceIndicator(value: string): boolean {
 /**
  * A registry error while resolving a client, as the client should see it:
  * an unusable metadata document or a refused id is the client's problem
- * (`invalid_client`, with the registry's explanation); a storage outage is
- * the server's (`temporarily_unavailable`, 503).
+ * (`invalid_client`, with the registry's explanation); anything else (a
+ * storage outage) is the server's and is rethrown (server.ts answers 503).
  */
 function clientLookupError(error: unknown, status: number): OAuthEndpointError {
   // The registry's message already names every issue with its pointer into the document.
   if (error instanceof OAuthClientError && error.status < 500) return new OAuthEndpointError(status, "invalid_client", error.message);
-  if (error instanceof OAuthClientError && error.status === 503) {
-    return new OAuthEndpointError(503, "temporarily_unavailable", "the client registry is unavailable; retry later");
-  }
   throw error;
 }
 

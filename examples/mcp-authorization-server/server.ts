@@ -8,7 +8,7 @@ import { once } from "node:events";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createNodeRequestListener } from "../../src/http/index.js";
-import type { OAuthClientRegistry } from "../../src/index.js";
+import { OAuthClientError, type OAuthClientRegistry } from "../../src/index.js";
 import { createRegistrationHandler, registrationMetadata, type RegistrationHandlerOptions } from "../../src/registration/index.js";
 import {
   createAuthorizationEndpoints,
@@ -136,6 +136,10 @@ export function createMcpAuthorizationServer(options: McpAuthorizationServerOpti
       return await route(request);
     } catch (error) {
       if (error instanceof OAuthEndpointError) return oauthErrorResponse(error);
+      // The registry's store is down or overloaded: say so and let the client retry (RFC 6749 §4.1.2.1).
+      if (error instanceof OAuthClientError && error.status === 503) {
+        return oauthErrorResponse(new OAuthEndpointError(503, "temporarily_unavailable", "the client registry is unavailable; retry later"));
+      }
       throw error;
     }
   };
