@@ -37,8 +37,8 @@ const sdkClientMetadata = {
   token_endpoint_auth_method: "none",
 };
 
-/** Runs /authorize as a browser would, without a resource indicator, and returns the code. */
-async function codeFor(h: Harness, clientId: string): Promise<{ code: string; verifier: string }> {
+/** Runs /authorize as a browser would (no resource indicator unless `extra` has one) and returns the code. */
+async function codeFor(h: Harness, clientId: string, extra: Record<string, string> = {}): Promise<{ code: string; verifier: string }> {
   const verifier = randomBytes(32).toString("base64url");
   const url = new URL(`${h.server.issuer}/authorize`);
   url.search = new URLSearchParams({
@@ -47,6 +47,7 @@ async function codeFor(h: Harness, clientId: string): Promise<{ code: string; ve
     response_type: "code",
     code_challenge: createHash("sha256").update(verifier).digest("base64url"),
     code_challenge_method: "S256",
+    ...extra,
   }).toString();
   const redirect = await fetch(url, { redirect: "manual" });
   return { code: new URL(redirect.headers.get("location")!).searchParams.get("code")!, verifier };
@@ -148,6 +149,25 @@ describe("MCP SDK client against the example authorization server", () => {
       expect(response.status).toBe(401);
       expect(response.headers.get("www-authenticate")).toContain('error="invalid_token"');
     }
+  });
+
+  it("answers a token without the resource's scope with 403 insufficient_scope", async () => {
+    const created = await h.registry.create(
+      "acct",
+      createBody({ redirect_uris: [MCP_REDIRECT_URI], scopes: ["notes.read", "notes.write"], token_endpoint_auth_method: "none" }),
+    );
+    const { code, verifier } = await codeFor(h, created.client_id, { scope: "notes.write", resource: h.server.mcpUrl });
+    const tokenResponse = await redeem(h, { code, code_verifier: verifier, client_id: created.client_id, resource: h.server.mcpUrl });
+    const { access_token, scope } = (await tokenResponse.json()) as { access_token: string; scope: string };
+    expect(scope).toBe("notes.write");
+    const response = await fetch(h.server.mcpUrl, {
+      method: "POST",
+      headers: { authorization: `Bearer ${access_token}`, "content-type": "application/json", accept: "application/json, text/event-stream" },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list" }),
+    });
+    expect(response.status).toBe(403);
+    expect(response.headers.get("www-authenticate")).toMatch(/^Bearer .*error="insufficient_scope"/);
+    expect(response.headers.get("www-authenticate")).toContain('scope="notes.read"');
   });
 
   it("redeems a code once, only with its PKCE verifier, its redirect URI and its client", async () => {
