@@ -76,9 +76,12 @@ export function createSecretChecks(options: SecretChecksOptions): SecretChecks {
   // what a generated client costs (the fast hash), and a known client
   // without a rotated secret pays a second verification of its own kind.
   let generatedDecoy: Promise<string> | undefined;
+  let generatedDecoyValue: string | undefined;
   let importedDecoy: Promise<string> | undefined;
   const decoy = (imported: boolean): Promise<string> => {
-    if (!imported) return (generatedDecoy ??= Promise.resolve(hasher.hash(generateSecret())));
+    if (!imported) {
+      return (generatedDecoy ??= Promise.resolve(hasher.hash(generateSecret())).then((value) => (generatedDecoyValue = value)));
+    }
     // A refused (overloaded) attempt is not cached: the next call tries again.
     return (importedDecoy ??= hashImported(generateSecret()).catch((error: unknown) => {
       importedDecoy = undefined;
@@ -91,9 +94,19 @@ export function createSecretChecks(options: SecretChecksOptions): SecretChecks {
     hashImported,
     async match(presented, current, rotated) {
       const secret = typeof presented === "string" ? presented.slice(0, MAX_SECRET_LENGTH) : "";
-      const currentHash = current ?? (await decoy(false));
-      const rotatedHash = rotated ?? (await decoy(currentHash.startsWith(IMPORTED_HASH_MARK)));
-      const [currentOk, rotatedOk] = await Promise.all([verify(secret, currentHash), verify(secret, rotatedHash)]);
+      // The generated decoy, once made, is used without waiting on its promise again.
+      const currentHash = current ?? generatedDecoyValue ?? (await decoy(false));
+      const rotatedHash =
+        rotated ?? (currentHash.startsWith(IMPORTED_HASH_MARK) ? await decoy(true) : (generatedDecoyValue ?? (await decoy(false))));
+      let currentOk: boolean;
+      let rotatedOk: boolean;
+      if (hasher.verifyEach && !currentHash.startsWith(IMPORTED_HASH_MARK) && !rotatedHash.startsWith(IMPORTED_HASH_MARK)) {
+        // Both hashes are the fast hasher's: one call, which may share the secret's digest between them.
+        const results = hasher.verifyEach(secret, [currentHash, rotatedHash]);
+        [currentOk = false, rotatedOk = false] = Array.isArray(results) ? results : await results;
+      } else {
+        [currentOk, rotatedOk] = await Promise.all([verify(secret, currentHash), verify(secret, rotatedHash)]);
+      }
       if (current === null || !isPresentableSecret(presented)) return null;
       if (currentOk) return "current";
       return rotatedOk && rotated !== null ? "rotated" : null;

@@ -21,6 +21,13 @@ import type * as NodeCrypto from "node:crypto";
 export interface SecretHasher {
   hash(secret: string): string | Promise<string>;
   verify(secret: string, storedHash: string): boolean | Promise<boolean>;
+  /**
+   * Optional: checks one secret against several stored hashes at once, with
+   * the answers `verify` would give for each. A hasher whose hashes are
+   * unsalted digests computes the secret's digest once for all of them
+   * (authentication checks the current and the rotated hash on every call).
+   */
+  verifyEach?(secret: string, storedHashes: readonly string[]): boolean[] | Promise<boolean[]>;
 }
 
 /** Parameters of the scrypt format; log2 of N, block size r, parallelism p. */
@@ -179,24 +186,38 @@ export function createSecretHasherOn(crypto: SecretCrypto, options: SecretHasher
       const derived = await crypto.scrypt(secret, salt, params);
       return `scrypt$${params.logN}$${params.r}$${params.p}$${bytesToHex(salt)}$${bytesToHex(derived)}`;
     },
-    async verify(secret, storedHash) {
+    // SHA-256 hashes are answered synchronously: no promise per verification.
+    verify(secret, storedHash) {
       const sha = SHA256_FORMAT.exec(storedHash);
       if (sha) return crypto.sha256Equals(secret, sha[1]!);
-      const sc = SCRYPT_FORMAT.exec(storedHash);
-      if (sc) {
-        const [logN, r, p] = [Number(sc[1]), Number(sc[2]), Number(sc[3])];
-        if (logN < 1 || logN > 24 || r < 1 || p < 1 || r * p > SCRYPT_MAX_RP) return false;
-        if (128 * r * (2 ** logN + p + 1) > SCRYPT_MAXMEM) return false;
-        try {
-          const derived = await crypto.scrypt(secret, hexToBytes(sc[4]!), { logN, r, p });
-          return crypto.equal(derived, hexToBytes(sc[5]!));
-        } catch {
-          return false;
-        }
-      }
-      return false;
+      return verifyScrypt(secret, storedHash);
+    },
+    verifyEach(secret, storedHashes) {
+      // One digest of the secret, compared in constant time with every SHA-256 hash.
+      let digest: string | undefined;
+      const results: (boolean | Promise<boolean>)[] = storedHashes.map((stored) => {
+        const sha = SHA256_FORMAT.exec(stored);
+        if (!sha) return verifyScrypt(secret, stored);
+        digest ??= crypto.sha256Hex(secret);
+        return constantTimeEqualText(digest, sha[1]!);
+      });
+      return results.every((r) => typeof r === "boolean") ? (results as boolean[]) : Promise.all(results);
     },
   };
+
+  async function verifyScrypt(secret: string, storedHash: string): Promise<boolean> {
+    const sc = SCRYPT_FORMAT.exec(storedHash);
+    if (!sc) return false;
+    const [logN, r, p] = [Number(sc[1]), Number(sc[2]), Number(sc[3])];
+    if (logN < 1 || logN > 24 || r < 1 || p < 1 || r * p > SCRYPT_MAX_RP) return false;
+    if (128 * r * (2 ** logN + p + 1) > SCRYPT_MAXMEM) return false;
+    try {
+      const derived = await crypto.scrypt(secret, hexToBytes(sc[4]!), { logN, r, p });
+      return crypto.equal(derived, hexToBytes(sc[5]!));
+    } catch {
+      return false;
+    }
+  }
 }
 
 /** The default hasher: SHA-256 for new hashes, verifies sha256 and scrypt. */

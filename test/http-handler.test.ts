@@ -149,6 +149,33 @@ describe("createFetchHandler: list and pagination", () => {
     expect(body.result_info).toEqual({ count: 130 });
   });
 
+  it("source, used_before and never_used filter the list; malformed filters are a 400 naming the parameter", async () => {
+    const { handler, registry } = createHarness();
+    const operator = await registry.create(ACCOUNT, validCreateBody({ client_name: "operator" }) as never);
+    const registered = await registry.registerClient(ACCOUNT, validCreateBody({ client_name: "registered" }) as never);
+    await registry.authenticate(operator.client_id, operator.client_secret!);
+    const names = async (query: string) => {
+      const response = await handler(apiRequest("GET", `${clients}${query}`));
+      expect(response.status).toBe(200);
+      return ((await envelopeOf(response)).result as { client_name: string; source: string }[]).map((c) => `${c.client_name}:${c.source}`);
+    };
+    expect(await names("?source=dcr")).toEqual(["registered:dcr"]);
+    expect(await names("?source=api,dcr&per_page=10")).toEqual(["operator:api", "registered:dcr"]);
+    expect(await names("?never_used=true")).toEqual(["registered:dcr"]);
+    expect(await names("?never_used=false")).toEqual(["operator:api"]);
+    expect(await names(`?used_before=${encodeURIComponent("2999-01-01T00:00:00Z")}&never_used=false`)).toEqual(["operator:api"]);
+    expect(registered.client.client_id).toBeTruthy();
+    for (const [query, message] of [
+      ["?source=robots", /source must be one or more of api, import, dcr, cimd/],
+      ["?used_before=yesterday", /used_before must be an RFC 3339 date-time/],
+      ["?never_used=yes", /never_used must be true or false/],
+    ] as const) {
+      const response = await handler(apiRequest("GET", `${clients}${query}`));
+      expect(response.status).toBe(400);
+      expect((await envelopeOf(response)).errors[0]!.message).toMatch(message);
+    }
+  });
+
   it("per_page and cursor walk the list page by page without repeats", async () => {
     const { handler, registry } = createHarness();
     await seed(registry, 25);

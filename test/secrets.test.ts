@@ -238,3 +238,22 @@ describe("constantTimeEqual", () => {
     expect(constantTimeEqual(bytes(), bytes(0))).toBe(false);
   });
 });
+
+describe("verifyEach: one secret against several hashes gives verify's answer for each", () => {
+  it("shares one digest among SHA-256 hashes and still checks scrypt hashes, mixed in any order", async () => {
+    const hasher = createSecretHasher();
+    const scrypt = createSecretHasher({ algorithm: "scrypt", scrypt: { logN: 4, r: 8, p: 1 } });
+    const right = await hasher.hash("right-secret");
+    const other = await hasher.hash("other-secret");
+    const slow = await scrypt.hash("right-secret");
+    const stored = [right, other, slow, "sha256$not-hex", "unknown$format"];
+    for (const secret of ["right-secret", "other-secret", "wrong", ""]) {
+      const each = await hasher.verifyEach!(secret, stored);
+      const one = await Promise.all(stored.map((hash) => hasher.verify(secret, hash)));
+      expect(each).toEqual(one);
+    }
+    expect(await hasher.verifyEach!("right-secret", stored)).toEqual([true, false, true, false, false]);
+    // Only SHA-256 hashes: answered without a promise.
+    expect(Array.isArray(hasher.verifyEach!("right-secret", [right, other]))).toBe(true);
+  });
+});

@@ -5,7 +5,9 @@
  */
 import { OAuthClientError, ValidationError } from "../errors.js";
 import type { OAuthClient } from "../fields.js";
-import type { OAuthClientRegistry, WriteOptions } from "../registry.js";
+import type { ClientSource } from "../fields.js";
+import type { ListOptions, OAuthClientRegistry, WriteOptions } from "../registry.js";
+
 import { clientVersion } from "../versions.js";
 import { pageSizeProblem } from "../ids.js";
 import { clientEtag, parseIfMatch } from "./etag.js";
@@ -17,6 +19,9 @@ import { generateOpenApiDocument, normalizeBasePath } from "./openapi.js";
 import { findPathProblem } from "./path.js";
 import { allowHeader, matchRoute, type AccountPermission, type GlobalPermission, type Operation } from "./routes.js";
 import type { OAuthScope } from "./schemas.js";
+
+/** The list filters a query may carry. */
+type ListFilters = Pick<ListOptions, "source" | "usedBefore" | "neverUsed">;
 
 /**
  * What `authorize` is asked: an account-scoped permission, or (for the
@@ -227,17 +232,67 @@ export function createFetchHandler(registry: OAuthClientRegistry, options: Fetch
     return scope;
   }
 
+  /**
+   * The list filters of the query (`source=dcr,cimd`, `used_before=<RFC 3339>`,
+   * `never_used=true|false`), or the message of the first malformed one; the
+   * registry checks the values themselves.
+   */
+  function listFilters(query: URLSearchParams): ListFilters | string {
+    const filters: ListFilters = {};
+    const source = query.get("source");
+    if (source !== null) filters.source = source.split(",") as ClientSource[];
+    const usedBefore = query.get("used_before");
+    if (usedBefore !== null) filters.usedBefore = usedBefore;
+    const neverUsed = query.get("never_used");
+    if (neverUsed !== null) {
+      if (neverUsed !== "true" && neverUsed !== "false") return "never_used must be true or false";
+      filters.neverUsed = neverUsed === "true";
+    }
+    return filters;
+  }
+
   async function listClients(accountId: string, query: URLSearchParams): Promise<Answer> {
     const perPageRaw = query.get("per_page");
     const cursor = query.get("cursor");
     const maxPageSize = registry.limits.maxPageSize;
+    const filters = listFilters(query);
+    if (typeof filters === "string") return failureAnswer("invalid_parameter", [{ message: filters }]);
+    try {
+      return await listPages(accountId, perPageRaw, cursor, maxPageSize, filters);
+    } catch (error) {
+      // Cursor and filter problems are query-parameter problems.
+      if (error instanceof ValidationError && error.issues.every((i) => i.path !== "/limit")) {
+        return failureAnswer(
+          "invalid_parameter",
+          error.issues.map((i) => ({ message: queryProblem(i.path, i.message) })),
+        );
+      }
+      throw error;
+    }
+  }
+
+  /** A registry list issue in the query's own terms. */
+  function queryProblem(path: string, message: string): string {
+    if (path === "/cursor") return "cursor is malformed: pass result_info.cursor of a previous page unchanged";
+    if (path === "/usedBefore") return "used_before must be an RFC 3339 date-time";
+    if (path === "/source") return `source ${message} (comma-separated)`;
+    return message;
+  }
+
+  async function listPages(
+    accountId: string,
+    perPageRaw: string | null,
+    cursor: string | null,
+    maxPageSize: number,
+    filters: ListFilters,
+  ): Promise<Answer> {
     if (perPageRaw === null && (cursor === null || cursor === "")) {
       // The official SDK reads this list as a single page, so a plain call
       // returns every client, gathered page by page (each page O(page)).
       const clients = [];
       let next: string | null = null;
       do {
-        const page = await registry.list(accountId, { limit: maxPageSize, cursor: next });
+        const page = await registry.list(accountId, { ...filters, limit: maxPageSize, cursor: next });
         clients.push(...page.clients);
         next = page.next_cursor;
       } while (next !== null);
@@ -249,15 +304,7 @@ export function createFetchHandler(registry: OAuthClientRegistry, options: Fetch
       const problem = pageSizeProblem(perPage, maxPageSize);
       if (problem !== null) return failureAnswer("invalid_parameter", [{ message: `per_page ${problem}` }]);
     }
-    let page;
-    try {
-      page = await registry.list(accountId, { limit: perPage, cursor });
-    } catch (error) {
-      if (error instanceof ValidationError && error.issues.every((i) => i.path === "/cursor")) {
-        return failureAnswer("invalid_parameter", [{ message: "cursor is malformed: pass result_info.cursor of a previous page unchanged" }]);
-      }
-      throw error;
-    }
+    const page = await registry.list(accountId, { ...filters, limit: perPage, cursor });
     const resultInfo: ResultInfo = { count: page.clients.length, per_page: perPage };
     if (page.next_cursor !== null) resultInfo.cursor = page.next_cursor;
     return successAnswer(page.clients, { resultInfo });

@@ -194,6 +194,28 @@ function operationObject(operation: Operation, pathParams: string[]): JsonValue 
         description: "result_info.cursor of the previous page. Turns on pagination.",
         schema: { type: "string" },
       },
+      {
+        name: "source",
+        in: "query",
+        required: false,
+        description:
+          "Only clients of these sources, comma-separated: api, import, dcr, cimd. With a filter, one page reads at most maxFilterScan clients and may hold fewer than per_page.",
+        schema: { type: "string" },
+      },
+      {
+        name: "used_before",
+        in: "query",
+        required: false,
+        description: "Only clients not used since this RFC 3339 time (never-used clients included unless never_used=false).",
+        schema: { type: "string", format: "date-time" },
+      },
+      {
+        name: "never_used",
+        in: "query",
+        required: false,
+        description: "true: only clients never used; false: only clients used at least once.",
+        schema: { type: "boolean" },
+      },
     );
   }
   if (operation.conditional) {
