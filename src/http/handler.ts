@@ -20,6 +20,9 @@ import { findPathProblem } from "./path.js";
 import { allowHeader, matchRoute, type AccountPermission, type GlobalPermission, type Operation } from "./routes.js";
 import type { OAuthScope } from "./schemas.js";
 
+/** Registry list issues that are about the query string (others, such as the account id, keep their own answer). */
+const QUERY_ISSUE_PATHS = new Set(["/cursor", "/source", "/usedBefore", "/neverUsed"]);
+
 /** The list filters a query may carry. */
 type ListFilters = Pick<ListOptions, "source" | "usedBefore" | "neverUsed">;
 
@@ -261,7 +264,7 @@ export function createFetchHandler(registry: OAuthClientRegistry, options: Fetch
       return await listPages(accountId, perPageRaw, cursor, maxPageSize, filters);
     } catch (error) {
       // Cursor and filter problems are query-parameter problems.
-      if (error instanceof ValidationError && error.issues.every((i) => i.path !== "/limit")) {
+      if (error instanceof ValidationError && error.issues.every((i) => QUERY_ISSUE_PATHS.has(i.path))) {
         return failureAnswer(
           "invalid_parameter",
           error.issues.map((i) => ({ message: queryProblem(i.path, i.message) })),
