@@ -10,12 +10,8 @@
  * fetchers, from a TLS server on 127.0.0.1 that a test DNS lookup points at:
  * documents, and the key set of a private_key_jwt client.
  */
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { createPrivateKeyJwtAuth } from "@modelcontextprotocol/sdk/client/auth-extensions.js";
 import * as jose from "jose";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -39,6 +35,7 @@ import {
   whoami,
 } from "./helpers/mcp-client.js";
 import { registryFixture } from "./helpers/registry.js";
+import { hasOpenssl, selfSignedCertificate } from "./helpers/tls.js";
 
 const SCOPES = ["notes.read"];
 const ACCOUNT = "metadata-documents";
@@ -186,14 +183,6 @@ describe("MCP SDK client presenting a Client ID Metadata Document URL", () => {
 // A real https document server on 127.0.0.1 with a throwaway certificate for
 // client.test; the safe fetcher reaches it only through a test lookup and an
 // address policy that allows exactly 127.0.0.1 (the default refuses loopback).
-const hasOpenssl = (() => {
-  try {
-    execFileSync("openssl", ["version"], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-})();
 
 /** The registry's key-set hook over a remote key-set fetcher: `refresh` for an unknown kid. */
 function keySetFetcherOf(fetcher: RemoteKeySetFetcher) {
@@ -201,7 +190,6 @@ function keySetFetcherOf(fetcher: RemoteKeySetFetcher) {
 }
 
 describe.skipIf(!hasOpenssl)("MCP SDK client with a metadata document fetched by the safe fetcher over TLS", () => {
-  let dir: string;
   let documentServer: HttpsServer;
   let documentOrigin: string;
   const requested: string[] = [];
@@ -210,17 +198,8 @@ describe.skipIf(!hasOpenssl)("MCP SDK client with a metadata document fetched by
   const open: (() => Promise<void>)[] = [];
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), "mcp-cimd-"));
-    execFileSync(
-      "openssl",
-      [
-        "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-        "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem"), "-days", "1",
-        "-subj", "/CN=client.test", "-addext", "subjectAltName=DNS:client.test",
-      ],
-      { stdio: "ignore" },
-    );
-    const cert = readFileSync(join(dir, "cert.pem"), "utf8");
+    const tls = selfSignedCertificate(["client.test"]);
+    const cert = tls.cert;
     signingKeys = await jose.generateKeyPair("ES256", { extractable: true });
     const publicJwk = { ...(await jose.exportJWK(signingKeys.publicKey)), kid: "cimd-1", alg: "ES256", use: "sig" };
     const served: Record<string, () => unknown> = {
@@ -233,7 +212,7 @@ describe.skipIf(!hasOpenssl)("MCP SDK client with a metadata document fetched by
         }),
       "/oauth/jwks.json": () => ({ keys: [publicJwk] }),
     };
-    documentServer = createHttpsServer({ key: readFileSync(join(dir, "key.pem")), cert }, (req, res) => {
+    documentServer = createHttpsServer({ key: tls.key, cert }, (req, res) => {
       requested.push(req.url ?? "");
       const body = served[req.url ?? ""];
       if (!body) {
@@ -269,7 +248,6 @@ describe.skipIf(!hasOpenssl)("MCP SDK client with a metadata document fetched by
     await h.server.close();
     documentServer.closeAllConnections();
     await new Promise((resolve) => documentServer.close(resolve));
-    rmSync(dir, { recursive: true, force: true });
   });
 
   it("completes code + PKCE and a tool call; the document is fetched once and cached", async () => {

@@ -1,10 +1,6 @@
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import type { IncomingHttpHeaders } from "node:http";
 import { createServer, type Server } from "node:https";
 import type { AddressInfo, Socket } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import type { TLSSocket } from "node:tls";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { classifyAddress, isPublicAddress } from "../src/remote/addresses.js";
@@ -12,6 +8,7 @@ import { RemoteFetchError, type RemoteFetchReason } from "../src/remote/errors.j
 import { createSafeFetcher, parseRemoteUrl, type RemoteLookup, type SafeFetcherOptions } from "../src/remote/fetch.js";
 import { createClientMetadataFetcher, createRemoteKeySetFetcher } from "../src/remote/cache.js";
 import { createLocalJWKSet, exportJWK, generateKeyPair, jwtVerify, SignJWT, type CryptoKey, type JWK } from "jose";
+import { hasOpenssl, selfSignedCertificate } from "./helpers/tls.js";
 
 async function reasonOf(promise: Promise<unknown>): Promise<RemoteFetchReason> {
   try {
@@ -131,14 +128,6 @@ describe("parseRemoteUrl", () => {
 // A real TLS server on 127.0.0.1 with a throwaway certificate for *.test
 // names; the fetcher reaches it only through a test lookup and a test address
 // policy that allows exactly 127.0.0.1.
-const hasOpenssl = (() => {
-  try {
-    execFileSync("openssl", ["version"], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-})();
 
 interface Seen {
   path: string;
@@ -147,7 +136,6 @@ interface Seen {
 }
 
 describe.skipIf(!hasOpenssl)("createSafeFetcher against a local TLS server", () => {
-  let dir: string;
   let cert: string;
   let server: Server;
   let port: number;
@@ -159,22 +147,13 @@ describe.skipIf(!hasOpenssl)("createSafeFetcher against a local TLS server", () 
   let publicJwk: JWK;
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), "remote-fetch-"));
-    execFileSync(
-      "openssl",
-      [
-        "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-        "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem"), "-days", "1",
-        "-subj", "/CN=metadata.test", "-addext", "subjectAltName=DNS:metadata.test,DNS:keys.test",
-      ],
-      { stdio: "ignore" },
-    );
-    cert = readFileSync(join(dir, "cert.pem"), "utf8");
+    const tls = selfSignedCertificate(["metadata.test", "keys.test"]);
+    cert = tls.cert;
     const pair = await generateKeyPair("ES256");
     signingKey = pair.privateKey;
     publicJwk = { ...(await exportJWK(pair.publicKey)), kid: "client-key-1", alg: "ES256" };
     const json = { "content-type": "application/json" };
-    server = createServer({ key: readFileSync(join(dir, "key.pem")), cert }, (req, res) => {
+    server = createServer({ key: tls.key, cert }, (req, res) => {
       const path = req.url ?? "";
       seen.push({ path, headers: req.headers, servername: (req.socket as TLSSocket).servername });
       switch (path) {
@@ -285,7 +264,6 @@ describe.skipIf(!hasOpenssl)("createSafeFetcher against a local TLS server", () 
   afterAll(async () => {
     for (const socket of sockets) socket.destroy();
     await new Promise((resolve) => server.close(resolve));
-    rmSync(dir, { recursive: true, force: true });
   });
 
   beforeEach(() => {
