@@ -137,7 +137,7 @@ async function keysetRow(kind: StoreKind, opened: OpenedStore, population: Popul
 /** The token endpoint's secret check against the plain lookup it starts with. */
 async function authenticateRow(kind: StoreKind, registry: OAuthClientRegistry, population: Population, options: HarnessOptions) {
   const random = seededRandom(99);
-  const pick = () => population.readPool[Math.floor(random() * population.readPool.length)]!.client_id;
+  const pick = () => population.authPool[Math.floor(random() * population.authPool.length)]!.client_id;
   const clocks = await interleave(
     { ours: { run: () => registry.authenticate(pick(), SECRET) }, baseline: { run: () => registry.findClient(pick()) } },
     options,
@@ -179,6 +179,8 @@ export async function measureStore(
     const registries = new Map(sizes.map((size) => [size, createOAuthClientRegistry(opened.get(size)!.store)]));
     for (const size of sizes) {
       await checkOperations(registries.get(size)!, opened.get(size)!.raw, populations.get(size)!, `${kind.label} at ${size}`);
+      // Steady state: the authentication rows' clients have a fresh last-use time, as at a busy token endpoint.
+      for (const client of populations.get(size)!.authPool) await registries.get(size)!.authenticate(client.client_id, SECRET);
     }
     const workloads = new Map(
       sizes.map((size, i) => {

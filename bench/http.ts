@@ -200,6 +200,26 @@ export async function measureHttp(clients: number, options: HarnessOptions): Pro
       },
       { ...options, roundMs: Math.max(5, options.roundMs / 10) },
     );
+    // The same with requests built once: what the handler itself adds to
+    // registry.get, without the caller's `new Request` (an AbortSignal, a
+    // header list and URL parsing, about as costly as registry.get itself).
+    const prebuilt = ids.slice(0, 256).map(
+      (id) => new Request(`http://localhost${BASE}/accounts/${ACCOUNT}/oauth_clients/${id}`, { headers: { authorization: `Bearer ${TOKEN}` } }),
+    );
+    let m = 0;
+    const inProcessReused = await interleave(
+      {
+        ours: {
+          run: async () => {
+            const response = await handler(prebuilt[m++ % prebuilt.length]!);
+            if (response.status !== 200) throw new Error(`in-process GET answered ${response.status}`);
+            return response.text();
+          },
+        },
+        baseline: { run: () => registry.get(ACCOUNT, ids[m++ % prebuilt.length]!) },
+      },
+      { ...options, roundMs: Math.max(5, options.roundMs / 10) },
+    );
     for (const server of [ours, bare, bridge]) {
       // Each workload's agent opens CONCURRENCY sockets per port; more means connections were not kept alive.
       if (connections.get(server)! > 3 * CONCURRENCY) throw new Error(`keep-alive not in effect: ${connections.get(server)} connections to one server`);
@@ -228,6 +248,12 @@ export async function measureHttp(clients: number, options: HarnessOptions): Pro
         ours: "createFetchHandler(…)(new Request(…)) and reading the body",
         baseline: "registry.get (the call the handler wraps)",
         costs: inProcess,
+      },
+      {
+        name: "in-process fetch GET, requests built once",
+        ours: "createFetchHandler(…)(request) on a prebuilt GET Request, reading the body",
+        baseline: "registry.get (the call the handler wraps)",
+        costs: inProcessReused,
       },
     ];
   } finally {

@@ -181,11 +181,11 @@ export function operationPairs(
       baseline: { run: () => raw.list(ACCOUNT, population.lastPageAfter, PAGE + 1) },
     },
     authenticate: {
-      ours: reads((id) => registry.authenticate(id, SECRET)),
+      ours: reads((id) => registry.authenticate(id, SECRET), population.authPool),
       baseline: reads(async (id) => {
         const record = await raw.getById(id);
         return record !== null && (secretMatches(SECRET, record.secret_hash) || secretMatches(SECRET, record.rotated_secret_hash));
-      }),
+      }, population.authPool),
     },
     rotate: {
       ours: writes(

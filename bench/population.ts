@@ -22,6 +22,13 @@ export interface Population {
   listed: StoredClient[];
   /** Clients that only ever get read (get, authenticate): their secret never changes. */
   readPool: StoredClient[];
+  /**
+   * Clients the authentication rows use (512 of the read pool): each is
+   * authenticated once before measuring, so the rows show the steady state
+   * of a token endpoint — a client's first authentication in each
+   * `lastUsedWriteIntervalMs` (an hour) also writes its last-use time.
+   */
+  authPool: StoredClient[];
   /** Clients that updates, rotations and deletes use; each batch puts them back. */
   writePool: StoredClient[];
   /** The position after which the account's last page of {@link PAGE} starts. */
@@ -92,7 +99,14 @@ export function makePopulation(size: number): Population {
     records,
     listed,
     readPool: listed.filter((_, i) => i % 16 !== 0),
+    authPool: spaced(listed.filter((_, i) => i % 16 !== 0), 512),
     writePool: listed.filter((_, i) => i % 16 === 0),
     lastPageAfter: { created_at: last.created_at, client_id: last.client_id },
   };
+}
+
+/** Up to `count` entries of `list`, evenly spaced. */
+function spaced<T>(list: readonly T[], count: number): T[] {
+  if (list.length <= count) return [...list];
+  return Array.from({ length: count }, (_, i) => list[Math.floor((i * list.length) / count)]!);
 }

@@ -272,6 +272,12 @@ export function issueTargets(rows: readonly OperationRow[], scaling: readonly Sc
     ...target("HTTP POST create vs bare node:http (speed)", "≥ 0.3", pair("HTTP POST create"), (m) => m >= 0.3),
     ...target("in-process fetch GET vs registry.get (speed)", "≥ 0.5", pair("in-process fetch GET"), (m) => m >= 0.5),
     ...target(
+      "in-process fetch GET on requests built once vs registry.get (speed)",
+      "≥ 0.5",
+      pair("in-process fetch GET, requests built once"),
+      (m) => m >= 0.5,
+    ),
+    ...target(
       `Kysely + SQLite get vs raw prepared SELECT (speed, ${largest} clients)`,
       "≥ 0.6",
       speeds(rows.find((r) => r.store === "kysely-sqlite" && r.operation === "get" && r.size === largest)),
