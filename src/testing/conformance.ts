@@ -633,8 +633,11 @@ const CASES = [
     id: "self-registered-clients",
     title: "every field of self-registered clients round-trips (source, keys, expiry, last use, hidden token hash), and registration, metadata documents and purge work over the store",
     async run(store) {
-      // Store level: a record with every field of issue 12 set, under a 255-character URL id.
-      const urlId = `https://app.example.com/${"c".repeat(255 - "https://app.example.com/".length)}`;
+      // Store level: a record with every self-registration field set, under a 255-character URL id.
+      // Ids are unique per run, so the suite can run again over the same database.
+      const unique = generateClientId();
+      const urlPrefix = `https://app.example.com/${unique}/`;
+      const urlId = `${urlPrefix}${"c".repeat(255 - urlPrefix.length)}`;
       const record = makeStoredClient({
         client_id: urlId,
         source: "cimd",
@@ -659,7 +662,7 @@ const CASES = [
 
       // Registry level, over this store: registration with its token, a metadata document, filters and purge.
       let clock = BASE_TIME;
-      const documentUrl = "https://mcp.example.com/client.json";
+      const documentUrl = `https://mcp.example.com/${unique}/client.json`;
       const registry = createOAuthClientRegistry(store, {
         now: () => new Date(clock),
         clientIdMetadataDocuments: {
