@@ -10,13 +10,12 @@ import { AssertionError, type AssertionFailureReason } from "./assertions/errors
 import { keySetForClient, type UntrustedKeySet } from "./assertions/key-set.js";
 import { createAssertionVerifier, peekClientId, type AssertionVerifierOptions } from "./assertions/verifier.js";
 import { ClientMetadataError } from "./errors.js";
-import type { OAuthClient } from "./fields.js";
 import { isPlausibleClientId, MAX_CLIENT_ID_LENGTH } from "./ids.js";
 import type { Lifecycle } from "./lifecycle.js";
 import type { AssertionAuthenticationResult, AuthenticateAssertionOptions } from "./registry-api.js";
 import type { RegistryContext } from "./registry-context.js";
 import { createRemoteKeySetFetcher } from "./remote/cache.js";
-import { storeCall } from "./storage-faults.js";
+import type { StoredClient } from "./store.js";
 
 /** Options of private_key_jwt authentication (registry option `privateKeyJwt`). */
 export interface PrivateKeyJwtOptions {
@@ -37,13 +36,13 @@ export type AssertionRefusal = "unknown_client" | "wrong_method" | "invalid_clie
  * Creates `authenticateAssertion` for one registry.
  *
  * @example
- * const authenticateAssertion = createAssertionAuthentication(context, lifecycle, resolveClient, {});
+ * const authenticateAssertion = createAssertionAuthentication(context, lifecycle, resolveRecord, {});
  * await authenticateAssertion(form.get("client_assertion") ?? "", { audience: "https://auth.example.com/token" });
  */
 export function createAssertionAuthentication(
   context: RegistryContext,
   lifecycle: Lifecycle,
-  resolveClient: (clientId: string) => Promise<OAuthClient | null>,
+  resolveRecord: (clientId: string) => Promise<StoredClient | null>,
   options: PrivateKeyJwtOptions = {},
 ): (assertion: string, options: AuthenticateAssertionOptions) => Promise<AssertionAuthenticationResult | null> {
   const verifier = createAssertionVerifier({ now: context.now, ...options.verifier });
@@ -75,15 +74,13 @@ export function createAssertionAuthentication(
     if (!isPlausibleClientId(clientId)) {
       return refuse(typeof clientId === "string" ? clientId : "", null, "unknown_client");
     }
-    let client: OAuthClient | null;
+    let record: StoredClient | null;
     try {
-      client = await resolveClient(clientId);
+      record = await resolveRecord(clientId);
     } catch (error) {
       if (error instanceof ClientMetadataError) return refuse(clientId, null, "invalid_client_metadata");
       throw error;
     }
-    if (client === null) return refuse(clientId, null, "unknown_client");
-    const record = await storeCall(() => context.store.getById(client.client_id));
     if (record === null) return refuse(clientId, null, "unknown_client");
     if (record.token_endpoint_auth_method !== "private_key_jwt") return refuse(clientId, record.account_id, "wrong_method");
     try {

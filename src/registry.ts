@@ -212,8 +212,8 @@ export function createOAuthClientRegistry(
   };
   const lifecycle = createLifecycle(context, { lastUsedWriteIntervalMs: options.lastUsedWriteIntervalMs });
   const registration = createRegistrationCore(context);
-  const resolveClient = createResolver(context, lifecycle, options.clientIdMetadataDocuments, metadataToClientInput);
-  const authenticateAssertion = createAssertionAuthentication(context, lifecycle, resolveClient, options.privateKeyJwt);
+  const { resolveClient, resolveRecord } = createResolver(context, lifecycle, options.clientIdMetadataDocuments, metadataToClientInput);
+  const authenticateAssertion = createAssertionAuthentication(context, lifecycle, resolveRecord, options.privateKeyJwt);
 
   const registry: OAuthClientRegistry = {
     limits,

@@ -54,19 +54,25 @@ export function metadataUrlProblem(raw: string): string | null {
   return null;
 }
 
+/** The resolver of one registry: the client object for callers, the stored record for the registry's own operations. */
+export interface Resolver {
+  resolveClient(clientId: string, options?: ResolveOptions): Promise<OAuthClient | null>;
+  resolveRecord(clientId: string): Promise<StoredClient | null>;
+}
+
 /**
  * Creates the resolver of a registry.
  *
  * @example
- * const resolve = createResolver(context, lifecycle, registryOptions.clientIdMetadataDocuments, metadataToClientInput);
- * const client = await resolve("https://app.example.com/oauth/client.json");
+ * const { resolveClient } = createResolver(context, lifecycle, registryOptions.clientIdMetadataDocuments, metadataToClientInput);
+ * const client = await resolveClient("https://app.example.com/oauth/client.json");
  */
 export function createResolver(
   context: RegistryContext,
   lifecycle: Lifecycle,
   documents: ClientIdMetadataDocumentsOptions | undefined,
   mapMetadata: MetadataMapper,
-): (clientId: string, options?: ResolveOptions) => Promise<OAuthClient | null> {
+): Resolver {
   const { store, limits, rules } = context;
   if (documents !== undefined) {
     context.assertAccountId(documents.accountId);
@@ -158,21 +164,27 @@ export function createResolver(
     throw new ClientMetadataError([{ path: "", message: "the client could not be stored; retry" }]);
   }
 
-  return async function resolveClient(clientId, options = {}) {
-    let record: StoredClient | null;
+  /** The stored record of any id kind (a metadata document fetched and stored first), or null. */
+  async function resolveRecord(clientId: string): Promise<StoredClient | null> {
     // A URL id gets a specific error (too long, a fragment…) rather than "unknown client".
     if (documents !== undefined && typeof clientId === "string" && /^https:/i.test(clientId)) {
       const problem = metadataUrlProblem(clientId);
       if (problem !== null) throw new ClientMetadataError([{ path: "/client_id", message: `a client id URL ${problem}` }]);
-      record = await storeCall(() => store.getById(clientId));
+      const record = await storeCall(() => store.getById(clientId));
       // A client stored under this id by other means (an operator's own ids) is never rewritten from a document.
-      if (record === null || record.source === "cimd") record = await upsert(clientId, await fetchDocument(clientId), record);
-    } else {
-      if (!isPlausibleClientId(clientId)) return null;
-      record = await storeCall(() => store.getById(clientId));
+      if (record !== null && record.source !== "cimd") return record;
+      return upsert(clientId, await fetchDocument(clientId), record);
     }
+    if (!isPlausibleClientId(clientId)) return null;
+    return storeCall(() => store.getById(clientId));
+  }
+
+  async function resolveClient(clientId: string, options: ResolveOptions = {}): Promise<OAuthClient | null> {
+    let record = await resolveRecord(clientId);
     if (record === null) return null;
     if (options.recordUse === true) record = await lifecycle.recordUse(record, null);
     return context.toWire(record);
-  };
+  }
+
+  return { resolveClient, resolveRecord };
 }
