@@ -91,12 +91,17 @@ describe("new client fields", () => {
     const store = createMemoryStore();
     const { registry } = registryFixture({ store });
     const issues = await issuesOf(
-      registry.create("acct", jwtClient({ jwks: { keys: [privateKey, { kty: "oct", k: "c2VjcmV0" }] } })),
+      registry.create(
+        "acct",
+        jwtClient({ jwks: { keys: [privateKey, { kty: "oct", k: "c2VjcmV0" }, { kty: "AKP", alg: "ML-DSA-44", pub: "cHVi", priv: "cHJpdg" }] } }),
+      ),
     );
     expect(issues).toEqual([
       { path: "/jwks/keys/0", message: "must be a public key: remove the private member d" },
       { path: "/jwks/keys/1/kty", message: expect.stringContaining("symmetric") },
       { path: "/jwks/keys/1", message: "must be a public key: remove the private member k" },
+      // The same member list as the key sets assertions are verified with: an AKP key's priv too.
+      { path: "/jwks/keys/2", message: "must be a public key: remove the private member priv" },
     ]);
     expect((await registry.list("acct")).clients).toEqual([]);
   });

@@ -8,6 +8,7 @@
  */
 
 import type { JSONWebKeySet, JWK } from "jose";
+import { privateJwkMembers } from "../rules/jwks.js";
 import { AssertionError } from "./errors.js";
 
 /** A key set as received: only its shape (`{ keys: [...] }`) is assumed until it is checked. */
@@ -30,11 +31,6 @@ export type KeySetSource = UntrustedKeySet | KeySetLoader;
 /** Most keys a key set may hold: bounds the keys tried for one assertion. */
 export const MAX_KEY_SET_KEYS = 100;
 
-/**
- * JWK members that carry private or symmetric key material (RFC 7518 §6.2.2,
- * §6.3.2, §6.4; RFC 8037 §2 `d`; the AKP key type's `priv`).
- */
-const SECRET_MEMBERS = ["d", "p", "q", "dp", "dq", "qi", "oth", "k", "priv"] as const;
 
 /**
  * Checks that `value` is a JSON Web Key Set (RFC 7517 §5) of public keys
@@ -60,7 +56,7 @@ export function publicKeySet(value: unknown): JSONWebKeySet {
     if (key.kty === "oct") {
       throw new AssertionError("key_set", `key ${index} of the client's key set is symmetric (kty "oct"); only public keys are accepted`);
     }
-    const secret = SECRET_MEMBERS.find((member) => Object.hasOwn(key, member));
+    const secret = privateJwkMembers(key)[0];
     if (secret !== undefined) {
       throw new AssertionError("key_set", `key ${index} of the client's key set holds private key material ("${secret}"); only public keys are accepted`);
     }

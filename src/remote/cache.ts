@@ -7,6 +7,7 @@
  * entries and of fetches in flight is bounded.
  */
 import type { JSONWebKeySet } from "jose";
+import { privateJwkMembers } from "../rules/jwks.js";
 import { RemoteFetchError } from "./errors.js";
 import { createSafeFetcher, parseRemoteUrl, type SafeFetcher } from "./fetch.js";
 
@@ -245,9 +246,6 @@ export function createClientMetadataFetcher(options: ClientMetadataFetcherOption
   };
 }
 
-// Members that only private or symmetric keys have (RFC 7518 §6.2.2, §6.3.2, §6.4; RFC 9964).
-const PRIVATE_KEY_MEMBERS = ["d", "p", "q", "dp", "dq", "qi", "oth", "k", "priv"];
-
 /** The 16 KiB default cap of key sets, larger than documents because RSA keys are long. */
 export const DEFAULT_KEY_SET_MAX_BYTES = 16 * 1024;
 
@@ -279,7 +277,7 @@ export function createRemoteKeySetFetcher(options: RemoteKeySetFetcherOptions = 
       set.keys.forEach((key: unknown, i) => {
         if (!isObject(key) || typeof key.kty !== "string") return refuse(`has a key ${i} that is not an object with a string kty`);
         if (key.kty === "oct") return refuse(`has a symmetric key ${i}; only public keys are accepted`);
-        const secret = PRIVATE_KEY_MEMBERS.find((member) => member in key);
+        const secret = privateJwkMembers(key)[0];
         if (secret !== undefined) return refuse(`has private key material ("${secret}") in key ${i}`);
       });
       return { value: set as unknown as JSONWebKeySet, maxAgeSeconds: result.maxAgeSeconds, noStore: result.noStore };

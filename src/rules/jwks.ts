@@ -13,8 +13,24 @@ export const MAX_JWKS_KEYS = 10;
 /** Largest `jwks`, as JSON text, in bytes. */
 export const MAX_JWKS_BYTES = 16 * 1024;
 
-/** Members that only private or symmetric keys carry (RFC 7518 §6.2.2, §6.3.2, §6.4.1). */
-const PRIVATE_MEMBERS = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"] as const;
+/**
+ * Members that only private or symmetric keys carry (RFC 7518 §6.2.2,
+ * §6.3.2, §6.4.1; RFC 8037 §2 `d`; the AKP key type's `priv`). One list for
+ * every place keys are accepted: stored `jwks`, fetched `jwks_uri` sets and
+ * the key sets assertions are verified with.
+ */
+export const PRIVATE_JWK_MEMBERS = ["d", "p", "q", "dp", "dq", "qi", "oth", "k", "priv"] as const;
+
+/**
+ * The private or symmetric key members `key` carries, in list order; empty
+ * for a public key.
+ *
+ * @example
+ * privateJwkMembers({ kty: "EC", crv: "P-256", x: "…", y: "…", d: "…" }); // ["d"]
+ */
+export function privateJwkMembers(key: object): string[] {
+  return PRIVATE_JWK_MEMBERS.filter((member) => Object.hasOwn(key, member));
+}
 
 /** One public JWK as stored: `kty` plus whatever members its type defines. */
 export const publicJwkSchema = z.looseObject({ kty: z.string().min(1) });
@@ -41,7 +57,7 @@ export function jwksInputSchema(): z.ZodType<{ keys: Record<string, unknown>[] }
     })
     .describe(
       `JWK Set of the client's public keys for private_key_jwt: 1 to ${MAX_JWKS_KEYS} keys, at most ${MAX_JWKS_BYTES} bytes of JSON; ` +
-        "private members (d, p, q, dp, dq, qi, oth, k) and symmetric (oct) keys are refused. Excludes jwks_uri. null clears it.",
+        `private members (${PRIVATE_JWK_MEMBERS.join(", ")}) and symmetric (oct) keys are refused. Excludes jwks_uri. null clears it.`,
     );
 }
 
@@ -58,7 +74,7 @@ export function jwksIssues(jwks: { keys: readonly Record<string, unknown>[] }): 
     if (key.kty === "oct") {
       issues.push({ path: pointer("jwks", "keys", index, "kty"), message: 'symmetric keys ("oct") are not accepted: publish public keys only' });
     }
-    const present = PRIVATE_MEMBERS.filter((member) => Object.hasOwn(key, member));
+    const present = privateJwkMembers(key);
     if (present.length > 0) {
       issues.push({
         path: pointer("jwks", "keys", index),
