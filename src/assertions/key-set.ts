@@ -7,8 +7,8 @@
  * its assertions.
  */
 
-import type { JSONWebKeySet, JWK } from "jose";
-import { privateJwkMembers } from "../rules/jwks.js";
+import type { JSONWebKeySet } from "jose";
+import { publicKeySetProblem } from "../rules/jwks.js";
 import { AssertionError } from "./errors.js";
 
 /** A key set as received: only its shape (`{ keys: [...] }`) is assumed until it is checked. */
@@ -42,26 +42,9 @@ export const MAX_KEY_SET_KEYS = 100;
  * publicKeySet({ keys: [{ kty: "oct", k: "c2VjcmV0" }] }); // throws AssertionError("key_set")
  */
 export function publicKeySet(value: unknown): JSONWebKeySet {
-  if (!isPlainObject(value) || !Array.isArray(value.keys)) {
-    throw new AssertionError("key_set", "the client's key set is not a JSON Web Key Set (an object with a keys array)");
-  }
-  const keys: unknown[] = value.keys;
-  if (keys.length > MAX_KEY_SET_KEYS) {
-    throw new AssertionError("key_set", `the client's key set holds ${keys.length} keys; at most ${MAX_KEY_SET_KEYS} are accepted`);
-  }
-  keys.forEach((key, index) => {
-    if (!isPlainObject(key) || typeof key.kty !== "string") {
-      throw new AssertionError("key_set", `key ${index} of the client's key set is not a JWK with a string kty`);
-    }
-    if (key.kty === "oct") {
-      throw new AssertionError("key_set", `key ${index} of the client's key set is symmetric (kty "oct"); only public keys are accepted`);
-    }
-    const secret = privateJwkMembers(key)[0];
-    if (secret !== undefined) {
-      throw new AssertionError("key_set", `key ${index} of the client's key set holds private key material ("${secret}"); only public keys are accepted`);
-    }
-  });
-  return { keys: keys as JWK[] };
+  const problem = publicKeySetProblem(value, MAX_KEY_SET_KEYS);
+  if (problem !== null) throw new AssertionError("key_set", `the client's key set ${problem}`);
+  return value as JSONWebKeySet;
 }
 
 /** The key fields of a client that `private_key_jwt` reads. */
@@ -103,8 +86,4 @@ export function keySetForClient(
     return (options) => fetchRemoteKeySet(uri, options);
   }
   throw new AssertionError("key_set", "the client has neither jwks nor jwks_uri, so it cannot use private_key_jwt");
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }

@@ -7,7 +7,7 @@
  * entries and of fetches in flight is bounded.
  */
 import type { JSONWebKeySet } from "jose";
-import { privateJwkMembers } from "../rules/jwks.js";
+import { publicKeySetProblem } from "../rules/jwks.js";
 import { RemoteFetchError } from "./errors.js";
 import { createSafeFetcher, parseRemoteUrl, type SafeFetcher } from "./fetch.js";
 
@@ -270,16 +270,10 @@ export function createRemoteKeySetFetcher(options: RemoteKeySetFetcherOptions = 
       await checkAllowedUrl(new URL(input), input, options.allowUrl);
       const result = await fetcher.fetchJson(input, { maxBytes, accept: "application/jwk-set+json, application/json" });
       const set = result.value;
-      const refuse = (why: string): never => {
-        throw new RemoteFetchError("invalid_document", input, `The key set at ${input} ${why}.`, { status: result.status });
-      };
-      if (!isObject(set) || !Array.isArray(set.keys)) return refuse("is not an object with a keys array");
-      set.keys.forEach((key: unknown, i) => {
-        if (!isObject(key) || typeof key.kty !== "string") return refuse(`has a key ${i} that is not an object with a string kty`);
-        if (key.kty === "oct") return refuse(`has a symmetric key ${i}; only public keys are accepted`);
-        const secret = privateJwkMembers(key)[0];
-        if (secret !== undefined) return refuse(`has private key material ("${secret}") in key ${i}`);
-      });
+      const problem = publicKeySetProblem(set);
+      if (problem !== null) {
+        throw new RemoteFetchError("invalid_document", input, `The key set at ${input} ${problem}.`, { status: result.status });
+      }
       return { value: set as unknown as JSONWebKeySet, maxAgeSeconds: result.maxAgeSeconds, noStore: result.noStore };
     },
     options,

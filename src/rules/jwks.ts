@@ -32,6 +32,33 @@ export function privateJwkMembers(key: object): string[] {
   return PRIVATE_JWK_MEMBERS.filter((member) => Object.hasOwn(key, member));
 }
 
+/**
+ * What is wrong with `value` as a set of public keys (RFC 7517 §5), as a
+ * phrase to follow "the key set", or null: an object with a `keys` array
+ * (at most `maxKeys`), each key an object with a string `kty`, not
+ * symmetric, without private members. Fetched `jwks_uri` sets and the sets
+ * assertions are verified with both go through it.
+ *
+ * @example
+ * publicKeySetProblem({ keys: [{ kty: "oct", k: "c2VjcmV0" }] }); // 'has a symmetric key 0 (kty "oct"); only public keys are accepted'
+ */
+export function publicKeySetProblem(value: unknown, maxKeys = Number.POSITIVE_INFINITY): string | null {
+  if (!isPlainObject(value) || !Array.isArray(value.keys)) return "is not a JSON Web Key Set (an object with a keys array)";
+  const keys: unknown[] = value.keys;
+  if (keys.length > maxKeys) return `holds ${keys.length} keys; at most ${maxKeys} are accepted`;
+  for (const [index, key] of keys.entries()) {
+    if (!isPlainObject(key) || typeof key.kty !== "string") return `has a key ${index} that is not a JWK with a string kty`;
+    if (key.kty === "oct") return `has a symmetric key ${index} (kty "oct"); only public keys are accepted`;
+    const secret = privateJwkMembers(key)[0];
+    if (secret !== undefined) return `holds private key material ("${secret}") in key ${index}; only public keys are accepted`;
+  }
+  return null;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
 /** One public JWK as stored: `kty` plus whatever members its type defines. */
 export const publicJwkSchema = z.looseObject({ kty: z.string().min(1) });
 /** A JWK Set as stored and read: `{ keys: [...] }`, each key an object with a string `kty`. */
