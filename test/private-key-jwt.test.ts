@@ -83,8 +83,8 @@ async function redeemWithOpenidClient(h: Harness) {
   return oidc.authorizationCodeGrant(h.config, callback, { pkceCodeVerifier: verifier, expectedState: state }, { resource: h.server.mcpUrl });
 }
 
-/** A fresh code redeemed with the given client_assertion, by plain fetch; the raw response. */
-async function redeemWithAssertion(h: Harness, assertion: string): Promise<{ status: number; body: Record<string, unknown> }> {
+/** A fresh code redeemed by plain fetch with the given client authentication parameters; the raw response. */
+async function redeemFreshCode(h: Harness, clientAuthentication: Record<string, string>): Promise<{ status: number; body: Record<string, unknown> }> {
   const verifier = oidc.randomPKCECodeVerifier();
   const callback = await authorize(h, verifier, "s");
   const response = await fetch(`${h.server.issuer}/token`, {
@@ -94,11 +94,15 @@ async function redeemWithAssertion(h: Harness, assertion: string): Promise<{ sta
       code: callback.searchParams.get("code")!,
       code_verifier: verifier,
       redirect_uri: REDIRECT,
-      client_assertion_type: JWT_BEARER,
-      client_assertion: assertion,
+      ...clientAuthentication,
     }),
   });
   return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+}
+
+/** A fresh code redeemed with the given client_assertion. */
+function redeemWithAssertion(h: Harness, assertion: string): Promise<{ status: number; body: Record<string, unknown> }> {
+  return redeemFreshCode(h, { client_assertion_type: JWT_BEARER, client_assertion: assertion });
 }
 
 function assertionFor(h: Harness, claims: { aud?: string; exp?: number; jti?: string; sub?: string } = {}): Promise<string> {
@@ -185,21 +189,9 @@ describe("private_key_jwt at the example token endpoint", () => {
     ["no client authentication", {}],
     ["a client secret", { client_secret: "guess" }],
   ])("refuses %s for a private_key_jwt client", async (_name, extra) => {
-    const verifier = oidc.randomPKCECodeVerifier();
-    const callback = await authorize(h, verifier, "s");
-    const response = await fetch(`${h.server.issuer}/token`, {
-      method: "POST",
-      body: new URLSearchParams({
-        grant_type: "authorization_code",
-        code: callback.searchParams.get("code")!,
-        code_verifier: verifier,
-        redirect_uri: REDIRECT,
-        client_id: h.clientId,
-        ...extra,
-      }),
-    });
+    const response = await redeemFreshCode(h, { client_id: h.clientId, ...extra });
     expect(response.status).toBe(401);
-    expect(await response.json()).toMatchObject({ error: "invalid_client" });
+    expect(response.body).toMatchObject({ error: "invalid_client" });
   });
 
   it("the MCP SDK client authenticates with its own private_key_jwt helper and calls a tool", async () => {
