@@ -8,7 +8,7 @@ import { createOAuthClientRegistry, type OAuthClientRegistry } from "../src/inde
 import { interleave, pairedRatio, seededRandom, spread, type Clocks, type HarnessOptions } from "./harness.js";
 import { checkOperations, OPERATIONS, operationPairs, type Operation, type OperationPair } from "./operations.js";
 import { ACCOUNT, PAGE, randomClientId, SECRET, type Population } from "./population.js";
-import type { BenchResults, OperationRow, PairRow, ScalingRow } from "./report.js";
+import type { BenchResults, Comparison, OperationRow, PairRow, ScalingRow } from "./report.js";
 import type { OpenedStore, SqlProbe, StoreKind } from "./stores.js";
 
 /** What one store contributes to the results. */
@@ -63,18 +63,25 @@ export function recordRounds(into: BenchResults["rounds"], prefix: string, clock
  * @example
  * pairRow("HTTP GET one client", "memory", "our handler", "bare node:http", clocks).speed.median;
  */
-export function pairRow(name: string, store: string, ours: string, baseline: string, { wall, cpu }: Clocks): PairRow {
+export function pairRow(name: string, store: string, ours: string, baseline: string, clocks: Clocks): PairRow {
   return {
     name,
     store,
     ours,
     baseline,
-    oursUs: spread(wall.ours!),
-    baselineUs: spread(wall.baseline!),
-    oursCpuUs: spread(cpu.ours!),
-    baselineCpuUs: spread(cpu.baseline!),
-    speed: pairedRatio(wall.baseline!, wall.ours!),
-    speedCpu: pairedRatio(cpu.baseline!, cpu.ours!),
+    ...comparison(clocks, "ours", "baseline"),
+  };
+}
+
+/** The costs and speed ratios of the variants `ours` and `baseline` of one run, on both clocks. */
+function comparison({ wall, cpu }: Clocks, ours: string, baseline: string): Comparison {
+  return {
+    oursUs: spread(wall[ours]!),
+    baselineUs: spread(wall[baseline]!),
+    oursCpuUs: spread(cpu[ours]!),
+    baselineCpuUs: spread(cpu[baseline]!),
+    speed: pairedRatio(wall[baseline]!, wall[ours]!),
+    speedCpu: pairedRatio(cpu[baseline]!, cpu[ours]!),
   };
 }
 
@@ -92,21 +99,8 @@ export function mergeInto(results: Pick<BenchResults, "rows" | "scaling" | "pair
   Object.assign(results.rounds.cpu, part.rounds.cpu);
 }
 
-function operationRows(store: string, operation: Operation, sizes: readonly number[], { wall, cpu }: Clocks): OperationRow[] {
-  return sizes.map((size) => {
-    const [ours, baseline] = [`ours@${size}`, `baseline@${size}`];
-    return {
-      store,
-      operation,
-      size,
-      oursUs: spread(wall[ours]!),
-      baselineUs: spread(wall[baseline]!),
-      oursCpuUs: spread(cpu[ours]!),
-      baselineCpuUs: spread(cpu[baseline]!),
-      speed: pairedRatio(wall[baseline]!, wall[ours]!),
-      speedCpu: pairedRatio(cpu[baseline]!, cpu[ours]!),
-    };
-  });
+function operationRows(store: string, operation: Operation, sizes: readonly number[], clocks: Clocks): OperationRow[] {
+  return sizes.map((size) => ({ store, operation, size, ...comparison(clocks, `ours@${size}`, `baseline@${size}`) }));
 }
 
 function growthRow(store: string, operation: Operation, from: number, to: number, { wall, cpu }: Clocks): ScalingRow {

@@ -4,11 +4,8 @@
  */
 import type { Spread } from "./harness.js";
 
-/** One operation on one store at one size. */
-export interface OperationRow {
-  store: string;
-  operation: string;
-  size: number;
+/** Ours against a baseline: the cost of each, and the speed ratio, on both clocks. */
+export interface Comparison {
   /** µs per call, wall time. */
   oursUs: Spread;
   baselineUs: Spread;
@@ -19,6 +16,13 @@ export interface OperationRow {
   speed: Spread;
   /** The same on CPU time. */
   speedCpu: Spread;
+}
+
+/** One operation on one store at one size. */
+export interface OperationRow extends Comparison {
+  store: string;
+  operation: string;
+  size: number;
 }
 
 /** Cost at the largest size ÷ cost at the smallest, per round, for one store and operation. */
@@ -34,17 +38,11 @@ export interface ScalingRow {
 }
 
 /** A comparison outside the store × operation grid (HTTP, authenticate ÷ findClient). */
-export interface PairRow {
+export interface PairRow extends Comparison {
   name: string;
   store: string;
   ours: string;
   baseline: string;
-  oursUs: Spread;
-  baselineUs: Spread;
-  oursCpuUs: Spread;
-  baselineCpuUs: Spread;
-  speed: Spread;
-  speedCpu: Spread;
 }
 
 /** A target of issue 10 and where the run put it. */
