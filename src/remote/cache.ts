@@ -280,19 +280,8 @@ export function createRemoteKeySetFetcher(options: RemoteKeySetFetcherOptions = 
     structuredClone,
   );
   const canonical = (input: string): string => parseRemoteUrl(input).href;
-  const get = (input: string): Promise<JSONWebKeySet> => {
-    try {
-      return cache.get(canonical(input));
-    } catch (error) {
-      return Promise.reject(error);
-    }
-  };
-  const refresh = (input: string): Promise<JSONWebKeySet> => {
-    try {
-      return cache.refresh(canonical(input));
-    } catch (error) {
-      return Promise.reject(error);
-    }
-  };
+  // Async, so that a refused URL (a synchronous throw of canonical) becomes a rejection.
+  const get = async (input: string): Promise<JSONWebKeySet> => cache.get(canonical(input));
+  const refresh = async (input: string): Promise<JSONWebKeySet> => cache.refresh(canonical(input));
   return Object.assign(get, { refresh });
 }
