@@ -103,17 +103,30 @@ describe("scope normalization (docs/api.md, scope normalization)", () => {
   });
 
   describe("rule 2: protocol scopes are managed", () => {
-    it("openid is added iff response_types contains id_token", async () => {
+    it("openid is added when response_types contains id_token, asked for or not", async () => {
       expect((await normalize(["profile"], { responses: CODE_ID_TOKEN })).scopes).toEqual(["profile", "openid"]);
       expect((await normalize(["profile"], { responses: ["id_token"] })).scopes).toEqual(["profile", "openid"]);
-      expect((await normalize(["profile"], { responses: CODE })).scopes).toEqual(["profile"]);
+      expect((await normalize(["profile"], { responses: ["token", "id_token"] })).scopes).toEqual(["profile", "openid"]);
     });
 
-    it("openid in the input is removed when id_token is absent", async () => {
-      expect(await normalize(["openid", "profile"], { responses: ["code", "token"] })).toEqual({
-        scopes: ["profile"],
-        issues: [],
-      });
+    it("openid is never added to a code client that did not ask for it", async () => {
+      expect((await normalize(["profile"], { responses: CODE })).scopes).toEqual(["profile"]);
+      expect((await normalize(["profile"], { responses: ["code", "token"] })).scopes).toEqual(["profile"]);
+    });
+
+    it("openid asked for is kept when response_types contains code (the OpenID Connect code flow), appended", async () => {
+      expect(await normalize(["openid", "profile"], { responses: CODE })).toEqual({ scopes: ["profile", "openid"], issues: [] });
+      expect(await normalize(["openid"], { responses: ["code", "token"] })).toEqual({ scopes: ["openid"], issues: [] });
+    });
+
+    it("openid asked for is removed when response_types has neither code nor id_token (token alone)", async () => {
+      expect(await normalize(["openid", "profile"], { responses: ["token"] })).toEqual({ scopes: ["profile"], issues: [] });
+    });
+
+    it("OpenID is not a request for openid: refused, and nothing is kept for a code client", async () => {
+      const result = await normalize(["OpenID"], { responses: CODE });
+      expect(result.scopes).toEqual([]);
+      expect(result.issues.map((i) => i.path)).toEqual(["/scopes/0"]);
     });
 
     it("offline_access is added iff grant_types contains refresh_token", async () => {
@@ -147,6 +160,11 @@ describe("scope normalization (docs/api.md, scope normalization)", () => {
         responses: CODE_ID_TOKEN,
       });
       expect(result).toEqual({ scopes: ["zone.read", "profile", "openid", "offline_access"], issues: [] });
+    });
+
+    it("a kept openid and offline_access are appended in the same order as added ones", async () => {
+      const result = await normalize(["offline_access", "openid", "zone.read"], { grants: AUTH_CODE_REFRESH, responses: CODE });
+      expect(result).toEqual({ scopes: ["zone.read", "openid", "offline_access"], issues: [] });
     });
 
     it("managed scopes are added even to an empty input", async () => {

@@ -97,11 +97,14 @@ function repeated(seen: Map<string, number>, scope: string, i: number, at: strin
 /**
  * Normalizes a scope list for the given grant and response types; each
  * scope must be sent once (a repeat is refused with an issue).
- * Managed scopes are appended: `openid` iff response_types has `id_token`,
- * then `offline_access` iff grant_types has `refresh_token`.
+ * Managed scopes are appended: `openid` when response_types has `id_token`,
+ * or when the input asks for it and response_types has `code`; then
+ * `offline_access` iff grant_types has `refresh_token`.
  *
  * @example
- * await normalizeScopes(["profile", "openid"], ["authorization_code"], ["code"], rules)
+ * await normalizeScopes(["openid", "profile"], ["authorization_code"], ["code"], rules)
+ * // { scopes: ["profile", "openid"], issues: [] }
+ * await normalizeScopes(["openid", "profile"], ["authorization_code"], ["token"], rules)
  * // { scopes: ["profile"], issues: [] }
  */
 export async function normalizeScopes(
@@ -144,9 +147,21 @@ export async function normalizeScopes(
     }
     kept.push(scope);
   }
-  if (responseTypes.includes("id_token")) kept.push("openid");
+  if (wantsOpenId(input, responseTypes)) kept.push("openid");
   if (grantTypes.includes("refresh_token")) kept.push("offline_access");
   return { scopes: kept, issues };
+}
+
+/**
+ * Whether the normalized scopes hold `openid`: always with `id_token` (the
+ * authorization response carries an ID token); with `code` only when asked
+ * for, since an OpenID Connect code-flow client gets its ID token from the
+ * token endpoint while a plain OAuth code client does not want one; never
+ * otherwise (e.g. `token` alone, which cannot deliver an ID token).
+ */
+function wantsOpenId(input: readonly string[], responseTypes: readonly ResponseType[]): boolean {
+  if (responseTypes.includes("id_token")) return true;
+  return responseTypes.includes("code") && input.includes("openid");
 }
 
 /**
