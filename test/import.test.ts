@@ -124,6 +124,18 @@ describe("importClient keeps what the old server knew", () => {
     await expect(registry.authenticate(legacy.client_id, "anything")).resolves.toBeNull();
   });
 
+  it("manages openid as create does: kept when asked for with code, added with id_token, removed with token alone", async () => {
+    const { registry } = registryFixture();
+    const { client_secret: _none, ...publicLegacy } = legacy;
+    const base = { ...publicLegacy, token_endpoint_auth_method: "none" as const, grant_types: ["authorization_code" as const] };
+    const kept = await registry.importClient("acct", { ...base, client_id: "oidc-code", response_types: ["code"], scopes: ["openid", "profile"] });
+    expect(kept.scopes).toEqual(["profile", "openid"]);
+    const added = await registry.importClient("acct", { ...base, client_id: "oidc-hybrid", response_types: ["code", "id_token"], scopes: ["profile"] });
+    expect(added.scopes).toEqual(["profile", "openid"]);
+    const removed = await registry.importClient("acct", { ...base, client_id: "implicit", response_types: ["token"], scopes: ["openid", "profile"] });
+    expect(removed.scopes).toEqual(["profile"]);
+  });
+
   it("uses scrypt with the default parameters (N = 2^17) when no import hasher is given", async () => {
     const { registry, store } = registryFixture({ importHasher: undefined });
     await registry.importClient("acct", legacy);

@@ -92,11 +92,20 @@ describe("create", () => {
       ACCOUNT,
       createBody({
         grant_types: ["authorization_code"],
-        response_types: ["code"],
+        response_types: ["token"],
         scopes: ["openid", "offline_access", "profile"],
       }),
     );
     expect(withNeither.scopes).toEqual(["profile"]);
+  });
+
+  it("keeps openid for a code-flow client that asks for it, and adds it to none that does not", async () => {
+    const { registry } = registryFixture();
+    const asked = await registry.create(ACCOUNT, createBody({ grant_types: ["authorization_code"], response_types: ["code"], scopes: ["openid", "profile"] }));
+    expect(asked.scopes).toEqual(["profile", "openid"]);
+    await expect(registry.get(ACCOUNT, asked.client_id)).resolves.toMatchObject({ scopes: ["profile", "openid"] });
+    const notAsked = await registry.create(ACCOUNT, createBody({ grant_types: ["authorization_code"], response_types: ["code"], scopes: ["profile"] }));
+    expect(notAsked.scopes).toEqual(["profile"]);
   });
 
   it("refuses a body with many problems, reporting every one, and stores nothing", async () => {
@@ -307,6 +316,35 @@ describe("update", () => {
       response_types: ["code", "id_token"],
     });
     expect(updated.scopes).toEqual(["profile", "zone.read", "openid"]);
+  });
+
+  it("a stored openid counts as asked for: kept while response_types has code, removed with token alone", async () => {
+    const { registry } = registryFixture();
+    const created = await registry.create(ACCOUNT, createBody({ grant_types: ["authorization_code"], response_types: ["code"], scopes: ["openid", "profile"] }));
+    const regranted = await registry.update(ACCOUNT, created.client_id, { grant_types: ["authorization_code", "refresh_token"] });
+    expect(regranted.scopes).toEqual(["profile", "openid", "offline_access"]);
+    const implicit = await registry.update(ACCOUNT, created.client_id, { response_types: ["token"] });
+    expect(implicit.scopes).toEqual(["profile", "offline_access"]);
+    // Gone once removed: a later return to code does not bring it back unasked.
+    const back = await registry.update(ACCOUNT, created.client_id, { response_types: ["code"] });
+    expect(back.scopes).toEqual(["profile", "offline_access"]);
+  });
+
+  it("openid added for id_token stays when id_token is dropped but code remains", async () => {
+    const { registry } = registryFixture();
+    const created = await registry.create(ACCOUNT, createBody({ grant_types: ["authorization_code"], response_types: ["code", "id_token"], scopes: ["profile"] }));
+    expect(created.scopes).toEqual(["profile", "openid"]);
+    const updated = await registry.update(ACCOUNT, created.client_id, { response_types: ["code"] });
+    expect(updated.scopes).toEqual(["profile", "openid"]);
+  });
+
+  it("scopes sent in an update are what is asked for: openid left out is removed from a code client", async () => {
+    const { registry } = registryFixture();
+    const created = await registry.create(ACCOUNT, createBody({ grant_types: ["authorization_code"], response_types: ["code"], scopes: ["openid", "profile"] }));
+    const without = await registry.update(ACCOUNT, created.client_id, { scopes: ["profile", "email"] });
+    expect(without.scopes).toEqual(["profile", "email"]);
+    const withIt = await registry.update(ACCOUNT, created.client_id, { scopes: ["email", "openid"] });
+    expect(withIt.scopes).toEqual(["email", "openid"]);
   });
 
   it("refuses a scope change that would orphan an optional scope, and keeps the record", async () => {
