@@ -93,6 +93,24 @@ describe("openid-client dynamic registration against the handler", () => {
     await expect(registry.get(ACCOUNT, clientId)).rejects.toMatchObject({ code: "not_found" });
   });
 
+  it('registers an OpenID Connect code-flow client with scope "openid profile" and reads openid back', async () => {
+    const { issuer, registry } = await authorizationServer();
+    // openid-client's defaults: response_types ["code"], grant_types ["authorization_code"].
+    const config = await client.dynamicClientRegistration(
+      new URL(issuer),
+      { client_name: "OIDC app", redirect_uris: ["http://127.0.0.1:8080/cb"], scope: "openid profile" },
+      undefined,
+      insecure,
+    );
+    const registered = config.clientMetadata();
+    expect(registered).toMatchObject({ response_types: ["code"], scope: "profile openid" });
+    expect(await registry.get(ACCOUNT, registered.client_id)).toMatchObject({ scopes: ["profile", "openid"] });
+    const read = await fetch(registered.registration_client_uri as string, {
+      headers: { authorization: `Bearer ${registered.registration_access_token as string}` },
+    });
+    expect(await read.json()).toMatchObject({ scope: "profile openid" });
+  });
+
   it("registers a public client and sends the initial access token it was given", async () => {
     const { issuer, registry } = await authorizationServer({ initialAccessToken: (token) => token === "iat-secret" });
     const metadata = { redirect_uris: ["http://127.0.0.1:9000/cb"], token_endpoint_auth_method: "none" };

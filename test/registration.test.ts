@@ -107,6 +107,21 @@ describe("RFC 7591 registration (POST /register)", () => {
     expect(await registry.authenticate(body.client_id as string, body.client_secret as string)).toBeNull();
   });
 
+  it("manages openid from response_types: kept when asked for with code, added with id_token, removed with token alone", async () => {
+    const { register, registry } = setup();
+    const cases: [Record<string, unknown>, string, string[]][] = [
+      [{ scope: "openid profile" }, "profile openid", ["profile", "openid"]],
+      [{ scope: "profile", response_types: ["code", "id_token"] }, "profile openid", ["profile", "openid"]],
+      [{ scope: "openid profile", response_types: ["token"] }, "profile", ["profile"]],
+    ];
+    for (const [metadata, scope, scopes] of cases) {
+      const { status, body } = await register({ ...METADATA, ...metadata });
+      expect(status).toBe(201);
+      expect(body.scope).toBe(scope);
+      expect(await registry.get(ACCOUNT, body.client_id as string)).toMatchObject({ scopes });
+    }
+  });
+
   it("builds registration_client_uri from baseUrl and path", async () => {
     const { send } = setup({ baseUrl: "https://auth.example.com/tenant/", path: "/oauth/register/" });
     const { status, body } = await send("/oauth/register", { method: "POST", json: METADATA });
@@ -375,6 +390,22 @@ describe("RFC 7592 management (GET | PUT | DELETE /register/{client_id})", () =>
     expect((await send(path, { headers: bearer(token) })).status).toBe(401);
     expect((await send(path, { headers: bearer(rotated) })).body).toMatchObject({ client_name: "Tool 2" });
     expect(await registry.authenticate(clientId, secret!)).toMatchObject({ matched: "current" });
+  });
+
+  it("PUT applies the openid rule to the replacement metadata, whose scope is what the client asks for", async () => {
+    const { send, path, token, clientId } = await registered({}, { ...METADATA, scope: "openid profile" });
+    let current = token;
+    const put = async (metadata: Record<string, unknown>) => {
+      const { status, body } = await send(path, { method: "PUT", headers: bearer(current), json: { ...METADATA, client_id: clientId, ...metadata } });
+      expect(status).toBe(200);
+      current = body.registration_access_token as string;
+      return body.scope;
+    };
+    // Sending back what was read keeps openid for the code flow.
+    expect(await put({ scope: "profile openid" })).toBe("profile openid");
+    expect(await put({ scope: "openid profile", response_types: ["token"] })).toBe("profile");
+    expect(await put({ scope: "profile", response_types: ["code", "id_token"] })).toBe("profile openid");
+    expect(await put({ scope: "profile" })).toBe("profile");
   });
 
   it("PUT refuses a missing or different client_id, and a client_secret other than the issued one, changing nothing", async () => {
