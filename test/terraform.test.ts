@@ -171,6 +171,12 @@ describe("Terraform replay: what the provider configures is what it reads back, 
       },
     ]);
   });
+
+  it("an OpenID Connect code-flow client configures openid with code alone, adds and removes it, with no diff", async () => {
+    const oidc = { ...base, scopes: ["zone.read", "openid", "offline_access"] };
+    const state = await replay([oidc, { ...oidc, client_name: "Renamed" }, base, oidc]);
+    expect(state.scopes).toEqual(["zone.read", "openid", "offline_access"]);
+  });
 });
 
 describe("Terraform replay: a configuration that could never read back as written is refused, not accepted with a diff", () => {
