@@ -130,6 +130,8 @@ export function boundedJsonCopy(
   let root: unknown = null;
   const stack: Task[] = [{ value, place: { parent: null, key: null, container: null }, depth: 0, into: null }];
   let current: Task = stack[0]!;
+  // The member being read, if any: a getter that throws is reported at its own pointer.
+  let reading: Place | null = null;
   const refuse = (message: string, at: Place = current.place) => ({ issue: { path: pointerOf(at), message } });
 
   try {
@@ -177,10 +179,13 @@ export function boundedJsonCopy(
           for (const name of names) {
             if (name.length > maxStringLength) return refuse(`has a member name of ${name.length} characters; at most ${maxStringLength} are accepted`);
             size += name.length + 3;
+            const memberPlace: Place = { parent: place, key: name, container: null };
+            reading = memberPlace;
             const member: unknown = (item as Record<string, unknown>)[name];
+            reading = null;
             // Left out, as JSON.stringify leaves it out: an optional member set to undefined is absent.
             if (member === undefined) continue;
-            members.push({ value: member, place: { parent: place, key: name, container: null }, depth: depth + 1, into: object });
+            members.push({ value: member, place: memberPlace, depth: depth + 1, into: object });
           }
           for (let index = members.length - 1; index >= 0; index--) stack.push(members[index]!);
         }
@@ -195,7 +200,7 @@ export function boundedJsonCopy(
     }
   } catch {
     // A getter or proxy trap that throws: the value cannot be read as data.
-    return refuse("could not be read as JSON data (reading it threw an error)");
+    return refuse("could not be read as JSON data (reading it threw an error)", reading ?? current.place);
   }
   return { value: root };
 }
