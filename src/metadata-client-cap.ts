@@ -26,12 +26,16 @@ const RECOUNT_AT_CAP_AFTER_MS = 5_000;
 
 /** Admission of new metadata-document clients into their account. */
 export interface MetadataClientCap {
-  /** Room for one more client: false when the account holds the maximum already (counting reservations in flight). */
-  reserve(): Promise<boolean>;
-  /** A reservation became a stored client. */
-  inserted(): void;
-  /** A reservation that did not become a stored client (refused document, lost race). */
-  release(): void;
+  /**
+   * Room for the client of `url`: false when the account holds the maximum
+   * already, counting the distinct URLs in flight (concurrent resolutions
+   * of one URL share one room).
+   */
+  reserve(url: string): Promise<boolean>;
+  /** A reservation of `url` became a stored client. */
+  inserted(url: string): void;
+  /** A reservation of `url` that did not become a stored client (refused document, lost race). */
+  release(url: string): void;
 }
 
 /**
@@ -59,8 +63,8 @@ export function createMetadataClientCap(context: RegistryContext, accountId: str
   // Clients stored, as of the last count plus this process's inserts since.
   let stored = 0;
   let countedAt = Number.NEGATIVE_INFINITY;
-  // Reserved by resolutions still fetching or checking their document.
-  let pending = 0;
+  // Reservations of resolutions still fetching or checking their document, by URL (how many share it).
+  const pending = new Map<string, number>();
   // Inserts while a count runs: the scan may or may not have seen them, so they are added (erring on the full side).
   let insertedDuringCount = 0;
   let counting: Promise<void> | null = null;
@@ -81,10 +85,27 @@ export function createMetadataClientCap(context: RegistryContext, accountId: str
     countedAt = context.now().getTime();
   }
 
-  async function reserve(): Promise<boolean> {
+  /** Drops one holder of `url`'s reservation; true when it was the last one. */
+  function drop(url: string): boolean {
+    const holders = pending.get(url);
+    if (holders === undefined) return false;
+    if (holders > 1) {
+      pending.set(url, holders - 1);
+      return false;
+    }
+    pending.delete(url);
+    return true;
+  }
+
+  async function reserve(url: string): Promise<boolean> {
     if (maxClients === Number.POSITIVE_INFINITY) return true;
+    const holders = pending.get(url);
+    if (holders !== undefined) {
+      pending.set(url, holders + 1);
+      return true;
+    }
     const age = context.now().getTime() - countedAt;
-    const full = stored + pending >= maxClients;
+    const full = stored + pending.size >= maxClients;
     if (age >= RECOUNT_AFTER_MS || (full && age >= RECOUNT_AT_CAP_AFTER_MS)) {
       // One count at a time: concurrent resolutions share it.
       counting ??= count().finally(() => {
@@ -92,22 +113,29 @@ export function createMetadataClientCap(context: RegistryContext, accountId: str
       });
       await counting;
     }
-    if (stored + pending >= maxClients) return false;
-    pending++;
+    // Another resolution of this URL may have reserved it while the count ran.
+    const joined = pending.get(url);
+    if (joined !== undefined) {
+      pending.set(url, joined + 1);
+      return true;
+    }
+    if (stored + pending.size >= maxClients) return false;
+    pending.set(url, 1);
     return true;
   }
 
   return {
     reserve,
-    inserted() {
+    inserted(url) {
       if (maxClients === Number.POSITIVE_INFINITY) return;
-      pending = Math.max(0, pending - 1);
+      // The room stays taken by the stored client; the other holders of this URL find it stored and update it.
+      pending.delete(url);
       stored++;
       if (counting !== null) insertedDuringCount++;
     },
-    release() {
+    release(url) {
       if (maxClients === Number.POSITIVE_INFINITY) return;
-      pending = Math.max(0, pending - 1);
+      drop(url);
     },
   };
 }

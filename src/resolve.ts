@@ -172,8 +172,8 @@ export function createResolver(
   }
 
   /** Refuses a new client id URL when the account holds `maxClients` metadata-document clients. */
-  async function admitNewClient(): Promise<void> {
-    if (await cap!.reserve()) return;
+  async function admitNewClient(url: string): Promise<void> {
+    if (await cap!.reserve(url)) return;
     throw new ClientMetadataError([
       {
         path: "",
@@ -233,11 +233,11 @@ export function createResolver(
         const next = await recordOf(url, document, current);
         if (current === null) {
           // Deleted since it was read: storing it again is a new client like any other.
-          if (!reserved) await admitNewClient();
+          if (!reserved) await admitNewClient(url);
           reserved = true;
           if (await storeCall(() => store.insert(next))) {
             reserved = false;
-            cap!.inserted();
+            cap!.inserted(url);
             context.emit({ type: "client.created", account_id: next.account_id, client_id: url, at: next.created_at, source: "cimd" });
             return next;
           }
@@ -246,13 +246,13 @@ export function createResolver(
         if (reserved) {
           // Another resolution stored it first: the room this one reserved is not needed.
           reserved = false;
-          cap!.release();
+          cap!.release(url);
         }
         const result = await storeChanges(url, current, next);
         if (result !== null) return result;
       }
     } finally {
-      if (reserved) cap!.release();
+      if (reserved) cap!.release(url);
     }
     // Writers kept racing on this client: what is stored now is as fresh as this document.
     const latest = await storeCall(() => store.getById(url));
@@ -288,12 +288,12 @@ export function createResolver(
       if (record !== null && record.source !== "cimd") return record;
       // A new id is admitted before its document is fetched: past the cap, refusing costs no fetch.
       const admitted = record === null;
-      if (admitted) await admitNewClient();
+      if (admitted) await admitNewClient(clientId);
       let document: unknown;
       try {
         document = await fetchDocument(clientId);
       } catch (error) {
-        if (admitted) cap!.release();
+        if (admitted) cap!.release(clientId);
         throw error;
       }
       return upsert(clientId, document, record, admitted);

@@ -110,6 +110,7 @@ describe("boundedJsonCopy: one iterative walk, stopping at the first bound cross
     ["a Map", { a: new Map() }, "/a", "Map"],
     ["a class instance", { a: new (class Key {})() }, "/a", "Key"],
     ["undefined in an array", { a: [1, undefined] }, "/a/1", "undefined"],
+    // eslint-disable-next-line no-sparse-arrays -- the hole is what is tested
     ["a hole in an array", { a: [1, , 3] }, "/a/1", "undefined"],
   ])("refuses %s with its pointer", (_, input, path, kind) => {
     expect(boundedJsonCopy(input)).toEqual({ issue: { path, message: expect.stringContaining(kind) } });
