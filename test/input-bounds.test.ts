@@ -10,6 +10,7 @@ import { describe, expect, it } from "vitest";
 import { ClientMetadataError, DEFAULT_LIMITS, ValidationError, type CreateClientInput } from "../src/index.js";
 import { createRegistrationHandler } from "../src/registration/index.js";
 import { boundedJsonCopy, clientInputBounds, DEFAULT_JSON_BOUNDS } from "../src/rules/json-bounds.js";
+import { ACCOUNT, apiRequest, createHarness, envelopeOf } from "./helpers/http.js";
 import { createBody, registryFixture } from "./helpers/registry.js";
 
 const URL_ID = "https://tool.example.com/oauth/client.json";
@@ -230,6 +231,17 @@ describe("direct library calls: ValidationError with a pointer, nothing stored",
     expect(response.status).toBe(400);
     expect(await response.json()).toMatchObject({ error: "invalid_client_metadata" });
     expect((await registry.list("registered")).clients).toEqual([]);
+  });
+
+  it("over the management API, a create body nested 30,000 deep is a 400 (the HTTP layer's own depth bound, also 32), not a 500", async () => {
+    const { handler, registry } = createHarness();
+    const depth = 30_000;
+    const body = JSON.stringify({ ...createBody({ scopes: ["zone.read"] }), jwks: "X" }).replace('"X"', `${"[".repeat(depth)}1${"]".repeat(depth)}`);
+    const response = await handler(apiRequest("POST", `/accounts/${ACCOUNT}/oauth_clients`, { body, headers: { "content-type": "application/json" } }));
+    expect(response.status).toBe(400);
+    const envelope = await envelopeOf(response);
+    expect(envelope.errors).toEqual([expect.objectContaining({ message: expect.stringContaining("deeper than 32 levels") })]);
+    expect((await registry.list(ACCOUNT)).clients).toEqual([]);
   });
 });
 
