@@ -6,6 +6,7 @@
  * JSON.stringify, and anything past a bound, or not JSON data at all, ends
  * in the typed error with a pointer — never a RangeError, never a 500.
  */
+import { runInNewContext } from "node:vm";
 import { describe, expect, it } from "vitest";
 import { ClientMetadataError, DEFAULT_LIMITS, ValidationError, type CreateClientInput } from "../src/index.js";
 import { createRegistrationHandler } from "../src/registration/index.js";
@@ -115,6 +116,11 @@ describe("boundedJsonCopy: one iterative walk, stopping at the first bound cross
     ["a hole in an array", { a: [1, , 3] }, "/a/1", "undefined"],
   ])("refuses %s with its pointer", (_, input, path, kind) => {
     expect(boundedJsonCopy(input)).toEqual({ issue: { path, message: expect.stringContaining(kind) } });
+  });
+
+  it("accepts objects made in another realm (a vm context), as JSON.parse there makes them", () => {
+    const foreign: unknown = runInNewContext('JSON.parse(\'{"a":[{"b":1}]}\')');
+    expect(boundedJsonCopy(foreign)).toEqual({ value: { a: [{ b: 1 }] } });
   });
 
   it("refuses a cycle at the member that closes it", () => {

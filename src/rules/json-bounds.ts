@@ -100,9 +100,15 @@ function kindOf(value: unknown): string {
   return `a ${typeof value}`;
 }
 
+/** An object literal or JSON.parse result: Object.prototype (this realm's or, for data from a vm context, another's) or none. */
 function isPlainObject(value: object): boolean {
   const prototype: unknown = Object.getPrototypeOf(value);
-  return prototype === Object.prototype || prototype === null;
+  if (prototype === Object.prototype || prototype === null) return true;
+  return (
+    typeof prototype === "object" &&
+    Object.getPrototypeOf(prototype) === null &&
+    (prototype as { constructor?: { name?: unknown } }).constructor?.name === "Object"
+  );
 }
 
 /**
