@@ -18,6 +18,8 @@ export type UsedSecret = "current" | "rotated" | null;
 
 /** Default of `lastUsedWriteIntervalMs`: one hour. */
 export const DEFAULT_LAST_USED_WRITE_INTERVAL_MS = 3_600_000;
+/** Sources `purgeClients` deletes unless told otherwise: the clients nobody created by hand. */
+export const DEFAULT_PURGE_SOURCES: readonly ClientSource[] = ["dcr", "cimd"];
 /** Most clients one purge call deletes. */
 export const MAX_PURGE_BATCH = 100;
 
@@ -131,7 +133,8 @@ export function createLifecycle(context: RegistryContext, options: { lastUsedWri
     const limit = purgeOptions?.limit ?? MAX_PURGE_BATCH;
     const sizeProblem = pageSizeProblem(limit, MAX_PURGE_BATCH);
     if (sizeProblem !== null) issues.push({ path: "/limit", message: `limit ${sizeProblem}` });
-    const sources = sourceSet(purgeOptions?.sources ?? ["dcr"], "/sources", issues);
+    // Both self-made sources: a metadata-document client purged while idle is stored again from its document on next use.
+    const sources = sourceSet(purgeOptions?.sources ?? DEFAULT_PURGE_SOURCES, "/sources", issues);
     const after = cursorPosition(purgeOptions?.cursor, issues);
     if (issues.length > 0) throw new ValidationError(issues);
     const cutoff = context.now().getTime() - idleForMs;

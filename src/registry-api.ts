@@ -97,8 +97,23 @@ export interface ClientIdMetadataDocumentsOptions {
    * fetcher that refuses private addresses, redirects and large bodies, and
    * caches. Default: `createClientMetadataFetcher()` (https only, public
    * addresses only, no redirects, 5 KiB, 5 s, cached within bounds).
+   * Whatever it returns is checked against the JSON bounds (at the default
+   * limits: depth 32, 100,000 values, strings of 65,536 characters, about
+   * 4 MiB of JSON) before any rule reads it; anything else (deeper, a
+   * cycle, a function, a class instance, a getter that throws) is a
+   * `ClientMetadataError`.
    */
   fetchClientMetadata?: (url: string) => Promise<unknown>;
+  /**
+   * Most clients from metadata documents stored in `accountId`. Past it, a
+   * client id URL not stored yet is refused (`ClientMetadataError`) before
+   * its document is fetched, and nothing is stored; stored clients keep
+   * resolving. `Infinity`: no cap. Default 10,000. The count is read from
+   * the store with a bounded scan at most once a minute (every 5 s while at
+   * the cap) plus this process's own inserts, so processes sharing a store
+   * may pass it by what the others insert within that minute.
+   */
+  maxClients?: number;
 }
 
 /** A registration (RFC 7591) or its update (RFC 7592). */
@@ -137,7 +152,11 @@ export interface RotateSecretOptions extends WriteOptions {
 export interface PurgeOptions {
   /** Delete clients whose last use (or, never used, creation) is older than this many milliseconds. */
   idleForMs: number;
-  /** Sources purged. Default `["dcr"]`. */
+  /**
+   * Sources purged. Default `["dcr", "cimd"]`: self-registered clients and
+   * clients of metadata documents (a purged metadata-document client comes
+   * back by itself on its next use, from its document fetched again).
+   */
   sources?: readonly ClientSource[];
   /** Most clients deleted in this call, 1..100. Default 100. */
   limit?: number;
@@ -320,7 +339,7 @@ export interface OAuthClientRegistry {
    */
   authenticateAssertion(assertion: string, options: AuthenticateAssertionOptions): Promise<AssertionAuthenticationResult | null>;
   /**
-   * Deletes, in one bounded batch, clients of `sources` (default dcr) idle for
+   * Deletes, in one bounded batch, clients of `sources` (default dcr and cimd) idle for
    * `idleForMs`; emits `client.deleted` with reason "purged".
    * @example let cursor = null; do { ({ next_cursor: cursor } = await registry.purgeClients("acct", { idleForMs: 30 * 86_400_000, cursor })); } while (cursor);
    */

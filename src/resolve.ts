@@ -12,7 +12,9 @@ import type { Lifecycle } from "./lifecycle.js";
 import { mergeFields, newRecord, replacementFields } from "./records.js";
 import type { ClientIdMetadataDocumentsOptions, ResolveOptions } from "./registry-api.js";
 import type { RegistryContext } from "./registry-context.js";
+import { createMetadataClientCap, DEFAULT_MAX_METADATA_CLIENTS, maxClientsProblem } from "./metadata-client-cap.js";
 import { parseClientFields } from "./rules/fields.js";
+import { boundedJsonCopy, clientInputBounds } from "./rules/json-bounds.js";
 import { WHITESPACE_OR_CONTROL } from "./rules/text.js";
 import { createClientMetadataFetcher } from "./remote/cache.js";
 import { storeCall } from "./storage-faults.js";
@@ -24,34 +26,95 @@ export type MetadataMapper = (
   options: { source: "cimd"; clientId: string },
 ) => { input: unknown; issues: ValidationIssue[] };
 
-/**
- * Why `raw` cannot be a Client ID Metadata Document URL, or null: https,
- * a path, no fragment, no user information, no dot segments, ASCII, at
- * most {@link MAX_CLIENT_ID_LENGTH} characters.
- *
- * @example
- * metadataUrlProblem("https://app.example.com/oauth/client.json"); // null
- * metadataUrlProblem("https://app.example.com");                   // "must have a path…"
- */
-export function metadataUrlProblem(raw: string): string | null {
+/** Characters RFC 3986 §2.3 calls unreserved: percent-encoding them names the same URL another way. */
+const UNRESERVED = /^[A-Za-z0-9._~-]$/;
+/** A host name as certificates and DNS know it: lower-case letters, digits and hyphens in dot-separated labels. */
+const DNS_NAME = /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*$/;
+
+/** The first problem of `raw` as a metadata document URL, without a suggestion. */
+function urlShapeProblem(raw: string): string | null {
   if (raw.length > MAX_CLIENT_ID_LENGTH) return `must be at most ${MAX_CLIENT_ID_LENGTH} characters`;
   if (WHITESPACE_OR_CONTROL.test(raw) || /[^\x21-\x7e]/.test(raw)) return "must be ASCII without whitespace or control characters";
-  if (!/^https:\/\//.test(raw)) return "must be an https URL";
+  if (/^https:/i.test(raw) && !raw.startsWith("https:")) return 'must use the scheme in lower case ("https:")';
+  if (!raw.startsWith("https:")) return "must be an https URL";
+  if (!raw.startsWith("https://")) return "must start with https:// followed by the host";
   if (raw.includes("#")) return "must not contain a fragment";
   if (raw.includes("\\")) return "must not contain a backslash";
+  const authority = /^https:\/\/([^/?#]*)/.exec(raw)![1]!;
+  // A URL parser skips extra slashes and reads the host from the path: one client would have two spellings.
+  if (authority === "") return "must name its host right after https:// (the authority is empty)";
+  if (authority.includes("@")) return "must not contain user information";
   let url: URL;
   try {
     url = new URL(raw);
   } catch {
     return "must be a valid URL";
   }
-  if (url.username !== "" || url.password !== "" || /^https:\/\/[^/?#]*@/.test(raw)) return "must not contain user information";
+  if (url.username !== "" || url.password !== "") return "must not contain user information";
   if (url.hostname === "") return "must have a host";
+  const host = /^(\[[^\]]*\]|[^:]*)(?::(.*))?$/.exec(authority)!;
+  const [, hostName = "", port] = host;
+  if (hostName !== hostName.toLowerCase()) return "must have a lower-case host";
+  if (hostName.endsWith(".")) return "must not end its host with a dot";
+  if (!hostName.startsWith("[") && !DNS_NAME.test(hostName)) {
+    return "must have a host that is a DNS name (letters, digits and hyphens in dot-separated labels) or an IP address";
+  }
+  if (port === "") return "must not end its host with an empty port (:)";
+  if (port === "443") return "must not name the default port :443";
+  if (port !== undefined && String(Number(port)) !== port) return "must write its port as a number without leading zeros";
   const path = /^https:\/\/[^/?#]*([^?#]*)/.exec(raw)![1]!;
   if (path === "" || path === "/") return "must have a path (e.g. https://app.example.com/oauth/client.json)";
   // The URL parser would resolve dot segments, so a different URL would be fetched than the id names.
   if (path.split("/").some((segment) => /^(\.|%2e){1,2}$/i.test(segment))) return "must not contain . or .. path segments";
+  for (const match of raw.matchAll(/%(.{0,2})/g)) {
+    const hex = match[1]!;
+    if (!/^[0-9A-Fa-f]{2}$/.test(hex)) return 'must use "%" only to start a percent-encoding (%XX)';
+    const decoded = String.fromCharCode(Number.parseInt(hex, 16));
+    if (UNRESERVED.test(decoded)) return `must not percent-encode the unreserved character ${JSON.stringify(decoded)} (%${hex})`;
+    if (hex !== hex.toUpperCase()) return `must write percent-encodings with upper-case hex digits (%${hex.toUpperCase()}, not %${hex})`;
+  }
+  if (url.href !== raw) return "must be in the canonical form a URL parser gives it";
   return null;
+}
+
+/** What a URL parser reads `raw` as, with RFC 3986 normalization (percent-encodings, trailing host dot); null if unparsable. */
+function canonicalCandidate(raw: string): string | null {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return null;
+  }
+  if (url.hostname.endsWith(".")) url.hostname = url.hostname.slice(0, -1);
+  return url.href.replace(/%([0-9A-Fa-f]{2})/g, (_, hex: string) => {
+    const decoded = String.fromCharCode(Number.parseInt(hex, 16));
+    return UNRESERVED.test(decoded) ? decoded : `%${hex.toUpperCase()}`;
+  });
+}
+
+/**
+ * Why `raw` cannot be a Client ID Metadata Document URL, or null. A client
+ * id URL is compared character for character, so it must be the one
+ * spelling of its URL: https (lower case) with a host right after `https://`,
+ * a path, no fragment, no user information, no dot segments, ASCII, at most
+ * {@link MAX_CLIENT_ID_LENGTH} characters, a lower-case DNS name or IP
+ * address as host without a trailing dot, no default port `:443`, no
+ * percent-encoded unreserved characters, upper-case hex in
+ * percent-encodings, and exactly what `new URL(raw).href` gives. When a
+ * canonical form exists the message shows it.
+ *
+ * @example
+ * metadataUrlProblem("https://app.example.com/oauth/client.json"); // null
+ * metadataUrlProblem("https://app.example.com");                   // "must have a path…"
+ * metadataUrlProblem("https://App.example.com/c.json");            // '…lower-case host; the canonical form is "https://app.example.com/c.json"'
+ */
+export function metadataUrlProblem(raw: string): string | null {
+  const problem = urlShapeProblem(raw);
+  if (problem === null) return null;
+  const candidate = raw.length > 4 * MAX_CLIENT_ID_LENGTH ? null : canonicalCandidate(raw);
+  return candidate !== null && candidate !== raw && urlShapeProblem(candidate) === null
+    ? `${problem}; the canonical form is ${JSON.stringify(candidate)}`
+    : problem;
 }
 
 /** The resolver of one registry: the client object for callers, the stored record for the registry's own operations. */
@@ -79,18 +142,44 @@ export function createResolver(
     if (documents.fetchClientMetadata !== undefined && typeof documents.fetchClientMetadata !== "function") {
       throw new TypeError("clientIdMetadataDocuments.fetchClientMetadata must be a function (url) => Promise<unknown>");
     }
+    const problem = maxClientsProblem(documents.maxClients ?? DEFAULT_MAX_METADATA_CLIENTS);
+    if (problem !== null) throw new TypeError(problem);
   }
+  const maxClients = documents?.maxClients ?? DEFAULT_MAX_METADATA_CLIENTS;
   // The safe, caching fetcher unless the embedder brings its own.
   const fetchClientMetadata = documents === undefined ? undefined : (documents.fetchClientMetadata ?? createClientMetadataFetcher());
+  const cap = documents === undefined ? undefined : createMetadataClientCap(context, documents.accountId, maxClients);
 
+  /**
+   * The document at `url`, as bounded plain JSON data: whatever a fetcher
+   * returns (an injected one may return anything) is checked against the
+   * JSON bounds before any mapping or rule sees it.
+   */
   async function fetchDocument(url: string): Promise<unknown> {
+    let fetched: unknown;
     try {
-      return await fetchClientMetadata!(url);
+      fetched = await fetchClientMetadata!(url);
     } catch (error) {
       if (error instanceof OAuthClientError && error.status >= 500) throw error;
-      const reason = error instanceof Error && error.message !== "" ? `: ${error.message}` : "";
-      throw new ClientMetadataError([{ path: "", message: `the client metadata document could not be fetched${reason}` }]);
+      throw new ClientMetadataError([{ path: "", message: `the client metadata document could not be fetched${failureReason(error)}` }]);
     }
+    const bounded = boundedJsonCopy(fetched, clientInputBounds(limits));
+    if ("issue" in bounded) {
+      const { path, message } = bounded.issue;
+      throw new ClientMetadataError([{ path, message: `the client metadata document ${path === "" ? "" : "member "}${message}` }]);
+    }
+    return bounded.value;
+  }
+
+  /** Refuses a new client id URL when the account holds `maxClients` metadata-document clients. */
+  async function admitNewClient(url: string): Promise<void> {
+    if (await cap!.reserve(url)) return;
+    throw new ClientMetadataError([
+      {
+        path: "",
+        message: `this server already holds its maximum of ${maxClients} clients from metadata documents; a new client id URL is refused until idle ones are removed`,
+      },
+    ]);
   }
 
   /** The record a metadata document describes, checked against `current` (null: not stored yet). */
@@ -131,37 +220,61 @@ export function createResolver(
     }
   }
 
-  /** Stores the client of a document: inserted when new, updated only when its fields changed. */
-  async function upsert(url: string, document: unknown, stored: StoredClient | null): Promise<StoredClient> {
-    for (let attempt = 0; attempt < context.maxWriteAttempts; attempt++) {
-      const current = attempt === 0 ? stored : await storeCall(() => store.getById(url));
-      const next = await recordOf(url, document, current);
-      if (current === null) {
-        if (await storeCall(() => store.insert(next))) {
-          context.emit({ type: "client.created", account_id: next.account_id, client_id: url, at: next.created_at, source: "cimd" });
-          return next;
+  /**
+   * Stores the client of a document: inserted when new, updated only when
+   * its fields changed. A new client takes room under the cap (`admitted`:
+   * room was already reserved for it before fetching).
+   */
+  async function upsert(url: string, document: unknown, stored: StoredClient | null, admitted: boolean): Promise<StoredClient> {
+    let reserved = admitted;
+    try {
+      for (let attempt = 0; attempt < context.maxWriteAttempts; attempt++) {
+        const current = attempt === 0 ? stored : await storeCall(() => store.getById(url));
+        const next = await recordOf(url, document, current);
+        if (current === null) {
+          // Deleted since it was read: storing it again is a new client like any other.
+          if (!reserved) await admitNewClient(url);
+          reserved = true;
+          if (await storeCall(() => store.insert(next))) {
+            reserved = false;
+            cap!.inserted(url);
+            context.emit({ type: "client.created", account_id: next.account_id, client_id: url, at: next.created_at, source: "cimd" });
+            return next;
+          }
+          continue;
         }
-        continue;
+        if (reserved) {
+          // Another resolution stored it first: the room this one reserved is not needed.
+          reserved = false;
+          cap!.release(url);
+        }
+        const result = await storeChanges(url, current, next);
+        if (result !== null) return result;
       }
-      const changed = changedFields(current, next);
-      if (changed.length === 0) return current;
-      next.version = current.version + 1;
-      if (await storeCall(() => store.update(next, current.version))) {
-        context.emit({
-          type: "client.updated",
-          account_id: next.account_id,
-          client_id: url,
-          at: next.updated_at,
-          changed_fields: changed,
-          via: "metadata_document",
-        });
-        return next;
-      }
+    } finally {
+      if (reserved) cap!.release(url);
     }
     // Writers kept racing on this client: what is stored now is as fresh as this document.
     const latest = await storeCall(() => store.getById(url));
     if (latest) return latest;
     throw new ClientMetadataError([{ path: "", message: "the client could not be stored; retry" }]);
+  }
+
+  /** Writes `next` over `current` when its fields changed; the stored record, or null when a writer raced ahead. */
+  async function storeChanges(url: string, current: StoredClient, next: StoredClient): Promise<StoredClient | null> {
+    const changed = changedFields(current, next);
+    if (changed.length === 0) return current;
+    next.version = current.version + 1;
+    if (!(await storeCall(() => store.update(next, current.version)))) return null;
+    context.emit({
+      type: "client.updated",
+      account_id: next.account_id,
+      client_id: url,
+      at: next.updated_at,
+      changed_fields: changed,
+      via: "metadata_document",
+    });
+    return next;
   }
 
   /** The stored record of any id kind (a metadata document fetched and stored first), or null. */
@@ -173,7 +286,17 @@ export function createResolver(
       const record = await storeCall(() => store.getById(clientId));
       // A client stored under this id by other means (an operator's own ids) is never rewritten from a document.
       if (record !== null && record.source !== "cimd") return record;
-      return upsert(clientId, await fetchDocument(clientId), record);
+      // A new id is admitted before its document is fetched: past the cap, refusing costs no fetch.
+      const admitted = record === null;
+      if (admitted) await admitNewClient(clientId);
+      let document: unknown;
+      try {
+        document = await fetchDocument(clientId);
+      } catch (error) {
+        if (admitted) cap!.release(clientId);
+        throw error;
+      }
+      return upsert(clientId, document, record, admitted);
     }
     if (!isPlausibleClientId(clientId)) return null;
     return storeCall(() => store.getById(clientId));
@@ -187,4 +310,15 @@ export function createResolver(
   }
 
   return { resolveClient, resolveRecord };
+}
+
+/** The reason a fetcher gave for failing, clipped: an injected fetcher's error is not trusted to be small or well-behaved. */
+function failureReason(error: unknown): string {
+  try {
+    const message = error instanceof Error ? error.message : "";
+    if (typeof message !== "string" || message === "") return "";
+    return `: ${message.length > 200 ? `${message.slice(0, 200)}…` : message}`;
+  } catch {
+    return "";
+  }
 }

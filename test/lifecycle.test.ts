@@ -227,7 +227,7 @@ describe("list filters", () => {
 });
 
 describe("purgeClients", () => {
-  it("deletes idle dcr clients only, with client.deleted reason purged", async () => {
+  it("deletes idle dcr clients and keeps api clients unless named, with client.deleted reason purged", async () => {
     const { registry, clock, events } = registryFixture({ counterIds: true });
     const api = await registry.create("acct", createBody());
     const idle = await registry.registerClient("acct", createBody());

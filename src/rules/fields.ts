@@ -26,6 +26,7 @@ import {
   type ParsedClientFields,
   type RegistryLimits,
 } from "../fields.js";
+import { clientInputBounds, boundedJsonCopy } from "./json-bounds.js";
 import { checkJwksUri, jwksIssues } from "./jwks.js";
 import { CONTROL_CHARACTER, displayTextProblem, exceedsCodePoints, tooLongMessage } from "./text.js";
 import { checkRedirectUri, checkWebPageUrl, normalizeOrigin } from "./uris.js";
@@ -100,6 +101,12 @@ function zodIssues(error: z.ZodError, field: string): ValidationIssue[] {
  * reports every problem at once. Cross-field rules (scopes, auth method
  * switches, promotion) run later, in the registry, on the merged record.
  *
+ * The body is first checked against the JSON bounds of
+ * {@link clientInputBounds} (depth, values, string length, size) and copied
+ * as plain data: a body past a bound, or one that is not JSON data, gets
+ * that one issue and no further work, since every later step would pay
+ * for its size or overflow on its depth.
+ *
  * @example
  * const { fields, issues } = parseClientFields(body, "create", DEFAULT_LIMITS);
  */
@@ -109,10 +116,12 @@ export function parseClientFields(
   limits: RegistryLimits,
 ): { fields: ParsedClientFields; issues: ValidationIssue[] } {
   const issues: ValidationIssue[] = [];
-  if (typeof body !== "object" || body === null || Array.isArray(body)) {
-    return { fields: {}, issues: [{ path: "", message: "must be a JSON object" }] };
-  }
-  const input = body as Record<string, unknown>;
+  const notObject = { fields: {}, issues: [{ path: "", message: "must be a JSON object" }] };
+  if (typeof body !== "object" || body === null) return notObject;
+  const bounded = boundedJsonCopy(body, clientInputBounds(limits));
+  if ("issue" in bounded) return { fields: {}, issues: [bounded.issue] };
+  if (Array.isArray(bounded.value)) return notObject;
+  const input = bounded.value as Record<string, unknown>;
   const schemas = fieldSchemas(limits) as Record<string, z.ZodType>;
   const known = new Set<string>(mode === "create" ? CREATE_FIELDS : UPDATE_FIELDS);
   // On create, fields only an update may set are read-only too (visibility may be sent, as "private").
