@@ -80,7 +80,7 @@ describe("registration refuses response types whose grant does not exist", () =>
     expect(refused).toBeInstanceOf(ValidationError);
     expect((refused as ValidationError).issues).toEqual([{ path: "/response_types/1", message: expect.stringContaining("implicit grant") }]);
     const { client, registration_access_token } = await registry.registerClient("acct", createBody());
-    const update = registry.updateRegistration(client.client_id, registration_access_token, createBody({ response_types: ["id_token"] }));
+    const update = registry.updateRegistration(client.client_id, registration_access_token!, createBody({ response_types: ["id_token"] }));
     await expect(update).rejects.toMatchObject({ issues: [{ path: "/response_types/0", message: expect.stringContaining("openid scope") }] });
   });
 
