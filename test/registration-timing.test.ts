@@ -83,3 +83,37 @@ describe("RFC 7592 timing", () => {
     expect(Math.abs(runs.at(-1)!.z), report.join("; ")).toBeLessThan(Z_BOUND);
   });
 });
+
+describe("the RFC 7592 decoy", () => {
+  it("on a store that decodes rows (SQLite), misses and wrong tokens answer null and the right token still reads, updates and deletes", async () => {
+    const Database = (await import("better-sqlite3")).default;
+    const { createSqliteStore } = await import("../adapters/sqlite.js");
+    const db = new Database(":memory:");
+    try {
+      const { registry } = registryFixture({ store: createSqliteStore(db) });
+      const body = {
+        client_name: "Decoy",
+        grant_types: ["authorization_code" as const],
+        response_types: ["code" as const],
+        redirect_uris: ["https://app.example.com/cb"],
+        scopes: [],
+        token_endpoint_auth_method: "none" as const,
+      };
+      // A miss before any client was read, a hit, then misses on the decoding path.
+      expect(await registry.readRegistration("0123456789abcdef0123456789abcdef", "W".repeat(43))).toBeNull();
+      const { client, registration_access_token: token } = await registry.registerClient("acct", body);
+      expect(await registry.readRegistration(client.client_id, "W".repeat(43))).toBeNull();
+      for (const id of ["0123456789abcdef0123456789abcdef", "decoy-registration-client-000000", "", "x".repeat(5000)]) {
+        expect(await registry.readRegistration(id, token!)).toBeNull();
+        expect(await registry.deleteRegistration(id, token!)).toBe(false);
+        expect(await registry.updateRegistration(id, token!, body)).toBeNull();
+      }
+      expect(await registry.readRegistration(client.client_id, token!)).toMatchObject({ account_id: "acct" });
+      const updated = await registry.updateRegistration(client.client_id, token!, { ...body, client_name: "Renamed" });
+      expect(updated?.client.client_name).toBe("Renamed");
+      expect(await registry.deleteRegistration(client.client_id, updated!.registration_access_token!)).toBe(true);
+    } finally {
+      db.close();
+    }
+  });
+});
