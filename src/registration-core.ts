@@ -6,7 +6,7 @@
  * error codes, policy) lives in `registration/`.
  */
 import type { ValidationIssue } from "./errors.js";
-import { changedFields, usesSecret, type CreateClientInput } from "./fields.js";
+import { changedFields, fillStoredDefaults, usesSecret, type CreateClientInput, type RegistryLimits } from "./fields.js";
 import { isPlausibleClientId } from "./ids.js";
 import { mergeFields, newRecord, replacementFields } from "./records.js";
 import type { RegisteredClient, RegisterOptions, RegistrationRead } from "./registry-api.js";
@@ -36,6 +36,7 @@ export interface RegistrationCore {
  */
 export function createRegistrationCore(context: RegistryContext): RegistrationCore {
   const { store, secrets, rules, limits } = context;
+  const decoys = createDecoyRecords(() => secrets.hashGenerated(generateSecret()), limits);
 
   /** A new registration access token and its stored hash (the secret hasher: the token has ≥ 256 random bits). */
   async function newToken(): Promise<[string, string]> {
@@ -45,13 +46,60 @@ export function createRegistrationCore(context: RegistryContext): RegistrationCo
 
   /**
    * The stored client this token belongs to, or null. Always one store read
-   * (unless the id cannot exist) and the same hash work: an unknown client
-   * is checked against a decoy, so it answers like a wrong token, as fast.
+   * (unless the id cannot exist), then the same work whether the client
+   * exists or not: an unknown client is replaced by a decoy record, whose
+   * token hash is checked exactly as a real one, so that probing client ids
+   * with RFC 7592 requests tells an unknown client from a wrong token by
+   * nothing but noise (client ids are public, tokens are not; this keeps the
+   * endpoint from becoming an existence oracle all the same).
    */
   async function findByToken(clientId: unknown, token: unknown): Promise<StoredClient | null> {
-    const record = isPlausibleClientId(clientId) ? await storeCall(() => store.getById(clientId)) : null;
-    const matched = await secrets.match(token, record?.registration_access_token_hash ?? null, null);
-    return record !== null && record.registration_access_token_hash !== null && matched === "current" ? record : null;
+    // Made once, before the first read, so that no later request waits for it.
+    if (!decoys.built()) await decoys.build();
+    // From the store's answer on, a found record and the decoy settle the
+    // same promises. Settling a promise with an object looks up its `then`
+    // (with null it does not), and the store's own read settled one with the
+    // found record: a miss settles one with the decoy in its place. Without
+    // these two steps a found client stayed measurably slower.
+    let real = false;
+    const record = isPlausibleClientId(clientId)
+      ? await storeCall(async () => {
+          const found = await store.getById(clientId);
+          if (found === null) {
+            const decoy = decoys.record();
+            void Promise.resolve(decoy);
+            return decoy;
+          }
+          real = true;
+          decoys.observe(found);
+          return found;
+        })
+      : decoys.record();
+    const hash = record.registration_access_token_hash;
+    const matched = await secrets.match(token, hash, null);
+    // The likely outcome (a wrong token) is decided first, so both kinds of miss leave by the same branch.
+    return matched === "current" && hash !== null && real ? record : null;
+  }
+
+  /**
+   * Registration offers only the response types of the grants this server
+   * has (RFC 7591 §2.1, OpenID Connect Registration §2): `code` pairs with
+   * authorization_code; `token` and `id_token` pair with the implicit grant,
+   * which does not exist here (grant_types are authorization_code and
+   * refresh_token), so a self-registered client cannot hold them. An OpenID
+   * Connect client uses `code` with the `openid` scope and gets its ID token
+   * from the token endpoint. The management API keeps accepting both, for
+   * the records it exchanges with Cloudflare-compatible tooling.
+   */
+  function responseTypeIssues(fields: { response_types?: readonly string[] | undefined }, issues: ValidationIssue[]): void {
+    fields.response_types?.forEach((type, index) => {
+      if (type === "token" || type === "id_token") {
+        issues.push({
+          path: `/response_types/${index}`,
+          message: `"${type}" needs the implicit grant, which this server does not offer (grant types: authorization_code, refresh_token); register "code"${type === "id_token" ? " with the openid scope: the ID token then comes from the token endpoint" : ""}`,
+        });
+      }
+    });
   }
 
   function expiryIssue(options: RegisterOptions | undefined, issues: ValidationIssue[]): number | undefined {
@@ -68,6 +116,7 @@ export function createRegistrationCore(context: RegistryContext): RegistrationCo
     async registerClient(accountId, input, options) {
       context.assertAccountId(accountId);
       const { fields, issues } = parseClientFields(input, "create", limits);
+      responseTypeIssues(fields, issues);
       const expiresAt = expiryIssue(options, issues);
       const at = context.timestamp();
       const draft = newRecord(accountId, context.newClientId(), fields, at);
@@ -97,6 +146,7 @@ export function createRegistrationCore(context: RegistryContext): RegistrationCo
       const found = await findByToken(clientId, token);
       if (!found) return null;
       const { fields, issues } = parseClientFields(input, "create", limits);
+      responseTypeIssues(fields, issues);
       const expiresAt = expiryIssue(options, issues);
       const replacement = replacementFields(fields);
       const [newTokenValue, newTokenHash] = await newToken();
@@ -148,6 +198,101 @@ export function createRegistrationCore(context: RegistryContext): RegistrationCo
         }
       }
       return false;
+    },
+  };
+}
+
+/**
+ * Decoy records: what an RFC 7592 request on an unknown client checks its
+ * token against. The decoy has the stored shape of a registered client and
+ * a token hash of the registry's own kind (made from a random token that is
+ * then forgotten, so nothing matches it).
+ *
+ * A store that decodes a row on every read (the SQL adapters: JSON text to a
+ * fresh record) makes a found client cost a decoding that a miss does not;
+ * its misses therefore decode the decoy from its stored text too. Such a
+ * store is recognised by what it returns: a fresh, mutable object, while the
+ * memory store hands out its frozen records as they are.
+ */
+interface DecoyRecords {
+  /** Whether the decoy exists yet. */
+  built(): boolean;
+  /** Makes the decoy (once; a failure is not kept, the next call tries again). */
+  build(): Promise<void>;
+  /** The decoy, decoded afresh when the store's reads decode; only after {@link build}. */
+  record(): StoredClient;
+  /** Notes how the store returned a found record. */
+  observe(found: StoredClient): void;
+}
+
+/** Fixed facts of the decoy: an id no generator makes (not hex), an account nobody uses, the epoch. */
+const DECOY_CLIENT_ID = "decoy-registration-client-000000";
+const DECOY_ACCOUNT_ID = "decoy";
+const DECOY_TIMESTAMP = "1970-01-01T00:00:00.000Z";
+
+function createDecoyRecords(newHash: () => Promise<string>, limits: Readonly<RegistryLimits>): DecoyRecords {
+  let readsDecode = false;
+  let observed = false;
+
+  async function make(): Promise<{ record: StoredClient; text: string }> {
+    // The metadata of a typical self-registered client, so that its text has a typical length.
+    const { fields } = parseClientFields(
+      {
+        client_name: "Registered application",
+        grant_types: ["authorization_code", "refresh_token"],
+        response_types: ["code"],
+        redirect_uris: ["https://app.example.com/oauth/callback"],
+        scopes: [],
+        token_endpoint_auth_method: "client_secret_basic",
+      },
+      "create",
+      limits,
+    );
+    const record = newRecord(DECOY_ACCOUNT_ID, DECOY_CLIENT_ID, fields, DECOY_TIMESTAMP);
+    record.source = "dcr";
+    record.secret_hash = await newHash();
+    record.registration_access_token_hash = await newHash();
+    const { client_id: _id, account_id: _account, created_at: _created, version: _version, ...document } = record;
+    const text = JSON.stringify(document);
+    // Decoded from its text like a stored row (flat strings, not the concatenations that built them).
+    return { record: Object.freeze(decode(text)), text };
+  }
+
+  /** What the SQL adapters do with a row: parse the document, set the key columns, fill defaults. */
+  function decode(text: string): StoredClient {
+    const decoded = JSON.parse(text) as StoredClient;
+    decoded.client_id = DECOY_CLIENT_ID;
+    decoded.account_id = DECOY_ACCOUNT_ID;
+    decoded.created_at = DECOY_TIMESTAMP;
+    decoded.version = 1;
+    return fillStoredDefaults(decoded);
+  }
+
+  let decoy: { record: StoredClient; text: string } | undefined;
+  let building: Promise<unknown> | undefined;
+
+  return {
+    built: () => decoy !== undefined,
+    async build() {
+      await (building ??= make().then(
+        (value) => {
+          decoy = value;
+        },
+        (error: unknown) => {
+          building = undefined;
+          throw error;
+        },
+      ));
+    },
+    record() {
+      if (decoy === undefined) throw new Error("the registration decoy is used before it was built");
+      return readsDecode ? decode(decoy.text) : decoy.record;
+    },
+    observe(found) {
+      // Decided on the first found record: asking on every read would itself make a found client cost more.
+      if (observed) return;
+      observed = true;
+      readsDecode = !Object.isFrozen(found);
     },
   };
 }

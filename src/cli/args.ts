@@ -4,6 +4,7 @@
  */
 import { parseArgs } from "node:util";
 import { accountIdIssue } from "../ids.js";
+import { isLoopbackHost } from "../rules/uris.js";
 import { LOG_FORMATS, type LogFormat } from "./access-log.js";
 import { UsageError } from "./errors.js";
 
@@ -37,6 +38,11 @@ Dynamic client registration (off by default):
                          who can reach the port (no initial access token)
   --registration-account ID
                          account that registered clients land in (default "registered")
+  --public-url URL       public URL the server is reached at (scheme, host, any path prefix a
+                         proxy strips); registration_client_uri is built from it, never from
+                         request headers. https, or http on localhost / 127.0.0.1 / [::1];
+                         no query or fragment. Default $OAUTH_REGISTRY_PUBLIC_URL, else
+                         http://<host>:<port> of the listening address
 
 Operations (GET /healthz and /readyz are always served, without credentials):
   --log-format FORMAT    access log on stdout: text (default) or json, one object per line
@@ -49,6 +55,7 @@ Environment:
                              an API key + email pair (X-Auth-Key / X-Auth-Email, the SDK's
                              apiKey / apiEmail) for every account, read/write; set both or neither
   DATABASE_URL               PostgreSQL URL, used when neither --db nor --database-url is given
+  OAUTH_REGISTRY_PUBLIC_URL  public URL for --registration, used when --public-url is not given
 
 Other commands:
   hash-secret            reads a token or API key on stdin and prints the sha256$… hash
@@ -84,6 +91,13 @@ export interface ServeOptions {
   registration?: boolean;
   /** The account registered clients land in. Default `"registered"`. */
   registrationAccount?: string;
+  /**
+   * Public URL the server is reached at, as {@link normalizePublicUrl}
+   * returns it: `registration_client_uri` is `<publicUrl>/register/<client_id>`.
+   * Null or absent: `http://<host>:<port>` of the listening address, never a
+   * request's `Host` header.
+   */
+  publicUrl?: string | null;
 }
 
 /** Default of `--registration-account`. */
@@ -104,6 +118,33 @@ export const DEFAULT_SERVER_LIMITS: Readonly<ServerLimits> = Object.freeze({
   requestTimeoutMs: 30_000,
   keepAliveTimeoutMs: 5_000,
 });
+
+/**
+ * A public URL in the form `serve` uses it (origin and path prefix, no
+ * trailing slash), or a message saying why it cannot be one: it must be
+ * absolute, https (http only on a loopback host, for local use), without
+ * user information, query or fragment.
+ *
+ * @example
+ * normalizePublicUrl("https://auth.example.com/oauth/"); // "https://auth.example.com/oauth"
+ * normalizePublicUrl("http://auth.example.com");         // { problem: "… must use https …" }
+ */
+export function normalizePublicUrl(text: string): string | { problem: string } {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return { problem: `must be an absolute URL such as https://auth.example.com, got ${JSON.stringify(text)}` };
+  }
+  if (url.protocol !== "https:" && !(url.protocol === "http:" && isLoopbackHost(url.hostname))) {
+    return { problem: `must use https (http only on localhost, 127.0.0.1 or [::1]), got ${JSON.stringify(text)}` };
+  }
+  // The URL parser drops an empty "?" or "#", and "user@" would be kept but never meant: all are refused as written.
+  if (/[?#]/.test(text) || url.username !== "" || url.password !== "" || /^[a-z][a-z0-9+.-]*:\/\/[^/]*@/i.test(text)) {
+    return { problem: `must not have user information, a query or a fragment, got ${JSON.stringify(text)}` };
+  }
+  return `${url.origin}${url.pathname.replace(/\/+$/, "")}`;
+}
 
 /** Longest accepted timeout: a day (timers cannot go past 2^31 ms anyway). */
 const MAX_TIMEOUT_MS = 86_400_000;
@@ -174,6 +215,7 @@ export function parseServeArgs(args: readonly string[], env: Readonly<Record<str
         // Dynamic client registration
         registration: { type: "boolean" },
         "registration-account": { type: "string" },
+        "public-url": { type: "string" },
       },
     }));
   } catch (error) {
@@ -222,6 +264,7 @@ export function parseServeArgs(args: readonly string[], env: Readonly<Record<str
   }
   const accountProblem = registrationAccount === undefined ? null : accountIdIssue(registrationAccount);
   if (accountProblem !== null) throw new UsageError(`--registration-account: ${accountProblem.message}`);
+  const publicUrl = parsePublicUrl(values["public-url"], env.OAUTH_REGISTRY_PUBLIC_URL, registration);
   return {
     ...options,
     ...limits,
@@ -229,5 +272,21 @@ export function parseServeArgs(args: readonly string[], env: Readonly<Record<str
     metrics: values.metrics ?? false,
     registration,
     registrationAccount: registrationAccount ?? DEFAULT_REGISTRATION_ACCOUNT,
+    publicUrl,
   };
+}
+
+/**
+ * `--public-url`, else `OAUTH_REGISTRY_PUBLIC_URL`, checked; null when
+ * neither is set. Only registration builds URLs today, so the flag needs
+ * `--registration`; the variable is checked whenever it is set, as a
+ * deployment's environment should not hold a URL that would be refused.
+ */
+function parsePublicUrl(flag: string | undefined, variable: string | undefined, registration: boolean): string | null {
+  if (flag !== undefined && !registration) throw new UsageError("--public-url needs --registration");
+  const [name, text] = flag !== undefined ? ["--public-url", flag] : ["OAUTH_REGISTRY_PUBLIC_URL", variable || undefined];
+  if (text === undefined) return null;
+  const normalized = normalizePublicUrl(text);
+  if (typeof normalized !== "string") throw new UsageError(`${name} ${normalized.problem}`);
+  return normalized;
 }

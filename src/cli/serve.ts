@@ -10,7 +10,7 @@ import { createNodeRequestListener, type NodeRequestListener } from "../http/nod
 import { createRegistrationHandler } from "../registration/handler.js";
 import { createOAuthClientRegistry } from "../registry.js";
 import { formatAccessLine, observeRequests, routeTemplate } from "./access-log.js";
-import { DEFAULT_REGISTRATION_ACCOUNT, resolveServerLimits, type ServeOptions } from "./args.js";
+import { DEFAULT_REGISTRATION_ACCOUNT, normalizePublicUrl, resolveServerLimits, type ServeOptions } from "./args.js";
 import { loadScopeCatalog } from "./catalog.js";
 import { serveCredentials } from "./credentials.js";
 import { messageOf, StartupError } from "./errors.js";
@@ -81,18 +81,27 @@ function registrationRoute(rawPath: string): string | null {
   return /^\/register\/[^/]+$/.test(rawPath) ? `${REGISTRATION_PATH}/{client_id}` : null;
 }
 
+type FetchHandler = (request: Request) => Promise<Response>;
+
 /**
  * The management API, and with `--registration` the registration handler
  * at `/register` and below, beside it (the management API lives under
- * `/client/v4`, so the two never claim the same path).
+ * `/client/v4`, so the two never claim the same path). The registration
+ * handler is made once the server listens (its default public URL is the
+ * listening address), before any request can arrive.
  */
-function apiHandler(management: (request: Request) => Promise<Response>, registration: ((request: Request) => Promise<Response>) | null) {
+function apiHandler(management: FetchHandler, registration: (() => FetchHandler) | null): FetchHandler {
   if (registration === null) return management;
   return (request: Request) => {
     const { pathname } = new URL(request.url);
     const mine = pathname === REGISTRATION_PATH || pathname.startsWith(`${REGISTRATION_PATH}/`);
-    return mine ? registration(request) : management(request);
+    return mine ? registration()(request) : management(request);
   };
+}
+
+/** Listening on every interface: an address no client can be sent to. */
+function isWildcardAddress(address: string): boolean {
+  return address === "0.0.0.0" || address === "::" || address === "::ffff:0.0.0.0";
 }
 
 /** A running server; `close` stops accepting, finishes in-flight requests, then closes the database. */
@@ -118,6 +127,9 @@ export async function serve(
 ): Promise<RunningServer> {
   const limits = resolveServerLimits(options);
   if (typeof limits === "string") throw new StartupError(limits);
+  // Checked here too for options built in code rather than parsed from flags; before anything is opened.
+  const configuredUrl = options.publicUrl === undefined || options.publicUrl === null ? null : normalizePublicUrl(options.publicUrl);
+  if (configuredUrl !== null && typeof configuredUrl !== "string") throw new StartupError(`publicUrl ${configuredUrl.problem}`);
   const catalog = options.scopeCatalog === null ? null : await loadScopeCatalog(options.scopeCatalog);
   // Before the store opens: a bad credentials file fails start-up with nothing to close.
   const credentials = await serveCredentials(options.credentials ?? null, env, output.out);
@@ -135,15 +147,16 @@ export async function serve(
     describeScope: (scope) => details.get(scope),
     onError,
   });
-  const registration =
+  let registration: FetchHandler | undefined;
+  const handler = apiHandler(
+    management,
     options.registration === true
-      ? createRegistrationHandler(registry, {
-          path: REGISTRATION_PATH,
-          accountId: options.registrationAccount ?? DEFAULT_REGISTRATION_ACCOUNT,
-          onError,
-        })
-      : null;
-  const handler = apiHandler(management, registration);
+      ? () => {
+          if (registration === undefined) throw new Error("the registration handler is used before the server listens");
+          return registration;
+        }
+      : null,
+  );
   const server = createServer(
     {
       headersTimeout: limits.headersTimeoutMs,
@@ -175,11 +188,26 @@ export async function serve(
   const url = `http://${host}:${address.port}/client/v4`;
   output.out(`oauth-client-registry listening on ${url} (storage: ${opened.description})`);
   output.out(`API credentials: ${credentials.description}`);
-  if (registration !== null) {
+  if (options.registration === true) {
+    // registration_client_uri comes from configuration or from the socket, never from a request's Host header.
+    const publicUrl = configuredUrl ?? `http://${host}:${address.port}`;
+    registration = createRegistrationHandler(registry, {
+      path: REGISTRATION_PATH,
+      accountId: options.registrationAccount ?? DEFAULT_REGISTRATION_ACCOUNT,
+      baseUrl: publicUrl,
+      onError,
+    });
     output.out(
-      `dynamic client registration: POST http://${host}:${address.port}${REGISTRATION_PATH} (open to anyone who can reach this port; ` +
-        `clients land in account "${options.registrationAccount ?? DEFAULT_REGISTRATION_ACCOUNT}")`,
+      `dynamic client registration: POST ${publicUrl}${REGISTRATION_PATH} (open to anyone who can reach this port; ` +
+        `clients land in account "${options.registrationAccount ?? DEFAULT_REGISTRATION_ACCOUNT}"; registration_client_uri is built on ` +
+        `${publicUrl}${configuredUrl === null ? ", the listening address: set --public-url to the URL clients reach" : ""})`,
     );
+    if (configuredUrl === null && isWildcardAddress(address.address)) {
+      output.err(
+        `warning: registration_client_uri points at ${publicUrl}, which clients cannot reach: ` +
+          "set --public-url (or OAUTH_REGISTRY_PUBLIC_URL) to the URL clients use",
+      );
+    }
   }
   const stopReloading = credentials.reload === null ? () => {} : reloadOnSighup(credentials.reload, options.credentials!, output);
 

@@ -71,8 +71,11 @@ export interface RegistrationHandlerOptions {
   /**
    * Public URL prefix the handler is reached at (scheme, host, and any
    * prefix a proxy strips), used to build `registration_client_uri` as
-   * `<baseUrl><path>/<client_id>`. Default: the origin of each request's URL
-   * (set it whenever a proxy rewrites the host or the scheme).
+   * `<baseUrl><path>/<client_id>`; when set, nothing of the request is used.
+   * Default: the origin of each request's URL — which most servers and
+   * bridges build from the `Host` header (or an absolute-form target), that
+   * is, from what the caller sent. Set it in production, and whenever a
+   * proxy rewrites the host or the scheme.
    */
   baseUrl?: string;
   /** The account every registration lands in. One of `accountId` and `resolveAccount` is required. */
