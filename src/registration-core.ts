@@ -12,6 +12,7 @@ import { mergeFields, newRecord, replacementFields } from "./records.js";
 import type { RegisteredClient, RegisterOptions, RegistrationRead } from "./registry-api.js";
 import type { RegistryContext } from "./registry-context.js";
 import { parseClientFields } from "./rules/fields.js";
+import { selfRegisteredResponseTypeIssues } from "./rules/metadata.js";
 import { generateSecret } from "./secrets.js";
 import { storeCall } from "./storage-faults.js";
 import type { StoredClient } from "./store.js";
@@ -81,27 +82,6 @@ export function createRegistrationCore(context: RegistryContext): RegistrationCo
     return matched === "current" && hash !== null && real ? record : null;
   }
 
-  /**
-   * Registration offers only the response types of the grants this server
-   * has (RFC 7591 §2.1, OpenID Connect Registration §2): `code` pairs with
-   * authorization_code; `token` and `id_token` pair with the implicit grant,
-   * which does not exist here (grant_types are authorization_code and
-   * refresh_token), so a self-registered client cannot hold them. An OpenID
-   * Connect client uses `code` with the `openid` scope and gets its ID token
-   * from the token endpoint. The management API keeps accepting both, for
-   * the records it exchanges with Cloudflare-compatible tooling.
-   */
-  function responseTypeIssues(fields: { response_types?: readonly string[] | undefined }, issues: ValidationIssue[]): void {
-    fields.response_types?.forEach((type, index) => {
-      if (type === "token" || type === "id_token") {
-        issues.push({
-          path: `/response_types/${index}`,
-          message: `"${type}" needs the implicit grant, which this server does not offer (grant types: authorization_code, refresh_token); register "code"${type === "id_token" ? " with the openid scope: the ID token then comes from the token endpoint" : ""}`,
-        });
-      }
-    });
-  }
-
   function expiryIssue(options: RegisterOptions | undefined, issues: ValidationIssue[]): number | undefined {
     const value = options?.secretExpiresAt;
     if (value === undefined) return undefined;
@@ -116,7 +96,7 @@ export function createRegistrationCore(context: RegistryContext): RegistrationCo
     async registerClient(accountId, input, options) {
       context.assertAccountId(accountId);
       const { fields, issues } = parseClientFields(input, "create", limits);
-      responseTypeIssues(fields, issues);
+      issues.push(...selfRegisteredResponseTypeIssues(fields.response_types));
       const expiresAt = expiryIssue(options, issues);
       const at = context.timestamp();
       const draft = newRecord(accountId, context.newClientId(), fields, at);
@@ -146,7 +126,7 @@ export function createRegistrationCore(context: RegistryContext): RegistrationCo
       const found = await findByToken(clientId, token);
       if (!found) return null;
       const { fields, issues } = parseClientFields(input, "create", limits);
-      responseTypeIssues(fields, issues);
+      issues.push(...selfRegisteredResponseTypeIssues(fields.response_types));
       const expiresAt = expiryIssue(options, issues);
       const replacement = replacementFields(fields);
       const [newTokenValue, newTokenHash] = await newToken();

@@ -14,6 +14,7 @@ import type { ClientIdMetadataDocumentsOptions, ResolveOptions } from "./registr
 import type { RegistryContext } from "./registry-context.js";
 import { createMetadataClientCap, DEFAULT_MAX_METADATA_CLIENTS, maxClientsProblem } from "./metadata-client-cap.js";
 import { parseClientFields } from "./rules/fields.js";
+import { selfRegisteredResponseTypeIssues } from "./rules/metadata.js";
 import { boundedJsonCopy, clientInputBounds } from "./rules/json-bounds.js";
 import { WHITESPACE_OR_CONTROL } from "./rules/text.js";
 import { createClientMetadataFetcher } from "./remote/cache.js";
@@ -197,6 +198,7 @@ export function createResolver(
     }
     const { fields, issues: fieldIssues } = parseClientFields(mapped.input, "create", limits);
     issues.push(...fieldIssues);
+    if (!reported("/response_types")) issues.push(...selfRegisteredResponseTypeIssues(fields.response_types));
     const method = fields.token_endpoint_auth_method;
     if (method !== undefined && usesSecret(method) && !reported("/token_endpoint_auth_method")) {
       issues.push({

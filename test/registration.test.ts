@@ -107,12 +107,11 @@ describe("RFC 7591 registration (POST /register)", () => {
     expect(await registry.authenticate(body.client_id as string, body.client_secret as string)).toBeNull();
   });
 
-  it("manages openid from response_types: kept when asked for with code, added with id_token, removed with token alone", async () => {
-    const { register, registry } = setup();
+  it("manages openid for the code flow: kept when asked for, absent otherwise; the implicit response types that would add or drop it are refused", async () => {
+    const { register, registry, stored } = setup();
     const cases: [Record<string, unknown>, string, string[]][] = [
       [{ scope: "openid profile" }, "profile openid", ["profile", "openid"]],
-      [{ scope: "profile", response_types: ["code", "id_token"] }, "profile openid", ["profile", "openid"]],
-      [{ scope: "openid profile", response_types: ["token"] }, "profile", ["profile"]],
+      [{ scope: "profile" }, "profile", ["profile"]],
     ];
     for (const [metadata, scope, scopes] of cases) {
       const { status, body } = await register({ ...METADATA, ...metadata });
@@ -120,6 +119,13 @@ describe("RFC 7591 registration (POST /register)", () => {
       expect(body.scope).toBe(scope);
       expect(await registry.get(ACCOUNT, body.client_id as string)).toMatchObject({ scopes });
     }
+    const before = await stored();
+    for (const responseTypes of [["code", "id_token"], ["token"]]) {
+      const { status, body } = await register({ ...METADATA, scope: "openid profile", response_types: responseTypes });
+      expect(status).toBe(400);
+      expect(body).toMatchObject({ error: "invalid_client_metadata", issues: [{ path: `/response_types/${responseTypes.length - 1}` }] });
+    }
+    expect(await stored()).toEqual(before);
   });
 
   it("builds registration_client_uri from baseUrl and path", async () => {
@@ -403,9 +409,9 @@ describe("RFC 7592 management (GET | PUT | DELETE /register/{client_id})", () =>
     };
     // Sending back what was read keeps openid for the code flow.
     expect(await put({ scope: "profile openid" })).toBe("profile openid");
-    expect(await put({ scope: "openid profile", response_types: ["token"] })).toBe("profile");
-    expect(await put({ scope: "profile", response_types: ["code", "id_token"] })).toBe("profile openid");
+    // Leaving it out of the replacement is asking for it no more.
     expect(await put({ scope: "profile" })).toBe("profile");
+    expect(await put({ scope: "openid profile" })).toBe("profile openid");
   });
 
   it("PUT refuses a missing or different client_id, and a client_secret other than the issued one, changing nothing", async () => {

@@ -101,16 +101,20 @@ describe("resolveClient: Client ID Metadata Documents", () => {
     expect(events[1]).toMatchObject({ changed_fields: ["client_name"], via: "metadata_document" });
   });
 
-  it("manages openid as every client: kept when the document asks for it with code, added with id_token, removed with token alone", async () => {
+  it("manages openid as every client: kept when the document asks for it with code, gone when it stops asking; implicit response types refused", async () => {
     const { registry, docs, store } = cimdFixture({ [URL_ID]: cimdDocument({ scope: "openid profile" }) });
     expect((await registry.resolveClient(URL_ID))!.scopes).toEqual(["profile", "openid"]);
     // The same document again normalizes to the same scopes: nothing to write.
     await registry.resolveClient(URL_ID);
     expect((await store.getById(URL_ID))!.version).toBe(1);
-    docs.served.set(URL_ID, cimdDocument({ scope: "openid profile", response_types: ["token"] }));
+    for (const responseTypes of [["token"], ["code", "id_token"]]) {
+      docs.served.set(URL_ID, cimdDocument({ scope: "openid profile", response_types: responseTypes }));
+      const error = await metadataError(registry.resolveClient(URL_ID));
+      expect(error.issues.map((i) => i.path)).toEqual([`/response_types/${responseTypes.length - 1}`]);
+      expect((await store.getById(URL_ID))!.version).toBe(1);
+    }
+    docs.served.set(URL_ID, cimdDocument({ scope: "profile" }));
     expect((await registry.resolveClient(URL_ID))!.scopes).toEqual(["profile"]);
-    docs.served.set(URL_ID, cimdDocument({ scope: "profile", response_types: ["code", "id_token"] }));
-    expect((await registry.resolveClient(URL_ID))!.scopes).toEqual(["profile", "openid"]);
   });
 
   it("concurrent first resolutions store the client once", async () => {

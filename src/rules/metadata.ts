@@ -367,3 +367,34 @@ export function registrationErrorCode(issues: readonly ValidationIssue[]): Regis
   if (issues.some(under("/redirect_uris"))) return "invalid_redirect_uri";
   return "invalid_client_metadata";
 }
+
+/**
+ * The response types a self-registered client (RFC 7591 registration,
+ * RFC 7592 update, a Client ID Metadata Document) cannot hold, as issues at
+ * `/response_types/N`. Registration offers only the response types of the
+ * grants this server has (RFC 7591 §2.1, OpenID Connect Registration §2):
+ * `code` pairs with authorization_code; `token` and `id_token` pair with the
+ * implicit grant, which does not exist here (grant types are
+ * authorization_code and refresh_token). An OpenID Connect client uses
+ * `code` with the `openid` scope and gets its ID token from the token
+ * endpoint. The management API keeps accepting both, for the records it
+ * exchanges with Cloudflare-compatible tooling.
+ *
+ * @example
+ * selfRegisteredResponseTypeIssues(["code", "token"]);
+ * // [{ path: "/response_types/1", message: '"token" needs the implicit grant, …' }]
+ */
+export function selfRegisteredResponseTypeIssues(responseTypes: readonly string[] | undefined): ValidationIssue[] {
+  const issues: ValidationIssue[] = [];
+  responseTypes?.forEach((type, index) => {
+    if (type === "token" || type === "id_token") {
+      issues.push({
+        path: pointer("response_types", index),
+        message:
+          `"${type}" needs the implicit grant, which this server does not offer (grant types: authorization_code, refresh_token); register "code"` +
+          (type === "id_token" ? " with the openid scope: the ID token then comes from the token endpoint" : ""),
+      });
+    }
+  });
+  return issues;
+}
