@@ -4,6 +4,7 @@
 // with; the verifier tries few keys per assertion, and reads only one
 // spelling of each assertion.
 import { randomUUID } from "node:crypto";
+import fc from "fast-check";
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JSONWebKeySet, type JWK } from "jose";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import {
@@ -22,7 +23,7 @@ import {
 } from "../src/assertions/index.js";
 import { ClientMetadataError, ValidationError } from "../src/errors.js";
 import { createRemoteKeySetFetcher, RemoteFetchError, type SafeFetcher } from "../src/remote/index.js";
-import { JWK_SIGNATURE_ALGORITHMS, canonicalBase64UrlBytes, publicKeySetProblem } from "../src/rules/jwks.js";
+import { JWK_SIGNATURE_ALGORITHMS, canonicalBase64UrlBytes, canonicalBase64UrlLength, publicKeySetProblem } from "../src/rules/jwks.js";
 import { createBody, registryFixture } from "./helpers/registry.js";
 
 const b64 = (bytes: Uint8Array | number[]) => Buffer.from(Uint8Array.from(bytes)).toString("base64url");
@@ -119,6 +120,20 @@ describe("key rule: what a key set may hold", () => {
     expect(canonicalBase64UrlBytes("")).toEqual(new Uint8Array(0));
     expect(canonicalBase64UrlBytes("AQ")).toEqual(Uint8Array.from([1]));
     for (const text of ["AR", "AQAB=", "AQ==", "AQ B", "AQAB\n", "A", "AQ+/", "AQ.B"]) expect(canonicalBase64UrlBytes(text)).toBeNull();
+  });
+
+  it("measures canonical base64url exactly as it decodes it, and decodes what Node encodes", () => {
+    const text = fc.string({ unit: fc.constantFrom(..."AQgwBRhx-_09z=+/ \né".split("")), maxLength: 12 });
+    fc.assert(
+      fc.property(text, (t) => {
+        expect(canonicalBase64UrlLength(t)).toBe(canonicalBase64UrlBytes(t)?.length ?? null);
+      }),
+    );
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 40 }), (bytes) => {
+        expect(canonicalBase64UrlBytes(b64(bytes))).toEqual(bytes);
+      }),
+    );
   });
 });
 

@@ -12,7 +12,7 @@ import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
 import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, errors, jwtVerify } from "jose";
 import type { JWTVerifyGetKey, JWTVerifyOptions } from "jose";
-import { canonicalBase64UrlBytes } from "../rules/jwks.js";
+import { canonicalBase64UrlLength } from "../rules/jwks.js";
 import { AssertionError } from "./errors.js";
 import { publicKeySet } from "./key-set.js";
 import type { KeySetLoader, KeySetSource } from "./key-set.js";
@@ -284,9 +284,9 @@ function readAllowedHeader(assertion: unknown, algorithms: ReadonlySet<string>):
   // One spelling per assertion: jose's decoder skips padding and stray
   // characters, so without this check one signed assertion would have many
   // texts, defeating anything keyed on the text (logs, caches, rate limits).
-  const decoded = parts.map(canonicalBase64UrlBytes);
+  const lengths = parts.map(canonicalBase64UrlLength);
   const names = ["header", "payload", "signature"];
-  for (const [index, bytes] of decoded.entries()) {
+  for (const [index, bytes] of lengths.entries()) {
     if (bytes === null) {
       throw new AssertionError("malformed", `the client assertion's ${names[index]} is not canonical base64url (no padding, whitespace or other characters)`);
     }
@@ -315,7 +315,7 @@ function readAllowedHeader(assertion: unknown, algorithms: ReadonlySet<string>):
     );
   }
   const expected = SIGNATURE_BYTES[alg];
-  const signatureBytes = decoded[2]!.length;
+  const signatureBytes = lengths[2]!;
   if (signatureBytes === 0 || (expected !== undefined && signatureBytes !== expected)) {
     throw new AssertionError("malformed", `the client assertion's ${alg} signature is ${signatureBytes} bytes${expected === undefined ? "" : `; ${expected} expected`}`);
   }

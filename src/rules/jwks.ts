@@ -77,9 +77,12 @@ export function privateJwkMembers(key: object): string[] {
   return PRIVATE_JWK_MEMBERS.filter((member) => Object.hasOwn(key, member));
 }
 
-const BASE64URL_VALUES: ReadonlyMap<string, number> = new Map(
-  [..."ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"].map((c, i) => [c, i]),
-);
+/** Value of each base64url character by char code (-1: not in the alphabet). */
+const BASE64URL_VALUES: Int8Array = (() => {
+  const table = new Int8Array(128).fill(-1);
+  for (const [i, c] of [..."ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"].entries()) table[c.charCodeAt(0)] = i;
+  return table;
+})();
 
 /**
  * The bytes `text` encodes in canonical unpadded base64url (RFC 7515 §2,
@@ -98,9 +101,10 @@ export function canonicalBase64UrlBytes(text: string): Uint8Array | null {
   let buffer = 0;
   let bits = 0;
   let at = 0;
-  for (const char of text) {
-    const value = BASE64URL_VALUES.get(char);
-    if (value === undefined) return null;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    const value = code < 128 ? BASE64URL_VALUES[code]! : -1;
+    if (value < 0) return null;
     buffer = ((buffer << 6) | value) & 0xffff;
     bits += 6;
     if (bits >= 8) {
@@ -113,9 +117,27 @@ export function canonicalBase64UrlBytes(text: string): Uint8Array | null {
   return bytes;
 }
 
-/** Bit length of a big-endian unsigned integer without leading zero bytes. */
-function bitLength(bytes: Uint8Array): number {
-  return bytes.length === 0 ? 0 : (bytes.length - 1) * 8 + (32 - Math.clz32(bytes[0]!));
+const BASE64URL_TEXT = /^[A-Za-z0-9_-]*$/;
+
+/**
+ * The number of bytes `text` encodes in canonical unpadded base64url, or
+ * null when it is not canonical (see {@link canonicalBase64UrlBytes}),
+ * without decoding it: a whole assertion or RSA modulus is checked with
+ * one regular expression and a look at its last character.
+ *
+ * @example
+ * canonicalBase64UrlLength("AQAB"); // 3
+ * canonicalBase64UrlLength("AQ==");   // null
+ */
+export function canonicalBase64UrlLength(text: string): number | null {
+  const rest = text.length % 4;
+  if (rest === 1 || !BASE64URL_TEXT.test(text)) return null;
+  if (rest !== 0) {
+    // The last character carries 4 (after 2 characters) or 2 (after 3) bits that must be zero.
+    const last = BASE64URL_VALUES[text.charCodeAt(text.length - 1)]!;
+    if ((last & (rest === 2 ? 0x0f : 0x03)) !== 0) return null;
+  }
+  return Math.floor((text.length * 3) / 4);
 }
 
 /** One problem of one key: the member it concerns (undefined: the key as a whole) and a phrase. */
@@ -168,14 +190,19 @@ export function publicJwkProblems(key: Record<string, unknown>): JwkProblem[] {
 
 function rsaProblems(key: Record<string, unknown>): JwkProblem[] {
   const problems: JwkProblem[] = [];
-  const n = typeof key.n === "string" ? canonicalBase64UrlBytes(key.n) : null;
-  if (n === null || n.length === 0) problems.push({ member: "n", message: "must be the modulus in canonical base64url (no padding)" });
-  else if (n[0] === 0) problems.push({ member: "n", message: "must not start with a zero byte (RFC 7518 §6.3.1.1)" });
+  const nText = typeof key.n === "string" ? key.n : "";
+  const nBytes = canonicalBase64UrlLength(nText);
+  if (nBytes === null || nBytes === 0) problems.push({ member: "n", message: "must be the modulus in canonical base64url (no padding)" });
   else {
-    const bits = bitLength(n);
-    if (bits < MIN_RSA_MODULUS_BITS || bits > MAX_RSA_MODULUS_BITS) {
+    // Only the first and last bytes matter here; decoding ~680 characters on every check would not.
+    // A leading group of 4 characters, or the whole text when shorter, and the last group.
+    const first = canonicalBase64UrlBytes(nText.slice(0, 4))![0]!;
+    const last = canonicalBase64UrlBytes(nText.slice(nText.length - (nText.length % 4 || 4)))!.at(-1)!;
+    const bits = (nBytes - 1) * 8 + (32 - Math.clz32(first));
+    if (first === 0) problems.push({ member: "n", message: "must not start with a zero byte (RFC 7518 §6.3.1.1)" });
+    else if (bits < MIN_RSA_MODULUS_BITS || bits > MAX_RSA_MODULUS_BITS) {
       problems.push({ member: "n", message: `is a ${bits}-bit RSA modulus; ${MIN_RSA_MODULUS_BITS} to ${MAX_RSA_MODULUS_BITS} bits are accepted` });
-    } else if ((n.at(-1)! & 1) === 0) problems.push({ member: "n", message: "is even, so it is not an RSA modulus" });
+    } else if ((last & 1) === 0) problems.push({ member: "n", message: "is even, so it is not an RSA modulus" });
   }
   const e = typeof key.e === "string" ? canonicalBase64UrlBytes(key.e) : null;
   if (e === null || e.length === 0) problems.push({ member: "e", message: "must be the public exponent in canonical base64url (no padding)" });
@@ -199,8 +226,8 @@ function curveProblems(key: Record<string, unknown>, kty: "EC" | "OKP"): JwkProb
   const problems: JwkProblem[] = [];
   for (const member of kty === "EC" ? ["x", "y"] : ["x"]) {
     const value = key[member];
-    const bytes = typeof value === "string" ? canonicalBase64UrlBytes(value) : null;
-    if (bytes === null || bytes.length !== length) {
+    const bytes = typeof value === "string" ? canonicalBase64UrlLength(value) : null;
+    if (bytes !== length) {
       problems.push({ member, message: `must be the ${length}-byte ${crv} coordinate in canonical base64url (no padding)` });
     }
   }
