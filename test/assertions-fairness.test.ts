@@ -120,6 +120,58 @@ describe("replay cache fairness: the per-client budget", () => {
     );
   });
 
+  it("answers like a model of the rule (per-client counts recomputed from scratch) under any sequence of adds and clock moves", () => {
+    type Op = { kind: "add"; key: string; client: string | undefined; ttlMs: number } | { kind: "advance"; ms: number };
+    const op: fc.Arbitrary<Op> = fc.oneof(
+      fc.record({
+        kind: fc.constant("add" as const),
+        key: fc.constantFrom(..."abcdefghijklmnop".split("")),
+        client: fc.constantFrom("c1", "c2", "c3", undefined),
+        ttlMs: fc.integer({ min: -5, max: 50 }),
+      }),
+      fc.record({ kind: fc.constant("advance" as const), ms: fc.integer({ min: 0, max: 30 }) }),
+    );
+    const limits = fc.record({
+      maxEntries: fc.integer({ min: 1, max: 10 }),
+      maxEntriesPerClient: fc.integer({ min: 1, max: 6 }),
+      reservedEntriesPerClient: fc.integer({ min: 0, max: 4 }),
+      reserveShare: fc.double({ min: 0, max: 1, noNaN: true }),
+    });
+    fc.assert(
+      fc.property(limits, fc.array(op, { maxLength: 80 }), ({ reserveShare, ...options }, ops) => {
+        const reservedEntries = Math.floor(options.maxEntries * reserveShare);
+        const clock = manualClock(0);
+        const cache = createMemoryReplayCache({ ...options, reservedEntries, now: clock.now });
+        const floor = Math.min(options.reservedEntriesPerClient, options.maxEntriesPerClient);
+        const model = new Map<string, { expiresAt: number; client: string | undefined }>();
+        for (const step of ops) {
+          if (step.kind === "advance") {
+            clock.advance(step.ms);
+            continue;
+          }
+          const now = clock.ms();
+          for (const [key, entry] of model) if (entry.expiresAt <= now) model.delete(key);
+          const counts = new Map<string, number>();
+          for (const { client } of model.values()) if (client !== undefined) counts.set(client, (counts.get(client) ?? 0) + 1);
+          const beyond = [...counts.values()].reduce((sum, n) => sum + Math.max(0, n - floor), 0);
+          const n = step.client === undefined ? 0 : (counts.get(step.client) ?? 0);
+          const expiresAt = now + step.ttlMs;
+          let expected: boolean | "over_budget" | "full";
+          if (model.has(step.key)) expected = false;
+          else if (expiresAt <= now) expected = true;
+          else if (step.client === undefined) expected = model.size < options.maxEntries;
+          else if (n >= options.maxEntriesPerClient) expected = "over_budget";
+          else if (n < floor) expected = model.size < options.maxEntries ? true : "full";
+          else expected = beyond < options.maxEntries - reservedEntries && model.size < options.maxEntries ? true : "over_budget";
+          if (expected === true && expiresAt > now) model.set(step.key, { expiresAt, client: step.client });
+          expect(cache.add(step.key, expiresAt, step.client === undefined ? {} : { clientId: step.client })).toBe(expected);
+          expect(cache.size).toBe(model.size);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it("refuses options that cannot be met", () => {
     expect(() => createMemoryReplayCache({ maxEntriesPerClient: 0 })).toThrow(TypeError);
     expect(() => createMemoryReplayCache({ reservedEntriesPerClient: -1 })).toThrow(TypeError);

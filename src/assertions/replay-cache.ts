@@ -102,10 +102,16 @@ export const DEFAULT_REPLAY_CACHE_MAX_ENTRIES_PER_CLIENT = 1_000;
 /** Default of {@link MemoryReplayCacheOptions.reservedEntriesPerClient}. */
 export const DEFAULT_REPLAY_CACHE_RESERVED_ENTRIES_PER_CLIENT = 16;
 
+/** Live keys of one client; every key of the client points to the one tally, so its id is held once. */
+interface ClientTally {
+  readonly clientId: string;
+  count: number;
+}
+
 interface HeapEntry {
   expiresAtMs: number;
   key: string;
-  clientId: string | undefined;
+  tally: ClientTally | undefined;
 }
 
 /**
@@ -115,9 +121,10 @@ interface HeapEntry {
  * a cache that cannot take a key refuses the assertion (fails closed).
  *
  * Memory bound: at most `maxEntries` keys are held, whatever the number of
- * clients — each a 64-character digest from the verifier, its expiry, and
- * one per-client counter per client holding keys (so at most `maxEntries`
- * counters).
+ * clients — each a 64-character digest from the verifier with its expiry —
+ * and one tally (the client id, held once, and a count) per client holding
+ * keys, so at most `maxEntries` tallies; client ids are at most 255
+ * characters in this registry.
  *
  * Admission of a new key of client C holding n live keys (the
  * {@link ReplayCache} fairness rule, with F = `reservedEntriesPerClient`,
@@ -156,15 +163,13 @@ export function createMemoryReplayCache(options: MemoryReplayCacheOptions = {}):
   const heap: HeapEntry[] = [];
   // Live keys per client, and how many of all of them lie beyond their
   // client's floor: both follow from the counts, kept in step on every change.
-  const perClientCounts = new Map<string, number>();
+  const tallies = new Map<string, ClientTally>();
   let beyondFloor = 0;
 
-  function release(clientId: string | undefined): void {
-    if (clientId === undefined) return;
-    const n = perClientCounts.get(clientId)!;
-    if (n > floor) beyondFloor--;
-    if (n === 1) perClientCounts.delete(clientId);
-    else perClientCounts.set(clientId, n - 1);
+  function release(tally: ClientTally | undefined): void {
+    if (tally === undefined) return;
+    if (tally.count > floor) beyondFloor--;
+    if (--tally.count === 0) tallies.delete(tally.clientId);
   }
 
   function evictExpired(nowMs: number): void {
@@ -173,13 +178,13 @@ export function createMemoryReplayCache(options: MemoryReplayCacheOptions = {}):
       // absent from the map, and leaves both at once here.
       const entry = popMin(heap);
       expiries.delete(entry.key);
-      release(entry.clientId);
+      release(entry.tally);
     }
   }
 
   function admission(clientId: string | undefined): ReplayCacheResult {
     if (clientId === undefined) return expiries.size < maxEntries;
-    const n = perClientCounts.get(clientId) ?? 0;
+    const n = tallies.get(clientId)?.count ?? 0;
     if (n >= perClient) return "over_budget";
     if (n < floor) return expiries.size < maxEntries ? true : "full";
     return beyondFloor < shared && expiries.size < maxEntries ? true : "over_budget";
@@ -195,13 +200,15 @@ export function createMemoryReplayCache(options: MemoryReplayCacheOptions = {}):
       const { clientId } = addOptions;
       const admitted = admission(clientId);
       if (admitted !== true) return admitted;
-      expiries.set(key, expiresAtMs);
-      pushEntry(heap, { expiresAtMs, key, clientId });
+      let tally: ClientTally | undefined;
       if (clientId !== undefined) {
-        const n = perClientCounts.get(clientId) ?? 0;
-        if (n >= floor) beyondFloor++;
-        perClientCounts.set(clientId, n + 1);
+        tally = tallies.get(clientId);
+        if (tally === undefined) tallies.set(clientId, (tally = { clientId, count: 0 }));
+        if (tally.count >= floor) beyondFloor++;
+        tally.count++;
       }
+      expiries.set(key, expiresAtMs);
+      pushEntry(heap, { expiresAtMs, key, tally });
       return true;
     },
     get size(): number {
