@@ -300,7 +300,11 @@ function readAllowedHeader(assertion: unknown, algorithms: ReadonlySet<string>):
   const { alg, typ } = header;
   if (header.crit !== undefined) {
     // No JWS extension is implemented here, so any critical one must be refused (RFC 7515 §4.1.11).
-    throw new AssertionError("malformed", `the client assertion's crit header ${JSON.stringify(header.crit)} names extensions this server does not implement`);
+    const named = JSON.stringify(header.crit);
+    throw new AssertionError(
+      "malformed",
+      `the client assertion's crit header ${named.length > 100 ? `${named.slice(0, 100)}…` : named} names extensions this server does not implement`,
+    );
   }
   if (typ !== undefined && !isClientAssertionType(typ)) {
     throw new AssertionError(
@@ -369,7 +373,7 @@ function createKeySetCache(maxEntries: number): (keySet: unknown) => LocalKeySet
       cache.delete(text);
     } else {
       // Checked once per distinct set, not on every assertion: the key
-      // rules decode every number of every key.
+      // rules read every number of every key.
       const checked = publicKeySet(keySet);
       try {
         local = createLocalJWKSet(checked);
@@ -399,7 +403,7 @@ async function verifyWithKeySet(assertion: string, localKeys: LocalKeySet, optio
     return claimsOf(await jwtVerify(assertion, getKey, options));
   } catch (error) {
     if (!(error instanceof errors.JWKSMultipleMatchingKeys)) throw toAssertionError(error);
-    // Several keys fit (no kid, or a kid of keys of several types): the
+    // Several keys fit (no kid: kids are unique per key type): the
     // signature decides which, among the first few only.
     let tried = 0;
     for await (const key of error) {
