@@ -166,6 +166,15 @@ describe("key rule: every way keys come in", () => {
     expect((await registry.list("acct")).clients).toHaveLength(1);
   });
 
+  it("a key nested 100 000 deep (x5c) is a validation issue, not a RangeError", async () => {
+    const { registry } = registryFixture();
+    let deep: unknown = [];
+    for (let i = 0; i < 100_000; i++) deep = [deep];
+    const keys = [{ ...ec.jwk, x5c: deep }];
+    expect(await issuesOf(registry.create("acct", jwtBody(keys)))).toEqual([{ path: "/jwks", message: "must be at most 16384 bytes of JSON" }]);
+    expect(await issuesOf(registry.registerClient("acct", jwtBody(keys)))).toEqual([{ path: "/jwks", message: "must be at most 16384 bytes of JSON" }]);
+  });
+
   it("refuses kids shared by two keys of one type", async () => {
     const { registry } = registryFixture();
     expect(await issuesOf(registry.create("acct", jwtBody([ec.jwk, { ...ec.jwk }])))).toEqual([
