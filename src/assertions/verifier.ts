@@ -11,7 +11,7 @@
 import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
 import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, errors, jwtVerify } from "jose";
-import type { JWTVerifyGetKey, JWTVerifyOptions } from "jose";
+import type { JWSHeaderParameters, JWTVerifyOptions } from "jose";
 import { canonicalBase64UrlLength } from "../rules/jwks.js";
 import { AssertionError } from "./errors.js";
 import { publicKeySet } from "./key-set.js";
@@ -181,7 +181,7 @@ export function createAssertionVerifier(options: AssertionVerifierOptions = {}):
   return {
     async verify(assertion, { audience, keySet, expectedClientId }) {
       const audiences = checkAudience(audience);
-      readAllowedHeader(assertion, algorithms);
+      const header = readAllowedHeader(assertion, algorithms);
       const currentDate = now();
       const jwtOptions: JWTVerifyOptions = {
         algorithms: [...algorithms],
@@ -193,20 +193,23 @@ export function createAssertionVerifier(options: AssertionVerifierOptions = {}):
 
       let claims: Record<string, unknown>;
       if (typeof keySet === "function") {
-        const cached = importKeySet(await loadKeySet(keySet, false));
+        const loaded = await loadKeySet(keySet, false);
+        const cached = importKeySet(loaded);
         try {
-          claims = await verifyWithKeySet(assertion, cached, jwtOptions);
+          claims = await verifyWithKeySet(assertion, header, cached, jwtOptions);
         } catch (error) {
           if (!(error instanceof AssertionError) || (error.reason !== "key_not_found" && error.reason !== "signature")) throw error;
           // The client may have rotated its keys since the set was cached.
-          const refreshed = importKeySet(await loadKeySet(keySet, true));
+          const reloaded = await loadKeySet(keySet, true);
           // The same set again (a loader rate-limits refreshes, so a forger
           // mostly gets the cached one): its answer cannot change.
+          if (sameJson(reloaded, loaded, 4)) throw error;
+          const refreshed = importKeySet(reloaded);
           if (refreshed === cached) throw error;
-          claims = await verifyWithKeySet(assertion, refreshed, jwtOptions);
+          claims = await verifyWithKeySet(assertion, header, refreshed, jwtOptions);
         }
       } else {
-        claims = await verifyWithKeySet(assertion, importKeySet(keySet), jwtOptions);
+        claims = await verifyWithKeySet(assertion, header, importKeySet(keySet), jwtOptions);
       }
 
       const nowSeconds = Math.floor(currentDate.getTime() / 1000);
@@ -270,7 +273,7 @@ function checkAudience(audience: string | readonly string[]): string[] {
   return list;
 }
 
-function readAllowedHeader(assertion: unknown, algorithms: ReadonlySet<string>): void {
+function readAllowedHeader(assertion: unknown, algorithms: ReadonlySet<string>): JWSHeaderParameters {
   if (typeof assertion !== "string" || assertion === "") {
     throw new AssertionError("malformed", "the client assertion must be a non-empty string");
   }
@@ -291,7 +294,7 @@ function readAllowedHeader(assertion: unknown, algorithms: ReadonlySet<string>):
       throw new AssertionError("malformed", `the client assertion's ${names[index]} is not canonical base64url (no padding, whitespace or other characters)`);
     }
   }
-  let header: { alg?: unknown; typ?: unknown; crit?: unknown };
+  let header: JWSHeaderParameters;
   try {
     header = decodeProtectedHeader(assertion);
   } catch (cause) {
@@ -323,6 +326,7 @@ function readAllowedHeader(assertion: unknown, algorithms: ReadonlySet<string>):
   if (signatureBytes === 0 || (expected !== undefined && signatureBytes !== expected)) {
     throw new AssertionError("malformed", `the client assertion's ${alg} signature is ${signatureBytes} bytes${expected === undefined ? "" : `; ${expected} expected`}`);
   }
+  return header;
 }
 
 /**
@@ -347,7 +351,23 @@ async function loadKeySet(loader: KeySetLoader, refresh: boolean): Promise<unkno
   }
 }
 
+/**
+ * Whether two JSON values are equal, looking at most `depth` levels deep
+ * (deeper: "not known equal"). Cheaper than serializing both: a refreshed
+ * key set is usually a copy of the cached one.
+ */
+function sameJson(a: unknown, b: unknown, depth: number): boolean {
+  if (a === b) return true;
+  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null || depth === 0) return false;
+  if (Array.isArray(a)) return Array.isArray(b) && a.length === b.length && a.every((item, i) => sameJson(item, b[i], depth - 1));
+  if (Array.isArray(b)) return false;
+  const aKeys = Object.keys(a);
+  if (aKeys.length !== Object.keys(b).length) return false;
+  return aKeys.every((key) => Object.hasOwn(b, key) && sameJson((a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key], depth - 1));
+}
+
 type LocalKeySet = ReturnType<typeof createLocalJWKSet>;
+type VerificationKey = Awaited<ReturnType<LocalKeySet>>;
 
 /** Key sets kept imported per verifier: see {@link createKeySetCache}. */
 const KEY_SET_CACHE_ENTRIES = 256;
@@ -387,40 +407,45 @@ function createKeySetCache(maxEntries: number): (keySet: unknown) => LocalKeySet
   };
 }
 
-async function verifyWithKeySet(assertion: string, localKeys: LocalKeySet, options: JWTVerifyOptions): Promise<Record<string, unknown>> {
-  const getKey: JWTVerifyGetKey = async (header, token) => {
-    try {
-      return await localKeys(header, token);
-    } catch (error) {
-      if (error instanceof errors.JWKSNoMatchingKey) {
-        throw new AssertionError("key_not_found", `the client's key set has no ${header.alg} key${header.kid === undefined ? "" : ` with kid ${JSON.stringify(header.kid)}`}`);
-      }
-      if (error instanceof errors.JWKSMultipleMatchingKeys) throw error;
+async function verifyWithKeySet(
+  assertion: string,
+  header: JWSHeaderParameters,
+  localKeys: LocalKeySet,
+  options: JWTVerifyOptions,
+): Promise<Record<string, unknown>> {
+  // The keys are picked from the header read already, rather than through
+  // jwtVerify's key callback, so that several fitting keys do not cost one
+  // more parse of the assertion.
+  let candidates: Iterable<VerificationKey> | AsyncIterable<VerificationKey>;
+  try {
+    candidates = [await localKeys(header)];
+  } catch (error) {
+    if (error instanceof errors.JWKSNoMatchingKey) {
+      throw new AssertionError("key_not_found", `the client's key set has no ${header.alg} key${header.kid === undefined ? "" : ` with kid ${JSON.stringify(header.kid)}`}`);
+    }
+    if (!(error instanceof errors.JWKSMultipleMatchingKeys)) {
       throw new AssertionError("key_set", "a key of the client's key set could not be used", { cause: error });
     }
-  };
-  try {
-    return claimsOf(await jwtVerify(assertion, getKey, options));
-  } catch (error) {
-    if (!(error instanceof errors.JWKSMultipleMatchingKeys)) throw toAssertionError(error);
     // Several keys fit (no kid: kids are unique per key type): the
     // signature decides which, among the first few only.
-    let tried = 0;
-    for await (const key of error) {
-      try {
-        return claimsOf(await jwtVerify(assertion, key, options));
-      } catch (attempt) {
-        if (!(attempt instanceof errors.JWSSignatureVerificationFailed)) throw toAssertionError(attempt);
-      }
-      if (++tried >= MAX_KEYS_TRIED) {
-        throw new AssertionError(
-          "signature",
-          `none of the first ${MAX_KEYS_TRIED} keys of the client's key set that fit the assertion verifies its signature; name the key with kid`,
-        );
-      }
-    }
-    throw new AssertionError("signature", "no key of the client's key set verifies the client assertion's signature");
+    candidates = error;
   }
+  let tried = 0;
+  for await (const key of candidates) {
+    try {
+      return claimsOf(await jwtVerify(assertion, key, options));
+    } catch (attempt) {
+      // One key: its error says it all. Several: only a wrong signature moves on to the next.
+      if (!(attempt instanceof errors.JWSSignatureVerificationFailed) || Array.isArray(candidates)) throw toAssertionError(attempt);
+    }
+    if (++tried >= MAX_KEYS_TRIED) {
+      throw new AssertionError(
+        "signature",
+        `none of the first ${MAX_KEYS_TRIED} keys of the client's key set that fit the assertion verifies its signature; name the key with kid`,
+      );
+    }
+  }
+  throw new AssertionError("signature", "no key of the client's key set verifies the client assertion's signature");
 }
 
 function claimsOf(result: { payload: unknown }): Record<string, unknown> {
