@@ -50,6 +50,10 @@ export interface ReplayCacheAddOptions {
  *    no longer fit in the shared part — that client alone is refused;
  * 3. never evict a live entry to make room (that would let its assertion be
  *    replayed): refuse instead.
+ * In SQL, for instance: the keys in a table indexed on (client, expiry),
+ * a client's live count read with `count(*)` on that index, and the total
+ * beyond the floors kept in one counter row, all in the transaction that
+ * inserts the key; expired rows are deleted (and the counter lowered) before.
  * A store that keeps no count per client (plain `SET NX`) satisfies single
  * use but not fairness; it must then be large enough that no client can
  * fill it.
