@@ -194,8 +194,8 @@ function rsaProblems(key: Record<string, unknown>): JwkProblem[] {
   const nBytes = canonicalBase64UrlLength(nText);
   if (nBytes === null || nBytes === 0) problems.push({ member: "n", message: "must be the modulus in canonical base64url (no padding)" });
   else {
-    // Only the first and last bytes matter here; decoding ~680 characters on every check would not.
-    // A leading group of 4 characters, or the whole text when shorter, and the last group.
+    // Only the first and last bytes matter: decode the first group of 4
+    // characters (the whole text when shorter) and the last group, not ~680.
     const first = canonicalBase64UrlBytes(nText.slice(0, 4))![0]!;
     const last = canonicalBase64UrlBytes(nText.slice(nText.length - (nText.length % 4 || 4)))!.at(-1)!;
     const bits = (nBytes - 1) * 8 + (32 - Math.clz32(first));
@@ -204,9 +204,12 @@ function rsaProblems(key: Record<string, unknown>): JwkProblem[] {
       problems.push({ member: "n", message: `is a ${bits}-bit RSA modulus; ${MIN_RSA_MODULUS_BITS} to ${MAX_RSA_MODULUS_BITS} bits are accepted` });
     } else if ((last & 1) === 0) problems.push({ member: "n", message: "is even, so it is not an RSA modulus" });
   }
-  const e = typeof key.e === "string" ? canonicalBase64UrlBytes(key.e) : null;
-  if (e === null || e.length === 0) problems.push({ member: "e", message: "must be the public exponent in canonical base64url (no padding)" });
-  else if (e[0] === 0 || e.length > 4) problems.push({ member: "e", message: `must be an odd number from 3 to ${MAX_RSA_PUBLIC_EXPONENT} (usually "AQAB", 65537)` });
+  const eText = typeof key.e === "string" ? key.e : "";
+  const eBytes = canonicalBase64UrlLength(eText);
+  // Decoded only when short enough to be accepted.
+  const e = eBytes !== null && eBytes <= 4 ? canonicalBase64UrlBytes(eText) : null;
+  if (eBytes === null || eBytes === 0) problems.push({ member: "e", message: "must be the public exponent in canonical base64url (no padding)" });
+  else if (e === null || e[0] === 0) problems.push({ member: "e", message: `must be an odd number from 3 to ${MAX_RSA_PUBLIC_EXPONENT} (usually "AQAB", 65537)` });
   else {
     const value = e.reduce((v, byte) => v * 256 + byte, 0);
     if (value < 3 || value > MAX_RSA_PUBLIC_EXPONENT || value % 2 === 0) {
