@@ -13,6 +13,12 @@
  * Options: --rounds N, --round-ms N, --sizes 1000,10000,100000,
  * --stores memory,sqlite-full,… (a subset, for a look at one store; the
  * docs are only rewritten by a full run of everything).
+ *
+ *   npm run bench -- --only assertions
+ *                                 only the private_key_jwt rows (~1 min): a forged
+ *                                 assertion against the worst key set the rules
+ *                                 admit next to a valid one; writes
+ *                                 bench/results/assertions.json
  * DATABASE_URL=postgres://… measures Kysely on that server instead of PGlite.
  */
 import { spawnSync } from "node:child_process";
@@ -21,13 +27,14 @@ import { cpus, loadavg, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { measureAssertions } from "./assertions.js";
 import { measureStore, mergeInto, pairRow, recordRounds } from "./grid.js";
 import type { HarnessOptions } from "./harness.js";
 import { measureHttp } from "./http.js";
 import { BASELINE_WORK } from "./operations.js";
 import { scalingSvg, type PlotPanel } from "./plot.js";
 import { makePopulation, PAGE, type Population } from "./population.js";
-import { issueTargets, markdownTables, replaceDocsBlock, type BenchResults, type OperationRow, type PairRow, type ScalingRow } from "./report.js";
+import { assertionTargets, issueTargets, markdownTables, replaceDocsBlock, type BenchResults, type OperationRow, type PairRow, type ScalingRow } from "./report.js";
 import { storeKinds } from "./stores.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -40,8 +47,10 @@ const { values } = parseArgs({
     "round-ms": { type: "string" },
     sizes: { type: "string" },
     stores: { type: "string" },
+    only: { type: "string" },
   },
 });
+if (values.only !== undefined && values.only !== "assertions") throw new Error(`unknown --only ${values.only}; known: assertions`);
 const quick = values.quick!;
 const options: HarnessOptions = {
   rounds: Number(values.rounds ?? (quick ? 5 : 11)),
@@ -64,6 +73,56 @@ function cpuModel(): string {
     // Not Linux: fall back to what Node reports.
   }
   return cpus()[0]?.model ?? "unknown CPU";
+}
+
+if (values.only === "assertions") {
+  await onlyAssertions();
+  process.exit(0);
+}
+
+/** The private_key_jwt rows alone, with their own results file (the full results stay as the last full run left them). */
+async function onlyAssertions(): Promise<void> {
+  const assertionOptions: HarnessOptions = {
+    rounds: Number(values.rounds ?? (quick ? 5 : 11)),
+    roundMs: Number(values["round-ms"] ?? (quick ? 20 : 60)),
+  };
+  const rounds: BenchResults["rounds"] = { wall: {}, cpu: {} };
+  const rows: PairRow[] = [];
+  for (const a of await measureAssertions(assertionOptions)) {
+    recordRounds(rounds, `assertions/${a.name}`, a.costs);
+    rows.push(pairRow(a.name, "verifier", a.ours, a.baseline, a.costs));
+    log(a.name);
+  }
+  const targets = assertionTargets(rows);
+  const f = (v: number) => (v >= 10 ? v.toFixed(1) : v.toFixed(2));
+  for (const p of rows) {
+    console.log(
+      `${p.name}\n  ours:     ${p.ours}: ${f(p.oursUs.median)} µs wall / ${f(p.oursCpuUs.median)} µs CPU\n` +
+        `  baseline: ${p.baseline}: ${f(p.baselineUs.median)} µs wall / ${f(p.baselineCpuUs.median)} µs CPU\n` +
+        `  forged ÷ valid: ${f(1 / p.speed.median)} wall (IQR ${f(1 / p.speed.q3)}–${f(1 / p.speed.q1)}), ${f(1 / p.speedCpu.median)} CPU`,
+    );
+  }
+  for (const t of targets) console.log(`target ${t.what} ${t.target}: ${t.met ? "met" : "NOT met"} (wall) / ${t.metCpu ? "met" : "NOT met"} (CPU)`);
+  const report = {
+    meta: {
+      date: new Date().toISOString().slice(0, 16).replace("T", " ") + " UTC",
+      command: ["npm run bench", "--", ...process.argv.slice(2)].join(" "),
+      node: process.version,
+      cpu: cpuModel(),
+      cores: cpus().length,
+      rounds: assertionOptions.rounds,
+      roundMs: assertionOptions.roundMs,
+      seconds: (performance.now() - started) / 1000,
+      loadAverage: loadAtStart,
+    },
+    pairs: rows,
+    targets,
+    rounds,
+  };
+  mkdirSync(join(here, "results"), { recursive: true });
+  const file = join(here, "results", quick ? "assertions-quick.json" : "assertions.json");
+  writeFileSync(file, `${JSON.stringify(report, null, 1).replace(/\[\s*(-?[\d.e+-]+(?:,\s*-?[\d.e+-]+)*)\s*\]/g, (_, list: string) => `[${list.replace(/\s+/g, "")}]`)}\n`);
+  log(`wrote ${file}`);
 }
 
 const results = { rows: [] as OperationRow[], scaling: [] as ScalingRow[], pairs: [] as PairRow[], rounds: { wall: {}, cpu: {} } as BenchResults["rounds"] };
@@ -91,6 +150,11 @@ try {
       ...(measured.sqlNotInBaseline ? { sqlNotInBaseline: measured.sqlNotInBaseline } : {}),
     });
     mergeInto(results, measured);
+  }
+  log("private_key_jwt rows");
+  for (const a of await measureAssertions({ rounds: options.rounds, roundMs: options.roundMs * 3 })) {
+    recordRounds(results.rounds, `assertions/${a.name}`, a.costs);
+    pairs.push(pairRow(a.name, "verifier", a.ours, a.baseline, a.costs));
   }
   log("HTTP rows");
   for (const h of await measureHttp(smallest, { rounds: options.rounds, roundMs: options.roundMs * 8 })) {

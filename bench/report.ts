@@ -152,7 +152,7 @@ export function markdownTables(results: BenchResults): string {
     "",
   );
   if (results.targets.length > 0) {
-    lines.push("**Issue 10 targets**", "");
+    lines.push("**Targets** (issue 10, and issue 20 for private_key_jwt)", "");
     lines.push(
       ...table(
         ["path", "measured (wall)", "measured (CPU)", "target", "met (wall / CPU)"],
@@ -293,6 +293,7 @@ export function issueTargets(rows: readonly OperationRow[], scaling: readonly Sc
       memoryDelete ? [memoryDelete.ours, memoryDelete.oursCpu] : undefined,
       (m) => m <= 1.5,
     ),
+    ...assertionTargets(pairs),
     ...target(
       `authenticate vs findClient (speed, memory store, ${largest} clients)`,
       "≥ 0.7",
@@ -300,4 +301,18 @@ export function issueTargets(rows: readonly OperationRow[], scaling: readonly Sc
       (m) => m >= 0.7,
     ),
   ];
+}
+
+/**
+ * The private_key_jwt target of issue 20: a forged assertion against the
+ * worst key set the rules admit costs at most 3× a valid one against a
+ * one-key client, i.e. a speed (valid time ÷ forged time) of at least 1/3.
+ *
+ * @example
+ * assertionTargets(pairs).every((t) => t.met);
+ */
+export function assertionTargets(pairs: readonly PairRow[]): TargetRow[] {
+  return pairs
+    .filter((p) => p.name.startsWith("private_key_jwt forged"))
+    .flatMap((p) => target(`${p.name} (speed: valid ÷ forged)`, "≥ 0.33 (forged ≤ 3× valid)", [p.speed, p.speedCpu], (m) => m >= 1 / 3));
 }

@@ -102,6 +102,8 @@ describe("new client fields", () => {
       { path: "/jwks/keys/1", message: "must be a public key: remove the private member k" },
       // The same member list as the key sets assertions are verified with: an AKP key's priv too.
       { path: "/jwks/keys/2", message: "must be a public key: remove the private member priv" },
+      // Bounded key material: only key types the verifier uses (RSA, EC, OKP).
+      { path: "/jwks/keys/2/kty", message: expect.stringContaining('"AKP" is not accepted') },
     ]);
     expect((await registry.list("acct")).clients).toEqual([]);
   });
@@ -117,6 +119,8 @@ describe("new client fields", () => {
     ]);
     const big = { kty: "RSA", e: "AQAB", n: "A".repeat(17_000) };
     expect(await issuesOf(registry.create("acct", jwtClient({ jwks: { keys: [big] } })))).toEqual([
+      // Bounded key material: the modulus itself is refused too (a leading zero byte, and far too long).
+      { path: "/jwks/keys/0/n", message: expect.any(String) },
       { path: "/jwks", message: expect.stringMatching(/at most 16384 bytes/) },
     ]);
   });

@@ -8,7 +8,7 @@
  */
 
 import type { JSONWebKeySet } from "jose";
-import { publicKeySetProblem } from "../rules/jwks.js";
+import { MAX_JWKS_KEYS, publicKeySetProblem } from "../rules/jwks.js";
 import { AssertionError } from "./errors.js";
 
 /** A key set as received: only its shape (`{ keys: [...] }`) is assumed until it is checked. */
@@ -28,18 +28,27 @@ export type KeySetLoader = (options: { refresh: boolean }) => Promise<UntrustedK
 /** What the verifier needs: a key set, or a loader of one. */
 export type KeySetSource = UntrustedKeySet | KeySetLoader;
 
-/** Most keys a key set may hold: bounds the keys tried for one assertion. */
-export const MAX_KEY_SET_KEYS = 100;
+/**
+ * Most keys a key set may hold, fetched or stored alike (was 100 for
+ * fetched sets): the stored `jwks` bound, {@link MAX_JWKS_KEYS}. It bounds
+ * the memory and checking work of a set; the keys tried for one assertion
+ * are bounded by `MAX_KEYS_TRIED`.
+ */
+export const MAX_KEY_SET_KEYS = MAX_JWKS_KEYS;
 
 
 /**
- * Checks that `value` is a JSON Web Key Set (RFC 7517 §5) of public keys
- * only and returns it typed; throws {@link AssertionError} with reason
- * `key_set` otherwise, naming the first offending key.
+ * Checks that `value` is a JSON Web Key Set (RFC 7517 §5) of at most
+ * {@link MAX_KEY_SET_KEYS} public keys within the key rules of
+ * `publicKeySetProblem` (key types, curves, RSA sizes and exponents,
+ * canonical numbers, `alg`, unique kids) and returns it typed; throws
+ * {@link AssertionError} with reason `key_set` otherwise, naming the first
+ * offending key.
  *
  * @example
  * publicKeySet({ keys: [{ kty: "EC", crv: "P-256", x: "…", y: "…" }] }); // ok
  * publicKeySet({ keys: [{ kty: "oct", k: "c2VjcmV0" }] }); // throws AssertionError("key_set")
+ * publicKeySet({ keys: [{ kty: "RSA", n: "…8192-bit…", e: "AQAB" }] }); // throws AssertionError("key_set"): over 4096 bits
  */
 export function publicKeySet(value: unknown): JSONWebKeySet {
   const problem = publicKeySetProblem(value, MAX_KEY_SET_KEYS);

@@ -11,7 +11,8 @@
 import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
 import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, errors, jwtVerify } from "jose";
-import type { JSONWebKeySet, JWTVerifyGetKey, JWTVerifyOptions } from "jose";
+import type { JWSHeaderParameters, JWTVerifyOptions } from "jose";
+import { canonicalBase64UrlLength } from "../rules/jwks.js";
 import { AssertionError } from "./errors.js";
 import { publicKeySet } from "./key-set.js";
 import type { KeySetLoader, KeySetSource } from "./key-set.js";
@@ -42,6 +43,29 @@ export type AssertionAlgorithm = (typeof ASSERTION_ALGORITHMS)[number];
 
 /** Longest assertion read at all, in characters: bounds decoding and hashing work per request. */
 export const MAX_ASSERTION_LENGTH = 16_384;
+
+/**
+ * Most keys one assertion is verified with. Several keys fit one assertion
+ * only when it names no `kid` (kids are unique per key type in accepted key
+ * sets) and the set holds several keys of its algorithm's type, e.g. an old
+ * and a new key during a rotation; a client with more such keys must name
+ * the `kid`. A forged assertion costs at most this many signature checks
+ * per key set (twice for a remote set whose refresh brings a new set).
+ */
+export const MAX_KEYS_TRIED = 2;
+
+/**
+ * Signature length in bytes of the algorithms that fix it (RFC 7518 §3.4,
+ * RFC 8037 §3.1). An RSA signature is as long as the key's modulus, which
+ * the verification itself checks, so a short one still reports the key.
+ */
+const SIGNATURE_BYTES: Readonly<Record<string, number>> = {
+  ES256: 64,
+  ES384: 96,
+  ES512: 132,
+  EdDSA: 64,
+  Ed25519: 64,
+};
 
 /** Options of {@link createAssertionVerifier}. */
 export interface AssertionVerifierOptions {
@@ -110,17 +134,23 @@ const DEFAULT_MAX_LIFETIME_SECONDS = 300;
 
 /**
  * A verifier of `private_key_jwt` client assertions. Checks, in order: the
- * assertion is a compact JWS whose `typ`, if any, is `JWT` or
+ * assertion is a compact JWS of three canonical base64url parts, without a
+ * `crit` header, whose `typ`, if any, is `JWT` or
  * `client-authentication+jwt` (`malformed`) with an allowed asymmetric `alg`
- * (`algorithm`); a key of the client's key set verifies it (`key_set`,
- * `key_not_found`, `signature`) — for a remote key set, an unknown `kid` or
- * a signature no cached key verifies triggers exactly one refetch with
- * `{ refresh: true }`; then the claims: `exp` present and `aud`
+ * (`algorithm`) and a signature of that algorithm's length (`malformed`); a
+ * key of the client's key set verifies it (`key_set`, `key_not_found`,
+ * `signature`), trying at most {@link MAX_KEYS_TRIED} keys that fit the
+ * `kid`, `alg`, key type and curve — for a remote key set, an unknown `kid`
+ * or a signature no cached key verifies triggers exactly one refetch with
+ * `{ refresh: true }`, verified again only if it brings another set; then
+ * the claims: `exp` present and `aud`
  * (`lifetime`, `audience`), `nbf` and `exp` (`not_yet_valid`, `expired`),
  * `iss` = `sub` = client id (`issuer_subject`), `iat` and the lifetime
  * (`not_yet_valid`, `lifetime`), `jti` (`missing_jti`); and last, single use
- * (`replayed`). Single use is checked only after everything else passed, so
- * nobody without the client's key can use up one of its `jti`s.
+ * (`replayed`), within the client's share of the replay cache
+ * (`too_many_assertions`, see {@link ReplayCache}). Single use is checked
+ * only after everything else passed, so nobody without the client's key
+ * can use up one of its `jti`s or its share.
  *
  * @example
  * const verifier = createAssertionVerifier({ maxLifetimeSeconds: 120 });
@@ -151,7 +181,7 @@ export function createAssertionVerifier(options: AssertionVerifierOptions = {}):
   return {
     async verify(assertion, { audience, keySet, expectedClientId }) {
       const audiences = checkAudience(audience);
-      readAllowedHeader(assertion, algorithms);
+      const header = readAllowedHeader(assertion, algorithms);
       const currentDate = now();
       const jwtOptions: JWTVerifyOptions = {
         algorithms: [...algorithms],
@@ -163,22 +193,39 @@ export function createAssertionVerifier(options: AssertionVerifierOptions = {}):
 
       let claims: Record<string, unknown>;
       if (typeof keySet === "function") {
+        const loaded = await loadKeySet(keySet, false);
+        const cached = importKeySet(loaded);
         try {
-          claims = await verifyWithKeySet(assertion, importKeySet(await loadKeySet(keySet, false)), jwtOptions);
+          claims = await verifyWithKeySet(assertion, header, cached, jwtOptions);
         } catch (error) {
           if (!(error instanceof AssertionError) || (error.reason !== "key_not_found" && error.reason !== "signature")) throw error;
           // The client may have rotated its keys since the set was cached.
-          claims = await verifyWithKeySet(assertion, importKeySet(await loadKeySet(keySet, true)), jwtOptions);
+          const reloaded = await loadKeySet(keySet, true);
+          // The same set again (a loader rate-limits refreshes, so a forger
+          // mostly gets the cached one): its answer cannot change.
+          if (sameJson(reloaded, loaded, 4)) throw error;
+          const refreshed = importKeySet(reloaded);
+          if (refreshed === cached) throw error;
+          claims = await verifyWithKeySet(assertion, header, refreshed, jwtOptions);
         }
       } else {
-        claims = await verifyWithKeySet(assertion, importKeySet(publicKeySet(keySet)), jwtOptions);
+        claims = await verifyWithKeySet(assertion, header, importKeySet(keySet), jwtOptions);
       }
 
       const nowSeconds = Math.floor(currentDate.getTime() / 1000);
       const { clientId, jti, exp } = checkClaims(claims, { nowSeconds, clockTolerance, maxLifetime, expectedClientId, singleAudience });
       // Held until the assertion can no longer pass the exp check, tolerance included.
-      const fresh = await replayCache.add(replayKey(clientId, jti), (exp + clockTolerance) * 1000);
-      if (!fresh) throw new AssertionError("replayed", "this client assertion (its jti) was already used");
+      const recorded = await replayCache.add(replayKey(clientId, jti), (exp + clockTolerance) * 1000, { clientId });
+      if (recorded === "over_budget") {
+        throw new AssertionError(
+          "too_many_assertions",
+          "this client holds its share of unexpired client assertions; retry when one has expired (an assertion lives at most maxLifetimeSeconds)",
+        );
+      }
+      if (recorded === "full") {
+        throw new AssertionError("too_many_assertions", "the replay cache is full of unexpired client assertions; retry when one has expired");
+      }
+      if (recorded !== true) throw new AssertionError("replayed", "this client assertion (its jti) was already used");
       return { clientId, jti, expiresAt: new Date(exp * 1000) };
     },
   };
@@ -226,23 +273,42 @@ function checkAudience(audience: string | readonly string[]): string[] {
   return list;
 }
 
-function readAllowedHeader(assertion: unknown, algorithms: ReadonlySet<string>): void {
+function readAllowedHeader(assertion: unknown, algorithms: ReadonlySet<string>): JWSHeaderParameters {
   if (typeof assertion !== "string" || assertion === "") {
     throw new AssertionError("malformed", "the client assertion must be a non-empty string");
   }
   if (assertion.length > MAX_ASSERTION_LENGTH) {
     throw new AssertionError("malformed", `the client assertion is longer than ${MAX_ASSERTION_LENGTH} characters`);
   }
-  if (assertion.split(".").length !== 3) {
+  const parts = assertion.split(".");
+  if (parts.length !== 3) {
     throw new AssertionError("malformed", "the client assertion is not a JWT in JWS compact serialization");
   }
-  let header: { alg?: unknown; typ?: unknown };
+  // One spelling per assertion: jose's decoder skips padding and stray
+  // characters, so without this check one signed assertion would have many
+  // texts, defeating anything keyed on the text (logs, caches, rate limits).
+  const lengths = parts.map(canonicalBase64UrlLength);
+  const names = ["header", "payload", "signature"];
+  for (const [index, bytes] of lengths.entries()) {
+    if (bytes === null) {
+      throw new AssertionError("malformed", `the client assertion's ${names[index]} is not canonical base64url (no padding, whitespace or other characters)`);
+    }
+  }
+  let header: JWSHeaderParameters;
   try {
     header = decodeProtectedHeader(assertion);
   } catch (cause) {
     throw new AssertionError("malformed", "the client assertion's header is not valid base64url-encoded JSON", { cause });
   }
   const { alg, typ } = header;
+  if (header.crit !== undefined) {
+    // No JWS extension is implemented here, so any critical one must be refused (RFC 7515 §4.1.11).
+    const named = JSON.stringify(header.crit);
+    throw new AssertionError(
+      "malformed",
+      `the client assertion's crit header ${named.length > 100 ? `${named.slice(0, 100)}…` : named} names extensions this server does not implement`,
+    );
+  }
   if (typ !== undefined && !isClientAssertionType(typ)) {
     throw new AssertionError(
       "malformed",
@@ -255,6 +321,12 @@ function readAllowedHeader(assertion: unknown, algorithms: ReadonlySet<string>):
       `the client assertion's alg ${JSON.stringify(alg) ?? "(missing)"} is not accepted; accepted: ${[...algorithms].join(", ")}`,
     );
   }
+  const expected = SIGNATURE_BYTES[alg];
+  const signatureBytes = lengths[2]!;
+  if (signatureBytes === 0 || (expected !== undefined && signatureBytes !== expected)) {
+    throw new AssertionError("malformed", `the client assertion's ${alg} signature is ${signatureBytes} bytes${expected === undefined ? "" : `; ${expected} expected`}`);
+  }
+  return header;
 }
 
 /**
@@ -270,18 +342,32 @@ function isClientAssertionType(typ: unknown): boolean {
   return name === "jwt" || name === "client-authentication+jwt";
 }
 
-async function loadKeySet(loader: KeySetLoader, refresh: boolean): Promise<JSONWebKeySet> {
-  let keySet: unknown;
+async function loadKeySet(loader: KeySetLoader, refresh: boolean): Promise<unknown> {
   try {
-    keySet = await loader({ refresh });
+    return await loader({ refresh });
   } catch (cause) {
     if (cause instanceof AssertionError) throw cause;
     throw new AssertionError("key_set", "the client's key set could not be loaded", { cause });
   }
-  return publicKeySet(keySet);
+}
+
+/**
+ * Whether two JSON values are equal, looking at most `depth` levels deep
+ * (deeper: "not known equal"). Cheaper than serializing both: a refreshed
+ * key set is usually a copy of the cached one.
+ */
+function sameJson(a: unknown, b: unknown, depth: number): boolean {
+  if (a === b) return true;
+  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null || depth === 0) return false;
+  if (Array.isArray(a)) return Array.isArray(b) && a.length === b.length && a.every((item, i) => sameJson(item, b[i], depth - 1));
+  if (Array.isArray(b)) return false;
+  const aKeys = Object.keys(a);
+  if (aKeys.length !== Object.keys(b).length) return false;
+  return aKeys.every((key) => Object.hasOwn(b, key) && sameJson((a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key], depth - 1));
 }
 
 type LocalKeySet = ReturnType<typeof createLocalJWKSet>;
+type VerificationKey = Awaited<ReturnType<LocalKeySet>>;
 
 /** Key sets kept imported per verifier: see {@link createKeySetCache}. */
 const KEY_SET_CACHE_ENTRIES = 256;
@@ -290,9 +376,10 @@ const KEY_SET_CACHE_ENTRIES = 256;
  * Importing a public key costs more than verifying a signature with it, and
  * a stored client's key set arrives as a new object on every read; keying
  * jose's imported key sets by their JSON text lets the same keys be
- * imported once. Least recently used sets leave first.
+ * checked ({@link publicKeySet}) and imported once, and makes the same set
+ * give the same object. Least recently used sets leave first.
  */
-function createKeySetCache(maxEntries: number): (keySet: JSONWebKeySet) => LocalKeySet {
+function createKeySetCache(maxEntries: number): (keySet: unknown) => LocalKeySet {
   const cache = new Map<string, LocalKeySet>();
   return (keySet) => {
     let text: string;
@@ -305,8 +392,11 @@ function createKeySetCache(maxEntries: number): (keySet: JSONWebKeySet) => Local
     if (local !== undefined) {
       cache.delete(text);
     } else {
+      // Checked once per distinct set, not on every assertion: the key
+      // rules read every number of every key.
+      const checked = publicKeySet(keySet);
       try {
-        local = createLocalJWKSet(keySet);
+        local = createLocalJWKSet(checked);
       } catch (cause) {
         throw new AssertionError("key_set", "the client's key set is not a valid JSON Web Key Set", { cause });
       }
@@ -317,32 +407,45 @@ function createKeySetCache(maxEntries: number): (keySet: JSONWebKeySet) => Local
   };
 }
 
-async function verifyWithKeySet(assertion: string, localKeys: LocalKeySet, options: JWTVerifyOptions): Promise<Record<string, unknown>> {
-  const getKey: JWTVerifyGetKey = async (header, token) => {
-    try {
-      return await localKeys(header, token);
-    } catch (error) {
-      if (error instanceof errors.JWKSNoMatchingKey) {
-        throw new AssertionError("key_not_found", `the client's key set has no ${header.alg} key${header.kid === undefined ? "" : ` with kid ${JSON.stringify(header.kid)}`}`);
-      }
-      if (error instanceof errors.JWKSMultipleMatchingKeys) throw error;
+async function verifyWithKeySet(
+  assertion: string,
+  header: JWSHeaderParameters,
+  localKeys: LocalKeySet,
+  options: JWTVerifyOptions,
+): Promise<Record<string, unknown>> {
+  // The keys are picked from the header read already, rather than through
+  // jwtVerify's key callback, so that several fitting keys do not cost one
+  // more parse of the assertion.
+  let candidates: Iterable<VerificationKey> | AsyncIterable<VerificationKey>;
+  try {
+    candidates = [await localKeys(header)];
+  } catch (error) {
+    if (error instanceof errors.JWKSNoMatchingKey) {
+      throw new AssertionError("key_not_found", `the client's key set has no ${header.alg} key${header.kid === undefined ? "" : ` with kid ${JSON.stringify(header.kid)}`}`);
+    }
+    if (!(error instanceof errors.JWKSMultipleMatchingKeys)) {
       throw new AssertionError("key_set", "a key of the client's key set could not be used", { cause: error });
     }
-  };
-  try {
-    return claimsOf(await jwtVerify(assertion, getKey, options));
-  } catch (error) {
-    if (!(error instanceof errors.JWKSMultipleMatchingKeys)) throw toAssertionError(error);
-    // Several keys fit (no kid, or a shared one): the signature decides which.
-    for await (const key of error) {
-      try {
-        return claimsOf(await jwtVerify(assertion, key, options));
-      } catch (attempt) {
-        if (!(attempt instanceof errors.JWSSignatureVerificationFailed)) throw toAssertionError(attempt);
-      }
-    }
-    throw new AssertionError("signature", "no key of the client's key set verifies the client assertion's signature");
+    // Several keys fit (no kid: kids are unique per key type): the
+    // signature decides which, among the first few only.
+    candidates = error;
   }
+  let tried = 0;
+  for await (const key of candidates) {
+    try {
+      return claimsOf(await jwtVerify(assertion, key, options));
+    } catch (attempt) {
+      // One key: its error says it all. Several: only a wrong signature moves on to the next.
+      if (!(attempt instanceof errors.JWSSignatureVerificationFailed) || Array.isArray(candidates)) throw toAssertionError(attempt);
+    }
+    if (++tried >= MAX_KEYS_TRIED) {
+      throw new AssertionError(
+        "signature",
+        `none of the first ${MAX_KEYS_TRIED} keys of the client's key set that fit the assertion verifies its signature; name the key with kid`,
+      );
+    }
+  }
+  throw new AssertionError("signature", "no key of the client's key set verifies the client assertion's signature");
 }
 
 function claimsOf(result: { payload: unknown }): Record<string, unknown> {
