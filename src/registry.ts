@@ -24,6 +24,7 @@ import { createResolver } from "./resolve.js";
 import { metadataToClientInput } from "./rules/metadata.js";
 import { createClientRules } from "./rules/client.js";
 import { parseClientFields } from "./rules/fields.js";
+import { boundedJsonCopy, clientInputBounds } from "./rules/json-bounds.js";
 import { DEFAULT_IDENTITY_SCOPES, toCatalog } from "./rules/scopes.js";
 import { wellFormedProblem } from "./rules/text.js";
 import { hostOf } from "./rules/uris.js";
@@ -387,7 +388,10 @@ export function createOAuthClientRegistry(
       if (typeof input !== "object" || input === null || Array.isArray(input)) {
         throw new ValidationError([{ path: "", message: "must be a JSON object" }]);
       }
-      const { client_id: clientId, client_secret: secret, created_at: createdAt, ...rest } = input as ImportClientInput;
+      // Bounded and copied before anything is read from it: a getter or proxy runs once, inside the check.
+      const bounded = boundedJsonCopy(input, clientInputBounds(limits));
+      if ("issue" in bounded) throw new ValidationError([bounded.issue]);
+      const { client_id: clientId, client_secret: secret, created_at: createdAt, ...rest } = bounded.value as ImportClientInput;
       const { fields, issues } = parseClientFields(rest, "create", limits);
       if (typeof clientId !== "string" || !IMPORTED_CLIENT_ID.test(clientId)) {
         issues.push({ path: "/client_id", message: "client_id must be 1 to 128 URL-safe characters (A-Z a-z 0-9 . _ ~ -)" });

@@ -111,6 +111,22 @@ describe("authenticateAssertion: remote keys and metadata-document clients", () 
     ]);
   });
 
+  it("a key set an injected fetcher returns 100,000 levels deep, or not as JSON data, is refused as key_set, never a RangeError", async () => {
+    const signer = await keyPair("k1");
+    let deep: unknown = [];
+    for (let i = 0; i < 100_000; i++) deep = [deep];
+    const served: unknown[] = [{ keys: [{ ...signer.jwk, x5c: deep }] }, { keys: [{ ...signer.jwk, kid: () => "k1" }] }];
+    const { registry, clock, events } = registryFixture({
+      privateKeyJwt: { fetchKeySet: async () => served.shift() as { keys: unknown[] } },
+    });
+    const client = await registry.create("acct", createBody({ token_endpoint_auth_method: "private_key_jwt", jwks_uri: "https://keys.example.com/jwks.json" }));
+    const now = Math.floor(clock.now().getTime() / 1000);
+    expect(await registry.authenticateAssertion(await assertion(signer, client.client_id, now), { audience: TOKEN_ENDPOINT })).toBeNull();
+    expect(refusals(events).at(-1)).toEqual({ reason: "invalid_assertion", detail: "key_set" });
+    expect(await registry.authenticateAssertion(await assertion(signer, client.client_id, now), { audience: TOKEN_ENDPOINT })).toBeNull();
+    expect(refusals(events).at(-1)).toEqual({ reason: "invalid_assertion", detail: "key_set" });
+  });
+
   it("authenticates a Client ID Metadata Document client whose document carries its keys", async () => {
     const signer = await keyPair("doc-key");
     const url = "https://tool.example.com/oauth/client.json";

@@ -212,6 +212,15 @@ describe("direct library calls: ValidationError with a pointer, nothing stored",
     expect(await registry.findClient("legacy-app")).toBeNull();
   });
 
+  it("importClient reads a getter of its own members once, inside the check: one that throws is an issue at its pointer", async () => {
+    const { registry } = registryFixture();
+    const input = { ...createBody({ token_endpoint_auth_method: "none" }) } as Record<string, unknown>;
+    Object.defineProperty(input, "client_id", { enumerable: true, get: () => { throw new Error("boom"); } });
+    const error = await refusal(registry.importClient("acct", input as never), ValidationError);
+    expect(error.issues).toEqual([{ path: "/client_id", message: expect.any(String) }]);
+    expect((await registry.list("acct")).clients).toEqual([]);
+  });
+
   it("any member, not only jwks: an unknown member nested 100,000 deep", async () => {
     const { registry } = registryFixture();
     const error = await refusal(registry.create("acct", { ...createBody(), extra: nested(HUNDRED_THOUSAND) } as never), ValidationError);

@@ -9,6 +9,7 @@
 
 import type { JSONWebKeySet } from "jose";
 import { MAX_JWKS_KEYS, publicKeySetProblem } from "../rules/jwks.js";
+import { boundedJsonCopy, type JsonBounds } from "../rules/json-bounds.js";
 import { AssertionError } from "./errors.js";
 
 /** A key set as received: only its shape (`{ keys: [...] }`) is assumed until it is checked. */
@@ -51,10 +52,22 @@ export const MAX_KEY_SET_KEYS = MAX_JWKS_KEYS;
  * publicKeySet({ keys: [{ kty: "RSA", n: "…8192-bit…", e: "AQAB" }] }); // throws AssertionError("key_set"): over 4096 bits
  */
 export function publicKeySet(value: unknown): JSONWebKeySet {
-  const problem = publicKeySetProblem(value, MAX_KEY_SET_KEYS);
+  // An injected fetcher may return anything: nesting, size and non-JSON values are bounded before any key rule reads it.
+  const bounded = boundedJsonCopy(value, KEY_SET_BOUNDS);
+  if ("issue" in bounded) {
+    throw new AssertionError("key_set", `the client's key set is refused at ${bounded.issue.path || "its root"}: ${bounded.issue.message}`);
+  }
+  const problem = publicKeySetProblem(bounded.value, MAX_KEY_SET_KEYS);
   if (problem !== null) throw new AssertionError("key_set", `the client's key set ${problem}`);
-  return value as JSONWebKeySet;
+  return bounded.value as JSONWebKeySet;
 }
+
+/**
+ * Bounds of a key set as JSON, well above any set the key rules admit
+ * (at most 10 keys, 16 KiB stored or fetched): a JWK Set is at most four
+ * levels deep (set, keys, key, x5c).
+ */
+const KEY_SET_BOUNDS: Readonly<JsonBounds> = Object.freeze({ maxDepth: 8, maxNodes: 4_096, maxStringLength: 32_768, maxSize: 65_536 });
 
 /** The key fields of a client that `private_key_jwt` reads. */
 export interface ClientKeyFields {
