@@ -18,6 +18,9 @@
  *   need no server and no secret from the environment are marked so.
  * - `<!-- check-docs: partial (why) -->` on the line before a fence: an
  *   intentionally partial block (a fragment of a larger file); not compiled.
+ * - A block's imports of relative paths (`../src/my-store.js`) are the
+ *   reader's own modules: the checker leaves them out, and the preamble
+ *   declares what they provide.
  *
  * JSDoc `@example`s share one preamble (below). A source file may still have
  * unfenced examples only while it is listed in `UNFENCED_EXAMPLES_ALLOWED`;
@@ -279,16 +282,34 @@ interface Written {
   offset: number;
 }
 
+/**
+ * A block's imports of relative paths (`../src/my-store.js`) name the
+ * reader's own modules, which do not exist here: they are blanked (keeping
+ * line numbers), and the page preamble declares what they provide.
+ */
+function withoutOwnModules(code: string): string {
+  const source = ts.createSourceFile("x.ts", code, ts.ScriptTarget.Latest, true, ts.ScriptKind.TS);
+  let result = code;
+  for (const statement of [...source.statements].reverse()) {
+    if (ts.isImportDeclaration(statement) && ts.isStringLiteral(statement.moduleSpecifier) && statement.moduleSpecifier.text.startsWith(".")) {
+      const start = statement.getStart();
+      result = result.slice(0, start) + result.slice(start, statement.end).replace(/[^\n]/g, " ") + result.slice(statement.end);
+    }
+  }
+  return result;
+}
+
 function writeBlocks(blocks: DocBlock[]): Written[] {
   rmSync(workDir, { recursive: true, force: true });
   mkdirSync(workDir, { recursive: true });
   return blocks
     .filter((block) => block.mode !== "partial")
     .map((block) => {
-      const preamble = preambleFor(block.preamble, block.code);
+      const code = withoutOwnModules(block.code);
+      const preamble = preambleFor(block.preamble, code);
       const head = preamble === "" ? "" : `${preamble}\n`;
       const path = join(workDir, `${block.file.replace(/[/.]/g, "_")}_${block.line}.ts`);
-      writeFileSync(path, `${head}${block.code}\nexport {};\n`);
+      writeFileSync(path, `${head}${code}\nexport {};\n`);
       return { block, path, offset: head.split("\n").length - 1 };
     });
 }
