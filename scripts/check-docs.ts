@@ -98,9 +98,10 @@ export const UNFENCED_EXAMPLES_ALLOWED: readonly string[] = [
 
 /** What every JSDoc `@example` may assume, as a page preamble does for a page. */
 const JSDOC_PREAMBLE = `
-import type { ClientStore, OAuthClientRegistry } from "oauth-client-registry";
+import type { ClientStore, OAuthClientRegistry, StoredClient } from "oauth-client-registry";
 import type { FetchHandler } from "oauth-client-registry/http";
 declare const registry: OAuthClientRegistry;
+declare const record: StoredClient;
 declare const store: ClientStore;
 declare const handler: FetchHandler;
 declare const request: Request;
@@ -165,8 +166,28 @@ export function markdownBlocks(file: string, text: string): DocBlock[] {
   return blocks.map((block) => ({ ...block, preamble }));
 }
 
-/** The `@example`s of one source file: the fenced ones as blocks, and how many are not fenced. */
+/** Names a source file exports, for its own examples (internal modules have no public name to import them by). */
+function exportedNames(text: string): string[] {
+  const source = ts.createSourceFile("x.ts", text, ts.ScriptTarget.Latest, true, ts.ScriptKind.TS);
+  const names: string[] = [];
+  for (const statement of source.statements) {
+    const exported = ts.canHaveModifiers(statement) && ts.getModifiers(statement)?.some((m) => m.kind === ts.SyntaxKind.ExportKeyword);
+    if (exported && !ts.isExportDeclaration(statement)) names.push(...declaredNames(statement));
+    if (ts.isExportDeclaration(statement) && statement.exportClause && ts.isNamedExports(statement.exportClause)) {
+      names.push(...statement.exportClause.elements.map((e) => e.name.text));
+    }
+  }
+  return [...new Set(names)];
+}
+
+/**
+ * The `@example`s of one source file: the fenced ones as blocks, and how many are not fenced.
+ * An example sees what its file exports (unless it imports the name itself, by its public path).
+ */
 export function jsdocExamples(file: string, text: string): { blocks: DocBlock[]; unfenced: number } {
+  const shared = new Set(ts.createSourceFile("x.ts", JSDOC_PREAMBLE, ts.ScriptTarget.Latest, true, ts.ScriptKind.TS).statements.flatMap(declaredNames));
+  const names = exportedNames(text).filter((name) => !shared.has(name));
+  const own = names.length === 0 ? "" : `\nimport { ${names.join(", ")} } from ${JSON.stringify(relative(workDir, join(root, file)).replace(/\.ts$/, ".js"))};`;
   const blocks: DocBlock[] = [];
   let unfenced = 0;
   for (const comment of text.matchAll(/\/\*\*[\s\S]*?\*\//g)) {
@@ -183,7 +204,7 @@ export function jsdocExamples(file: string, text: string): { blocks: DocBlock[];
       const close = lines.findIndex((l, j) => j > first && /^\s*```\s*$/.test(l));
       if (close < 0) throw new Error(`${file}:${startLine + first}: unterminated fence in @example`);
       if (open[1] === "ts" || open[1] === "typescript") {
-        blocks.push({ file, line: startLine + first + 1, code: lines.slice(first + 1, close).join("\n"), preamble: JSDOC_PREAMBLE, mode: "check" });
+        blocks.push({ file, line: startLine + first + 1, code: lines.slice(first + 1, close).join("\n"), preamble: `${JSDOC_PREAMBLE}${own}`, mode: "check" });
       }
       i = close;
     }

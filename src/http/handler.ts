@@ -86,19 +86,22 @@ export const DEFAULT_MAX_BODY_BYTES = 64 * 1024;
  * Express or node:http through {@link createNodeRequestListener}.
  *
  * @example
+ * ```ts
  * import { createOAuthClientRegistry } from "oauth-client-registry";
  * import { createMemoryStore } from "oauth-client-registry/memory";
  * import { createFetchHandler, UnauthorizedError } from "oauth-client-registry/http";
  *
+ * const sessions = new Map<string, { accounts: string[] }>(); // your sessions, by bearer token
  * const registry = createOAuthClientRegistry(createMemoryStore());
  * const handler = createFetchHandler(registry, {
- *   authorize: async (request, { accountId, permission }) => {
- *     const session = await mySessions.fromRequest(request);
+ *   authorize: (request, { accountId }) => {
+ *     const session = sessions.get(request.headers.get("authorization")?.replace(/^Bearer /, "") ?? "");
  *     if (!session) throw new UnauthorizedError();
- *     return session.can(permission, accountId);
+ *     return accountId === null || session.accounts.includes(accountId);
  *   },
  * });
  * const response = await handler(new Request("http://localhost/client/v4/oauth/scopes"));
+ * ```
  */
 export function createFetchHandler(registry: OAuthClientRegistry, options: FetchHandlerOptions): FetchHandler {
   validateFetchHandlerOptions(options);
