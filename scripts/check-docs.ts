@@ -281,9 +281,14 @@ function sourceFiles(dir: string): string[] {
     .sort();
 }
 
+/** README.md and docs/*.md. */
+export function docPages(): string[] {
+  return ["README.md", ...readdirSync(join(root, "docs")).filter((f) => f.endsWith(".md")).sort().map((f) => `docs/${f}`)];
+}
+
 /** Every block the checker knows of, and the problems found while collecting them. */
 export function collectBlocks(): { blocks: DocBlock[]; problems: string[] } {
-  const pages = ["README.md", ...readdirSync(join(root, "docs")).filter((f) => f.endsWith(".md")).sort().map((f) => `docs/${f}`)];
+  const pages = docPages();
   const blocks = pages.flatMap((page) => markdownBlocks(page, readFileSync(join(root, page), "utf8")));
   const problems: string[] = [];
   for (const file of [...sourceFiles("src"), ...sourceFiles("adapters")]) {
@@ -352,10 +357,46 @@ function consumerOptions(paths: Record<string, string>): ts.CompilerOptions {
   };
 }
 
+/** Type names the pages must not mention unless an entry point exports them (`ServeOptions` once was such a name). */
+const API_TYPE_NAME = /`([A-Z][A-Za-z0-9]*(?:Options|Error))`/g;
+/** Such names that are not this package's: the platform's and other packages'. */
+const FOREIGN_NAMES = new Set([
+  ...["TypeError", "Error", "SyntaxError", "RangeError", "AbortError"],
+  // The error classes of the `cloudflare` SDK, as cloudflare-compatibility.md maps statuses to them.
+  ...["BadRequestError", "AuthenticationError", "PermissionDeniedError", "APIError", "InternalServerError"],
+]);
+
+/** Every name the package's entry points export, as the compiler sees them. */
+function publicNames(program: ts.Program): Set<string> {
+  const checker = program.getTypeChecker();
+  const names = new Set<string>();
+  for (const file of Object.values(packagePaths())) {
+    const source = program.getSourceFile(file);
+    const symbol = source && checker.getSymbolAtLocation(source);
+    if (symbol) for (const exported of checker.getExportsOfModule(symbol)) names.add(exported.name);
+  }
+  return names;
+}
+
+/** Pages that name an `…Options` or `…Error` type no entry point exports claim an API that does not exist. */
+function unexportedNames(program: ts.Program, pages: readonly string[]): string[] {
+  const names = publicNames(program);
+  const problems: string[] = [];
+  for (const page of pages) {
+    const lines = readFileSync(join(root, page), "utf8").split("\n");
+    lines.forEach((line, index) => {
+      for (const [, name] of line.matchAll(API_TYPE_NAME)) {
+        if (!names.has(name!) && !FOREIGN_NAMES.has(name!)) problems.push(`${page}:${index + 1}: \`${name}\` is not exported from any entry point of the package`);
+      }
+    });
+  }
+  return problems;
+}
+
 /** Compiler diagnostics of every block, reported at their place in the page or source file. */
-export function typecheck(written: Written[]): string[] {
+export function typecheck(written: Written[], pages: readonly string[] = []): string[] {
   const program = ts.createProgram(
-    written.map((w) => w.path),
+    [...written.map((w) => w.path), ...Object.values(packagePaths())],
     consumerOptions(packagePaths()),
   );
   const byPath = new Map(written.map((w) => [w.path, w]));
@@ -375,7 +416,7 @@ export function typecheck(written: Written[]): string[] {
     const where = line < owner.offset ? `${owner.block.file}:${owner.block.line} (preamble line ${line + 1})` : `${owner.block.file}:${owner.block.line + line - owner.offset}:${character + 1}`;
     problems.push(`${where} TS${diagnostic.code} ${message}`);
   }
-  return problems;
+  return [...problems.sort(), ...unexportedNames(program, pages)];
 }
 
 /** Runs the blocks marked `run`, each in its own empty directory, with the package names mapped as for the compiler. */
@@ -399,7 +440,7 @@ function runBlocks(written: Written[]): string[] {
 function main(): void {
   const { blocks, problems } = collectBlocks();
   const written = writeBlocks(blocks);
-  problems.push(...typecheck(written));
+  problems.push(...typecheck(written, docPages()));
   const run = !process.argv.includes("--no-run");
   if (run && problems.length === 0) problems.push(...runBlocks(written));
   const counts = { checked: written.length, ran: run ? written.filter((w) => w.block.mode === "run").length : 0, partial: blocks.length - written.length };

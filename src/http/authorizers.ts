@@ -100,7 +100,7 @@ const READ_PERMISSIONS: ReadonlySet<Permission> = new Set<Permission>([
  *
  * @example
  * ```ts
- * hashCredentialSecret("my-random-token"); // "sha256$3b0c…"
+ * hashCredentialSecret("test"); // "sha256$9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
  * ```
  */
 export function hashCredentialSecret(secret: string): string {
@@ -242,7 +242,7 @@ export interface CredentialsAuthorizer {
  *
  * const credentials = createCredentialsAuthorizer([
  *   { name: "ci", tokenHash: hashCredentialSecret(process.env.CI_TOKEN!), accounts: "*", access: "read_write" },
- *   { name: "audit", email: "audit@example.com", keyHash: "sha256$9f86d0…", accounts: ["acct-1"], access: "read" },
+ *   { name: "audit", email: "audit@example.com", keyHash: hashCredentialSecret(process.env.AUDIT_API_KEY!), accounts: ["acct-1"], access: "read" },
  * ]);
  * const handler = createFetchHandler(registry, { authorize: credentials.authorize });
  * // later, e.g. on SIGHUP: credentials.replace(await loadMyCredentials());
