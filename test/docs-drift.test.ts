@@ -226,6 +226,14 @@ describe("what npm readers get", () => {
     }
   });
 
+  it("README's Stability section names every subpath export as public API", () => {
+    const { exports } = JSON.parse(read("package.json")) as { exports: Record<string, unknown> };
+    const stability = /^## Stability\n([\s\S]*?)^## /m.exec(read("README.md"))![1]!;
+    for (const subpath of Object.keys(exports).filter((s) => s !== "./package.json")) {
+      expect(stability).toContain(subpath === "." ? "`oauth-client-registry`" : `\`${subpath.slice(1)}\``);
+    }
+  });
+
   it("the install line names @types/pg, which the pg snippets need in a strict TypeScript project", () => {
     const usesPg = PAGES.some((page) => /^import pg from "pg";$/m.test(read(page)));
     expect(usesPg).toBe(true);
