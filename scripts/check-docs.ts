@@ -352,7 +352,6 @@ function consumerOptions(paths: Record<string, string>): ts.CompilerOptions {
     lib: ["lib.es2023.d.ts", "lib.es2024.string.d.ts", "lib.dom.d.ts", "lib.dom.iterable.d.ts"],
     types: ["node"],
     esModuleInterop: true,
-    allowImportingTsExtensions: true,
     paths: Object.fromEntries(Object.entries(paths).map(([name, file]) => [name, [file]])),
   };
 }
