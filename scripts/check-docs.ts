@@ -15,7 +15,9 @@
  *   Each block gets the preamble minus the names the block declares itself.
  * - `<!-- check-docs: run -->` on the line before a fence: the block also
  *   runs (with tsx, in an empty directory) and must exit 0. Only blocks that
- *   need no server and no secret from the environment are marked so.
+ *   need no server and no secret from the environment are marked so. In a
+ *   run block, a statement followed by a result comment (`// true`,
+ *   `// null`, `// { matched: "current", … }`) must give that result.
  * - `<!-- check-docs: partial (why) -->` on the line before a fence: an
  *   intentionally partial block (a fragment of a larger file); not compiled.
  * - A block's imports of relative paths (`../src/my-store.js`) are the
@@ -404,6 +406,55 @@ export function typecheck(written: Written[], pages: readonly string[] = []): st
   return [...problems.sort(), ...unexportedNames(program, pages)];
 }
 
+/** What a `// …` comment after a statement of a run block says it evaluates to. */
+type Expected = { kind: "value"; value: unknown } | { kind: "partial"; entries: Record<string, unknown> };
+
+const LITERAL = String.raw`true|false|null|-?\d+(?:\.\d+)?|"(?:[^"\\]|\\.)*"`;
+
+/**
+ * Reads a result comment: a literal (`// true`, `// null`, `// "x"`,
+ * optionally followed by `:` or `,` and prose) or an object of literals
+ * that may end in `…` (`// { matched: "current", … }`, checked member by
+ * member). Anything else is prose, not a claim.
+ */
+export function expectedResult(comment: string): Expected | null {
+  const literal = new RegExp(`^(${LITERAL})(?:$|[:,;]|\\s)`).exec(comment);
+  if (literal) return { kind: "value", value: JSON.parse(literal[1]!) };
+  const object = /^\{\s*(.*?)\s*\}/.exec(comment);
+  if (!object) return null;
+  const entries: Record<string, unknown> = {};
+  for (const part of object[1]!.split(/,\s*/)) {
+    if (part === "…" || part === "") continue;
+    const member = new RegExp(`^(\\w+): (${LITERAL})$`).exec(part);
+    if (!member) return null;
+    entries[member[1]!] = JSON.parse(member[2]!);
+  }
+  return { kind: "partial", entries };
+}
+
+/** The block with each top-level statement that has a result comment turned into a check of that result. */
+function withResultChecks(code: string, block: DocBlock, offset: number): string {
+  const source = ts.createSourceFile("x.ts", code, ts.ScriptTarget.Latest, true, ts.ScriptKind.TS);
+  let result = code;
+  for (const statement of [...source.statements].reverse()) {
+    if (!ts.isExpressionStatement(statement)) continue;
+    const rest = code.slice(statement.end).split("\n")[0]!;
+    const comment = /^\s*\/\/\s*(.*)$/.exec(rest);
+    const expected = comment ? expectedResult(comment[1]!) : null;
+    if (!expected) continue;
+    const line = block.line - offset + source.getLineAndCharacterOfPosition(statement.getStart()).line;
+    const check = `__checkDocResult(${statement.expression.getText()}, ${JSON.stringify(expected)}, ${JSON.stringify(`${block.file}:${line}`)});`;
+    result = result.slice(0, statement.getStart()) + check + result.slice(statement.end);
+  }
+  return `${result}
+function __checkDocResult(actual: unknown, expected: { kind: string; value?: unknown; entries?: Record<string, unknown> }, where: string): void {
+  const got = actual as Record<string, unknown> | null;
+  const ok = expected.kind === "value" ? Object.is(actual, expected.value) : got !== null && typeof got === "object" && Object.entries(expected.entries ?? {}).every(([k, v]) => Object.is(got[k], v));
+  if (!ok) throw new Error(\`\${where}: the comment says \${JSON.stringify(expected.kind === "value" ? expected.value : expected.entries)}, the code gives \${JSON.stringify(actual)}\`);
+}
+`;
+}
+
 /** Runs the blocks marked `run`, each in its own empty directory, with the package names mapped as for the compiler. */
 function runBlocks(written: Written[]): string[] {
   const tsconfig = join(workDir, "tsconfig.json");
@@ -411,10 +462,12 @@ function runBlocks(written: Written[]): string[] {
   writeFileSync(tsconfig, JSON.stringify({ compilerOptions: { module: "NodeNext", moduleResolution: "NodeNext", target: "ES2022", paths } }, null, 2));
   const tsx = join(root, "node_modules", "tsx", "dist", "cli.mjs");
   const problems: string[] = [];
-  for (const { block, path } of written.filter((w) => w.block.mode === "run")) {
+  for (const { block, path, offset } of written.filter((w) => w.block.mode === "run")) {
     const cwd = join(workDir, `run-${relative(workDir, path).replace(/\.ts$/, "")}`);
     mkdirSync(cwd, { recursive: true });
-    const result = spawnSync(process.execPath, [tsx, "--tsconfig", tsconfig, path], { cwd, encoding: "utf8", timeout: 60_000 });
+    const checked = path.replace(/\.ts$/, ".run.ts");
+    writeFileSync(checked, withResultChecks(readFileSync(path, "utf8"), block, offset));
+    const result = spawnSync(process.execPath, [tsx, "--tsconfig", tsconfig, checked], { cwd, encoding: "utf8", timeout: 60_000 });
     if (result.status !== 0) {
       problems.push(`${block.file}:${block.line}: the block exits with ${result.status ?? result.signal}\n${(result.stderr || result.stdout).trim().slice(0, 2000)}`);
     }
