@@ -121,6 +121,12 @@ describe("api.md lists every operation, option and error of the core", () => {
     for (const [name] of classes) expect(api, `api.md: a row for ${name}`).toMatch(new RegExp(`^\\| \`${name}\``, "m"));
   });
 
+  it("the option error api.md quotes is the one the registry throws", () => {
+    const quoted = /For example\s+`maxWriteAttempts: Number\("abc"\)` throws `([^`]+)`/.exec(api.replace(/\n/g, " "));
+    expect(quoted, "api.md quotes an option error").not.toBeNull();
+    expect(() => createOAuthClientRegistry(createMemoryStore(), { maxWriteAttempts: Number("abc") })).toThrow(quoted![1]!);
+  });
+
   it("metadataToClientInput is said to come from oauth-client-registry/registration, where it is exported, and not from the main entry", () => {
     expect("metadataToClientInput" in root).toBe(false);
     expect(typeof registration.metadataToClientInput).toBe("function");
