@@ -74,8 +74,9 @@ describe("jsdocExamples", () => {
   });
 
   it("the list of files allowed unfenced examples only names files that still have one", () => {
+    // New unfenced examples fail `npm run test:docs`; here only the list itself is held to the sources.
     const { problems } = collectBlocks();
-    expect(problems).toEqual([]);
+    expect(problems.filter((p) => p.includes("remove it from UNFENCED_EXAMPLES_ALLOWED"))).toEqual([]);
     expect(UNFENCED_EXAMPLES_ALLOWED).not.toContain("src/http/handler.ts");
   });
 });
