@@ -61,8 +61,10 @@ export const STATUS_BY_CODE = Object.freeze({
  * Base class of every error the registry throws on purpose.
  *
  * @example
+ * ```ts
  * try { await registry.get("acct", "missing") }
  * catch (e) { if (e instanceof OAuthClientError) console.log(e.status, e.code) }
+ * ```
  */
 export class OAuthClientError extends Error {
   readonly code: OAuthClientErrorCode;
@@ -95,7 +97,10 @@ export const MAX_ISSUES = 100;
  * how many more there were. Applying it twice changes nothing more.
  *
  * @example
+ * ```ts
+ * const tooMany = Array.from({ length: 16_000 }, (_, i) => ({ path: `/scopes/${i}`, message: "not a scope" }));
  * limitIssues(tooMany).at(-1); // { path: "", message: "and 15901 more issues (only the first 99 are listed)" }
+ * ```
  */
 export function limitIssues(issues: readonly ValidationIssue[]): readonly ValidationIssue[] {
   if (issues.length <= MAX_ISSUES) return issues;
@@ -110,7 +115,9 @@ export function limitIssues(issues: readonly ValidationIssue[]): readonly Valida
  * an error, or the response carrying it, much larger than the input.
  *
  * @example
+ * ```ts
  * throw new ValidationError([{ path: "/client_name", message: "must not be empty" }])
+ * ```
  */
 export class ValidationError extends OAuthClientError {
   constructor(issues: readonly ValidationIssue[], message?: string, code: "validation_failed" | "invalid_client_metadata" = "validation_failed") {
@@ -124,7 +131,13 @@ export class ValidationError extends OAuthClientError {
  * (`issues` say which, with pointers into the document).
  *
  * @example
- * catch (e) { if (e instanceof ClientMetadataError) return oauthError("invalid_client", e.message) }
+ * ```ts
+ * try {
+ *   await registry.resolveClient("https://app.example.com/oauth-client.json");
+ * } catch (e) {
+ *   if (e instanceof ClientMetadataError) console.log(e.issues); // answer invalid_client with e.message
+ * }
+ * ```
  */
 export class ClientMetadataError extends ValidationError {
   constructor(issues: readonly ValidationIssue[], message?: string) {
@@ -136,7 +149,9 @@ export class ClientMetadataError extends ValidationError {
  * The client does not exist for this account (it may exist for another one).
  *
  * @example
+ * ```ts
  * throw new NotFoundError("OAuth client not found")
+ * ```
  */
 export class NotFoundError extends OAuthClientError {
   constructor(message = "OAuth client not found", code: "not_found" | "rotated_secret_not_found" = "not_found") {
@@ -149,7 +164,9 @@ export class NotFoundError extends OAuthClientError {
  * exists, a client id is taken, or concurrent writers kept winning).
  *
  * @example
+ * ```ts
  * throw new ConflictError("rotated_secret_exists", "delete the rotated secret first")
+ * ```
  */
 export class ConflictError extends OAuthClientError {
   constructor(
@@ -165,7 +182,10 @@ export class ConflictError extends OAuthClientError {
  * someone else changed the client since the caller read it.
  *
  * @example
- * await registry.update("acct", id, patch, { expectedVersion: 3 }); // throws PreconditionFailedError when stale
+ * ```ts
+ * const client = await registry.get("acct", "0123456789abcdef0123456789abcdef");
+ * await registry.update("acct", client.client_id, { client_name: "New" }, { expectedVersion: 3 }); // PreconditionFailedError when stale
+ * ```
  */
 export class PreconditionFailedError extends OAuthClientError {
   constructor(message = "the client changed since it was read; read it again and retry") {
@@ -179,7 +199,13 @@ export class PreconditionFailedError extends OAuthClientError {
  * after `retryAfterSeconds` is expected to succeed once the database is back.
  *
  * @example
- * catch (e) { if (e instanceof StorageUnavailableError) res.setHeader("retry-after", e.retryAfterSeconds) }
+ * ```ts
+ * try {
+ *   await registry.list("acct");
+ * } catch (e) {
+ *   if (e instanceof StorageUnavailableError) console.log(`retry in ${e.retryAfterSeconds} s`);
+ * }
+ * ```
  */
 export class StorageUnavailableError extends OAuthClientError {
   /** Suggested wait before a retry, in seconds. */
@@ -196,7 +222,13 @@ export class StorageUnavailableError extends OAuthClientError {
  * imported secrets); the request was refused without doing any of it.
  *
  * @example
- * catch (e) { if (e instanceof OverloadedError) return new Response(null, { status: 503 }) }
+ * ```ts
+ * try {
+ *   await registry.authenticate("legacy-client", "imported secret");
+ * } catch (e) {
+ *   if (e instanceof OverloadedError) console.log("answer 503 with Retry-After: 1");
+ * }
+ * ```
  */
 export class OverloadedError extends OAuthClientError {
   constructor(message = "too many slow secret verifications are in progress; retry shortly") {
@@ -209,7 +241,9 @@ export class OverloadedError extends OAuthClientError {
  * The message is not exposed over HTTP.
  *
  * @example
- * throw new InternalError("store returned a malformed record", { cause })
+ * ```ts
+ * throw new InternalError("store returned a malformed record", { cause: new Error("no client_id column") });
+ * ```
  */
 export class InternalError extends OAuthClientError {
   constructor(message = "internal error", options: { cause?: unknown } = {}) {

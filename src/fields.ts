@@ -40,7 +40,9 @@ export type ClientSource = z.infer<typeof clientSourceSchema>;
  * Whether a method authenticates with a shared secret (and so the client has one).
  *
  * @example
+ * ```ts
  * usesSecret("private_key_jwt"); // false
+ * ```
  */
 export function usesSecret(method: TokenEndpointAuthMethod): boolean {
   return method === "client_secret_basic" || method === "client_secret_post";
@@ -426,8 +428,10 @@ export const UPDATE_FIELDS = namesWhere((spec) => spec.input !== undefined && sp
  * is refused (the field is required).
  *
  * @example
+ * ```ts
  * nullMeaning("allowed_cors_origins"); // "default": back to []
  * nullMeaning("client_name");          // undefined: required, cannot be cleared
+ * ```
  */
 export function nullMeaning(field: string): NullMeaning | undefined {
   return Object.hasOwn(CLIENT_FIELDS, field) ? (CLIENT_FIELDS as Record<string, FieldSpec>)[field]!.onNull : undefined;
@@ -452,7 +456,9 @@ const schemasByLimits = new WeakMap<RegistryLimits, FieldSchemas>();
  * The per-field input schemas for `limits` (cached per limits object).
  *
  * @example
+ * ```ts
  * fieldSchemas(DEFAULT_LIMITS).redirect_uris.safeParse(["https://app.example.com/cb"]).success; // true
+ * ```
  */
 export function fieldSchemas(limits: RegistryLimits): FieldSchemas {
   let schemas = schemasByLimits.get(limits);
@@ -530,7 +536,9 @@ const INITIAL_VALUES: readonly [string, () => unknown][] = entries.flatMap(([nam
  * before a field existed reads back as.
  *
  * @example
+ * ```ts
  * storedDefaults().allowed_cors_origins; // []
+ * ```
  */
 export function storedDefaults(): Partial<StoredClientFields> {
   const defaults: Record<string, unknown> = {};
@@ -545,7 +553,10 @@ export function storedDefaults(): Partial<StoredClientFields> {
  * missing.
  *
  * @example
- * fillStoredDefaults({ client_id: "a" }).allowed_cors_origins; // []
+ * ```ts
+ * const written: Partial<StoredClientFields> = { client_name: "Written before CORS origins existed" };
+ * fillStoredDefaults(written).allowed_cors_origins; // []
+ * ```
  */
 export function fillStoredDefaults<T extends object>(record: T): T {
   const values = record as Record<string, unknown>;
@@ -622,7 +633,9 @@ function compileClientObject(): ClientObjectBuilder | null {
  * Exported so tests hold both builders to the same output.
  *
  * @example
- * clientObjectByLoop(record, { has_rotated_secret: false }); // deep-equal to clientObject(record, …)
+ * ```ts
+ * clientObjectByLoop({ ...record }, { has_rotated_secret: false }); // deep-equal to clientObject(record, …)
+ * ```
  */
 export function clientObjectByLoop(values: Record<string, unknown>, computed: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
@@ -655,7 +668,9 @@ let buildClientObject: ClientObjectBuilder | undefined;
  * from the table: this runs for every client of every read.
  *
  * @example
+ * ```ts
  * const client = clientObject(record, { has_rotated_secret: false });
+ * ```
  */
 export function clientObject(
   record: StoredClientFields,
@@ -678,7 +693,9 @@ function structuredCopy(value: unknown): unknown {
  * Which tracked fields differ between two versions of a record.
  *
  * @example
- * changedFields(before, after); // ["client_name"]
+ * ```ts
+ * changedFields(record, { ...record, client_name: "New name" }); // ["client_name"]
+ * ```
  */
 export function changedFields(before: StoredClientFields, after: StoredClientFields): ChangeTrackedField[] {
   return CHANGE_TRACKED_FIELDS.filter((name) => JSON.stringify(before[name]) !== JSON.stringify(after[name]));

@@ -33,7 +33,9 @@ function isCleanString(value: unknown, max: number): value is string {
  * answered (NotFound, null) without a store lookup.
  *
  * @example
+ * ```ts
  * isPlausibleClientId("a\u0000b"); // false
+ * ```
  */
 export function isPlausibleClientId(clientId: unknown): clientId is string {
   return isCleanString(clientId, MAX_CLIENT_ID_LENGTH);
@@ -44,7 +46,9 @@ export function isPlausibleClientId(clientId: unknown): clientId is string {
  * characters, well-formed Unicode, no control characters.
  *
  * @example
+ * ```ts
  * accountIdIssue("acct\u0000"); // { path: "/account_id", message: "…control characters…" }
+ * ```
  */
 export function accountIdIssue(accountId: unknown): ValidationIssue | null {
   if (typeof accountId !== "string" || accountId.length === 0 || accountId.length > MAX_ACCOUNT_ID_LENGTH) {
@@ -64,7 +68,9 @@ export function accountIdIssue(accountId: unknown): ValidationIssue | null {
  * or null: an integer from 1 to `maxPageSize`.
  *
  * @example
+ * ```ts
  * `per_page ${pageSizeProblem(0, 100)}`; // "per_page must be an integer from 1 to 100"
+ * ```
  */
 export function pageSizeProblem(size: unknown, maxPageSize: number): string | null {
   return Number.isInteger(size) && (size as number) >= 1 && (size as number) <= maxPageSize
@@ -81,7 +87,9 @@ const STORED_TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
  * already allowed to list.
  *
  * @example
- * const cursor = encodeCursor(lastRecordOfPage);
+ * ```ts
+ * const cursor = encodeCursor(record); // the last record of a page
+ * ```
  */
 export function encodeCursor(record: Pick<StoredClient, "created_at" | "client_id">): string {
   const bytes = new TextEncoder().encode(JSON.stringify([record.created_at, record.client_id]));
@@ -94,7 +102,9 @@ export function encodeCursor(record: Pick<StoredClient, "created_at" | "client_i
  * client can have).
  *
  * @example
+ * ```ts
  * decodeCursor(encodeCursor(record)); // { created_at, client_id }
+ * ```
  */
 export function decodeCursor(cursor: unknown): ListPosition | null {
   if (typeof cursor !== "string" || cursor.length > 512 || !/^[A-Za-z0-9_-]+$/.test(cursor)) return null;

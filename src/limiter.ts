@@ -12,8 +12,14 @@ export type WorkLimiter = <T>(task: () => T | Promise<T>) => Promise<T>;
  * Creates a limiter.
  *
  * @example
+ * ```ts
+ * import { createSecretHasher } from "oauth-client-registry";
+ *
  * const limit = createWorkLimiter({ concurrency: 2, maxQueue: 64 });
- * const ok = await limit(() => scryptHasher.verify(secret, stored));
+ * const scrypt = createSecretHasher({ algorithm: "scrypt" });
+ * const stored = await scrypt.hash("an imported secret");
+ * const ok = await limit(() => scrypt.verify("an imported secret", stored)); // true
+ * ```
  */
 export function createWorkLimiter(options: { concurrency: number; maxQueue: number }): WorkLimiter {
   const { concurrency, maxQueue } = options;

@@ -10,7 +10,10 @@ import type { StoredClient } from "./store.js";
  * gets its table default, secrets none.
  *
  * @example
- * const draft = newRecord("acct", generateClientId(), fields, new Date().toISOString());
+ * ```ts
+ * declare const fields: Parameters<typeof newRecord>[2]; // parsed create fields (parseClientFields)
+ * const draft = newRecord("acct", "0123456789abcdef0123456789abcdef", fields, new Date().toISOString());
+ * ```
  */
 export function newRecord(accountId: string, clientId: string, fields: ParsedClientFields, at: string): StoredClient {
   return {
@@ -34,7 +37,9 @@ export function newRecord(accountId: string, clientId: string, fields: ParsedCli
  * from visibility, which only the promotion rule changes).
  *
  * @example
- * const merged = mergeFields(current, { client_name: "New" }, now);
+ * ```ts
+ * const merged = mergeFields(record, { client_name: "New" }, new Date().toISOString());
+ * ```
  */
 export function mergeFields(current: StoredClient, fields: ParsedClientFields, at: string): StoredClient {
   const { visibility: _visibility, ...rest } = definedFields(fields);
@@ -52,7 +57,9 @@ function definedFields(fields: ParsedClientFields): ParsedClientFields {
  * behind. Visibility is left out: only promotion changes it.
  *
  * @example
+ * ```ts
  * replacementFields({ client_name: "App" }).allowed_cors_origins; // []
+ * ```
  */
 export function replacementFields(fields: ParsedClientFields): ParsedClientFields {
   const out: Record<string, unknown> = { ...fields };

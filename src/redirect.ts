@@ -43,11 +43,13 @@ function isUsablePort(port: string | undefined): boolean {
  * query must still be identical.
  *
  * @example
+ * ```ts
  * const client = { redirect_uris: ["https://app.example.com/cb", "http://127.0.0.1/cb"] };
  * isRedirectUriAllowed(client, "https://app.example.com/cb");       // true
  * isRedirectUriAllowed(client, "https://app.example.com/cb?x=1");   // false: not the registered URI
  * isRedirectUriAllowed(client, "http://127.0.0.1:53127/cb");        // true: loopback, any port
  * isRedirectUriAllowed(client, "http://localhost:53127/cb");        // false: another host
+ * ```
  */
 export function isRedirectUriAllowed(client: { redirect_uris: readonly string[] }, uri: string): boolean {
   // Callers pass request parameters straight through; anything but a string is a refusal, not a crash.

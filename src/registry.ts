@@ -3,6 +3,7 @@
  * {@link ClientStore}: each loads, applies the rules, and writes with
  * compare-and-swap. The rules themselves live in their own modules.
  */
+import { validateRegistryOptions } from "./options.js";
 import { ConflictError, NotFoundError, PreconditionFailedError, ValidationError } from "./errors.js";
 import { emitSafely, type RegistryEvent } from "./events.js";
 import {
@@ -93,6 +94,7 @@ export function createOAuthClientRegistry(
   store: ClientStore,
   options: OAuthClientRegistryOptions = {},
 ): OAuthClientRegistry {
+  validateRegistryOptions(options);
   const limits: RegistryLimits = Object.freeze({ ...DEFAULT_LIMITS, ...definedOnly(options.limits ?? {}) });
   validateLimits(limits);
   const now = options.now ?? (() => new Date());

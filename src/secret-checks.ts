@@ -45,7 +45,9 @@ export interface SecretChecksOptions {
  * {@link MAX_SECRET_LENGTH} characters.
  *
  * @example
+ * ```ts
  * isPresentableSecret(""); // false
+ * ```
  */
 export function isPresentableSecret(secret: unknown): secret is string {
   return typeof secret === "string" && secret.length > 0 && secret.length <= MAX_SECRET_LENGTH;
@@ -55,8 +57,13 @@ export function isPresentableSecret(secret: unknown): secret is string {
  * Creates the secret checks of one registry.
  *
  * @example
- * const checks = createSecretChecks({ hasher, importHasher, slowHashConcurrency: 2, slowHashQueueLimit: 64 });
- * await checks.match(secret, record.secret_hash, null); // "current" | null
+ * ```ts
+ * import { createSecretHasher, defaultSecretHasher } from "oauth-client-registry";
+ *
+ * const importHasher = createSecretHasher({ algorithm: "scrypt" });
+ * const checks = createSecretChecks({ hasher: defaultSecretHasher, importHasher, slowHashConcurrency: 2, slowHashQueueLimit: 64 });
+ * await checks.match("a presented secret", record.secret_hash, null); // "current" | null
+ * ```
  */
 export function createSecretChecks(options: SecretChecksOptions): SecretChecks {
   const { hasher, importHasher } = options;

@@ -76,7 +76,9 @@ export interface SecretCrypto {
  * node:crypto.
  *
  * @example
+ * ```ts
  * const hasher = createSecretHasherOn(portableSecretCrypto);
+ * ```
  */
 export const portableSecretCrypto: SecretCrypto = Object.freeze({
   sha256Hex: (secret: string) => bytesToHex(sha256(utf8ToBytes(secret))),
@@ -137,7 +139,9 @@ function nodeSecretCryptoFrom(crypto: typeof NodeCrypto): SecretCrypto {
  * node:crypto. {@link createSecretHasher} uses it when it exists.
  *
  * @example
+ * ```ts
  * const hasher = createSecretHasherOn(nodeSecretCrypto ?? portableSecretCrypto);
+ * ```
  */
 export const nodeSecretCrypto: SecretCrypto | undefined = (() => {
   const crypto = loadNodeCrypto();
@@ -162,9 +166,11 @@ export interface SecretHasherOptions {
  * are the same either way.
  *
  * @example
+ * ```ts
  * const hasher = createSecretHasher({ algorithm: "scrypt" });
  * const stored = await hasher.hash("imported-legacy-secret"); // "scrypt$17$8$1$…"
  * await hasher.verify("imported-legacy-secret", stored);     // true
+ * ```
  */
 export function createSecretHasher(options: SecretHasherOptions = {}): SecretHasher {
   return createSecretHasherOn(nodeSecretCrypto ?? portableSecretCrypto, options);
@@ -174,7 +180,9 @@ export function createSecretHasher(options: SecretHasherOptions = {}): SecretHas
  * {@link createSecretHasher} on a given implementation of the primitives.
  *
  * @example
+ * ```ts
  * const portable = createSecretHasherOn(portableSecretCrypto, { algorithm: "scrypt" });
+ * ```
  */
 export function createSecretHasherOn(crypto: SecretCrypto, options: SecretHasherOptions = {}): SecretHasher {
   const algorithm = options.algorithm ?? "sha256";
@@ -229,7 +237,9 @@ const hex32 = customAlphabet("0123456789abcdef", 32);
  * A new client id: 32 lowercase hex characters (128 random bits).
  *
  * @example
+ * ```ts
  * generateClientId() // "3f0c9a…" (32 chars)
+ * ```
  */
 export function generateClientId(): string {
   return hex32();
@@ -240,7 +250,9 @@ export function generateClientId(): string {
  * after an optional prefix.
  *
  * @example
+ * ```ts
  * generateSecret("ocs_") // "ocs_V1StGXR8_Z5jdHi6B-myT…"
+ * ```
  */
 export function generateSecret(prefix = ""): string {
   return `${prefix}${nanoid(43)}`;
@@ -250,7 +262,9 @@ export function generateSecret(prefix = ""): string {
  * A random token for client_uri verification TXT records.
  *
  * @example
+ * ```ts
  * generateVerificationToken() // "p0mD7…" (32 URL-safe characters)
+ * ```
  */
 export function generateVerificationToken(): string {
   return nanoid(32);

@@ -28,7 +28,9 @@ const LOST_CONNECTION = /connection terminated|connection ended|timeout exceeded
  * rather than that the call was wrong.
  *
  * @example
+ * ```ts
  * isStorageUnavailable(Object.assign(new Error("terminating connection"), { code: "57P01" })); // true
+ * ```
  */
 export function isStorageUnavailable(error: unknown, depth = 0): boolean {
   if (depth > 4 || typeof error !== "object" || error === null) return false;
@@ -51,7 +53,9 @@ export function isStorageUnavailable(error: unknown, depth = 0): boolean {
  * other fault {@link InternalError} (500).
  *
  * @example
- * const record = await storeCall(() => store.get(accountId, clientId));
+ * ```ts
+ * const found = await storeCall(() => store.get("acct", "0123456789abcdef0123456789abcdef"));
+ * ```
  */
 export async function storeCall<T>(call: () => Promise<T>): Promise<T> {
   try {

@@ -48,8 +48,12 @@ export interface ListQuery {
  * the given account. `client_id` is unique across all accounts.
  *
  * @example
+ * ```ts
+ * import { createMemoryStore } from "oauth-client-registry/memory";
+ *
  * const store: ClientStore = createMemoryStore();
  * const ok = await store.insert(record); // false if client_id is taken
+ * ```
  */
 export interface ClientStore {
   /** The record with this id in this account, or null. */

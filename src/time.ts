@@ -7,8 +7,10 @@ const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?
  * rolled-over days or hours, an explicit offset or Z.
  *
  * @example
+ * ```ts
  * parseRfc3339("2019-05-17T10:20:30Z"); // 1558088430000
  * parseRfc3339("2019-02-30T00:00:00Z"); // NaN
+ * ```
  */
 export function parseRfc3339(value: string): number {
   const m = RFC3339.exec(value);

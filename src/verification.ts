@@ -11,7 +11,9 @@ export type ResolveTxt = (hostname: string) => Promise<string[][]>;
  * runtimes without `node:dns` can inject their own resolver instead.
  *
  * @example
+ * ```ts
  * const records = await resolveTxtWithNodeDns("example.com"); // [["v=spf1 …"], …]
+ * ```
  */
 export const resolveTxtWithNodeDns: ResolveTxt = async (hostname) => {
   const dns = await import("node:dns/promises");
@@ -24,7 +26,9 @@ export const resolveTxtWithNodeDns: ResolveTxt = async (hostname) => {
  * (no such host, no TXT records, timeout) counts as not found.
  *
  * @example
+ * ```ts
  * await hasTxtRecord(resolveTxtWithNodeDns, "example.com", "oauth-client-verification=abc") // false
+ * ```
  */
 export async function hasTxtRecord(resolve: ResolveTxt, hostname: string, expected: string): Promise<boolean> {
   let records: unknown;

@@ -19,8 +19,10 @@ export function tagVersion<T extends object>(client: T, version: number): T {
  * conditional write; `undefined` for any other object (a copy included).
  *
  * @example
- * const client = await registry.get("acct", id);
- * await registry.update("acct", id, patch, { expectedVersion: clientVersion(client) });
+ * ```ts
+ * const client = await registry.get("acct", "0123456789abcdef0123456789abcdef");
+ * await registry.update("acct", client.client_id, { client_name: "New" }, { expectedVersion: clientVersion(client) });
+ * ```
  */
 export function clientVersion(client: OAuthClient): number | undefined {
   return versions.get(client);

@@ -12,7 +12,7 @@ import type { FinishedRequest } from "./access-log.js";
 const METHODS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]);
 
 /** Outcome labels of an authentication at the token endpoint. */
-export type AuthenticationOutcome = "success" | "unknown_client" | "invalid_secret" | "no_secret";
+export type AuthenticationOutcome = "success" | "unknown_client" | "invalid_secret" | "no_secret" | "secret_expired" | "invalid_assertion";
 
 /** The metrics `serve` exposes, and the hooks that feed them. */
 export interface ServeMetrics {
@@ -33,8 +33,9 @@ export interface ServeMetrics {
  * - `oauth_registry_http_requests_total{method, route, status}`
  * - `oauth_registry_http_request_duration_seconds{method, route}` (histogram)
  * - `oauth_registry_client_authentications_total{outcome, secret}`: outcome
- *   `success`, `unknown_client`, `invalid_secret` or `no_secret`; secret
- *   `current`, `rotated` or `none`. While `secret="rotated"` stops growing,
+ *   `success`, `unknown_client`, `invalid_secret`, `no_secret`,
+ *   `secret_expired` or `invalid_assertion`; secret `current`, `rotated`,
+ *   `private_key_jwt` or `none`. While `secret="rotated"` stops growing,
  *   no client still uses its previous secret and it can be deleted.
  *
  * `route` is a route template (`/client/v4/accounts/{account_id}/oauth_clients`,

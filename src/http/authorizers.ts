@@ -24,11 +24,13 @@ export const MAX_CREDENTIAL_EMAIL_LENGTH = 320;
  * never differ and timing tells nothing about the token).
  *
  * @example
+ * ```ts
  * import { bearerTokenAuthorize, createFetchHandler } from "oauth-client-registry/http";
  *
  * const handler = createFetchHandler(registry, {
  *   authorize: bearerTokenAuthorize(process.env.OAUTH_REGISTRY_API_TOKEN!),
  * });
+ * ```
  */
 export function bearerTokenAuthorize(token: string): Authorize {
   if (typeof token !== "string" || token === "") {
@@ -97,7 +99,9 @@ const READ_PERMISSIONS: ReadonlySet<Permission> = new Set<Permission>([
  * with a single hash.
  *
  * @example
- * hashCredentialSecret("my-random-token"); // "sha256$3b0c…"
+ * ```ts
+ * hashCredentialSecret("test"); // "sha256$9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+ * ```
  */
 export function hashCredentialSecret(secret: string): string {
   return `sha256$${bytesToHex(sha256(utf8ToBytes(secret)))}`;
@@ -111,8 +115,10 @@ const emailDigest = (email: string): Uint8Array => sha256(utf8ToBytes(email.toLo
  * operator may have pasted a secret where its hash belongs).
  *
  * @example
+ * ```ts
  * validateCredentials([{ tokenHash: "oops", accounts: "*", access: "read" }]);
  * // [{ index: 0, message: "tokenHash must be sha256$ followed by 64 lowercase hex digits …" }]
+ * ```
  */
 export function validateCredentials(credentials: readonly ApiCredential[]): CredentialProblem[] {
   const problems: CredentialProblem[] = [];
@@ -231,14 +237,16 @@ export interface CredentialsAuthorizer {
  * credentials tells which one nearly matched.
  *
  * @example
+ * ```ts
  * import { createCredentialsAuthorizer, createFetchHandler, hashCredentialSecret } from "oauth-client-registry/http";
  *
  * const credentials = createCredentialsAuthorizer([
  *   { name: "ci", tokenHash: hashCredentialSecret(process.env.CI_TOKEN!), accounts: "*", access: "read_write" },
- *   { name: "audit", email: "audit@example.com", keyHash: "sha256$9f86d0…", accounts: ["acct-1"], access: "read" },
+ *   { name: "audit", email: "audit@example.com", keyHash: hashCredentialSecret(process.env.AUDIT_API_KEY!), accounts: ["acct-1"], access: "read" },
  * ]);
  * const handler = createFetchHandler(registry, { authorize: credentials.authorize });
  * // later, e.g. on SIGHUP: credentials.replace(await loadMyCredentials());
+ * ```
  */
 export function createCredentialsAuthorizer(credentials: readonly ApiCredential[]): CredentialsAuthorizer {
   let current = compile(credentials);

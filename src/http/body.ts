@@ -28,7 +28,9 @@ const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
  * True for `application/json` and `application/*+json`, with an optional UTF-8 charset.
  *
  * @example
+ * ```ts
  * isJsonContentType("application/merge-patch+json; charset=utf-8"); // true
+ * ```
  */
 export function isJsonContentType(header: string | null): boolean {
   if (header === null) return false;
@@ -48,7 +50,9 @@ export function isJsonContentType(header: string | null): boolean {
  * exceeded; rejects when the stream breaks.
  *
  * @example
+ * ```ts
  * const bytes = await readLimitedBody(request, 65536); // null: too large
+ * ```
  */
 export async function readLimitedBody(request: Request, limit: number): Promise<Uint8Array | null> {
   const declared = request.headers.get("content-length");
@@ -103,8 +107,10 @@ function exceedsDepth(value: unknown, max: number): boolean {
  * for rotate and delete) pass; a non-empty body must be declared JSON.
  *
  * @example
+ * ```ts
  * const body = await readJsonBody(request, 65536);
- * if (!body.ok) return refuse(body.problem);
+ * if (!body.ok) console.log(body.problem); // too large, not JSON, malformed, …
+ * ```
  */
 export function readJsonBody(request: Request, limit: number): Promise<BodyResult> {
   return parseJsonBody(() => readLimitedBody(request, limit), () => request.headers.get("content-type"), limit);
@@ -116,7 +122,10 @@ export function readJsonBody(request: Request, limit: number): Promise<BodyResul
  * `contentType` is asked only for a non-empty body.
  *
  * @example
+ * ```ts
+ * const bytes = new TextEncoder().encode('{"client_name":"Dashboard"}');
  * const body = await parseJsonBody(() => Promise.resolve(bytes), () => "application/json", 65536);
+ * ```
  */
 export async function parseJsonBody(
   read: () => Promise<Uint8Array | null>,

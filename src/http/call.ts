@@ -34,7 +34,9 @@ export const CALL_HANDLER: unique symbol = Symbol("oauth-client-registry.callHan
  * A fetch `Request` as an {@link IncomingCall}.
  *
  * @example
- * const answer = await handleCall(fetchCall(request));
+ * ```ts
+ * const answer = await callHandlerOf(handler)?.(fetchCall(request));
+ * ```
  */
 export function fetchCall(request: Request): IncomingCall {
   return new FetchCall(request);
@@ -103,7 +105,9 @@ function splitHttpUrl(url: string): { pathname: string; search: string } | null 
  * `createFetchHandler` (a wrapper around one hides it).
  *
  * @example
+ * ```ts
  * const direct = callHandlerOf(handler); // undefined for any other fetch handler
+ * ```
  */
 export function callHandlerOf(handler: unknown): CallHandler | undefined {
   const entry = (handler as { [CALL_HANDLER]?: unknown })[CALL_HANDLER];

@@ -66,8 +66,10 @@ const NUMBERED: Readonly<Record<HttpErrorKind, Omit<HttpErrorCode, "status">>> =
  * The error table, keyed by kind.
  *
  * @example
+ * ```ts
  * import { HTTP_ERROR_CODES } from "oauth-client-registry/http";
  * HTTP_ERROR_CODES.rotated_secret_exists.code; // 1301
+ * ```
  */
 export const HTTP_ERROR_CODES: Readonly<Record<HttpErrorKind, HttpErrorCode>> = Object.freeze(
   Object.fromEntries(

@@ -34,8 +34,10 @@ interface Frame {
  * meaningful result.
  *
  * @example
+ * ```ts
  * findDuplicateKeys('{"a":1,"b":{"c":2,"c":3},"a":4}');
  * // { pointers: ["/b/c", "/a"], more: 0 }
+ * ```
  */
 export function findDuplicateKeys(text: string, limit = 100): DuplicateKeys {
   const result: DuplicateKeys = { pointers: [], more: 0 };

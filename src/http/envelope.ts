@@ -81,7 +81,9 @@ const SUCCESS_HEAD = '{"success":true,"errors":[],"messages":[],"result":';
  * and no envelope object is built.
  *
  * @example
+ * ```ts
  * successAnswer({ id: "abc" }).body; // '{"success":true,"errors":[],"messages":[],"result":{"id":"abc"}}'
+ * ```
  */
 export function successAnswer(result: unknown, options: { resultInfo?: ResultInfo; headers?: ExtraHeaders } = {}): Answer {
   const info = options.resultInfo === undefined ? "" : `,"result_info":${JSON.stringify(options.resultInfo)}`;
@@ -94,7 +96,9 @@ export function successAnswer(result: unknown, options: { resultInfo?: ResultInf
  * An error answer of the given kind with one or more entries.
  *
  * @example
+ * ```ts
  * failureAnswer("route_not_found", [{ message: "no route for GET /x" }]).status; // 404
+ * ```
  */
 export function failureAnswer(
   kind: HttpErrorKind,
@@ -118,7 +122,9 @@ export function failureAnswer(
  * The fetch `Response` of an answer; `head` drops the body (a HEAD request).
  *
  * @example
- * return toResponse(successAnswer({ id: "abc" }));
+ * ```ts
+ * const response = toResponse(successAnswer({ id: "abc" }));
+ * ```
  */
 export function toResponse(answer: Answer, head = false): Response {
   return jsonResponse(head ? null : answer.body, answer.status, answer.headers);
@@ -128,7 +134,9 @@ export function toResponse(answer: Answer, head = false): Response {
  * A 200 response carrying `result` (and `result_info` for lists).
  *
  * @example
- * return success({ id: "abc" });
+ * ```ts
+ * const response = success({ id: "abc" });
+ * ```
  */
 export function success(result: unknown, options: { resultInfo?: ResultInfo; headers?: ExtraHeaders } = {}): Response {
   return toResponse(successAnswer(result, options));
@@ -138,7 +146,9 @@ export function success(result: unknown, options: { resultInfo?: ResultInfo; hea
  * An error response of the given kind with one or more entries.
  *
  * @example
- * return failure("route_not_found", [{ message: "no route for GET /x" }]);
+ * ```ts
+ * const response = failure("route_not_found", [{ message: "no route for GET /x" }]); // 404
+ * ```
  */
 export function failure(
   kind: HttpErrorKind,
@@ -153,7 +163,9 @@ export function failure(
  * `MAX_ISSUES`, even for an error not built by `ValidationError`.
  *
  * @example
+ * ```ts
  * issueEntries([{ path: "/scopes/0", message: "not in the catalog" }]); // [{ message: "not in the catalog", pointer: "/scopes/0" }]
+ * ```
  */
 export function issueEntries(issues: readonly ValidationIssue[]): { message: string; pointer: string }[] {
   return limitIssues(issues).map((issue) => ({ message: issue.message, pointer: issue.path }));
@@ -164,7 +176,10 @@ export function issueEntries(issues: readonly ValidationIssue[]): { message: str
  * errors that are not safe to expose are replaced by a generic one.
  *
  * @example
- * catch (error) { if (error instanceof OAuthClientError) return errorAnswer(error) }
+ * ```ts
+ * import { NotFoundError } from "oauth-client-registry";
+ * errorAnswer(new NotFoundError()).status; // 404
+ * ```
  */
 export function errorAnswer(error: OAuthClientError): Answer {
   const kind: HttpErrorKind = error.code in HTTP_ERROR_CODES ? error.code : "internal_error";
@@ -185,7 +200,10 @@ export function errorAnswer(error: OAuthClientError): Answer {
  * {@link errorAnswer} as a fetch `Response`.
  *
  * @example
- * catch (error) { if (error instanceof OAuthClientError) return errorResponse(error) }
+ * ```ts
+ * import { NotFoundError } from "oauth-client-registry";
+ * const response = errorResponse(new NotFoundError()); // 404, code 1200
+ * ```
  */
 export function errorResponse(error: OAuthClientError): Response {
   return toResponse(errorAnswer(error));

@@ -9,7 +9,9 @@ import { OAuthClientError, STATUS_BY_CODE } from "../errors.js";
  * The caller could not be identified (missing or bad credentials): 401.
  *
  * @example
+ * ```ts
  * throw new UnauthorizedError()
+ * ```
  */
 export class UnauthorizedError extends OAuthClientError {
   constructor(message = "authentication required") {
@@ -21,7 +23,9 @@ export class UnauthorizedError extends OAuthClientError {
  * The caller is known but may not do this: 403.
  *
  * @example
+ * ```ts
  * throw new ForbiddenError("missing permission account.oauth-client.create")
+ * ```
  */
 export class ForbiddenError extends OAuthClientError {
   constructor(message = "not allowed") {
@@ -33,7 +37,9 @@ export class ForbiddenError extends OAuthClientError {
  * The request body is larger than the configured limit: 413.
  *
  * @example
+ * ```ts
  * throw new PayloadTooLargeError(65536)
+ * ```
  */
 export class PayloadTooLargeError extends OAuthClientError {
   constructor(limitBytes: number) {
@@ -45,7 +51,9 @@ export class PayloadTooLargeError extends OAuthClientError {
  * The request body is not declared as JSON: 415.
  *
  * @example
+ * ```ts
  * throw new UnsupportedMediaTypeError("text/plain")
+ * ```
  */
 export class UnsupportedMediaTypeError extends OAuthClientError {
   constructor(contentType: string | null) {

@@ -8,7 +8,9 @@
  * The ETag of a client at `version`.
  *
  * @example
+ * ```ts
  * clientEtag(3); // "\"v3\""
+ * ```
  */
 export function clientEtag(version: number): string {
   return `"v${version}"`;
@@ -30,7 +32,9 @@ const MAX_TAGS = 32;
  * tags fails the precondition.
  *
  * @example
+ * ```ts
  * parseIfMatch('"v3", "v4"'); // { kind: "versions", versions: [3, 4] }
+ * ```
  */
 export function parseIfMatch(header: string | null): IfMatch {
   if (header === null) return { kind: "absent" };

@@ -19,6 +19,7 @@ import { generateOpenApiDocument, normalizeBasePath } from "./openapi.js";
 import { findPathProblem } from "./path.js";
 import { allowHeader, matchRoute, type AccountPermission, type GlobalPermission, type Operation } from "./routes.js";
 import type { OAuthScope } from "./schemas.js";
+import { validateFetchHandlerOptions } from "../options.js";
 
 /** Registry list issues that are about the query string (others, such as the account id, keep their own answer). */
 const QUERY_ISSUE_PATHS = new Set(["/cursor", "/source", "/usedBefore", "/neverUsed"]);
@@ -85,24 +86,25 @@ export const DEFAULT_MAX_BODY_BYTES = 64 * 1024;
  * Express or node:http through {@link createNodeRequestListener}.
  *
  * @example
+ * ```ts
  * import { createOAuthClientRegistry } from "oauth-client-registry";
  * import { createMemoryStore } from "oauth-client-registry/memory";
  * import { createFetchHandler, UnauthorizedError } from "oauth-client-registry/http";
  *
+ * const sessions = new Map<string, { accounts: string[] }>(); // your sessions, by bearer token
  * const registry = createOAuthClientRegistry(createMemoryStore());
  * const handler = createFetchHandler(registry, {
- *   authorize: async (request, { accountId, permission }) => {
- *     const session = await mySessions.fromRequest(request);
+ *   authorize: (request, { accountId }) => {
+ *     const session = sessions.get(request.headers.get("authorization")?.replace(/^Bearer /, "") ?? "");
  *     if (!session) throw new UnauthorizedError();
- *     return session.can(permission, accountId);
+ *     return accountId === null || session.accounts.includes(accountId);
  *   },
  * });
  * const response = await handler(new Request("http://localhost/client/v4/oauth/scopes"));
+ * ```
  */
 export function createFetchHandler(registry: OAuthClientRegistry, options: FetchHandlerOptions): FetchHandler {
-  if (typeof options?.authorize !== "function") {
-    throw new TypeError("createFetchHandler: options.authorize is required (a function deciding every call)");
-  }
+  validateFetchHandlerOptions(options);
   const authorize = options.authorize;
   const basePath = normalizeBasePath(options.basePath ?? "/client/v4");
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;

@@ -277,7 +277,12 @@ function lightObject<T>(prototype: object, state: CallState): T {
  * `authorize` is a light one (see the module comment).
  *
  * @example
- * const call = nodeCall(incoming, "localhost"); // throws MalformedTargetError for a bad Host
+ * ```ts
+ * import { createServer } from "node:http";
+ * createServer((incoming) => {
+ *   const call = nodeCall(incoming, "localhost"); // throws MalformedTargetError for a bad Host
+ * });
+ * ```
  */
 export function nodeCall(incoming: ExpressLikeRequest, hostname: string): IncomingCall & { bodyTouched(): boolean } {
   return new NodeCall(incoming, hostname);

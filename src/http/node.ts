@@ -48,11 +48,13 @@ const MAX_DRAIN_BYTES = 1024 * 1024;
  * encoded slash or backslash anywhere in the path answers 400 `bad_request`.
  *
  * @example
+ * ```ts
  * import { createServer } from "node:http";
- * import { createFetchHandler, createNodeRequestListener } from "oauth-client-registry/http";
+ * import { bearerTokenAuthorize, createFetchHandler, createNodeRequestListener } from "oauth-client-registry/http";
  *
- * const handler = createFetchHandler(registry, { authorize });
+ * const handler = createFetchHandler(registry, { authorize: bearerTokenAuthorize(process.env.API_TOKEN!) });
  * createServer(createNodeRequestListener(handler)).listen(8787, "127.0.0.1");
+ * ```
  */
 export function createNodeRequestListener(
   handler: FetchHandler,

@@ -287,9 +287,11 @@ function operationObject(operation: Operation, pathParams: string[]): JsonValue 
  * Builds the OpenAPI 3.1 document of the HTTP API.
  *
  * @example
+ * ```ts
  * import { generateOpenApiDocument } from "oauth-client-registry/http";
  * const doc = generateOpenApiDocument({ basePath: "/api" });
  * doc.paths["/accounts/{account_id}/oauth_clients"]; // { get: …, post: … }
+ * ```
  */
 export function generateOpenApiDocument(options: OpenApiOptions = {}): OpenApiDocument {
   const basePath = normalizeBasePath(options.basePath ?? "/client/v4");
@@ -326,7 +328,9 @@ export function generateOpenApiDocument(options: OpenApiOptions = {}): OpenApiDo
  * Normalizes a base path: leading slash, no trailing slash, `""` for the root.
  *
  * @example
+ * ```ts
  * normalizeBasePath("api/"); // "/api"
+ * ```
  */
 export function normalizeBasePath(basePath: string): string {
   const trimmed = basePath.trim().replace(/\/+$/, "");

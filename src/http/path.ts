@@ -23,8 +23,10 @@ const DOT_SEGMENT = /^(?:\.|%(?:25)*2e){1,2}$/i;
  * target (`IncomingMessage.url`) or `new URL(request.url).pathname`.
  *
  * @example
+ * ```ts
  * findPathProblem("/client/v4/accounts/a/oauth_clients/%2E%2e/b"); // "the path contains a dot segment …"
  * findPathProblem("/client/v4/accounts/a/oauth_clients"); // null
+ * ```
  */
 export function findPathProblem(path: string): string | null {
   // Without a dot, a percent sign or a backslash there is nothing to refuse.
@@ -46,7 +48,9 @@ export function findPathProblem(path: string): string | null {
  * scheme and authority, which never look like dot segments.
  *
  * @example
+ * ```ts
  * rawRequestPath("/client/v4/oauth/scopes?x=1"); // "/client/v4/oauth/scopes"
+ * ```
  */
 export function rawRequestPath(target: string): string {
   const end = target.search(/[?#]/);

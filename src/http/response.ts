@@ -113,7 +113,9 @@ const lazyBodies = nodeOwnResponse();
  * A JSON `Response` for `text` (null: no body) with the given status and headers.
  *
  * @example
+ * ```ts
  * const response = jsonResponse('{"ok":true}', 200, { "content-type": "application/json" });
+ * ```
  */
 export function jsonResponse(text: string | null, status: number, headers: Record<string, string>): Response {
   if (text === null || !lazyBodies) return new Response(text, { status, headers });

@@ -110,7 +110,9 @@ export interface RouteMatch {
  * Finds the route whose template matches the decoded path segments.
  *
  * @example
+ * ```ts
  * matchRoute(["accounts", "a1", "oauth_clients"])?.params; // { account_id: "a1" }
+ * ```
  */
 export function matchRoute(segments: readonly string[]): RouteMatch | null {
   for (const route of ROUTES) {
@@ -140,7 +142,9 @@ export function matchRoute(segments: readonly string[]): RouteMatch | null {
  * The Allow header value of a route (HEAD is served wherever GET is).
  *
  * @example
+ * ```ts
  * allowHeader(matchRoute(["oauth", "scopes"])!.route); // "GET, HEAD"
+ * ```
  */
 export function allowHeader(route: Route): string {
   const methods: string[] = route.operations.map((o) => o.method);

@@ -11,6 +11,7 @@ import { readJsonBody, type BodyProblem } from "../http/body.js";
 import { accountIdIssue } from "../ids.js";
 import { findPathProblem } from "../http/path.js";
 import type { RegisteredClient } from "../registry-api.js";
+import { validateRegistrationHandlerOptions } from "../options.js";
 import {
   clientToMetadata,
   metadataToClientInput,
@@ -187,7 +188,7 @@ export function createRegistrationHandler(
   registry: RegistrationRegistry,
   options: RegistrationHandlerOptions,
 ): (request: Request) => Promise<Response> {
-  if (options === null || typeof options !== "object") throw new TypeError("createRegistrationHandler: options are required");
+  validateRegistrationHandlerOptions(options);
   const { accountId, resolveAccount, initialAccessToken, policy, rateLimit } = options;
   const cors = options.cors === true;
   if ((accountId === undefined) === (resolveAccount === undefined)) {

@@ -32,8 +32,10 @@ export interface ClientRules {
  * Creates the client-level rules for a registry's options.
  *
  * @example
+ * ```ts
  * const rules = createClientRules({ scopeRules: { identityScopes: ["profile"] }, newVerificationText: () => "v=abc" });
- * const record = await rules.apply(draft, null, fields, []);
+ * const stored = await rules.apply(record, null, {}, []); // throws a ValidationError listing every issue
+ * ```
  */
 export function createClientRules(options: ClientRulesOptions): ClientRules {
   const { scopeRules, newVerificationText } = options;

@@ -43,8 +43,10 @@ export interface ScopeRules {
  * Wraps a catalog option into one async interface.
  *
  * @example
+ * ```ts
  * const catalog = toCatalog(["zone.read", "zone.edit"]);
  * await catalog.has("zone.read"); // true
+ * ```
  */
 export function toCatalog(catalog: ScopeCatalog | undefined): {
   has(scope: string): Promise<boolean>;
@@ -102,10 +104,13 @@ function repeated(seen: Map<string, number>, scope: string, i: number, at: strin
  * `offline_access` iff grant_types has `refresh_token`.
  *
  * @example
+ * ```ts
+ * const rules = { identityScopes: ["profile", "email"] };
  * await normalizeScopes(["openid", "profile"], ["authorization_code"], ["code"], rules)
  * // { scopes: ["profile", "openid"], issues: [] }
  * await normalizeScopes(["openid", "profile"], ["authorization_code"], ["token"], rules)
  * // { scopes: ["profile"], issues: [] }
+ * ```
  */
 export async function normalizeScopes(
   input: readonly string[],
@@ -169,7 +174,9 @@ function wantsOpenId(input: readonly string[], responseTypes: readonly ResponseT
  * them and never a protocol scope, each once (a repeat is refused); order kept.
  *
  * @example
+ * ```ts
  * checkOptionalScopes(["zone.read"], ["zone.read", "openid"]) // { optionalScopes: ["zone.read"], issues: [] }
+ * ```
  */
 export function checkOptionalScopes(
   optional: readonly string[],

@@ -23,7 +23,9 @@ export const WHITESPACE_OR_CONTROL = /[\s\u0000-\u001f\u007f-\u009f]/;
  * The issue of a text over its length limit.
  *
  * @example
+ * ```ts
  * tooLongMessage(200); // "must be at most 200 characters"
+ * ```
  */
 export function tooLongMessage(max: number): string {
   return `must be at most ${max} characters`;
@@ -33,8 +35,10 @@ export function tooLongMessage(max: number): string {
  * Why `value` is not well-formed Unicode, or null when it is.
  *
  * @example
+ * ```ts
  * wellFormedProblem("Caf\u00e9");   // null
  * wellFormedProblem("Caf\ud800");   // "must be well-formed Unicode: … U+D800 …"
+ * ```
  */
 export function wellFormedProblem(value: string): string | null {
   if (value.isWellFormed()) return null;
@@ -48,7 +52,9 @@ export function wellFormedProblem(value: string): string | null {
  * about `2 * max` UTF-16 units, however long `value` is.
  *
  * @example
+ * ```ts
  * exceedsCodePoints("🚀🚀", 2); // false (4 UTF-16 units, 2 code points)
+ * ```
  */
 export function exceedsCodePoints(value: string, max: number): boolean {
   if (value.length <= max) return false;
@@ -60,7 +66,9 @@ export function exceedsCodePoints(value: string, max: number): boolean {
  * The number of Unicode code points in `value` (a lone surrogate counts as one).
  *
  * @example
+ * ```ts
  * codePointLength("e\u0301🚀"); // 3
+ * ```
  */
 export function codePointLength(value: string): number {
   let count = value.length;
@@ -225,7 +233,9 @@ function refusedRangeOf(codePoint: number): RefusedCharacterRange | undefined {
  * it), or null when the character is not refused.
  *
  * @example
+ * ```ts
  * refusedCharacterName(0x202e); // "RIGHT-TO-LEFT OVERRIDE"
+ * ```
  */
 export function refusedCharacterName(codePoint: number): string | null {
   const r = refusedRangeOf(codePoint);
@@ -267,8 +277,10 @@ function partOfEmoji(codePoint: number, before: number | undefined, after: numbe
  * each named by code point (the first three distinct ones are listed).
  *
  * @example
+ * ```ts
  * displayTextProblem("Acme 🚀 ❤️ 👩‍💻");    // null
  * displayTextProblem("Acme\u202Egnp.exe"); // "must not contain U+202E (RIGHT-TO-LEFT OVERRIDE): it changes the order…"
+ * ```
  */
 export function displayTextProblem(value: string): string | null {
   const found = new Map<number, DisplayEffect>();
@@ -302,7 +314,9 @@ export function displayTextProblem(value: string): string | null {
  * Every string field of a client is built from it.
  *
  * @example
+ * ```ts
  * textSchema(5).safeParse("🚀🚀🚀🚀🚀").success; // true: five code points
+ * ```
  */
 export function textSchema(max?: number, tooLong = max === undefined ? "" : tooLongMessage(max)) {
   const wellFormed = z.string().refine((value) => wellFormedProblem(value) === null, {

@@ -110,8 +110,10 @@ function checkWebUrl(url: URL, what: string): string | null {
  * private-use scheme in reverse-domain form for native apps.
  *
  * @example
+ * ```ts
  * checkRedirectUri("https://app.example.com/cb", { maxUriLength: 2048 }) // null
  * checkRedirectUri("http://example.com/cb", { maxUriLength: 2048 })      // "…must use https…"
+ * ```
  */
 export function checkRedirectUri(raw: string, limits: UriLimits): string | null {
   return check(raw, limits, (url) => {
@@ -131,7 +133,9 @@ export function checkRedirectUri(raw: string, limits: UriLimits): string | null 
  * https, or http on a loopback host.
  *
  * @example
+ * ```ts
  * checkWebPageUrl("https://example.com/logo.png", { maxUriLength: 2048 }) // null
+ * ```
  */
 export function checkWebPageUrl(raw: string, limits: UriLimits): string | null {
   return check(raw, limits, (url) => {
@@ -149,8 +153,10 @@ export function checkWebPageUrl(raw: string, limits: UriLimits): string | null {
  * and uses this form only to compare them (duplicates, {@link isCorsOriginAllowed}).
  *
  * @example
+ * ```ts
  * normalizeOrigin("HTTPS://App.Example.com/", { maxUriLength: 2048 })
  * // { origin: "https://app.example.com" }
+ * ```
  */
 export function normalizeOrigin(
   raw: string,
@@ -178,10 +184,12 @@ export function normalizeOrigin(
  * Anything that is not an origin (including the string "null") is refused.
  *
  * @example
+ * ```ts
  * const client = { allowed_cors_origins: ["https://App.Example.com/"] };
  * isCorsOriginAllowed(client, "https://app.example.com");     // true
  * isCorsOriginAllowed(client, "https://app.example.com:443"); // true
  * isCorsOriginAllowed(client, "https://evil.example.com");    // false
+ * ```
  */
 export function isCorsOriginAllowed(client: { allowed_cors_origins: readonly string[] }, origin: string): boolean {
   const limits = { maxUriLength: 2048 };
