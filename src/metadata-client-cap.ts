@@ -43,7 +43,9 @@ export interface MetadataClientCap {
  * integer, or `Infinity` for no cap.
  *
  * @example
- * maxClientsProblem(0); // "…must be a positive integer…"
+ * ```ts
+ * maxClientsProblem(0); // "clientIdMetadataDocuments.maxClients must be a positive integer (or Infinity for no cap)"
+ * ```
  */
 export function maxClientsProblem(value: unknown): string | null {
   return value === Number.POSITIVE_INFINITY || (Number.isSafeInteger(value) && (value as number) >= 1)
@@ -55,8 +57,12 @@ export function maxClientsProblem(value: unknown): string | null {
  * Creates the cap of one registry's metadata-document account.
  *
  * @example
+ * ```ts
+ * declare const context: Parameters<typeof createMetadataClientCap>[0];
+ * const url = "https://app.example.com/oauth/client.json";
  * const cap = createMetadataClientCap(context, "acct_cimd", 10_000);
- * if (!(await cap.reserve())) throw new ClientMetadataError([{ path: "", message: "full" }]);
+ * if (!(await cap.reserve(url))) throw new Error("the account holds the most metadata-document clients it may");
+ * ```
  */
 export function createMetadataClientCap(context: RegistryContext, accountId: string, maxClients: number): MetadataClientCap {
   const { store, limits } = context;

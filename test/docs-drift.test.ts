@@ -74,6 +74,7 @@ const ASSERTION_REFUSALS: Record<AssertionRefusal, true> = {
   lifetime: true,
   missing_jti: true,
   replayed: true,
+  too_many_assertions: true,
   key_not_found: true,
   key_set: true,
 };

@@ -50,7 +50,10 @@ const SCOPE_LENGTH = 128;
  * the field rules would accept.
  *
  * @example
- * clientInputBounds(DEFAULT_LIMITS); // DEFAULT_JSON_BOUNDS
+ * ```ts
+ * declare const limits: Parameters<typeof clientInputBounds>[0];
+ * clientInputBounds(limits).maxDepth; // 32
+ * ```
  */
 export function clientInputBounds(limits: RegistryLimits): JsonBounds {
   const uriEntries = 2 * limits.maxUris + limits.maxCorsOrigins + 8;
@@ -122,9 +125,11 @@ function isPlainObject(value: object): boolean {
  * nested 100,000 deep costs 33 steps and no call depth.
  *
  * @example
- * boundedJsonCopy({ a: [1, "x"] });           // { value: { a: [1, "x"] } }
+ * ```ts
+ * boundedJsonCopy({ a: [1, "x"] }); // { value: { a: [1, "x"] } }
  * boundedJsonCopy(JSON.parse("[".repeat(40) + "]".repeat(40)));
  * // { issue: { path: "/0/0/…/0", message: "is nested more than 32 levels deep; …" } }
+ * ```
  */
 export function boundedJsonCopy(
   value: unknown,
