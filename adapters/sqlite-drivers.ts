@@ -98,6 +98,8 @@ interface DriverStatement {
   safeIntegers?(toggle: boolean): unknown;
   /** node:sqlite: the same. */
   setReadBigInts?(toggle: boolean): unknown;
+  /** bun:sqlite: releases the statement; a connection with live statements does not really close. */
+  finalize?(): unknown;
 }
 
 /** Which driver `database` belongs to, from the methods only that driver has. */
@@ -113,14 +115,11 @@ export function driverOf(database: SqliteDatabase): SqliteDriverName {
   );
 }
 
-/**
- * Wraps a connection of any supported driver. `ownClose` is set for a
- * connection the store opened, so that `isOpen` is known even on drivers
- * without an open flag.
- */
+/** Wraps a connection of any supported driver. */
 export function adoptConnection(database: SqliteDatabase): SqliteConnection {
   const driver = driverOf(database);
   let closed = false;
+  const prepared: DriverStatement[] = [];
   const shape = database as unknown as Record<string, unknown>;
   const label =
     driver === "better-sqlite3"
@@ -134,6 +133,7 @@ export function adoptConnection(database: SqliteDatabase): SqliteConnection {
     label,
     prepare<Row>(sql: string): SqliteStatement<Row> {
       const statement = database.prepare(sql) as DriverStatement;
+      if (typeof statement.finalize === "function") prepared.push(statement);
       statement.safeIntegers?.(false);
       statement.setReadBigInts?.(false);
       return {
@@ -155,6 +155,9 @@ export function adoptConnection(database: SqliteDatabase): SqliteConnection {
     },
     close() {
       closed = true;
+      // bun:sqlite closes with sqlite3_close_v2, which keeps the file open
+      // (its WAL not checkpointed) while any statement is alive.
+      for (const statement of prepared.splice(0)) statement.finalize?.();
       database.close();
     },
   };

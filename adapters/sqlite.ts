@@ -98,6 +98,8 @@ export interface SqliteStoreOptions {
 
 /** A {@link ClientStore} over SQLite; `close` releases the file if the store opened it. */
 export interface SqliteClientStore extends ClientStore {
+  /** The driver the store runs on (for a filename: the one that opened it). */
+  readonly driver: SqliteDriverName;
   close(): Promise<void>;
 }
 
@@ -510,6 +512,7 @@ export function createSqliteStore(
   }
 
   return {
+    driver: connection.driver,
     get(accountId, clientId) {
       return run(() => {
         const row = statements.get.get(clientId, accountId);

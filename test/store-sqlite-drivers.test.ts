@@ -45,11 +45,11 @@ describe("SQLite drivers: recognised by shape, loaded only when used", () => {
       const { createSqliteStore } = await import("./adapters/sqlite.ts");
       const before = loaded();
       const store = createSqliteStore(":memory:");
-      console.log(JSON.stringify({ before, after: loaded() }));
+      console.log(JSON.stringify({ before, after: loaded(), driver: store.driver }));
       await store.close();
     `;
     const child = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], { encoding: "utf8" });
     expect(child.stderr).toBe("");
-    expect(JSON.parse(child.stdout)).toStrictEqual({ before: false, after: true });
+    expect(JSON.parse(child.stdout)).toStrictEqual({ before: false, after: true, driver: "better-sqlite3" });
   });
 });

@@ -101,6 +101,7 @@ export function runSqliteDriverSuite(driver: SqliteDriverName, Database: SqliteD
     it("opens a file in WAL mode with synchronous = FULL, records the schema version, and close() releases it", async () => {
       const file = newFile();
       const { store, connection } = openCapturing(Database, file, { driver });
+      expect(store.driver).toBe(driver);
       expect(raw(connection).value("PRAGMA synchronous")).toBe(2); // FULL
       expect(raw(connection).value("PRAGMA busy_timeout")).toBe(0);
       const reader = raw(new Database(file));
