@@ -40,7 +40,8 @@ describe("SQLite drivers: recognised by shape, loaded only when used", () => {
 
   it("importing the adapter loads no driver; opening a filename loads better-sqlite3 when it is installed", () => {
     const script = `
-            const require = createRequire(import.meta.url);
+      import { createRequire } from "node:module";
+      const require = createRequire(import.meta.url);
       const loaded = () => Object.keys(require.cache).some((path) => path.includes("better-sqlite3"));
       const { createSqliteStore } = await import("./adapters/sqlite.ts");
       const before = loaded();
