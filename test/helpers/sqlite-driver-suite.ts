@@ -15,6 +15,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import type { SqliteDatabase, SqliteDriverName } from "../../adapters/sqlite-drivers.js";
 import { createSqliteStore, SQLITE_SCHEMA_VERSION, SqliteOpenError, type SqliteStoreOptions } from "../../adapters/sqlite.js";
+import { LEGACY_CLIENT_COLUMNS, toLegacyClientRow } from "../../adapters/rows.js";
 import { StorageUnavailableError } from "../../src/errors.js";
 import { makeStoredClient, runStoreConformanceSuite } from "../../src/testing/conformance.js";
 
@@ -179,6 +180,37 @@ export function runSqliteDriverSuite(driver: SqliteDriverName, Database: SqliteD
       expect(await store.getById(record.client_id)).toStrictEqual(record);
       other.close();
       await store.close();
+    });
+
+    it("migrates a schema-version-1 file (one column per field) in batches, every record reading back identical", async () => {
+      const file = newFile();
+      const connection = new Database(file);
+      const setup = raw(connection);
+      const columns = LEGACY_CLIENT_COLUMNS;
+      setup.exec(
+        `CREATE TABLE oauth_clients (${columns.map((c) => (c === "client_id" ? "client_id TEXT NOT NULL PRIMARY KEY" : c === "version" ? "version INTEGER NOT NULL" : `${c} TEXT`)).join(", ")}) STRICT`,
+      );
+      const account = `acct_v1_${counter}`;
+      // More than one copy batch (500 rows).
+      const records = Array.from({ length: 520 }, () => makeStoredClient({ account_id: account }));
+      const insert = connection.prepare(`INSERT INTO oauth_clients (${columns.join(", ")}) VALUES (${columns.map(() => "?").join(", ")})`);
+      setup.exec("BEGIN");
+      for (const record of records) {
+        const row = toLegacyClientRow(record);
+        (insert as { run(...values: unknown[]): unknown }).run(...columns.map((c) => row[c]));
+      }
+      setup.exec("COMMIT");
+      setup.exec("PRAGMA user_version = 1");
+      setup.close();
+      const store = createSqliteStore(file, { driver, synchronous: "normal" });
+      for (const record of records.slice(0, 5).concat(records.slice(-5))) {
+        expect(await store.getById(record.client_id)).toStrictEqual(record);
+      }
+      expect((await store.list(account, { limit: 1000 })).length).toBe(records.length);
+      await store.close();
+      const reader = raw(new Database(file));
+      expect(reader.value("PRAGMA user_version")).toBe(SQLITE_SCHEMA_VERSION);
+      reader.close();
     });
 
     it("adopts a connection it is given: keeps its journal mode and busy_timeout, and leaves it open", async () => {
