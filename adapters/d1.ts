@@ -116,9 +116,10 @@ async function call<T>(operation: () => Promise<T>): Promise<T> {
  * @example
  * import { createD1Store, migrateD1 } from "oauth-client-registry/d1";
  *
+ * let migrated: Promise<unknown> | undefined; // once per isolate
  * export default {
  *   async fetch(request: Request, env: { DB: D1Database }) {
- *     await migrateD1(env.DB); // or: wrangler d1 migrations apply DB
+ *     await (migrated ??= migrateD1(env.DB)); // or: wrangler d1 migrations apply
  *     const registry = createOAuthClientRegistry(createD1Store(env.DB));
  *     // …
  *   },
