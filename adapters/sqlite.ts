@@ -1,5 +1,6 @@
 /**
- * SQLite store on better-sqlite3: one file, no server, safe for several
+ * SQLite store on any synchronous SQLite driver (better-sqlite3, node:sqlite,
+ * bun:sqlite; see sqlite-drivers.ts): one file, no server, safe for several
  * processes sharing it (WAL journal, compare-and-swap writes).
  *
  * Schema versions live in `PRAGMA user_version`. Opening the store first
@@ -8,14 +9,13 @@
  * does it create or migrate the table, inside one IMMEDIATE transaction, so
  * two processes opening the same file at once cannot both migrate it.
  *
- * better-sqlite3 is synchronous: a statement that waits for a lock inside
+ * Every driver is synchronous: a statement that waits for a lock inside
  * SQLite's busy handler blocks the whole event loop. The store's statements
  * therefore never wait inside SQLite (busy_timeout 0); a locked database is
  * retried from timers, with a randomized backoff, up to a deadline.
  */
-import Database from "better-sqlite3";
 import { InternalError, StorageUnavailableError } from "../src/errors.js";
-import type { ClientStore, ListQuery } from "../src/store.js";
+import type { ClientStore, ListQuery, StoredClient } from "../src/store.js";
 import {
   CLIENT_COLUMNS as COLUMNS,
   fromClientRow,
@@ -25,23 +25,26 @@ import {
   type ClientRowRead,
   type LegacyClientRow,
 } from "./rows.js";
+import {
+  adoptConnection,
+  NoSqliteDriverError,
+  openConnection,
+  SQLITE_DRIVERS,
+  sqliteErrorCode,
+  sqliteErrorKind,
+  type SqliteConnection,
+  type SqliteDatabase,
+  type SqliteDriverName,
+  type SqliteValue,
+} from "./sqlite-drivers.js";
 
-/**
- * The part of a better-sqlite3 `Database` the store uses, written out so that
- * this package's types never require `@types/better-sqlite3`. A
- * `new Database(…)` from better-sqlite3 (any supported major) fits it.
- */
-export interface SqliteDatabase {
-  /** The file name the connection was opened with. */
-  readonly name: string;
-  /** Whether the connection is open. */
-  readonly open: boolean;
-  prepare(source: string): unknown;
-  exec(source: string): unknown;
-  pragma(source: string, options?: { simple?: boolean }): unknown;
-  transaction(fn: (...args: never[]) => unknown): unknown;
-  close(): unknown;
-}
+export type {
+  BetterSqlite3Database,
+  BunSqliteDatabase,
+  NodeSqliteDatabase,
+  SqliteDatabase,
+  SqliteDriverName,
+} from "./sqlite-drivers.js";
 
 /** Values of {@link SqliteStoreOptions.synchronous}, as `PRAGMA synchronous` names them. */
 export type SqliteSynchronous = "normal" | "full" | "extra";
@@ -84,10 +87,19 @@ export interface SqliteStoreOptions {
    * when the store opens the file, `false` for a `Database` you pass in.
    */
   quickCheck?: boolean;
+  /**
+   * The driver that opens a filename. Default: the first of better-sqlite3
+   * (when installed and its addon loads), `node:sqlite` (Node ≥ 22.5, Deno)
+   * and `bun:sqlite` (Bun) that works here. Given, only that driver is tried.
+   * Ignored for a `Database` you pass in: its driver is recognised by shape.
+   */
+  driver?: SqliteDriverName;
 }
 
 /** A {@link ClientStore} over SQLite; `close` releases the file if the store opened it. */
 export interface SqliteClientStore extends ClientStore {
+  /** The driver the store runs on (for a filename: the one that opened it). */
+  readonly driver: SqliteDriverName;
   close(): Promise<void>;
 }
 
@@ -129,6 +141,9 @@ const MAX_RETRY_MS = 50;
 /** Rows copied per statement while migrating, so a large table is never all in memory. */
 const MIGRATION_BATCH = 500;
 
+/** The columns an update writes; the key columns identify the row. */
+const UPDATED_COLUMNS = COLUMNS.filter((column) => column !== "client_id" && column !== "account_id");
+
 /** The columns of each schema version's table; `inspect` tells the versions apart by them. */
 const LAYOUTS: readonly { version: number; columns: readonly string[] }[] = [
   { version: 1, columns: LEGACY_CLIENT_COLUMNS },
@@ -136,7 +151,7 @@ const LAYOUTS: readonly { version: number; columns: readonly string[] }[] = [
 ];
 
 /** Creates the clients table of the current schema version (its list index is separate: {@link createListIndex}). */
-function createClientsTable(db: Database.Database, table: string): void {
+function createClientsTable(db: SqliteConnection, table: string): void {
   db.exec(`
     CREATE TABLE ${quote(table)} (
       client_id TEXT NOT NULL PRIMARY KEY,
@@ -148,12 +163,19 @@ function createClientsTable(db: Database.Database, table: string): void {
   `);
 }
 
-function createListIndex(db: Database.Database, table: string): void {
+function createListIndex(db: SqliteConnection, table: string): void {
   db.exec(`CREATE INDEX IF NOT EXISTS ${quote(`${table}_list_idx`)} ON ${quote(table)} (account_id, created_at, client_id)`);
 }
 
+/** Positional, in CLIENT_COLUMNS order: see {@link rowValues}. */
 function insertSql(table: string): string {
-  return `INSERT INTO ${quote(table)} (${COLUMNS.join(", ")}) VALUES (${COLUMNS.map((c) => `@${c}`).join(", ")})`;
+  return `INSERT INTO ${quote(table)} (${COLUMNS.join(", ")}) VALUES (${COLUMNS.map(() => "?").join(", ")})`;
+}
+
+/** A row's values in CLIENT_COLUMNS order, for positional parameters. */
+function rowValues(record: StoredClient): SqliteValue[] {
+  const row = toClientRow(record);
+  return COLUMNS.map((column) => row[column]);
 }
 
 /**
@@ -163,17 +185,15 @@ function insertSql(table: string): string {
  * decoded with the version-1 decoder and encoded with today's codec, in
  * batches keyed on client_id.
  */
-function moveFieldsIntoDocument(db: Database.Database, table: string): void {
+function moveFieldsIntoDocument(db: SqliteConnection, table: string): void {
   const next = `${table}_v2_migrating`;
   createClientsTable(db, next);
   const select = `SELECT ${LEGACY_CLIENT_COLUMNS.join(", ")} FROM ${quote(table)}`;
-  const first = db.prepare<[number], LegacyClientRow>(`${select} ORDER BY client_id LIMIT ?`).safeIntegers(false);
-  const after = db
-    .prepare<[string, number], LegacyClientRow>(`${select} WHERE client_id > ? ORDER BY client_id LIMIT ?`)
-    .safeIntegers(false);
+  const first = db.prepare<LegacyClientRow>(`${select} ORDER BY client_id LIMIT ?`);
+  const after = db.prepare<LegacyClientRow>(`${select} WHERE client_id > ? ORDER BY client_id LIMIT ?`);
   const insert = db.prepare(insertSql(next));
   for (let rows = first.all(MIGRATION_BATCH); rows.length > 0; ) {
-    for (const row of rows) insert.run(toClientRow(fromLegacyClientRow(row)));
+    for (const row of rows) insert.run(...rowValues(fromLegacyClientRow(row)));
     if (rows.length < MIGRATION_BATCH) break;
     rows = after.all(rows.at(-1)!.client_id, MIGRATION_BATCH);
   }
@@ -187,7 +207,7 @@ function moveFieldsIntoDocument(db: Database.Database, table: string): void {
  * only ever get added: a released upgrade never changes. One that changes
  * the columns adds the new column set to LAYOUTS.
  */
-const UPGRADES: Readonly<Record<number, (db: Database.Database, table: string) => void>> = {
+const UPGRADES: Readonly<Record<number, (db: SqliteConnection, table: string) => void>> = {
   1: moveFieldsIntoDocument,
 };
 
@@ -195,19 +215,19 @@ function quote(identifier: string): string {
   return `"${identifier.replace(/"/g, '""')}"`;
 }
 
-function errorCode(error: unknown): string {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === "string" ? code : "";
-}
-
 function isSqliteBusy(error: unknown): boolean {
-  const code = errorCode(error);
-  return code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED");
+  return sqliteErrorKind(error) === "busy";
 }
 
 function isSqliteMalformed(error: unknown): boolean {
-  const code = errorCode(error);
-  return code.startsWith("SQLITE_CORRUPT") || code === "SQLITE_NOTADB";
+  const kind = sqliteErrorKind(error);
+  return kind === "corrupt" || kind === "notadb";
+}
+
+/** The first column of the single row a pragma returns. */
+function readPragma(db: SqliteConnection, pragma: string): unknown {
+  const row = db.prepare<Record<string, unknown>>(`PRAGMA ${pragma}`).get();
+  return row === undefined ? undefined : Object.values(row)[0];
 }
 
 function messageOf(error: unknown): string {
@@ -217,23 +237,25 @@ function messageOf(error: unknown): string {
 /**
  * Runs `body` with the connection's `busy_timeout` at `ms`, then puts the
  * previous value back, so a connection the caller owns keeps its own setting
- * for its own statements. better-sqlite3 is synchronous, so nothing else can
+ * for its own statements. Every driver is synchronous, so nothing else can
  * run on the connection in between.
  */
-function withBusyTimeout<T>(db: Database.Database, ms: number, body: () => T): T {
-  const previous = Number(db.pragma("busy_timeout", { simple: true }));
+function withBusyTimeout<T>(db: SqliteConnection, ms: number, body: () => T): T {
+  const previous = Number(readPragma(db, "busy_timeout"));
   if (previous === ms) return body();
-  db.pragma(`busy_timeout = ${ms}`);
+  db.exec(`PRAGMA busy_timeout = ${ms}`);
   try {
     return body();
   } finally {
-    if (db.open) db.pragma(`busy_timeout = ${previous}`);
+    if (db.isOpen()) db.exec(`PRAGMA busy_timeout = ${previous}`);
   }
 }
 
 /** Throws when `PRAGMA quick_check` finds damage; reads the file, writes nothing. */
-function assertIntact(db: Database.Database): void {
-  const findings = (db.pragma("quick_check(5)") as Record<string, unknown>[])
+function assertIntact(db: SqliteConnection): void {
+  const findings = db
+    .prepare<Record<string, unknown>>("PRAGMA quick_check(5)")
+    .all()
     .flatMap((row) => String(Object.values(row)[0]).split("\n"))
     .filter((line) => line !== "ok" && !line.startsWith("***"));
   if (findings.length > 0) {
@@ -258,8 +280,8 @@ interface SchemaState {
  * else. The table's columns, not `user_version`, say which version it is:
  * the pragma is shared by every table of the file.
  */
-function inspect(db: Database.Database, table: string): SchemaState {
-  const version = Number(db.pragma("user_version", { simple: true }));
+function inspect(db: SqliteConnection, table: string): SchemaState {
+  const version = Number(readPragma(db, "user_version"));
   if (version > SQLITE_SCHEMA_VERSION) {
     throw new Error(
       `schema version ${version} (PRAGMA user_version) is newer than this oauth-client-registry ` +
@@ -267,16 +289,10 @@ function inspect(db: Database.Database, table: string): SchemaState {
     );
   }
   // Names are case-insensitive in SQLite: "OAUTH_CLIENTS" is the same table.
-  const type = db
-    .prepare<[string], string>("SELECT type FROM sqlite_schema WHERE name = ? COLLATE NOCASE")
-    .pluck()
-    .get(table);
+  const type = db.prepare<{ type: string }>("SELECT type FROM sqlite_schema WHERE name = ? COLLATE NOCASE").get(table)?.type;
   if (type === undefined) return { version, layout: 0 };
   if (type !== "table") throw new Error(`${table} exists but is ${type === "index" ? "an" : "a"} ${type}, not this library's table`);
-  const info = db
-    .prepare<[string], { name: string; pk: number }>("SELECT name, pk FROM pragma_table_info(?)")
-    .safeIntegers(false)
-    .all(table);
+  const info = db.prepare<{ name: string; pk: number }>("SELECT name, pk FROM pragma_table_info(?)").all(table);
   const columns = info.map((column) => column.name.toLowerCase());
   // Compared with the version whose columns it is closest to (the newest on
   // a tie), so the message names what a damaged table of ours lacks.
@@ -303,22 +319,34 @@ function inspect(db: Database.Database, table: string): SchemaState {
   return { version, layout: closest.layout };
 }
 
-function migrate(db: Database.Database, table: string): void {
-  db.transaction(() => {
+function migrate(db: SqliteConnection, table: string): void {
+  // Plain SQL rather than a driver's transaction helper: only better-sqlite3 has one.
+  db.exec("BEGIN IMMEDIATE");
+  try {
     // Again inside the lock: another process may have migrated meanwhile.
     const { layout } = inspect(db, table);
     if (layout === 0) createClientsTable(db, table);
     else for (let from = layout; from < SQLITE_SCHEMA_VERSION; from++) UPGRADES[from]!(db, table);
     createListIndex(db, table);
-    db.pragma(`user_version = ${SQLITE_SCHEMA_VERSION}`);
-  }).immediate();
+    db.exec(`PRAGMA user_version = ${SQLITE_SCHEMA_VERSION}`);
+    db.exec("COMMIT");
+  } catch (error) {
+    // SQLite may have rolled back by itself (an I/O error, a full disk);
+    // then ROLLBACK fails, and the first error is the one to report.
+    try {
+      if (db.isOpen()) db.exec("ROLLBACK");
+    } catch {
+      // nothing left to roll back
+    }
+    throw error;
+  }
 }
 
 /** The store's statements, prepared once per connection. */
-function prepareStatements(db: Database.Database, table: string) {
+function prepareStatements(db: SqliteConnection, table: string) {
   const t = quote(table);
   const columnList = COLUMNS.join(", ");
-  const prepare = (source: string) => db.prepare<unknown[], ClientRowRead>(source).safeIntegers(false);
+  const prepare = (source: string) => db.prepare<ClientRowRead>(source);
   return {
     get: prepare(`SELECT ${columnList} FROM ${t} WHERE client_id = ? AND account_id = ?`),
     getById: prepare(`SELECT ${columnList} FROM ${t} WHERE client_id = ?`),
@@ -330,10 +358,10 @@ function prepareStatements(db: Database.Database, table: string) {
         `ORDER BY created_at, client_id LIMIT ?`,
     ),
     insert: prepare(`${insertSql(table)} ON CONFLICT (client_id) DO NOTHING`),
+    // Parameters: UPDATED_COLUMNS, then client_id, account_id, the expected version.
     update: prepare(
-      `UPDATE ${t} SET ${COLUMNS.filter((c) => c !== "client_id" && c !== "account_id")
-        .map((c) => `${c} = @${c}`)
-        .join(", ")} WHERE client_id = @client_id AND account_id = @account_id AND version = @expected_version`,
+      `UPDATE ${t} SET ${UPDATED_COLUMNS.map((c) => `${c} = ?`).join(", ")} ` +
+        `WHERE client_id = ? AND account_id = ? AND version = ?`,
     ),
     delete: prepare(`DELETE FROM ${t} WHERE client_id = ? AND account_id = ?`),
     deleteVersion: prepare(`DELETE FROM ${t} WHERE client_id = ? AND account_id = ? AND version = ?`),
@@ -360,6 +388,11 @@ function nonNegativeInteger(name: string, value: number): number {
  * touch throws here (naming the file and the reason), not on first use, and
  * a refused file is left exactly as it was.
  *
+ * The database may be a better-sqlite3 `Database`, a `node:sqlite`
+ * `DatabaseSync` or a `bun:sqlite` `Database`, told apart by their methods;
+ * a filename is opened with the first of those drivers that works here
+ * (see {@link SqliteStoreOptions.driver}).
+ *
  * Given a filename, the store owns the connection: it checks the file with
  * `PRAGMA quick_check`, enables WAL and `synchronous = FULL`, and `close()`
  * closes it. Given a `Database`, its journal mode and synchronous setting
@@ -372,6 +405,10 @@ function nonNegativeInteger(name: string, value: number): number {
  *
  * const store = createSqliteStore("./clients.sqlite", { lockTimeoutMs: 2000 });
  * const registry = createOAuthClientRegistry(store);
+ *
+ * // Or a connection of your own, on any supported driver:
+ * import { DatabaseSync } from "node:sqlite";
+ * const shared = createSqliteStore(new DatabaseSync("./clients.sqlite"));
  * // … on shutdown:
  * await store.close();
  */
@@ -394,12 +431,16 @@ export function createSqliteStore(
   }
   const quickCheck = options.quickCheck ?? ownsConnection;
 
-  const label = typeof databaseOrFilename === "string" ? databaseOrFilename : databaseOrFilename.name;
-  let db: Database.Database | undefined;
+  if (options.driver !== undefined && !SQLITE_DRIVERS.includes(options.driver)) {
+    throw new Error(`driver must be one of ${SQLITE_DRIVERS.join(", ")}, got ${JSON.stringify(options.driver)}`);
+  }
+
+  // A caller's connection is recognised (and a wrong object refused) before anything runs on it.
+  let db: SqliteConnection | undefined = typeof databaseOrFilename === "string" ? undefined : adoptConnection(databaseOrFilename);
+  const label = typeof databaseOrFilename === "string" ? databaseOrFilename : db!.label;
   let statements: ReturnType<typeof prepareStatements>;
   try {
-    // A caller's connection is better-sqlite3's; the structural type only keeps its types out of ours.
-    db = typeof databaseOrFilename === "string" ? new Database(databaseOrFilename) : (databaseOrFilename as Database.Database);
+    db ??= openConnection(databaseOrFilename as string, options.driver);
     const opening = db;
     // createSqliteStore is synchronous, so opening waits for locks the
     // ordinary way; the file is only read until it is known to be ours.
@@ -408,20 +449,23 @@ export function createSqliteStore(
       const { version, layout } = inspect(opening, table);
       // WAL lets readers run beside a writer, which matters once several
       // processes share the file.
-      if (ownsConnection) opening.pragma("journal_mode = WAL");
+      if (ownsConnection) opening.exec("PRAGMA journal_mode = WAL");
       // Set after the journal mode: switching to WAL may change it.
-      if (synchronous !== undefined) opening.pragma(`synchronous = ${synchronous.toUpperCase()}`);
+      if (synchronous !== undefined) opening.exec(`PRAGMA synchronous = ${synchronous.toUpperCase()}`);
       if (layout < SQLITE_SCHEMA_VERSION || version < SQLITE_SCHEMA_VERSION) migrate(opening, table);
       return prepareStatements(opening, table);
     });
-    if (ownsConnection) opening.pragma("busy_timeout = 0");
+    if (ownsConnection) opening.exec("PRAGMA busy_timeout = 0");
   } catch (error) {
-    if (ownsConnection && db?.open) db.close();
-    const reason = isSqliteBusy(error)
-      ? `the database stayed locked by another connection for longer than lockTimeoutMs (${lockTimeoutMs} ms)`
-      : errorCode(error).startsWith("SQLITE_CORRUPT")
-        ? `the database file is malformed (${messageOf(error)}); restore it from a backup`
-        : messageOf(error);
+    if (ownsConnection && db?.isOpen()) db.close();
+    const reason =
+      error instanceof NoSqliteDriverError
+        ? error.message
+        : isSqliteBusy(error)
+          ? `the database stayed locked by another connection for longer than lockTimeoutMs (${lockTimeoutMs} ms)`
+          : sqliteErrorKind(error) === "corrupt"
+            ? `the database file is malformed (${messageOf(error)}); restore it from a backup`
+            : messageOf(error);
     throw new SqliteOpenError(label, reason, { cause: error });
   }
   const connection = db;
@@ -444,7 +488,7 @@ export function createSqliteStore(
       } catch (error) {
         if (isSqliteMalformed(error)) {
           throw new InternalError(
-            `the SQLite database file ${JSON.stringify(label)} is malformed (${errorCode(error)}: ${messageOf(error)}); ` +
+            `the SQLite database file ${JSON.stringify(label)} is malformed (${sqliteErrorCode(error)}: ${messageOf(error)}); ` +
               `restore it from a backup`,
             { cause: error },
           );
@@ -457,17 +501,18 @@ export function createSqliteStore(
         // Exposed over HTTP, so the message names no path; the cause does.
         throw new StorageUnavailableError(
           `the database stayed locked by another connection for longer than lockTimeoutMs (${lockTimeoutMs} ms); retry shortly`,
-          { cause: new Error(`SQLite database ${JSON.stringify(label)} is locked (${errorCode(busy)})`, { cause: busy }) },
+          { cause: new Error(`SQLite database ${JSON.stringify(label)} is locked (${sqliteErrorCode(busy)})`, { cause: busy }) },
         );
       }
       await new Promise((resolve) => setTimeout(resolve, Math.min(remaining, retryDelayMs(retry))));
-      if (!connection.open) {
+      if (!connection.isOpen()) {
         throw new StorageUnavailableError("the SQLite store was closed while a call waited for a lock");
       }
     }
   }
 
   return {
+    driver: connection.driver,
     get(accountId, clientId) {
       return run(() => {
         const row = statements.get.get(clientId, accountId);
@@ -489,10 +534,14 @@ export function createSqliteStore(
       });
     },
     insert(record) {
-      return run(() => statements.insert.run(toClientRow(record)).changes === 1);
+      return run(() => statements.insert.run(...rowValues(record)).changes === 1);
     },
     update(record, expectedVersion) {
-      return run(() => statements.update.run({ ...toClientRow(record), expected_version: expectedVersion }).changes === 1);
+      return run(() => {
+        const row = toClientRow(record);
+        const values = [...UPDATED_COLUMNS.map((column) => row[column]), row.client_id, row.account_id, expectedVersion];
+        return statements.update.run(...values).changes === 1;
+      });
     },
     delete(accountId, clientId, expectedVersion) {
       return run(
@@ -504,7 +553,7 @@ export function createSqliteStore(
       );
     },
     async close() {
-      if (ownsConnection && connection.open) connection.close();
+      if (ownsConnection && connection.isOpen()) connection.close();
     },
   };
 }

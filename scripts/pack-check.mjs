@@ -4,7 +4,7 @@
 // JavaScript and through the TypeScript declarations), runs a create →
 // authenticate round trip and the bin.
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
@@ -76,6 +76,12 @@ console.log("consumer ok:", ${JSON.stringify(specifiers.join(", "))});
   const help = run(join(consumer, "node_modules/.bin/oauth-client-registry"), ["serve", "--help"], consumer);
   if (!help.includes("--database-url")) throw new Error(`unexpected bin output:\n${help}`);
   console.log("consumer bin ok");
+
+  // The D1 migrations ship as files, for wrangler d1 migrations apply.
+  const migrations = join(consumer, "node_modules", pkg.name, "migrations", "d1");
+  const shipped = readdirSync(migrations).filter((name) => name.endsWith(".sql"));
+  if (shipped.length === 0) throw new Error(`no .sql files in ${migrations}`);
+  console.log(`consumer D1 migrations ok: ${shipped.join(", ")}`);
 
   // An adapter author runs the exported conformance suite with their own vitest.
   writeFileSync(

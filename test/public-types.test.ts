@@ -5,7 +5,7 @@
  */
 import Database from "better-sqlite3";
 import { describe, expect, expectTypeOf, it } from "vitest";
-import type { SqliteDatabase } from "../adapters/sqlite.js";
+import type { BetterSqlite3Database, SqliteDatabase } from "../adapters/sqlite.js";
 import type { ClientUriVerification, RegistryEvent, ScopeRules } from "../src/index.js";
 import { STORE_CONFORMANCE_CASES, type StoreConformanceCaseId, type StoreConformanceOptions } from "../src/testing/conformance.js";
 
@@ -33,7 +33,7 @@ describe("precise public types", () => {
   it("the SQLite adapter takes a structural database type that a better-sqlite3 Database fits", () => {
     const db = new Database(":memory:");
     expectTypeOf(db).toExtend<SqliteDatabase>();
-    const adopted: SqliteDatabase = db;
+    const adopted: BetterSqlite3Database = db;
     expect(adopted.open).toBe(true);
     db.close();
   });

