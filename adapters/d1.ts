@@ -114,16 +114,15 @@ async function call<T>(operation: () => Promise<T>): Promise<T> {
  * same files is already up to date.
  *
  * @example
- * import { createD1Store, migrateD1 } from "oauth-client-registry/d1";
- *
- * let migrated: Promise<unknown> | undefined; // once per isolate
- * export default {
- *   async fetch(request: Request, env: { DB: D1Database }) {
- *     await (migrated ??= migrateD1(env.DB)); // or: wrangler d1 migrations apply
- *     const registry = createOAuthClientRegistry(createD1Store(env.DB));
- *     // …
- *   },
- * };
+ * ```ts
+ * declare const env: { DB: D1DatabaseLike };
+ * let migrated: Promise<unknown> | undefined; // once per isolate, tried again after a failure
+ * migrated ??= migrateD1(env.DB).catch((error: unknown) => {
+ *   migrated = undefined;
+ *   throw error;
+ * }); // or: wrangler d1 migrations apply
+ * await migrated;
+ * ```
  */
 export async function migrateD1(database: D1DatabaseLike, options: MigrateD1Options = {}): Promise<MigrateD1Result> {
   const table = options.migrationsTable ?? DEFAULT_MIGRATIONS_TABLE;
@@ -168,10 +167,12 @@ export async function migrateD1(database: D1DatabaseLike, options: MigrateD1Opti
  * `StorageUnavailableError` (HTTP 503); the registry changes nothing then.
  *
  * @example
+ * ```ts
  * import { createOAuthClientRegistry } from "oauth-client-registry";
- * import { createD1Store } from "oauth-client-registry/d1";
  *
+ * declare const env: { DB: D1DatabaseLike };
  * const registry = createOAuthClientRegistry(createD1Store(env.DB));
+ * ```
  */
 export function createD1Store(database: D1DatabaseLike): ClientStore {
   const columns = COLUMNS.join(", ");
