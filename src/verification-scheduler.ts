@@ -11,7 +11,7 @@
  * state of its own to keep. A check that does not find the record writes
  * nothing, so it neither moves that anchor nor changes the client's version.
  */
-import { NotFoundError } from "./errors.js";
+import { NotFoundError, ValidationError } from "./errors.js";
 import type { RegistryEvent } from "./events.js";
 import type { OAuthClient } from "./fields.js";
 import type { OAuthClientRegistry } from "./registry-api.js";
@@ -270,6 +270,8 @@ export function createVerificationScheduler(
     running++;
     check(entry)
       .catch((error: unknown) => {
+        // Gone, or client_uri cleared between the read and the check: nothing left to verify.
+        if (error instanceof NotFoundError || error instanceof ValidationError) return forget(entry.accountId, entry.clientId);
         report(error);
         // Storage down, say: try again later, less often the longer it lasts.
         if (entries.get(keyOf(entry.accountId, entry.clientId)) === entry) {
@@ -288,13 +290,7 @@ export function createVerificationScheduler(
   /** One attempt: re-read the client, look the record up, and reschedule or forget it by the outcome. */
   async function check(entry: Entry): Promise<void> {
     const { accountId, clientId } = entry;
-    let client: OAuthClient;
-    try {
-      client = await registry.get(accountId, clientId);
-    } catch (error) {
-      if (error instanceof NotFoundError) return forget(accountId, clientId);
-      throw error;
-    }
+    const client = await registry.get(accountId, clientId);
     if (!stillChecking(client)) return forget(accountId, clientId);
     const nowMs = now();
     const final = nowMs >= Date.parse(client.updated_at) + schedule.windowMs;

@@ -188,6 +188,18 @@ describe("background client_uri verification", () => {
     expect(await t.status(client_id)).toBe("verified");
   });
 
+  it("a client created without client_uri, or named by schedule() in a malformed account, is read once and forgotten", async () => {
+    const errors: unknown[] = [];
+    const t = setup({ onError: (e) => errors.push(e) });
+    await t.registry.create(ACCOUNT, createBody());
+    t.scheduler.schedule("bad\u0000account", "0".repeat(32));
+    expect(t.scheduler.size).toBe(2);
+    await t.advance(30 * SECOND);
+    expect(t.scheduler.size).toBe(0);
+    expect(t.lookups).toEqual([]);
+    expect(errors).toEqual([]);
+  });
+
   it("forgets a client that is deleted or whose client_uri is cleared", async () => {
     const t = setup();
     const a = await t.createClient();
