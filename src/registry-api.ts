@@ -188,6 +188,15 @@ export interface ListOptions {
 }
 
 /** Options of the operations that change a client. */
+export interface WriteOptions {
+  /**
+   * Write only if the client's stored version is this one (or one of these);
+   * otherwise `PreconditionFailedError` (412) and nothing changes. Read the
+   * version of a client object with `clientVersion(client)`.
+   */
+  expectedVersion?: number | readonly number[];
+}
+
 /** Options of {@link OAuthClientRegistry.verifyClientUri}. */
 export interface VerifyClientUriOptions extends WriteOptions {
   /**
@@ -197,15 +206,6 @@ export interface VerifyClientUriOptions extends WriteOptions {
    * `in_progress` and nothing more is written.
    */
   final?: boolean;
-}
-
-export interface WriteOptions {
-  /**
-   * Write only if the client's stored version is this one (or one of these);
-   * otherwise `PreconditionFailedError` (412) and nothing changes. Read the
-   * version of a client object with `clientVersion(client)`.
-   */
-  expectedVersion?: number | readonly number[];
 }
 
 /** One page of clients; `next_cursor` is null on the last page. */

@@ -321,6 +321,37 @@ describe("background client_uri verification", () => {
   });
 });
 
+describe("verifyClientUri options", () => {
+  it("final: false leaves a miss in_progress with one write; a later final miss stores failed", async () => {
+    const { registry, events } = registryFixture();
+    const created = await registry.create(ACCOUNT, createBody({ client_uri: `https://${HOST}` }));
+    const first = await registry.verifyClientUri(ACCOUNT, created.client_id, { final: false });
+    expect(first.client_uri_verification?.status).toBe("in_progress");
+    const second = await registry.verifyClientUri(ACCOUNT, created.client_id, { final: false });
+    expect(second).toEqual(first);
+    expect(events.filter((e) => e.type === "client.uri_verification_changed")).toEqual([]);
+    const last = await registry.verifyClientUri(ACCOUNT, created.client_id);
+    expect(last.client_uri_verification?.status).toBe("failed");
+    expect(events.filter((e) => e.type === "client.uri_verification_changed").map((e) => "status" in e && e.status)).toEqual(["failed"]);
+  });
+
+  it("expectedVersion: a stale one is PreconditionFailedError before any lookup", async () => {
+    const lookups: string[] = [];
+    const { registry } = registryFixture({
+      resolveTxt: async (host) => {
+        lookups.push(host);
+        return [];
+      },
+    });
+    const created = await registry.create(ACCOUNT, createBody({ client_uri: `https://${HOST}` }));
+    await registry.update(ACCOUNT, created.client_id, { client_name: "Renamed" });
+    await expect(registry.verifyClientUri(ACCOUNT, created.client_id, { expectedVersion: 1 })).rejects.toMatchObject({ code: "precondition_failed", status: 412 });
+    expect(lookups).toEqual([]);
+    const checked = await registry.verifyClientUri(ACCOUNT, created.client_id, { expectedVersion: 2 });
+    expect(checked.client_uri_verification?.status).toBe("failed");
+  });
+});
+
 describe("resolveTxtWithTimeout", () => {
   it("passes answers and errors through, and rejects with TxtLookupTimeoutError when the server is silent", async () => {
     const t = setup();
