@@ -23,6 +23,7 @@ export {
   type RegistrationRead,
   type ResolveOptions,
   type RotateSecretOptions,
+  type VerifyClientUriOptions,
   type WriteOptions,
 } from "./registry.js";
 export { metadataUrlProblem } from "./resolve.js";
@@ -79,6 +80,14 @@ export {
 export { checkRedirectUri, checkWebPageUrl, normalizeOrigin, isCorsOriginAllowed, isLoopbackHost } from "./rules/uris.js";
 export { isRedirectUriAllowed } from "./redirect.js";
 export { resolveTxtWithNodeDns, type ResolveTxt } from "./verification.js";
+export {
+  createVerificationScheduler,
+  resolveTxtWithTimeout,
+  TxtLookupTimeoutError,
+  type SchedulerTimers,
+  type VerificationScheduler,
+  type VerificationSchedulerOptions,
+} from "./verification-scheduler.js";
 export { isStorageUnavailable } from "./storage-faults.js";
 export type { RegistryEvent, RegistryEventListener, RegistryEventType } from "./events.js";
 export type { ClientStore, ListPosition, ListQuery, StoredClient } from "./store.js";

@@ -197,6 +197,17 @@ export interface WriteOptions {
   expectedVersion?: number | readonly number[];
 }
 
+/** Options of {@link OAuthClientRegistry.verifyClientUri}. */
+export interface VerifyClientUriOptions extends WriteOptions {
+  /**
+   * Whether a lookup that does not find the record ends the verification.
+   * Default true: the status becomes `failed`. False, for a check that will
+   * be tried again (the background scheduler): the status stays
+   * `in_progress` and nothing more is written.
+   */
+  final?: boolean;
+}
+
 /** One page of clients; `next_cursor` is null on the last page. */
 export interface ClientPage {
   clients: OAuthClient[];
@@ -280,7 +291,7 @@ export interface OAuthClientRegistry {
    * Checks the client_uri host's DNS TXT records for the verification text.
    * @example const { client_uri_verification } = await registry.verifyClientUri("acct", clientId);
    */
-  verifyClientUri(accountId: string, clientId: string): Promise<OAuthClient>;
+  verifyClientUri(accountId: string, clientId: string, options?: VerifyClientUriOptions): Promise<OAuthClient>;
   /**
    * Imports a client from another server, keeping its id, secret and creation time.
    * @example await registry.importClient("acct", { ...input, client_id: "legacy-app", client_secret: "s3cret" });

@@ -5,6 +5,8 @@
 import { parseArgs } from "node:util";
 import { accountIdIssue } from "../ids.js";
 import { isLoopbackHost } from "../rules/uris.js";
+import type { VerificationSchedulerOptions } from "../verification-scheduler.js";
+import type { ResolveTxt } from "../verification.js";
 import { LOG_FORMATS, type LogFormat } from "./access-log.js";
 import { UsageError } from "./errors.js";
 
@@ -98,6 +100,21 @@ export interface ServeOptions {
    * request's `Host` header.
    */
   publicUrl?: string | null;
+
+  /** Background client_uri verification; from code only, no flag. Defaults suit production. */
+  verification?: ServeVerificationOptions;
+}
+
+/**
+ * How `serve` verifies client_uri hosts: the TXT resolver, the time limit
+ * of one lookup, and the scheduler's settings (its timers and clock too,
+ * which tests replace).
+ */
+export interface ServeVerificationOptions extends Omit<VerificationSchedulerOptions, "accounts" | "onError"> {
+  /** TXT resolver. Default `node:dns/promises`. */
+  resolveTxt?: ResolveTxt;
+  /** Longest a lookup may take, explicit checks included; then it counts as not found. Default 5 000 ms. */
+  lookupTimeoutMs?: number;
 }
 
 /** Default of `--registration-account`. */

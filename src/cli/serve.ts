@@ -9,7 +9,10 @@ import { createFetchHandler } from "../http/handler.js";
 import { createNodeRequestListener, type NodeRequestListener } from "../http/node.js";
 import { createRegistrationHandler } from "../registration/handler.js";
 import { createOAuthClientRegistry } from "../registry.js";
-import { formatAccessLine, observeRequests, routeTemplate } from "./access-log.js";
+import type { RegistryEvent } from "../events.js";
+import { createVerificationScheduler, resolveTxtWithTimeout, type VerificationScheduler } from "../verification-scheduler.js";
+import { resolveTxtWithNodeDns } from "../verification.js";
+import { formatAccessLine, observeRequests, routeTemplate, type FinishedRequest } from "./access-log.js";
 import { DEFAULT_REGISTRATION_ACCOUNT, normalizePublicUrl, resolveServerLimits, type ServeOptions } from "./args.js";
 import { loadScopeCatalog } from "./catalog.js";
 import { serveCredentials } from "./credentials.js";
@@ -52,6 +55,7 @@ function operationsListener(
   metrics: ServeMetrics | null,
   options: ServeOptions,
   output: CliOutput,
+  onApiRequest: (done: FinishedRequest) => void,
 ) {
   const operations: OperationsOptions = {
     ready: storageReadiness(store, (ready, reason) =>
@@ -68,8 +72,20 @@ function operationsListener(
     (done) => {
       output.out(formatAccessLine(done, format));
       metrics?.observeRequest(done);
+      onApiRequest(done);
     },
   );
+}
+
+/** The account of an API path (`/client/v4/accounts/{account_id}/…`), decoded, or null. */
+function accountOfApiPath(rawPath: string): string | null {
+  const match = /^\/client\/v4\/accounts\/([^/]+)\/oauth_clients(?:\/|$)/.exec(rawPath);
+  if (match === null) return null;
+  try {
+    return decodeURIComponent(match[1]!);
+  } catch {
+    return null;
+  }
 }
 
 /** Path of the registration endpoint when `--registration` is on. */
@@ -137,10 +153,25 @@ export async function serve(
 
   const details = new Map(catalog?.map((entry) => [entry.id, entry]));
   const metrics = options.metrics === true ? createServeMetrics() : null;
+  const { resolveTxt = resolveTxtWithNodeDns, lookupTimeoutMs = 5_000, ...scheduling } = options.verification ?? {};
+  // The scheduler needs the registry and hears its events: it is set right after.
+  const late: { verifier?: VerificationScheduler } = {};
   const registry = createOAuthClientRegistry(opened.store, {
     ...(catalog ? { scopeCatalog: catalog.map((e) => e.id) } : {}),
-    ...(metrics ? { onEvent: metrics.onRegistryEvent } : {}),
+    // Bounded so that neither an explicit check nor a background one waits on a silent DNS server.
+    resolveTxt: resolveTxtWithTimeout(resolveTxt, lookupTimeoutMs, scheduling.timers),
+    onEvent: (event: RegistryEvent) => {
+      late.verifier?.onEvent(event);
+      return metrics?.onRegistryEvent(event);
+    },
   });
+  const registrationAccount = options.registrationAccount ?? DEFAULT_REGISTRATION_ACCOUNT;
+  const verifier = createVerificationScheduler(registry, {
+    ...scheduling,
+    accounts: options.registration === true ? [registrationAccount] : [],
+    onError: (error) => output.err(`client_uri verification: ${messageOf(error)}`),
+  });
+  late.verifier = verifier;
   const onError = (error: unknown) => output.err(`internal error: ${describeWithCauses(error)}`);
   const management = createFetchHandler(registry, {
     authorize: credentials.authorize,
@@ -165,7 +196,11 @@ export async function serve(
       // would let a 1 s timeout fire after 30 s).
       connectionsCheckingInterval: Math.min(1000, Math.max(10, Math.floor(limits.headersTimeoutMs / 4))),
     },
-    operationsListener(createNodeRequestListener(handler), opened.store, metrics, options, output),
+    operationsListener(createNodeRequestListener(handler), opened.store, metrics, options, output, (done) => {
+      // An account that answered a call is swept for pending checks: after a restart, its checks resume.
+      const accountId = done.status !== null && done.status < 300 ? accountOfApiPath(done.path) : null;
+      if (accountId !== null) verifier.watchAccount(accountId);
+    }),
   );
   server.keepAliveTimeout = limits.keepAliveTimeoutMs;
   server.maxConnections = limits.maxConnections;
@@ -178,6 +213,7 @@ export async function serve(
       });
     });
   } catch (error) {
+    await verifier.close();
     await opened.close().catch(() => undefined);
     const code = (error as { code?: string }).code;
     const reason = code === "EADDRINUSE" ? "address already in use" : code === "EACCES" ? "permission denied" : messageOf(error);
@@ -224,6 +260,8 @@ export async function serve(
           // In-flight requests get a moment to finish; then connections are cut.
           setTimeout(() => server.closeAllConnections(), 5000).unref();
         });
+        // Running checks finish (each lookup is time-limited) before the database closes.
+        await verifier.close();
         await opened.close();
       })()),
   };
