@@ -5,10 +5,13 @@
  * node's response, with no fetch `Request`, `Response` or body stream in
  * between (see `node-request.ts`). Any other fetch handler goes through
  * @hono/node-server's `getRequestListener`, imported on the first such
- * request, so importing this package in Workers, Deno or Bun never touches
- * node:http. Neither path replaces the global `Request` or `Response`.
+ * request through `#platform/node-server`: only under the "node" package
+ * condition, so loading `./http` never loads node:http, and a Worker bundle
+ * does not contain @hono/node-server at all. Neither path replaces the
+ * global `Request` or `Response`.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { loadNodeServer } from "#platform/node-server";
 import { callHandlerOf, type CallHandler } from "./call.js";
 import { failure, failureAnswer, type Answer } from "./envelope.js";
 import type { FetchHandler } from "./handler.js";
@@ -71,7 +74,7 @@ export function createNodeRequestListener(
   const direct = callHandlerOf(handler);
   let listener: Promise<HonoListener> | undefined;
   const load = () =>
-    (listener ??= import("@hono/node-server").then(({ getRequestListener, RequestError }) =>
+    (listener ??= loadNodeServer().then(({ getRequestListener, RequestError }) =>
       getRequestListener((request) => handler(request), {
         hostname,
         // Leave the host application's global Request/Response untouched.
