@@ -79,6 +79,8 @@ export {
 export { checkRedirectUri, checkWebPageUrl, normalizeOrigin, isCorsOriginAllowed, isLoopbackHost } from "./rules/uris.js";
 export { isRedirectUriAllowed } from "./redirect.js";
 export { resolveTxtWithNodeDns, type ResolveTxt } from "./verification.js";
+export { createDohResolveTxt, DEFAULT_DOH_URL, DohLookupError, type DohResolveTxtOptions } from "./platform/doh.js";
+export { createFetchTransport, type FetchTransportOptions } from "./platform/transport.web.js";
 export { isStorageUnavailable } from "./storage-faults.js";
 export type { RegistryEvent, RegistryEventListener, RegistryEventType } from "./events.js";
 export type { ClientStore, ListPosition, ListQuery, StoredClient } from "./store.js";
