@@ -5,29 +5,23 @@
  * node's response, with no fetch `Request`, `Response` or body stream in
  * between (see `node-request.ts`). Any other fetch handler goes through
  * @hono/node-server's `getRequestListener`, imported on the first such
- * request through `#platform/node-server`: only under the "node" package
- * condition, so loading `./http` never loads node:http, and a Worker bundle
- * does not contain @hono/node-server at all. Neither path replaces the
- * global `Request` or `Response`.
+ * request. `oauth-client-registry/http` reaches this module only under the
+ * "node" package condition (`#platform/node-bridge`), so a Worker bundle
+ * holds neither it nor @hono/node-server, and loading `./http` on Node
+ * does not load node:http either. Neither path replaces the global `Request` or `Response`.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { loadNodeServer } from "#platform/node-server";
 import { callHandlerOf, type CallHandler } from "./call.js";
+import type { NodeRequestListenerOptions } from "./node-types.js";
 import { failure, failureAnswer, type Answer } from "./envelope.js";
 import type { FetchHandler } from "./handler.js";
 import { MalformedTargetError, nodeCall, type ExpressLikeRequest } from "./node-request.js";
 import { findPathProblem, rawRequestPath } from "./path.js";
 
-/** A node:http request listener that is also usable as Express middleware. */
+/** The bridge's listener, with node:http's own types (the public one is structural: node-types.ts). */
 export type NodeRequestListener = (request: IncomingMessage, response: ServerResponse) => Promise<void>;
 
-/** Options of {@link createNodeRequestListener}. */
-export interface NodeRequestListenerOptions {
-  /** Host used to build the request URL when the client sent no Host header. Default `"localhost"`. */
-  hostname?: string;
-  /** Called when the handler itself throws (a handler from createFetchHandler never does). Default `console.error`. */
-  onError?: (error: unknown) => void;
-}
+export type { NodeRequestListenerOptions };
 
 type HonoListener = (incoming: IncomingMessage, outgoing: ServerResponse) => Promise<void>;
 
@@ -74,7 +68,7 @@ export function createNodeRequestListener(
   const direct = callHandlerOf(handler);
   let listener: Promise<HonoListener> | undefined;
   const load = () =>
-    (listener ??= loadNodeServer().then(({ getRequestListener, RequestError }) =>
+    (listener ??= import("@hono/node-server").then(({ getRequestListener, RequestError }) =>
       getRequestListener((request) => handler(request), {
         hostname,
         // Leave the host application's global Request/Response untouched.
