@@ -229,7 +229,7 @@ function consumerProject() {
   cpSync(join(root, "dist"), join(installed, "dist"), { recursive: true });
   copyFileSync(join(root, "package.json"), join(installed, "package.json"));
   writeFileSync(join(installed, "tsconfig.json"), "{}\n");
-  for (const file of ["entries.mjs", "entries-main.mjs", "entries-node.mjs", "entries-worker.mjs", "node-builtins-hooks.mjs"]) {
+  for (const file of ["entries.mjs", "entries-main.mjs", "entries-node.mjs", "entries-worker.mjs", "node-builtins-hooks.mjs", "pinned-fetch.mjs"]) {
     copyFileSync(join(root, "test", "runtimes", file), join(dir, file));
   }
   console.log(`built the package and a consumer project in ${seconds(started)}s`);
@@ -390,6 +390,25 @@ const runs = {
     ]) {
       const result = fromJson(label, spawnSync(command, args, { cwd: consumer, encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } }));
       check(result.problems?.length === 0, `${label}: ${summary(result)}`, result.problems?.join("\n    "));
+    }
+
+    // The pinned-socket fetcher is their default transport: each runtime's node:https must honour `lookup`.
+    const openssl = spawnSync("openssl", [
+      "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-subj", "/CN=pinned.invalid",
+      "-addext", "subjectAltName=DNS:pinned.invalid", "-keyout", "pinned-key.pem", "-out", "pinned-cert.pem", "-days", "1",
+    ], { cwd: consumer, encoding: "utf8" });
+    if (openssl.status !== 0 && process.env.REQUIRE_OPENSSL !== "1") {
+      counts.skipped += 3;
+      console.log("- [entries] pinned-socket fetcher on Node, Bun and Deno: skipped, no openssl to make a certificate");
+    } else {
+      for (const [label, command, args] of [
+        ["Node", process.execPath, ["pinned-fetch.mjs"]],
+        ["Bun", join(modules, ".bin", "bun"), ["pinned-fetch.mjs"]],
+        ["Deno", join(modules, ".bin", "deno"), ["run", "--allow-all", "pinned-fetch.mjs"]],
+      ]) {
+        const result = fromJson(label, spawnSync(command, args, { cwd: consumer, encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } }));
+        check(result.problems?.length === 0, `${label}: the pinned-socket fetcher connects to the address its lookup checked`, result.problems?.join("\n    "));
+      }
     }
 
     // workerd WITHOUT nodejs_compat: a node: import anywhere in the graph would refuse the Worker.
