@@ -1,6 +1,10 @@
+import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
 
 export default defineConfig({
+  // The sources' `#platform/*` modules are the Node ones (tsconfig.json "paths");
+  // the published package picks by package.json "imports" conditions.
+  resolve: { alias: [{ find: /^#platform\/(.*)$/, replacement: fileURLToPath(new URL("./src/platform/$1.node.ts", import.meta.url)) }] },
   test: {
     include: ["test/**/*.test.ts"],
     // Long fault-injection runs live behind `npm run test:faults`.

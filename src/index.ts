@@ -88,6 +88,8 @@ export {
   type VerificationScheduler,
   type VerificationSchedulerOptions,
 } from "./verification-scheduler.js";
+export { createDohResolveTxt, DEFAULT_DOH_URL, DohLookupError, type DohResolveTxtOptions } from "./platform/doh.js";
+export { createFetchTransport, type FetchTransportOptions } from "./platform/transport.web.js";
 export { isStorageUnavailable } from "./storage-faults.js";
 export type { RegistryEvent, RegistryEventListener, RegistryEventType } from "./events.js";
 export type { ClientStore, ListPosition, ListQuery, StoredClient } from "./store.js";

@@ -21,7 +21,11 @@ export interface OAuthClientRegistryOptions {
   hasher?: SecretHasher;
   /** Hasher for imported secrets of unknown entropy. Default scrypt (`scrypt$…`). */
   importHasher?: SecretHasher;
-  /** TXT resolver for client_uri verification. Default `node:dns/promises`. */
+  /**
+   * TXT resolver for client_uri verification. Default: `resolveTxt` of
+   * node:dns on Node, Bun and Deno; DNS over HTTPS (`createDohResolveTxt()`,
+   * Cloudflare's resolver) on Workers and in browsers.
+   */
   resolveTxt?: ResolveTxt;
   /** Prefix of the verification text, `<prefix>=<token>`. Default `"oauth-client-registry-verification"`. */
   verificationPrefix?: string;

@@ -40,7 +40,8 @@ import {
 import { storeCall } from "./storage-faults.js";
 import type { ClientStore, StoredClient } from "./store.js";
 import { parseRfc3339 } from "./time.js";
-import { hasTxtRecord, resolveTxtWithNodeDns } from "./verification.js";
+import { platformResolveTxt } from "#platform/dns";
+import { hasTxtRecord } from "./verification.js";
 import { tagVersion, versionMatches } from "./versions.js";
 import type {
   ImportClientInput,
@@ -101,7 +102,7 @@ export function createOAuthClientRegistry(
   const now = options.now ?? (() => new Date());
   const hasher = options.hasher ?? defaultSecretHasher;
   const importHasher = options.importHasher ?? createSecretHasher({ algorithm: "scrypt" });
-  const resolveTxt = options.resolveTxt ?? resolveTxtWithNodeDns;
+  const resolveTxt = options.resolveTxt ?? platformResolveTxt;
   const verificationPrefix = options.verificationPrefix ?? DEFAULT_VERIFICATION_PREFIX;
   const secretPrefix = options.secretPrefix ?? "";
   const maxWriteAttempts = Math.max(1, Math.floor(options.maxWriteAttempts ?? 8));
