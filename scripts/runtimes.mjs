@@ -42,6 +42,9 @@ for (const name of selected) {
   if (!all.includes(name)) throw new Error(`unknown runtime ${name}; known: ${all.join(", ")}`);
 }
 
+// miniflare and wrangler use a placeholder `request.cf` rather than fetch Cloudflare's: no network here.
+process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= "false";
+
 const seconds = (since) => ((Date.now() - since) / 1000).toFixed(1);
 
 /** Installs npm packages into a prefix of their own once; returns its node_modules. */

@@ -24,8 +24,16 @@ const wrangler = process.env.WRANGLER ?? join(exampleDir, "node_modules", ".bin"
 const API_TOKEN = "test-token-0123456789abcdef0123456789abcdef";
 const ACCOUNT = "023e105f4ecef8ad9ca31a8372d0c353";
 const REGISTRATION_ACCOUNT = "registered";
-// wrangler quiet and offline: no metrics, no update check, no interactive session.
-const wranglerEnv = { ...process.env, CI: "1", WRANGLER_SEND_METRICS: "false", NO_COLOR: "1", FORCE_COLOR: "0" };
+// wrangler quiet and local: no metrics, no interactive session, and the
+// placeholder `request.cf` instead of fetching Cloudflare's.
+const wranglerEnv = {
+  ...process.env,
+  CI: "1",
+  WRANGLER_SEND_METRICS: "false",
+  CLOUDFLARE_CF_FETCH_ENABLED: "false",
+  NO_COLOR: "1",
+  FORCE_COLOR: "0",
+};
 
 let state: string;
 let issuer: string;
