@@ -28,7 +28,7 @@
 // Ends with `runtimes: N passed, N failed` and exits non-zero on any failure,
 // or when a runtime ran no case.
 import { execFileSync, spawnSync } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -201,11 +201,36 @@ async function wranglerInterplay(Miniflare) {
   }
 }
 
+/** Newest (or oldest) modification time of `paths` and everything under them. */
+function mtimeBound(paths, pick) {
+  let bound = pick === Math.max ? 0 : Infinity;
+  for (const path of paths) {
+    if (!existsSync(path)) continue;
+    const stat = statSync(path);
+    // A folder's own time too: it changes when a file in it is removed or renamed.
+    bound = pick(bound, stat.mtimeMs);
+    if (stat.isDirectory()) for (const entry of readdirSync(path)) bound = pick(bound, mtimeBound([join(path, entry)], pick));
+  }
+  return bound;
+}
+
+/**
+ * True when dist/ was built after the last change to what it is built from
+ * (`npm run build` empties it first, so its oldest file is the build's
+ * start): CI's pack check has just built it, and building again would only
+ * cost time.
+ */
+function distIsCurrent() {
+  const sources = ["src", "adapters", "migrations", "package.json", "tsconfig.json", "tsconfig.build.json"].map((path) => join(root, path));
+  return existsSync(join(root, "dist")) && mtimeBound(sources, Math.max) < mtimeBound([join(root, "dist")], Math.min);
+}
+
 let packed;
 /**
- * The package as users install it: `npm pack` (whose prepack builds it),
- * installed into a fresh project of its own with no optional peer. Made
- * once per run; returns the project's directory and the tarball.
+ * The package as users install it: `npm pack` (whose prepack builds it,
+ * unless dist/ is current), installed into a fresh project of its own with
+ * no optional peer. Made once per run; returns the project's directory and
+ * the tarball.
  */
 function packedConsumer() {
   if (packed) return packed;
@@ -213,14 +238,15 @@ function packedConsumer() {
   const dir = join(out, "consumer");
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(join(dir, "pack"), { recursive: true });
-  const name = execFileSync("npm", ["pack", "--pack-destination", join(dir, "pack"), "--silent"], { cwd: root, encoding: "utf8" }).trim().split("\n").at(-1);
+  const packArgs = ["pack", "--pack-destination", join(dir, "pack"), "--silent", ...(distIsCurrent() ? ["--ignore-scripts"] : [])];
+  const name = execFileSync("npm", packArgs, { cwd: root, encoding: "utf8" }).trim().split("\n").at(-1);
   const tarball = join(dir, "pack", name);
   writeFileSync(
     join(dir, "package.json"),
     JSON.stringify({ name: "runtimes-consumer", private: true, type: "module", dependencies: { "oauth-client-registry": `file:${tarball}` } }),
   );
   execFileSync("npm", ["install", "--prefer-offline", "--no-audit", "--no-fund"], { cwd: dir, stdio: ["ignore", "ignore", "inherit"] });
-  console.log(`packed and installed the package in ${seconds(started)}s`);
+  console.log(`packed (${packArgs.includes("--ignore-scripts") ? "dist/ current, not rebuilt" : "built"}) and installed the package in ${seconds(started)}s`);
   packed = { dir, tarball };
   return packed;
 }
