@@ -104,11 +104,14 @@ export async function startServer(command, args, { cwd, env, ready = /listening 
   return {
     url,
     output: () => output,
+    /** SIGTERM, then the exit code; SIGKILL after 15 s, so that no server outlives the run. */
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
       const exited = once(child, "exit");
       child.kill("SIGTERM");
+      const killer = setTimeout(() => child.kill("SIGKILL"), 15_000);
       const [code] = await exited;
+      clearTimeout(killer);
       return code;
     },
   };
