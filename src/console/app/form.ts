@@ -107,12 +107,12 @@ export function renderForm(fields: FormField[], values: Record<string, unknown>,
     const describedBy = `${hintId} ${errorId}`;
     let control: HTMLElement;
     let read: () => unknown;
-    const label = h("label", { for: id }, field.label, field.required ? h("span", { class: "required", "aria-hidden": "true" }, " *") : null);
+    const label = h("label", { for: id }, field.label);
     switch (field.control.kind) {
       case "select": {
         const select = h(
           "select",
-          { id, name: field.name, "aria-describedby": describedBy, required: field.required },
+          { id, name: field.name, "aria-describedby": describedBy },
           field.required ? null : h("option", { value: "" }, "(not set)"),
           field.control.options.map((option) => h("option", { value: option, selected: option === value }, option)),
         );
@@ -177,6 +177,8 @@ export function renderForm(fields: FormField[], values: Record<string, unknown>,
         read = () => (input.value === "" ? undefined : field.control.kind === "number" ? Number(input.value) : input.value);
       }
     }
+    // A group of checkboxes cannot carry aria-required; its hint says "Required." instead.
+    if (field.required && field.control.kind !== "checkboxes") control.setAttribute("aria-required", "true");
     readers.set(field.name, read);
     const box = h("p", { id: errorId, class: "field-error", role: "alert", hidden: true });
     errors.set(field.name, { box, control });
@@ -188,7 +190,7 @@ export function renderForm(fields: FormField[], values: Record<string, unknown>,
         field.control.kind === "checkboxes" ? null : label,
         control,
         extra,
-        h("p", { id: hintId, class: "hint" }, field.description),
+        h("p", { id: hintId, class: "hint" }, field.required ? h("strong", { class: "required" }, "Required. ") : null, field.description),
         box,
       ),
     );

@@ -385,10 +385,14 @@ function showSecret(secret: string, clientName: string): void {
     h("p", {}, h("code", { class: "secret", id: "secret-value" }, secret)),
     h("div", { class: "actions" }, copyButton("Copy secret", () => secret), close),
   );
-  close.addEventListener("click", () => box.close());
+  close.addEventListener("click", () => {
+    box.close();
+    // At once, not on the queued close event: the secret leaves the page with the dialog.
+    box.remove();
+  });
 }
 
-function confirmDelete(client: Client, etag: string | null): void {
+function confirmDelete(client: Client): void {
   const input = h("input", { id: "confirm-name", type: "text", autocomplete: "off", spellcheck: "false" });
   const remove = h("button", { type: "submit", class: "danger", disabled: true }, "Delete client");
   const error = h("p", { class: "form-error", role: "alert", hidden: true });
@@ -406,7 +410,8 @@ function confirmDelete(client: Client, etag: string | null): void {
   );
   form.addEventListener("submit", (event) => {
     event.preventDefault();
-    api("DELETE", clientsPath(accountId(), client.client_id), { ifMatch: etag }).then(
+    // Confirmed by name rather than by version: a use of the client between reading and deleting it moves its ETag.
+    api("DELETE", clientsPath(accountId(), client.client_id)).then(
       () => {
         box.close();
         go("#/");
@@ -414,7 +419,7 @@ function confirmDelete(client: Client, etag: string | null): void {
       },
       (failure: unknown) => {
         error.hidden = false;
-        replace(error, failure instanceof ApiError && failure.status === 412 ? "The client changed since this page was loaded: close and look again before deleting." : messageOf(failure));
+        replace(error, messageOf(failure));
       },
     );
   });
@@ -523,7 +528,8 @@ async function detailView(clientId: string): Promise<HTMLElement> {
   const keys = [...SUMMARY_ORDER.filter((k) => k in client), ...Object.keys(client).filter((k) => !SUMMARY_ORDER.includes(k)).sort()];
   const rotate = h("button", { type: "button", class: "secondary" }, "Rotate secret");
   rotate.addEventListener("click", () => {
-    api<{ client_secret: string }>("POST", clientsPath(accountId(), clientId, "/rotate_secret"), { ifMatch: etag }).then(
+    // No If-Match: every use of the client moves its ETag, and a second rotation is refused (409) anyway.
+    api<{ client_secret: string }>("POST", clientsPath(accountId(), clientId, "/rotate_secret")).then(
       (answer) => {
         void render();
         say("Secret rotated: the previous secret keeps working until you delete it.");
@@ -547,7 +553,7 @@ async function detailView(clientId: string): Promise<HTMLElement> {
                   type: "button",
                   class: "secondary",
                   onclick: () =>
-                    api("DELETE", clientsPath(accountId(), clientId, "/rotate_secret"), { ifMatch: etag }).then(
+                    api("DELETE", clientsPath(accountId(), clientId, "/rotate_secret")).then(
                       () => (say("The rotated secret is deleted."), void render()),
                       (error: unknown) => say(messageOf(error), "error"),
                     ),
@@ -568,7 +574,7 @@ async function detailView(clientId: string): Promise<HTMLElement> {
       h("h1", { id: "detail-title" }, client.client_name),
       sourceBadge(client),
       h("a", { href: `#/clients/${encodeURIComponent(clientId)}/edit`, class: "button" }, "Edit"),
-      h("button", { type: "button", class: "danger", onclick: () => confirmDelete(client, etag) }, "Delete"),
+      h("button", { type: "button", class: "danger", onclick: () => confirmDelete(client) }, "Delete"),
     ),
     h(
       "div",
