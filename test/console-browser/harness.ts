@@ -45,16 +45,16 @@ export interface ConsoleFixture {
   close(): Promise<void>;
 }
 
-/** Starts `serve` (with a scope catalog) on a fresh SQLite file and launches Chromium. */
-export async function startConsole(extraArgs: string[] = []): Promise<ConsoleFixture> {
+/** Starts `serve` (with a scope catalog) on a fresh SQLite file and launches Chromium; credentials from `env` (default: {@link TOKEN}). */
+export async function startConsole(env: Record<string, string> = { OAUTH_REGISTRY_API_TOKEN: TOKEN }): Promise<ConsoleFixture> {
   const dir = await mkdtemp(join(tmpdir(), "console-browser-"));
   const db = join(dir, "clients.sqlite");
   const catalog = join(dir, "scopes.json");
   await writeFile(catalog, JSON.stringify([{ id: "account.read", name: "Read the account" }, "zone.read"]));
   const lines: string[] = [];
   const running = await serve(
-    parseServeArgs(["--port", "0", "--db", db, "--scope-catalog", catalog, ...extraArgs], {}),
-    { OAUTH_REGISTRY_API_TOKEN: TOKEN },
+    parseServeArgs(["--port", "0", "--db", db, "--scope-catalog", catalog], {}),
+    env,
     { out: (line) => lines.push(line), err: (line) => lines.push(line) },
   );
   const txt: TxtRecords = new Map();

@@ -18,7 +18,7 @@ let openApi: { components: { schemas: Record<string, JsonSchema> } } | null = nu
 let scopeCatalog: string[] | null = null;
 /** Sources that mean the client registered itself. */
 const SELF_REGISTERED = new Set(["dcr", "cimd"]);
-const PAGE_SIZE = 25;
+const PAGE_SIZE = 50;
 
 function api<T>(method: string, path: string, options?: { body?: unknown; ifMatch?: string | null }): Promise<Answer<T>> {
   return call<T>(apiBase, credentials, method, path, options).catch((error: unknown) => {
