@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Page } from "playwright-core";
+import type { CreateClientInput } from "../../src/index.js";
 import { ACCOUNT, axeViolations, openTab, signIn, startConsole, TOKEN, type ConsoleFixture } from "./harness.js";
 
 const HOSTILE = {
@@ -19,7 +20,12 @@ const HOSTILE = {
   policy: "https://app.example.com/?'onmouseover='window.__injected=3",
 };
 
-const base = { grant_types: ["authorization_code"], response_types: ["code"], scopes: [], token_endpoint_auth_method: "none" } as const;
+const base = (): Omit<CreateClientInput, "client_name" | "redirect_uris"> => ({
+  grant_types: ["authorization_code"],
+  response_types: ["code"],
+  scopes: [],
+  token_endpoint_auth_method: "none",
+});
 
 let fixture: ConsoleFixture;
 beforeAll(async () => {
@@ -36,7 +42,7 @@ async function outsideLinks(page: Page): Promise<string[]> {
 
 describe("the console's views", () => {
   it("shows hostile values as text and links only https or loopback http", async () => {
-    const created = await fixture.registry.create(ACCOUNT, { ...base, client_name: HOSTILE.name, redirect_uris: HOSTILE.redirects, policy_uri: HOSTILE.policy });
+    const created = await fixture.registry.create(ACCOUNT, { ...base(), client_name: HOSTILE.name, redirect_uris: HOSTILE.redirects, policy_uri: HOSTILE.policy });
     const { page, context, trouble } = await openTab(fixture);
     await signIn(page, fixture.origin);
     const row = page.getByRole("link", { name: HOSTILE.name });
@@ -57,12 +63,12 @@ describe("the console's views", () => {
 
   it("pages through 60 clients, filters by source and use, marks self-registered clients and purges idle ones after a preview", async () => {
     for (let i = 0; i < 57; i++) {
-      await fixture.registry.create(ACCOUNT, { ...base, client_name: `Client ${String(i).padStart(2, "0")}`, redirect_uris: ["https://app.example.com/cb"] });
+      await fixture.registry.create(ACCOUNT, { ...base(), client_name: `Client ${String(i).padStart(2, "0")}`, redirect_uris: ["https://app.example.com/cb"] });
     }
-    const used = await fixture.registry.create(ACCOUNT, { ...base, client_name: "Used one", redirect_uris: ["https://app.example.com/cb"], token_endpoint_auth_method: "client_secret_basic" });
+    const used = await fixture.registry.create(ACCOUNT, { ...base(), client_name: "Used one", redirect_uris: ["https://app.example.com/cb"], token_endpoint_auth_method: "client_secret_basic" });
     await fixture.registry.authenticate(used.client_id, used.client_secret!);
     for (const name of ["Registered A", "Registered B"]) {
-      await fixture.registry.registerClient(ACCOUNT, { ...base, client_name: name, redirect_uris: ["https://app.example.com/cb"] });
+      await fixture.registry.registerClient(ACCOUNT, { ...base(), client_name: name, redirect_uris: ["https://app.example.com/cb"] });
     }
     const { page, context, trouble } = await openTab(fixture);
     await signIn(page, fixture.origin);
