@@ -91,9 +91,9 @@ export interface PageTrouble {
 }
 
 /** A new tab in its own context (own sessionStorage), watched for trouble. */
-export async function openTab(fixture: ConsoleFixture, options: { width?: number; colorScheme?: "light" | "dark" } = {}): Promise<{ page: Page; context: BrowserContext; trouble: PageTrouble }> {
+export async function openTab(fixture: ConsoleFixture, options: { width?: number; height?: number; colorScheme?: "light" | "dark" } = {}): Promise<{ page: Page; context: BrowserContext; trouble: PageTrouble }> {
   const context = await fixture.browser.newContext({
-    viewport: { width: options.width ?? 1200, height: 900 },
+    viewport: { width: options.width ?? 1200, height: options.height ?? 900 },
     colorScheme: options.colorScheme ?? "light",
   });
   await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: fixture.origin });
