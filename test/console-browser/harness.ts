@@ -52,16 +52,18 @@ export async function startConsole(env: Record<string, string> = { OAUTH_REGISTR
   const catalog = join(dir, "scopes.json");
   await writeFile(catalog, JSON.stringify([{ id: "account.read", name: "Read the account" }, "zone.read"]));
   const lines: string[] = [];
+  const txt: TxtRecords = new Map();
+  const resolveTxt = async (host: string) => txt.get(host) ?? [];
   const running = await serve(
-    parseServeArgs(["--port", "0", "--db", db, "--scope-catalog", catalog], {}),
+    // `verification` reaches a serve that verifies client_uri itself; one that does not ignores it.
+    Object.assign(parseServeArgs(["--port", "0", "--db", db, "--scope-catalog", catalog], {}), { verification: { resolveTxt } }),
     env,
     { out: (line) => lines.push(line), err: (line) => lines.push(line) },
   );
-  const txt: TxtRecords = new Map();
   const store = await createSqliteStore(db);
   const registry = createOAuthClientRegistry(store, {
     scopeCatalog: ["account.read", "zone.read"],
-    resolveTxt: async (host) => txt.get(host) ?? [],
+    resolveTxt,
   });
   const browser = await chromium.launch({
     executablePath: CHROMIUM_PATH,
