@@ -25,10 +25,10 @@ describe("the console's core flow", () => {
 
     // Sign-in: labelled fields, nothing stored before it.
     await page.goto(`${fixture.origin}/`);
-    await expect(page.getByRole("button", { name: "Sign in" }).isVisible()).resolves.toBe(true);
+    await page.getByRole("button", { name: "Sign in" }).waitFor();
     await audit("sign-in");
     await signIn(page, fixture.origin);
-    await expect(page.getByRole("heading", { name: "No clients yet" }).isVisible()).resolves.toBe(true);
+    await page.getByRole("heading", { name: "No clients yet" }).waitFor();
     await audit("empty list");
 
     // Create: the API's issue appears at its field (second redirect URI: http off loopback).
@@ -49,9 +49,10 @@ describe("the console's core flow", () => {
     // The secret, once: copied from the dialog, it authenticates with the library.
     const secretDialog = page.getByRole("dialog", { name: "Client secret" });
     await secretDialog.waitFor();
-    await expect(secretDialog.getByText("You will not see this again").isVisible()).resolves.toBe(true);
+    await secretDialog.getByText("You will not see this again").waitFor();
     await audit("secret dialog");
     await secretDialog.getByRole("button", { name: "Copy secret" }).click();
+    await secretDialog.getByRole("button", { name: "Copied", exact: true }).waitFor();
     const firstSecret = await clipboard(page);
     expect(firstSecret.length).toBeGreaterThanOrEqual(43);
     await secretDialog.getByRole("button", { name: /close/ }).click();
@@ -61,13 +62,14 @@ describe("the console's core flow", () => {
     const clientId = decodeURIComponent(new URL(page.url()).hash.split("/")[2]!);
     expect((await fixture.registry.authenticate(clientId, firstSecret))?.matched).toBe("current");
     // The hostile name is a heading's text, nothing more.
-    await expect(page.getByRole("heading", { level: 1, name: HOSTILE_NAME }).isVisible()).resolves.toBe(true);
+    await page.getByRole("heading", { level: 1, name: HOSTILE_NAME }).waitFor();
     await audit("client detail");
 
     // Rotate: both secrets work until the rotated one is deleted.
     await page.getByRole("button", { name: "Rotate secret" }).click();
     await secretDialog.waitFor();
     await secretDialog.getByRole("button", { name: "Copy secret" }).click();
+    await secretDialog.getByRole("button", { name: "Copied", exact: true }).waitFor();
     const secondSecret = await clipboard(page);
     expect(secondSecret).not.toBe(firstSecret);
     await secretDialog.getByRole("button", { name: /close/ }).click();
@@ -90,7 +92,8 @@ describe("the console's core flow", () => {
     await page.getByText("Someone else changed this client").waitFor();
     await audit("edit conflict");
     await page.getByRole("button", { name: "Reload" }).click();
-    await expect(page.getByLabel("Policy URI", { exact: true }).inputValue()).resolves.toBe("https://app.example.com/policy");
+    // The form is drawn again from the current version (the API's change included).
+    await expect.poll(() => page.getByLabel("Policy URI", { exact: true }).inputValue()).toBe("https://app.example.com/policy");
     await page.getByLabel("Logo URI", { exact: true }).fill("https://app.example.com/logo.png");
     await page.getByLabel("Client URI", { exact: true }).fill("https://app.example.com/");
     await page.getByRole("button", { name: "+ account.read" }).first().click();
@@ -107,6 +110,7 @@ describe("the console's core flow", () => {
     await audit("promotion checklist");
     const record = await page.locator("#txt-record").innerText();
     await page.getByRole("button", { name: "Copy TXT record" }).click();
+    await page.getByRole("button", { name: "Copied", exact: true }).waitFor();
     await expect(clipboard(page)).resolves.toBe(record);
     await page.getByRole("button", { name: "Check now" }).click();
     await page.getByText(/Not verified yet/).waitFor();
@@ -121,10 +125,10 @@ describe("the console's core flow", () => {
       await fixture.registry.verifyClientUri(ACCOUNT, clientId);
       await page.reload();
     }
-    await expect(checklist.innerText()).resolves.toContain("A verified client URI: done");
-    await expect(promote.isEnabled()).resolves.toBe(true);
+    await expect.poll(() => checklist.innerText()).toContain("A verified client URI: done");
+    await expect.poll(() => promote.isEnabled()).toBe(true);
     await promote.click();
-    await page.getByRole("heading", { name: "Public" }).waitFor();
+    await page.getByRole("heading", { name: "Public", exact: true }).waitFor();
     expect((await fixture.registry.get(ACCOUNT, clientId)).visibility).toBe("public");
 
     // Delete only after typing the name.

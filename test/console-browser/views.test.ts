@@ -97,7 +97,7 @@ describe("the console's views", () => {
     await page.getByRole("button", { name: "First page" }).waitFor({ state: "detached" });
     await expect(rows.locator("td:first-child").allInnerTexts()).resolves.toEqual(expect.arrayContaining(["Registered A", "Registered B"]));
     await expect(rows.count()).resolves.toBe(2);
-    await expect(rows.first().getByText("self-registered").isVisible()).resolves.toBe(true);
+    await rows.first().getByText("self-registered").waitFor();
     await page.getByLabel("Source", { exact: true }).selectOption("");
     await page.getByLabel("Use", { exact: true }).selectOption("used");
     await page.getByRole("button", { name: "Apply filters" }).click();
@@ -140,7 +140,7 @@ describe("the console's views", () => {
       // Another tab (a new context here: its own session storage) starts signed out.
       const other = await openTab(keyed);
       await other.page.goto(`${keyed.origin}/`);
-      await expect(other.page.getByLabel("API token").isVisible()).resolves.toBe(true);
+      await other.page.getByLabel("API token").waitFor();
     } finally {
       await keyed.close();
     }
