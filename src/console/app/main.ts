@@ -42,9 +42,16 @@ function accountId(): string {
   return credentials?.accountId ?? "";
 }
 
+/** Set by the console's own navigation, whose message should outlive the view change it causes. */
+let keepStatus = false;
+
 function go(hash: string): void {
-  if (location.hash === hash) void render();
-  else location.hash = hash;
+  if (location.hash === hash) {
+    void render();
+    return;
+  }
+  keepStatus = true;
+  location.hash = hash;
 }
 
 function signOut(message = "Signed out."): void {
@@ -693,5 +700,10 @@ async function render(): Promise<void> {
   }
 }
 
-window.addEventListener("hashchange", () => void render());
+window.addEventListener("hashchange", () => {
+  // The operator went somewhere else: the last message was about the previous view.
+  if (!keepStatus) replace(status);
+  keepStatus = false;
+  void render();
+});
 void render();
