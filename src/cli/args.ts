@@ -32,6 +32,7 @@ Options:
                          (default 30000; at least the headers timeout)
   --keep-alive-timeout-ms MS
                          idle time before a kept-alive connection is closed (default 5000)
+  --no-console           do not serve the operator console at / (served by default)
   -h, --help             show this help
 
 Dynamic client registration (off by default):
@@ -101,6 +102,8 @@ export interface ServeOptions {
    */
   publicUrl?: string | null;
 
+  /** Serve the operator console at `/`. Default true (`--no-console` turns it off). */
+  console?: boolean;
   /** Background client_uri verification; from code only, no flag. Defaults suit production. */
   verification?: ServeVerificationOptions;
 }
@@ -233,6 +236,8 @@ export function parseServeArgs(args: readonly string[], env: Readonly<Record<str
         registration: { type: "boolean" },
         "registration-account": { type: "string" },
         "public-url": { type: "string" },
+        // Spelled out: parseArgs negates booleans only from Node 22.4.
+        "no-console": { type: "boolean" },
       },
     }));
   } catch (error) {
@@ -290,6 +295,7 @@ export function parseServeArgs(args: readonly string[], env: Readonly<Record<str
     registration,
     registrationAccount: registrationAccount ?? DEFAULT_REGISTRATION_ACCOUNT,
     publicUrl,
+    console: values["no-console"] !== true,
   };
 }
 

@@ -5,6 +5,7 @@
  */
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { createConsoleHandler } from "../console/index.js";
 import { createFetchHandler } from "../http/handler.js";
 import { createNodeRequestListener, type NodeRequestListener } from "../http/node.js";
 import { createRegistrationHandler } from "../registration/handler.js";
@@ -115,6 +116,20 @@ function apiHandler(management: FetchHandler, registration: (() => FetchHandler)
   };
 }
 
+/**
+ * The operator console at `/` in front of the API: what the console does not
+ * serve (it answers 404) goes on to the API, so unknown paths keep the API's
+ * JSON 404 and the API's routes are never shadowed.
+ */
+function withConsole(api: FetchHandler): FetchHandler {
+  const consoleHandler = createConsoleHandler({ basePath: "/", apiBasePath: "/client/v4" });
+  return async (request: Request) => {
+    if (new URL(request.url).pathname.startsWith("/client/v4/")) return api(request);
+    const answer = await consoleHandler(request);
+    return answer.status === 404 ? api(request) : answer;
+  };
+}
+
 /** Listening on every interface: an address no client can be sent to. */
 function isWildcardAddress(address: string): boolean {
   return address === "0.0.0.0" || address === "::" || address === "::ffff:0.0.0.0";
@@ -179,7 +194,7 @@ export async function serve(
     onError,
   });
   let registration: FetchHandler | undefined;
-  const handler = apiHandler(
+  const api = apiHandler(
     management,
     options.registration === true
       ? () => {
@@ -188,6 +203,7 @@ export async function serve(
         }
       : null,
   );
+  const handler = options.console === false ? api : withConsole(api);
   const server = createServer(
     {
       headersTimeout: limits.headersTimeoutMs,
@@ -224,6 +240,7 @@ export async function serve(
   const url = `http://${host}:${address.port}/client/v4`;
   output.out(`oauth-client-registry listening on ${url} (storage: ${opened.description})`);
   output.out(`API credentials: ${credentials.description}`);
+  if (options.console !== false) output.out(`operator console: http://${host}:${address.port}/ (sign in with the API credentials)`);
   if (options.registration === true) {
     // registration_client_uri comes from configuration or from the socket, never from a request's Host header.
     const publicUrl = configuredUrl ?? `http://${host}:${address.port}`;
