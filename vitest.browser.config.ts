@@ -1,9 +1,11 @@
 import { defineConfig } from "vitest/config";
+import { platformAlias } from "./vitest.platform.js";
 
 // The console's browser suite (`npm run test:browser`): Debian's Chromium
 // driven by playwright-core against `serve`; kept out of `npm test`, which
 // needs no browser.
 export default defineConfig({
+  resolve: { alias: platformAlias },
   test: {
     include: ["test/console-browser/**/*.test.ts"],
     // One browser at a time: each file starts its own server and Chromium.

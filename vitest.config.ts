@@ -1,10 +1,8 @@
-import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
+import { platformAlias } from "./vitest.platform.js";
 
 export default defineConfig({
-  // The sources' `#platform/*` modules are the Node ones (tsconfig.json "paths");
-  // the published package picks by package.json "imports" conditions.
-  resolve: { alias: [{ find: /^#platform\/(.*)$/, replacement: fileURLToPath(new URL("./src/platform/$1.node.ts", import.meta.url)) }] },
+  resolve: { alias: platformAlias },
   test: {
     include: ["test/**/*.test.ts"],
     // Long fault-injection runs live behind `npm run test:faults`, the
