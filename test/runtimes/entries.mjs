@@ -1,5 +1,5 @@
-// Loads every runtime-neutral entry of the package by its public name and
-// runs a memory-store round trip (create, authenticate, rotate, both
+// Loads every runtime-neutral entry of the package by its public name (the
+// console included: its page must be served) and runs a memory-store round trip (create, authenticate, rotate, both
 // secrets, delete the rotated one, the v4 handler), plus hashes made by
 // node:crypto verified by whichever hashing this runtime got. Run as is by
 // Node, Bun and Deno from a consumer directory (their own resolution of the
@@ -11,6 +11,7 @@ import * as http from "oauth-client-registry/http";
 import * as registration from "oauth-client-registry/registration";
 import * as testing from "oauth-client-registry/testing";
 import * as d1 from "oauth-client-registry/d1";
+import * as consoleEntry from "oauth-client-registry/console";
 
 // Made with node:crypto (createSecretHasher under Node): every runtime must verify them.
 const NODE_HASHES = {
@@ -19,7 +20,7 @@ const NODE_HASHES = {
 };
 
 export async function checkEntries() {
-  const entries = { ".": main, "/memory": memory, "/http": http, "/registration": registration, "/testing": testing, "/d1": d1 };
+  const entries = { ".": main, "/memory": memory, "/http": http, "/registration": registration, "/testing": testing, "/d1": d1, "/console": consoleEntry };
   const exported = Object.fromEntries(Object.entries(entries).map(([name, module]) => [name, Object.keys(module).length]));
   const problems = [];
   for (const [name, count] of Object.entries(exported)) if (count === 0) problems.push(`${name} exports nothing`);
@@ -31,6 +32,7 @@ export async function checkEntries() {
     ["createRegistrationHandler", registration.createRegistrationHandler],
     ["runStoreConformanceSuite", testing.runStoreConformanceSuite],
     ["createD1Store", d1.createD1Store],
+    ["createConsoleHandler", consoleEntry.createConsoleHandler],
   ]) {
     if (typeof value !== "function") problems.push(`${name} is not a function`);
   }
@@ -58,11 +60,13 @@ export async function checkEntries() {
     new Request(`http://localhost/client/v4/accounts/acct/oauth_clients/${client.client_id}`, { headers: { authorization: "Bearer runtime-token" } }),
   );
   steps.httpGet = response.status;
+  const page = await consoleEntry.createConsoleHandler()(new Request("http://localhost/"));
+  steps.consolePage = `${page.status} ${(page.headers.get("content-security-policy") ?? "").includes("default-src 'self'")}`;
   const hasher = main.createSecretHasher();
   steps.nodeSha256 = await hasher.verify(...NODE_HASHES.sha256);
   steps.nodeScrypt = await hasher.verify(...NODE_HASHES.scrypt);
   const expected = {
-    authenticate: "current", rotatedOld: "rotated", rotatedNew: "current", wrong: null, afterDelete: null, httpGet: 200, nodeSha256: true, nodeScrypt: true,
+    authenticate: "current", rotatedOld: "rotated", rotatedNew: "current", wrong: null, afterDelete: null, httpGet: 200, consolePage: "200 true", nodeSha256: true, nodeScrypt: true,
   };
   for (const [step, value] of Object.entries(expected)) {
     if (steps[step] !== value) problems.push(`${step}: expected ${JSON.stringify(value)}, got ${JSON.stringify(steps[step])}`);
