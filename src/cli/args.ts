@@ -62,6 +62,9 @@ Environment:
 Other commands:
   hash-secret            reads a token or API key on stdin and prints the sha256$… hash
                          that a --credentials file holds (see hash-secret --help)
+  copy --from SOURCE --to TARGET, export --from SOURCE, import --to TARGET
+                         move every client as stored between a SQLite file, postgres://
+                         and mysql://, or through JSON Lines (see copy --help)
 `;
 
 /** Options of the `serve` command after parsing. */

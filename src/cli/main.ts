@@ -12,6 +12,7 @@ import { parseServeArgs, USAGE, type ServeOptions } from "./args.js";
 import { hashSecretCommand, readStdin } from "./credentials.js";
 import { messageOf, StartupError } from "./errors.js";
 import { closeOnSignal, consoleOutput, serve, type CliOutput, type RunningServer } from "./serve.js";
+import { terminalTransferOutput, transferCommand } from "./transfer-command.js";
 
 /**
  * Entry point of the bin. Resolves with the process exit code for usage and
@@ -28,6 +29,9 @@ export async function main(
 ): Promise<number> {
   const [command, ...rest] = argv;
   if (command === "hash-secret") return hashSecretCommand(rest, input, output);
+  if (command === "copy" || command === "export" || command === "import") {
+    return transferCommand(command, rest, output === consoleOutput ? terminalTransferOutput() : output, input);
+  }
   if (command === "-h" || command === "--help" || command === "help" || (command === "serve" && rest.some((a) => a === "-h" || a === "--help"))) {
     output.out(USAGE);
     return 0;
