@@ -2,6 +2,7 @@
  * The command line of `serve`: its usage text, the options it parses into,
  * and the connection limits with their defaults and bounds.
  */
+import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
 import { accountIdIssue } from "../ids.js";
 import { isLoopbackHost } from "../rules/uris.js";
@@ -32,6 +33,10 @@ Options:
                          (default 30000; at least the headers timeout)
   --keep-alive-timeout-ms MS
                          idle time before a kept-alive connection is closed (default 5000)
+  --workers N|auto       worker processes serving the port (node:cluster), auto = one per
+                         available core (default 1); one SQLite file (WAL) or PostgreSQL for
+                         all; a worker that dies is replaced; /healthz, /readyz and /metrics
+                         answer for the worker that takes the request (see docs/scaling.md)
   -h, --help             show this help
 
 Dynamic client registration (off by default):
@@ -85,6 +90,8 @@ export interface ServeOptions {
   requestTimeoutMs?: number;
   /** Idle time after a response before a kept-alive connection closes. Default 5 000 ms. */
   keepAliveTimeoutMs?: number;
+  /** Worker processes serving the port (`--workers`; `auto` is resolved to the available cores). Default 1: no cluster. */
+  workers?: number;
 
   // Operations: access log and metrics.
   /** Access-log format on stdout. Default `"text"`. */
@@ -229,6 +236,7 @@ export function parseServeArgs(args: readonly string[], env: Readonly<Record<str
         "headers-timeout-ms": { type: "string" },
         "request-timeout-ms": { type: "string" },
         "keep-alive-timeout-ms": { type: "string" },
+        workers: { type: "string" },
         // Operations
         "log-format": { type: "string" },
         metrics: { type: "boolean" },
@@ -288,12 +296,26 @@ export function parseServeArgs(args: readonly string[], env: Readonly<Record<str
   return {
     ...options,
     ...limits,
+    workers: parseWorkers(values.workers),
     logFormat: logFormat as LogFormat,
     metrics: values.metrics ?? false,
     registration,
     registrationAccount: registrationAccount ?? DEFAULT_REGISTRATION_ACCOUNT,
     publicUrl,
   };
+}
+
+/** Most worker processes `--workers` accepts. */
+export const MAX_WORKERS = 256;
+
+/** `--workers N|auto`: auto is one per available core. */
+function parseWorkers(text: string | undefined): number {
+  if (text === undefined) return 1;
+  if (text === "auto") return availableParallelism();
+  if (!/^\d{1,3}$/.test(text) || Number(text) < 1 || Number(text) > MAX_WORKERS) {
+    throw new UsageError(`--workers must be auto or an integer from 1 to ${MAX_WORKERS}, got "${text}"`);
+  }
+  return Number(text);
 }
 
 /**

@@ -6,9 +6,11 @@
  * API key + email, or a credentials file. `hash-secret` turns a token or key
  * read from stdin into the hash a credentials file holds.
  */
+import cluster from "node:cluster";
 import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { parseServeArgs, USAGE, type ServeOptions } from "./args.js";
+import { serveWithWorkers } from "./cluster.js";
 import { hashSecretCommand, readStdin } from "./credentials.js";
 import { messageOf, StartupError } from "./errors.js";
 import { closeOnSignal, consoleOutput, serve, type CliOutput, type RunningServer } from "./serve.js";
@@ -49,6 +51,7 @@ export async function main(
     output.err(USAGE);
     return 2;
   }
+  if ((options.workers ?? 1) > 1 || cluster.isWorker) return serveWithWorkers(argv, options, env, output);
   let running: RunningServer;
   try {
     running = await serve(options, env, output);

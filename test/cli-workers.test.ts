@@ -1,0 +1,86 @@
+/**
+ * `serve --workers N`: worker processes share the port and the database; a
+ * worker that dies is replaced (and the replacement serves); SIGTERM drains
+ * every worker and the whole group exits 0.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { request } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { parseServeArgs } from "../src/cli/args.js";
+import { UsageError } from "../src/cli/errors.js";
+import { validCreateBody } from "./helpers/http.js";
+import { spawnServe, type ServeProcess } from "./helpers/serve-process.js";
+
+const directory = mkdtempSync(join(tmpdir(), "oauth-registry-workers-"));
+let server: ServeProcess | undefined;
+afterAll(() => {
+  if (server?.child.exitCode === null) server.child.kill("SIGKILL");
+  rmSync(directory, { recursive: true, force: true });
+});
+
+/** One GET on a connection of its own, so the cluster hands it to any worker. */
+function getOnNewConnection(url: string, token: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const call = request(url, { agent: false, headers: { authorization: `Bearer ${token}` } }, (response) => {
+      response.resume();
+      response.on("end", () => resolve(response.statusCode ?? 0));
+    });
+    call.on("error", reject);
+    call.end();
+  });
+}
+
+async function until<T>(find: () => T | undefined): Promise<T> {
+  for (;;) {
+    const found = find();
+    if (found !== undefined) return found;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe("serve --workers", () => {
+  it("parses N and auto, and names the flag when the value is unusable", () => {
+    expect(parseServeArgs([], {}).workers).toBe(1);
+    expect(parseServeArgs(["--workers", "3"], {}).workers).toBe(3);
+    expect(parseServeArgs(["--workers", "auto"], {}).workers).toBeGreaterThanOrEqual(1);
+    expect(() => parseServeArgs(["--workers", "0"], {})).toThrow(new UsageError('--workers must be auto or an integer from 1 to 256, got "0"'));
+  });
+
+  it("two workers serve one SQLite file; a killed worker is replaced and logged; SIGTERM drains all and exits 0", async () => {
+    server = await spawnServe(["--db", join(directory, "clients.sqlite"), "--workers", "2"], { OAUTH_REGISTRY_API_TOKEN: "t" });
+    const started = await until(() => server!.stdout.find((l) => l.startsWith("serving with 2 worker processes")));
+    const pids = /pids (\d+), (\d+)\)/.exec(started)!.slice(1).map(Number);
+    const clients = `${server.url}/accounts/acct/oauth_clients`;
+    const created = await server.call("POST", "/accounts/acct/oauth_clients", validCreateBody());
+    expect(created.status).toBe(200);
+
+    const replacements: number[] = [];
+    for (const pid of pids) {
+      process.kill(pid, "SIGKILL");
+      await until(() => server!.stderr.find((l) => l.startsWith(`worker ${pid} killed by SIGKILL; starting a replacement`)));
+      const replaced = await until(() => server!.stdout.map((l) => /^worker (\d+) started and listening$/.exec(l)?.[1]).filter(Boolean)[replacements.length]);
+      replacements.push(Number(replaced));
+      // Whichever worker takes each connection (the survivor or the replacement), the API answers from the same database.
+      for (let i = 0; i < 6; i++) expect(await getOnNewConnection(clients, "t")).toBe(200);
+    }
+    expect(replacements.every(alive)).toBe(true);
+    expect((await server.call("GET", `/accounts/acct/oauth_clients/${(created.body!.result as { client_id: string }).client_id}`)).status).toBe(200);
+
+    server.child.kill("SIGTERM");
+    expect(await server.exit).toBe(0);
+    expect(server.stdout).toContain("SIGTERM received, draining 2 workers");
+    expect(server.stderr.filter((l) => l.startsWith("error"))).toEqual([]);
+    await until(() => (replacements.some(alive) ? undefined : true));
+  }, 60_000);
+});
