@@ -37,7 +37,8 @@ const DRAIN_DEADLINE_MS = 15_000;
  *
  * @example
  * ```ts
- * const code = await serveWithWorkers(["serve", "--workers", "2"], parseServeArgs(["--workers", "2"], process.env), process.env);
+ * const options = { host: "127.0.0.1", port: 8787, db: "./oauth-clients.sqlite", databaseUrl: null, scopeCatalog: null, workers: 2 };
+ * const code = await serveWithWorkers(["serve", "--workers", "2"], options, process.env, { out: console.log, err: console.error });
  * process.exit(code);
  * ```
  */

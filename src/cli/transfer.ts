@@ -528,6 +528,7 @@ async function verify(
  *
  * @example
  * ```ts
+ * const source = await openRecordDatabase("./oauth-clients.sqlite", { create: false });
  * for await (const batch of readAll(source)) console.log(batch.length);
  * ```
  */
@@ -589,7 +590,9 @@ export function parseRecordLines(text: string): { records: StoredClient[] } | { 
  *
  * @example
  * ```ts
- * await transferRecords(inBatches(records), target);
+ * const parsed = parseRecordLines(await new Response(process.stdin as unknown as ReadableStream).text());
+ * const target = await openRecordDatabase("./oauth-clients.sqlite", { create: true });
+ * if ("records" in parsed) await transferRecords(inBatches(parsed.records), target);
  * ```
  */
 export function* inBatches<T>(items: readonly T[]): Generator<T[]> {
