@@ -7,9 +7,12 @@
  * by number with nothing written.
  */
 import { PGlite } from "@electric-sql/pglite";
+import { spawn } from "node:child_process";
+import { once } from "node:events";
 import { mkdtempSync, rmSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { Kysely } from "kysely";
 import { PGliteDialect } from "kysely-pglite-dialect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -19,6 +22,7 @@ import { main } from "../src/cli/main.js";
 import { canonicalJson, inBatches, kyselyRecordDatabase, openRecordDatabase, readAll, transferRecords, type RecordDatabase } from "../src/cli/transfer.js";
 import { populate, proveMoved, type Population } from "./helpers/transfer-population.js";
 
+const root = fileURLToPath(new URL("..", import.meta.url));
 const directory = mkdtempSync(join(tmpdir(), "oauth-registry-transfer-"));
 let population: Population;
 const first = join(directory, "first.sqlite");
@@ -40,7 +44,7 @@ beforeAll(async () => {
   const db = new Kysely<unknown>({ dialect: new PGliteDialect(new PGlite()) });
   await migrateToLatest(db);
   pglite = kyselyRecordDatabase(db, "PGlite", () => db.destroy());
-}, 60_000);
+}, 120_000);
 
 afterAll(async () => {
   await pglite?.close();
@@ -129,6 +133,20 @@ describe("export and import: JSON Lines of stored records", () => {
       await store.close();
     }
   });
+
+  it("the command reads stdin whatever its size: export piped into import through real processes", async () => {
+    const file = join(directory, "piped.sqlite");
+    const run = (args: string[], stdin: "ignore" | "pipe") =>
+      spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", ...args], { cwd: root, stdio: [stdin, "pipe", "pipe"] });
+    const exporter = run(["export", "--from", first], "ignore");
+    const importer = run(["import", "--to", file], "pipe");
+    exporter.stdout!.pipe(importer.stdin!);
+    const stderr: string[] = [];
+    importer.stderr!.on("data", (chunk: Buffer) => stderr.push(chunk.toString()));
+    const [[exportCode], [importCode]] = await Promise.all([once(exporter, "exit"), once(importer, "exit")]);
+    expect([exportCode, importCode]).toEqual([0, 0]);
+    expect(stderr.join("")).toMatch(new RegExp(`${population.records.length} clients read: ${population.records.length} written.*verified`));
+  }, 60_000);
 
   it("bad lines are reported with their numbers and nothing is written (exit code 1)", async () => {
     const good = canonicalJson(population.records[0]);

@@ -82,5 +82,6 @@ describe("serve --workers", () => {
     expect(server.stdout).toContain("SIGTERM received, draining 2 workers");
     expect(server.stderr.filter((l) => l.startsWith("error"))).toEqual([]);
     await until(() => (replacements.some(alive) ? undefined : true));
-  }, 60_000);
+    // Generous: each replacement is a new process that loads the code again, slow on a loaded machine.
+  }, 180_000);
 });

@@ -14,7 +14,7 @@ import { serveWithWorkers } from "./cluster.js";
 import { hashSecretCommand, readStdin } from "./credentials.js";
 import { messageOf, StartupError } from "./errors.js";
 import { closeOnSignal, consoleOutput, serve, type CliOutput, type RunningServer } from "./serve.js";
-import { terminalTransferOutput, transferCommand } from "./transfer-command.js";
+import { stdinLines, terminalTransferOutput, transferCommand } from "./transfer-command.js";
 
 /**
  * Entry point of the bin. Resolves with the process exit code for usage and
@@ -32,7 +32,8 @@ export async function main(
   const [command, ...rest] = argv;
   if (command === "hash-secret") return hashSecretCommand(rest, input, output);
   if (command === "copy" || command === "export" || command === "import") {
-    return transferCommand(command, rest, output === consoleOutput ? terminalTransferOutput() : output, input);
+    // readStdin stops after a few KiB (it reads one secret); import reads its lines without a bound.
+    return transferCommand(command, rest, output === consoleOutput ? terminalTransferOutput() : output, input === readStdin ? stdinLines : input);
   }
   if (command === "-h" || command === "--help" || command === "help" || (command === "serve" && rest.some((a) => a === "-h" || a === "--help"))) {
     output.out(USAGE);

@@ -9,6 +9,7 @@
  * 3 done, but clients that differ in the target were left alone (or the
  * verification found a difference).
  */
+import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
 import type { StoredClient } from "../store.js";
 import { UsageError } from "./errors.js";
@@ -51,6 +52,11 @@ Exit codes: 0 done and verified; 1 error (nothing written if the input had bad l
 2 usage; 3 done, but differing clients were left alone or verification found a difference.
 `;
 
+/** The lines of stdin, read as they arrive, whatever its size. */
+export function stdinLines(): AsyncIterable<string> {
+  return createInterface({ input: process.stdin, crlfDelay: Infinity });
+}
+
 /** Where the commands write: lines to stderr, and raw text (records) to stdout with backpressure. */
 export interface TransferOutput {
   out(line: string): void;
@@ -69,14 +75,14 @@ const MAX_REPORTED = 20;
  * @example
  * ```ts
  * const code = await transferCommand("copy", ["--from", "./old.sqlite", "--to", "postgres://registry@db/registry"],
- *   { out: console.log, err: console.error }, async () => "");
+ *   { out: console.log, err: console.error });
  * ```
  */
 export async function transferCommand(
   command: "copy" | "export" | "import",
   args: readonly string[],
   output: TransferOutput,
-  input: () => Promise<string>,
+  input: () => Promise<string> | AsyncIterable<string> = stdinLines,
 ): Promise<number> {
   if (args.some((a) => a === "-h" || a === "--help")) {
     output.out(TRANSFER_USAGE);
@@ -101,7 +107,8 @@ export async function transferCommand(
     let total: number;
     let from: string;
     if (command === "import") {
-      const parsed = parseRecordLines(await input());
+      const source = input();
+      const parsed = await parseRecordLines(source instanceof Promise ? await source : source);
       if ("bad" in parsed) {
         for (const { line, problem } of parsed.bad.slice(0, MAX_REPORTED)) output.err(`error: line ${line}: ${problem}`);
         if (parsed.bad.length > MAX_REPORTED) output.err(`error: … and ${parsed.bad.length - MAX_REPORTED} more bad lines`);
@@ -217,7 +224,7 @@ function printReport(report: TransferReport, output: TransferOutput): number {
  *
  * @example
  * ```ts
- * process.exitCode = await transferCommand("export", ["--from", "./oauth-clients.sqlite"], terminalTransferOutput(), async () => "");
+ * process.exitCode = await transferCommand("export", ["--from", "./oauth-clients.sqlite"], terminalTransferOutput());
  * ```
  */
 export function terminalTransferOutput(): TransferOutput {

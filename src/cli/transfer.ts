@@ -550,36 +550,38 @@ export interface BadLine {
 }
 
 /**
- * Parses JSON Lines text into records, all of it before anything is
- * written: either every line is a record (blank lines are skipped) or the
- * bad lines are returned, each with its number. A client id seen twice is
- * a bad line (the later one).
+ * Parses JSON Lines into records, all of them before anything is written:
+ * either every line is a record (blank lines are skipped) or the bad lines
+ * are returned, each with its number. A client id seen twice is a bad line
+ * (the later one). Takes the text, or its lines one by one (a large input
+ * is then never one string).
  *
  * @example
  * ```ts
- * const parsed = parseRecordLines('{"client_id":"a"}\n');
+ * const parsed = await parseRecordLines('{"client_id":"a"}\n');
  * if ("bad" in parsed) for (const { line, problem } of parsed.bad) console.error(`line ${line}: ${problem}`);
  * ```
  */
-export function parseRecordLines(text: string): { records: StoredClient[] } | { bad: BadLine[] } {
+export async function parseRecordLines(input: string | AsyncIterable<string> | Iterable<string>): Promise<{ records: StoredClient[] } | { bad: BadLine[] }> {
   const records: StoredClient[] = [];
   const bad: BadLine[] = [];
   const seen = new Map<string, number>();
-  const lines = text.split("\n");
-  for (let index = 0; index < lines.length; index++) {
-    const line = lines[index]!.replace(/\r$/, "");
+  let number = 0;
+  for await (const raw of typeof input === "string" ? input.split("\n") : input) {
+    number++;
+    const line = raw.replace(/\r$/, "");
     if (line.trim() === "") continue;
     const parsed = parseRecordLine(line);
     if ("problem" in parsed) {
-      bad.push({ line: index + 1, problem: parsed.problem });
+      bad.push({ line: number, problem: parsed.problem });
       continue;
     }
     const first = seen.get(parsed.record.client_id);
     if (first !== undefined) {
-      bad.push({ line: index + 1, problem: `client ${JSON.stringify(parsed.record.client_id)} is already on line ${first}` });
+      bad.push({ line: number, problem: `client ${JSON.stringify(parsed.record.client_id)} is already on line ${first}` });
       continue;
     }
-    seen.set(parsed.record.client_id, index + 1);
+    seen.set(parsed.record.client_id, number);
     records.push(parsed.record);
   }
   return bad.length > 0 ? { bad } : { records };
@@ -590,7 +592,7 @@ export function parseRecordLines(text: string): { records: StoredClient[] } | { 
  *
  * @example
  * ```ts
- * const parsed = parseRecordLines(await new Response(process.stdin as unknown as ReadableStream).text());
+ * const parsed = await parseRecordLines(await new Response(process.stdin as unknown as ReadableStream).text());
  * const target = await openRecordDatabase("./oauth-clients.sqlite", { create: true });
  * if ("records" in parsed) await transferRecords(inBatches(parsed.records), target);
  * ```
