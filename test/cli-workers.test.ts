@@ -1,7 +1,8 @@
 /**
- * `serve --workers N`: worker processes share the port and the database; a
- * worker that dies is replaced (and the replacement serves); SIGTERM drains
- * every worker and the whole group exits 0.
+ * `serve --workers N`: worker processes share the port and the database;
+ * `/metrics` sums every worker; a worker that dies is replaced (and the
+ * replacement serves); SIGTERM drains every worker and the whole group
+ * exits 0.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { request } from "node:http";
@@ -58,12 +59,20 @@ describe("serve --workers", () => {
   });
 
   it("two workers serve one SQLite file; a killed worker is replaced and logged; SIGTERM drains all and exits 0", async () => {
-    server = await spawnServe(["--db", join(directory, "clients.sqlite"), "--workers", "2"], { OAUTH_REGISTRY_API_TOKEN: "t" });
+    server = await spawnServe(["--db", join(directory, "clients.sqlite"), "--workers", "2", "--metrics"], { OAUTH_REGISTRY_API_TOKEN: "t" });
     const started = await until(() => server!.stdout.find((l) => l.startsWith("serving with 2 worker processes")));
     const pids = /pids (\d+), (\d+)\)/.exec(started)!.slice(1).map(Number);
     const clients = `${server.url}/accounts/acct/oauth_clients`;
     const created = await server.call("POST", "/accounts/acct/oauth_clients", validCreateBody());
     expect(created.status).toBe(200);
+
+    // /metrics sums every worker's counters, whichever worker takes the scrape.
+    for (let i = 0; i < 8; i++) expect(await getOnNewConnection(clients, "t")).toBe(200);
+    for (let scrape = 0; scrape < 4; scrape++) {
+      const text = await (await fetch(server.url.replace("/client/v4", "/metrics"))).text();
+      const listed = text.split("\n").find((l) => l.startsWith("oauth_registry_http_requests_total{") && l.includes('route="/client/v4/accounts/{account_id}/oauth_clients"') && l.includes('method="GET"'));
+      expect(listed, text).toMatch(/ 8$/);
+    }
 
     const replacements: number[] = [];
     for (const pid of pids) {

@@ -35,8 +35,9 @@ Options:
                          idle time before a kept-alive connection is closed (default 5000)
   --workers N|auto       worker processes serving the port (node:cluster), auto = one per
                          available core (default 1); one SQLite file (WAL) or PostgreSQL for
-                         all; a worker that dies is replaced; /healthz, /readyz and /metrics
-                         answer for the worker that takes the request (see docs/scaling.md)
+                         all; a worker that dies is replaced; /healthz and /readyz answer for
+                         the worker that takes the request, /metrics sums every worker
+                         (see docs/scaling.md)
   -h, --help             show this help
 
 Dynamic client registration (off by default):

@@ -8,19 +8,40 @@
  *
  * Everything a worker decides is decided by the database (compare-and-swap
  * writes, shared single-use state when the store offers it), so N workers
- * behave as N instances on one database. `/healthz`, `/readyz` and
- * `/metrics` answer for the worker that takes the connection: per process.
+ * behave as N instances on one database. `/healthz` and `/readyz` answer
+ * for the worker that takes the connection (per process); `/metrics`
+ * answers for all of them: the worker asks the primary, which gathers every
+ * live worker's metrics and sums them.
  */
 import cluster, { type Worker } from "node:cluster";
+import { AggregatorRegistry, type MetricObjectWithValues, type MetricValue } from "prom-client";
 import { generateSecret } from "../secrets.js";
 import type { ServeOptions } from "./args.js";
 import { messageOf, StartupError } from "./errors.js";
+import type { ServeMetrics } from "./metrics.js";
 import { closeOnSignal, serve, type CliOutput } from "./serve.js";
 
 /** What a worker tells the primary. */
-type WorkerMessage = { type: "listening"; lines: string[] } | { type: "failed"; message: string };
+type WorkerMessage =
+  | { type: "listening"; lines: string[] }
+  | { type: "failed"; message: string }
+  /** A scrape of `/metrics` arrived: the primary gathers every worker's metrics. */
+  | { type: "metrics-scrape"; id: number }
+  /** This worker's metrics, for a gathering. */
+  | { type: "metrics-json"; id: number; json: WorkerMetrics };
 /** What the primary tells a worker. */
-type PrimaryMessage = { type: "stop" };
+type PrimaryMessage =
+  | { type: "stop" }
+  /** Send your metrics for gathering `id`. */
+  | { type: "metrics-collect"; id: number }
+  /** The summed metrics for scrape `id`. */
+  | { type: "metrics-text"; id: number; text: string };
+
+/** One worker's metrics, as `getMetricsAsJSON` gives them. */
+type WorkerMetrics = MetricObjectWithValues<MetricValue<string>>[];
+
+/** How long the primary waits for the workers' metrics before answering with those it has. */
+const METRICS_GATHER_MS = 2_000;
 
 /** Deaths within this window count towards the replacement backoff. */
 const DEATH_WINDOW_MS = 60_000;
@@ -62,7 +83,7 @@ async function runWorker(options: ServeOptions, env: Readonly<Record<string, str
   };
   let running;
   try {
-    running = await serve(options, env, workerOutput);
+    running = await serve(options, env, workerOutput, { metrics: aggregateThroughPrimary });
   } catch (error) {
     send({ type: "failed", message: error instanceof StartupError ? error.message : messageOf(error) });
     return 1;
@@ -78,7 +99,9 @@ async function runWorker(options: ServeOptions, env: Readonly<Record<string, str
     if (!stopping) process.kill(process.pid, "SIGTERM");
   };
   // The primary asks, or is gone (killed, say): drain and exit, as on SIGTERM.
-  process.on("message", (message: PrimaryMessage) => message.type === "stop" && stop());
+  process.on("message", (message: PrimaryMessage) => {
+    if (message.type === "stop") stop();
+  });
   process.once("disconnect", stop);
   send({ type: "listening", lines: startup });
   return closeOnSignal(running, { out: () => {}, err: output.err });
@@ -86,6 +109,43 @@ async function runWorker(options: ServeOptions, env: Readonly<Record<string, str
 
 function send(message: WorkerMessage): void {
   process.send?.(message);
+}
+
+/**
+ * Makes this worker's `/metrics` answer with the sum over every worker: a
+ * scrape goes to the primary, which asks each worker for its metrics
+ * (answered here from the local registry) and sends back their sum. Without
+ * an answer in time, the worker's own metrics are served.
+ */
+function aggregateThroughPrimary(metrics: ServeMetrics): void {
+  const registry = metrics.registry;
+  const local = registry.metrics.bind(registry);
+  const waiting = new Map<number, (text: string) => void>();
+  let next = 0;
+  process.on("message", (message: PrimaryMessage) => {
+    if (message.type === "metrics-collect") {
+      void registry.getMetricsAsJSON().then((json) => send({ type: "metrics-json", id: message.id, json }));
+    } else if (message.type === "metrics-text") {
+      waiting.get(message.id)?.(message.text);
+      waiting.delete(message.id);
+    }
+  });
+  registry.metrics = () => {
+    if (!process.connected) return local();
+    const id = next++;
+    return new Promise<string>((resolveText) => {
+      const timer = setTimeout(() => {
+        waiting.delete(id);
+        void local().then(resolveText);
+      }, METRICS_GATHER_MS * 2);
+      timer.unref();
+      waiting.set(id, (text) => {
+        clearTimeout(timer);
+        resolveText(text);
+      });
+      send({ type: "metrics-scrape", id });
+    });
+  };
 }
 
 /** The primary: forks, waits for every worker to listen, replaces the dead, drains all on a signal. */
@@ -118,6 +178,8 @@ function runPrimary(
       const worker = cluster.fork(workerEnv);
       live.add(worker);
       worker.on("message", (message: WorkerMessage) => {
+        if (message.type === "metrics-scrape") return gatherMetrics(worker, message.id);
+        if (message.type === "metrics-json") return gatherings.get(message.id)?.add(worker, message.json);
         if (message.type === "failed") {
           output.err(`error: worker ${worker.process.pid}: ${message.message}`);
           if (startingUp) stopAll(true);
@@ -157,6 +219,33 @@ function runPrimary(
         }, delay).unref();
       });
       return worker;
+    };
+
+    // Scrapes being gathered, by id: the answers so far, and the function that adds one.
+    const gatherings = new Map<number, { add(worker: Worker, json: WorkerMetrics): void }>();
+    let gatheringId = 0;
+    const gatherMetrics = (asker: Worker, scrape: number) => {
+      const id = gatheringId++;
+      const asked = [...live].filter((w) => w.isConnected());
+      const answers = new Map<Worker, WorkerMetrics>();
+      const answer = () => {
+        if (!gatherings.delete(id)) return;
+        clearTimeout(timer);
+        const text = AggregatorRegistry.aggregate([...answers.values()]).metrics();
+        void Promise.resolve(text).then((summed) => {
+          if (asker.isConnected()) asker.send({ type: "metrics-text", id: scrape, text: summed } satisfies PrimaryMessage);
+        });
+      };
+      // A worker that does not answer in time (busy, dying) is left out of this scrape.
+      const timer = setTimeout(answer, METRICS_GATHER_MS);
+      timer.unref();
+      gatherings.set(id, {
+        add(worker, json) {
+          answers.set(worker, json);
+          if (answers.size === asked.length) answer();
+        },
+      });
+      for (const worker of asked) worker.send({ type: "metrics-collect", id } satisfies PrimaryMessage);
     };
 
     let deadline: NodeJS.Timeout | undefined;
