@@ -37,6 +37,14 @@ export interface WorkersRow {
   twoWorkers: number;
   /** Median of the per-round ratios (two ÷ one). */
   ratio: number;
+  /**
+   * Server CPU per request in µs (every process of the server, primary
+   * included), median over rounds; null without /proc. Unlike the rates it
+   * does not depend on what else the machine runs: equal values mean two
+   * workers do the same work per request as one, so the rate grows with the
+   * cores they get.
+   */
+  cpuUsPerRequest: { one: number | null; two: number | null };
   rounds: { one: number[]; two: number[] };
 }
 
@@ -44,6 +52,29 @@ interface Server {
   child: ChildProcess;
   port: number;
   log: string;
+  /** Every process of the server: the command's, and its workers' under --workers. */
+  pids: number[];
+}
+
+/**
+ * CPU time used so far by these processes, in milliseconds, from
+ * /proc/<pid>/stat (user + system, in clock ticks of 10 ms); null where
+ * /proc is not there.
+ */
+function cpuMs(pids: readonly number[]): number | null {
+  let ticks = 0;
+  for (const pid of pids) {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    } catch {
+      return null;
+    }
+    // Fields after the command name (which may hold spaces) start at ") ".
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    ticks += Number(fields[11]) + Number(fields[12]);
+  }
+  return ticks * 10;
 }
 
 async function startServe(db: string, workers: number, directory: string): Promise<Server> {
@@ -59,7 +90,11 @@ async function startServe(db: string, workers: number, directory: string): Promi
   const ready = workers === 1 ? /listening on http:\/\/127\.0\.0\.1:(\d+)/ : /serving with \d+ worker/;
   for (let waited = 0; ; waited += 50) {
     const text = readFileSync(log, "utf8");
-    if (ready.test(text)) return { child, port: Number(/listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(text)![1]), log };
+    if (ready.test(text)) {
+      const port = Number(/listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(text)![1]);
+      const workerPids = /pids ([\d, ]+)\)/.exec(text)?.[1]!.split(", ").map(Number) ?? [];
+      return { child, port, log, pids: [child.pid!, ...workerPids] };
+    }
     if (child.exitCode !== null || waited > 60_000) throw new Error(`serve --workers ${workers} did not start:\n${text}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
@@ -90,13 +125,17 @@ export async function measureWorkers(options: { rounds: number; requests: number
 
   const servers: Server[] = [];
   const client = fork(fileURLToPath(new URL("./http-client.ts", import.meta.url)), [], { execArgv: ["--import", "tsx"], stdio: ["ignore", "inherit", "inherit", "ipc"] });
-  const batch = (message: HttpBatch) =>
-    new Promise<number>((resolve, reject) => {
+  /** Sends a batch; resolves with the rate (requests per second) and the server's CPU per request (µs). */
+  const batch = (message: HttpBatch, pids: readonly number[]) =>
+    new Promise<{ rate: number; cpuUs: number | null }>((resolve, reject) => {
+      const cpuBefore = cpuMs(pids);
       const started = performance.now();
       client.once("message", (result: HttpBatchResult) => {
         const seconds = (performance.now() - started) / 1000;
+        const cpuAfter = cpuMs(pids);
+        const cpuUs = cpuBefore === null || cpuAfter === null ? null : ((cpuAfter - cpuBefore) * 1000) / message.requests;
         if (result.failures.length > 0) reject(new Error(`${message.method} ${message.paths[0]}: ${result.failures.join("; ")}`));
-        else resolve(message.requests / seconds);
+        else resolve({ rate: message.requests / seconds, cpuUs });
       });
       client.send(message);
     });
@@ -113,10 +152,13 @@ export async function measureWorkers(options: { rounds: number; requests: number
       // POST is fsync-bound and slower: fewer requests per round.
       const requests = route.method === "POST" ? Math.max(200, Math.floor(options.requests / 5)) : options.requests;
       const run = (server: Server, count: number) =>
-        batch({ port: server.port, method: route.method, paths: route.paths, ...(route.body && { body: route.body }), token: TOKEN, requests: count, concurrency: CONCURRENCY });
+        batch(
+          { port: server.port, method: route.method, paths: route.paths, ...(route.body && { body: route.body }), token: TOKEN, requests: count, concurrency: CONCURRENCY },
+          server.pids,
+        );
       for (const server of servers) await run(server, Math.min(requests, 500));
-      const one: number[] = [];
-      const two: number[] = [];
+      const one: { rate: number; cpuUs: number | null }[] = [];
+      const two: { rate: number; cpuUs: number | null }[] = [];
       for (let round = 0; round < options.rounds; round++) {
         // Alternating which goes first, so neither always runs on a warmer or cooler machine.
         if (round % 2 === 0) {
@@ -127,14 +169,19 @@ export async function measureWorkers(options: { rounds: number; requests: number
           one.push(await run(servers[0]!, requests));
         }
       }
+      const cpu = (side: typeof one) => (side.some((r) => r.cpuUs === null) ? null : median(side.map((r) => r.cpuUs!)));
       const row: WorkersRow = {
         route: route.route,
-        oneWorker: median(one),
-        twoWorkers: median(two),
-        ratio: median(one.map((rate, i) => two[i]! / rate)),
-        rounds: { one, two },
+        oneWorker: median(one.map((r) => r.rate)),
+        twoWorkers: median(two.map((r) => r.rate)),
+        ratio: median(one.map((r, i) => two[i]!.rate / r.rate)),
+        cpuUsPerRequest: { one: cpu(one), two: cpu(two) },
+        rounds: { one: one.map((r) => r.rate), two: two.map((r) => r.rate) },
       };
-      log(`${row.route}: ${row.oneWorker.toFixed(0)} req/s with 1 worker, ${row.twoWorkers.toFixed(0)} with 2 (${row.ratio.toFixed(2)}×)`);
+      log(
+        `${row.route}: ${row.oneWorker.toFixed(0)} req/s with 1 worker, ${row.twoWorkers.toFixed(0)} with 2 (${row.ratio.toFixed(2)}×); ` +
+          `server CPU per request ${row.cpuUsPerRequest.one?.toFixed(0)} µs and ${row.cpuUsPerRequest.two?.toFixed(0)} µs`,
+      );
       rows.push(row);
     }
     return rows;
@@ -158,7 +205,15 @@ function median(values: readonly number[]): number {
  * console.log(workersTable(await measureWorkers({ rounds: 5, requests: 2000 })));
  */
 export function workersTable(rows: readonly WorkersRow[]): string {
-  const lines = ["| route | --workers 1 (req/s) | --workers 2 (req/s) | 2 ÷ 1 |", "| --- | ---: | ---: | ---: |"];
-  for (const row of rows) lines.push(`| ${row.route} | ${row.oneWorker.toFixed(0)} | ${row.twoWorkers.toFixed(0)} | ${row.ratio.toFixed(2)}× |`);
+  const us = (value: number | null) => (value === null ? "–" : value.toFixed(0));
+  const lines = [
+    "| route | --workers 1 (req/s) | --workers 2 (req/s) | 2 ÷ 1 | server CPU per request, 1 worker (µs) | 2 workers (µs) |",
+    "| --- | ---: | ---: | ---: | ---: | ---: |",
+  ];
+  for (const row of rows) {
+    lines.push(
+      `| ${row.route} | ${row.oneWorker.toFixed(0)} | ${row.twoWorkers.toFixed(0)} | ${row.ratio.toFixed(2)}× | ${us(row.cpuUsPerRequest.one)} | ${us(row.cpuUsPerRequest.two)} |`,
+    );
+  }
   return lines.join("\n");
 }
