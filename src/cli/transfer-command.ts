@@ -38,7 +38,7 @@ hashes, rotation times and grace ends, versions (so ETags), timestamps, registra
 access token hashes, sources, last-use times. No plaintext secret exists to move.
 
 SOURCE and TARGET: a SQLite file, a postgres:// (postgresql://) URL or a mysql://
-(mariadb://) URL. The target's schema is created or migrated first, as serve would.
+(mariadb://) URL. Both schemas are created or migrated first, as serve would.
 
   --on-conflict skip       a client that exists in the target with other content is
                            reported and left alone (default)
