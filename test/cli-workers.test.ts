@@ -4,10 +4,14 @@
  * replacement serves); SIGTERM drains every worker and the whole group
  * exits 0.
  */
+import { spawn } from "node:child_process";
+import { once } from "node:events";
 import { mkdtempSync, rmSync } from "node:fs";
-import { request } from "node:http";
+import { createServer, request } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { parseServeArgs } from "../src/cli/args.js";
 import { UsageError } from "../src/cli/errors.js";
@@ -57,6 +61,26 @@ describe("serve --workers", () => {
     expect(parseServeArgs(["--workers", "auto"], {}).workers).toBeGreaterThanOrEqual(1);
     expect(() => parseServeArgs(["--workers", "0"], {})).toThrow(new UsageError('--workers must be auto or an integer from 1 to 256, got "0"'));
   });
+
+  it("a worker that cannot start stops the group: exit code 1, the reason on stderr", async () => {
+    const blocker = createServer();
+    await new Promise<void>((done) => blocker.listen(0, "127.0.0.1", done));
+    const port = (blocker.address() as AddressInfo).port;
+    try {
+      const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", "serve", "--db", join(directory, "busy.sqlite"), "--port", String(port), "--workers", "2"], {
+        cwd: fileURLToPath(new URL("..", import.meta.url)),
+        env: { ...process.env, OAUTH_REGISTRY_API_TOKEN: "t", DATABASE_URL: "" },
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      const stderr: string[] = [];
+      child.stderr!.on("data", (chunk: Buffer) => stderr.push(chunk.toString()));
+      const [code] = await once(child, "exit");
+      expect(code).toBe(1);
+      expect(stderr.join("")).toMatch(new RegExp(`error: worker \\d+: cannot listen on 127\\.0\\.0\\.1:${port}: address already in use`));
+    } finally {
+      blocker.close();
+    }
+  }, 60_000);
 
   it("two workers serve one SQLite file; a killed worker is replaced and logged; SIGTERM drains all and exits 0", async () => {
     server = await spawnServe(["--db", join(directory, "clients.sqlite"), "--workers", "2", "--metrics"], { OAUTH_REGISTRY_API_TOKEN: "t" });
