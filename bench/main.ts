@@ -14,6 +14,9 @@
  * --stores memory,sqlite-full,… (a subset, for a look at one store; the
  * docs are only rewritten by a full run of everything).
  *
+ *   npm run bench -- --only workers
+ *                                 only the serve --workers rows (~1 min): list page, GET, POST
+ *                                 at --workers 1 and 2; writes bench/results/workers.json
  *   npm run bench -- --only assertions
  *                                 only the private_key_jwt rows (~1 min): a forged
  *                                 assertion against the worst key set the rules
@@ -36,6 +39,7 @@ import { scalingSvg, type PlotPanel } from "./plot.js";
 import { makePopulation, PAGE, type Population } from "./population.js";
 import { assertionTargets, issueTargets, markdownTables, replaceDocsBlock, type BenchResults, type OperationRow, type PairRow, type ScalingRow } from "./report.js";
 import { storeKinds } from "./stores.js";
+import { measureWorkers, workersTable } from "./workers.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, "..");
@@ -50,7 +54,9 @@ const { values } = parseArgs({
     only: { type: "string" },
   },
 });
-if (values.only !== undefined && values.only !== "assertions") throw new Error(`unknown --only ${values.only}; known: assertions`);
+if (values.only !== undefined && values.only !== "assertions" && values.only !== "workers") {
+  throw new Error(`unknown --only ${values.only}; known: assertions, workers`);
+}
 const quick = values.quick!;
 const options: HarnessOptions = {
   rounds: Number(values.rounds ?? (quick ? 5 : 11)),
@@ -77,6 +83,25 @@ function cpuModel(): string {
 
 if (values.only === "assertions") {
   await onlyAssertions();
+  process.exit(0);
+}
+
+/** The `serve --workers` rows (bench/workers.ts), with their own results file. */
+async function workerRows(): Promise<void> {
+  const workerRounds = Number(values.rounds ?? (quick ? 3 : 7));
+  const rows = await measureWorkers({ rounds: workerRounds, requests: quick ? 1000 : 3000 }, log);
+  console.log(`\nserve --workers on ${cpus().length} cores (${cpuModel()}), load generator on the same machine:\n${workersTable(rows)}\n`);
+  const listRow = rows[0]!;
+  console.log(`target list page of 100 at --workers 2 ≥ 1.5× --workers 1: ${listRow.ratio >= 1.5 ? "met" : "NOT met"} (${listRow.ratio.toFixed(2)}×)`);
+  mkdirSync(join(here, "results"), { recursive: true });
+  const file = join(here, "results", quick ? "workers-quick.json" : "workers.json");
+  const meta = { date: new Date().toISOString().slice(0, 16).replace("T", " ") + " UTC", node: process.version, cpu: cpuModel(), cores: cpus().length, loadAverage: loadavg()[0]!, rounds: workerRounds };
+  writeFileSync(file, `${JSON.stringify({ meta, rows }, null, 1)}\n`);
+  log(`wrote ${file}`);
+}
+
+if (values.only === "workers") {
+  await workerRows();
   process.exit(0);
 }
 
@@ -164,6 +189,9 @@ try {
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }
+
+log("serve --workers rows");
+await workerRows();
 
 log(`memory footprint at ${largest} clients`);
 const probe = spawnSync(process.execPath, ["--expose-gc", "--import", "tsx", join(here, "footprint.ts"), "--clients", String(largest)], {

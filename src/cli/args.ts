@@ -2,6 +2,7 @@
  * The command line of `serve`: its usage text, the options it parses into,
  * and the connection limits with their defaults and bounds.
  */
+import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
 import { accountIdIssue } from "../ids.js";
 import { isLoopbackHost } from "../rules/uris.js";
@@ -33,6 +34,11 @@ Options:
   --keep-alive-timeout-ms MS
                          idle time before a kept-alive connection is closed (default 5000)
   --no-console           do not serve the operator console at / (served by default)
+  --workers N|auto       worker processes serving the port (node:cluster), auto = one per
+                         available core (default 1); one SQLite file (WAL) or PostgreSQL for
+                         all; a worker that dies is replaced; /healthz and /readyz answer for
+                         the worker that takes the request, /metrics sums every worker
+                         (see docs/scaling.md)
   -h, --help             show this help
 
 Dynamic client registration (off by default):
@@ -63,6 +69,9 @@ Environment:
 Other commands:
   hash-secret            reads a token or API key on stdin and prints the sha256$… hash
                          that a --credentials file holds (see hash-secret --help)
+  copy --from SOURCE --to TARGET, export --from SOURCE, import --to TARGET
+                         move every client as stored between a SQLite file, postgres://
+                         and mysql://, or through JSON Lines (see copy --help)
 `;
 
 /** Options of the `serve` command after parsing. */
@@ -83,6 +92,8 @@ export interface ServeOptions {
   requestTimeoutMs?: number;
   /** Idle time after a response before a kept-alive connection closes. Default 5 000 ms. */
   keepAliveTimeoutMs?: number;
+  /** Worker processes serving the port (`--workers`; `auto` is resolved to the available cores). Default 1: no cluster. */
+  workers?: number;
 
   // Operations: access log and metrics.
   /** Access-log format on stdout. Default `"text"`. */
@@ -229,6 +240,7 @@ export function parseServeArgs(args: readonly string[], env: Readonly<Record<str
         "headers-timeout-ms": { type: "string" },
         "request-timeout-ms": { type: "string" },
         "keep-alive-timeout-ms": { type: "string" },
+        workers: { type: "string" },
         // Operations
         "log-format": { type: "string" },
         metrics: { type: "boolean" },
@@ -290,6 +302,7 @@ export function parseServeArgs(args: readonly string[], env: Readonly<Record<str
   return {
     ...options,
     ...limits,
+    workers: parseWorkers(values.workers),
     logFormat: logFormat as LogFormat,
     metrics: values.metrics ?? false,
     registration,
@@ -297,6 +310,19 @@ export function parseServeArgs(args: readonly string[], env: Readonly<Record<str
     publicUrl,
     console: values["no-console"] !== true,
   };
+}
+
+/** Most worker processes `--workers` accepts. */
+export const MAX_WORKERS = 256;
+
+/** `--workers N|auto`: auto is one per available core. */
+function parseWorkers(text: string | undefined): number {
+  if (text === undefined) return 1;
+  if (text === "auto") return availableParallelism();
+  if (!/^\d{1,3}$/.test(text) || Number(text) < 1 || Number(text) > MAX_WORKERS) {
+    throw new UsageError(`--workers must be auto or an integer from 1 to ${MAX_WORKERS}, got "${text}"`);
+  }
+  return Number(text);
 }
 
 /**

@@ -6,12 +6,15 @@
  * API key + email, or a credentials file. `hash-secret` turns a token or key
  * read from stdin into the hash a credentials file holds.
  */
+import cluster from "node:cluster";
 import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { parseServeArgs, USAGE, type ServeOptions } from "./args.js";
+import { serveWithWorkers } from "./cluster.js";
 import { hashSecretCommand, readStdin } from "./credentials.js";
 import { messageOf, StartupError } from "./errors.js";
 import { closeOnSignal, consoleOutput, serve, type CliOutput, type RunningServer } from "./serve.js";
+import { stdinLines, terminalTransferOutput, transferCommand } from "./transfer-command.js";
 
 /**
  * Entry point of the bin. Resolves with the process exit code for usage and
@@ -28,6 +31,10 @@ export async function main(
 ): Promise<number> {
   const [command, ...rest] = argv;
   if (command === "hash-secret") return hashSecretCommand(rest, input, output);
+  if (command === "copy" || command === "export" || command === "import") {
+    // readStdin stops after a few KiB (it reads one secret); import reads its lines without a bound.
+    return transferCommand(command, rest, output === consoleOutput ? terminalTransferOutput() : output, input === readStdin ? stdinLines : input);
+  }
   if (command === "-h" || command === "--help" || command === "help" || (command === "serve" && rest.some((a) => a === "-h" || a === "--help"))) {
     output.out(USAGE);
     return 0;
@@ -45,6 +52,7 @@ export async function main(
     output.err(USAGE);
     return 2;
   }
+  if ((options.workers ?? 1) > 1 || cluster.isWorker) return serveWithWorkers(argv, options, env, output);
   let running: RunningServer;
   try {
     running = await serve(options, env, output);

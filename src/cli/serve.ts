@@ -135,6 +135,12 @@ function isWildcardAddress(address: string): boolean {
   return address === "0.0.0.0" || address === "::" || address === "::ffff:0.0.0.0";
 }
 
+/** Ways for the process that runs `serve` to take part: `--workers` aggregates the metrics of every worker. */
+export interface ServeHooks {
+  /** Called with the metrics (when `--metrics` is on) before the server listens. */
+  metrics?(metrics: ServeMetrics): void;
+}
+
 /** A running server; `close` stops accepting, finishes in-flight requests, then closes the database. */
 export interface RunningServer {
   url: string;
@@ -155,6 +161,7 @@ export async function serve(
   options: ServeOptions,
   env: Readonly<Record<string, string | undefined>>,
   output: CliOutput = consoleOutput,
+  hooks: ServeHooks = {},
 ): Promise<RunningServer> {
   const limits = resolveServerLimits(options);
   if (typeof limits === "string") throw new StartupError(limits);
@@ -168,6 +175,7 @@ export async function serve(
 
   const details = new Map(catalog?.map((entry) => [entry.id, entry]));
   const metrics = options.metrics === true ? createServeMetrics() : null;
+  if (metrics !== null) hooks.metrics?.(metrics);
   const { resolveTxt = resolveTxtWithNodeDns, lookupTimeoutMs = 5_000, ...scheduling } = options.verification ?? {};
   // The scheduler needs the registry and hears its events: it is set right after.
   const late: { verifier?: VerificationScheduler } = {};
