@@ -535,7 +535,7 @@ if (databaseUrl) {
   afterAll(async () => {
     try {
       for (const p of prefixes) {
-        for (const table of ["oauth_clients", "oauth_clients_rebuilt", "oauth_clients_migrations", "oauth_clients_migrations_lock"]) {
+        for (const table of ["oauth_clients", "oauth_clients_claims", "oauth_clients_rebuilt", "oauth_clients_migrations", "oauth_clients_migrations_lock"]) {
           await dbA.schema.dropTable(`${p}${table}`).ifExists().execute();
         }
       }
