@@ -19,6 +19,7 @@ import { createMemoryStore } from "../adapters/memory.js";
 import { createSqliteStore } from "../adapters/sqlite.js";
 import { createOAuthClientRegistry, type OAuthClientRegistry, type RegistryEvent } from "../src/index.js";
 import type { ClientStore } from "../src/store.js";
+import { DATABASE_URL, realPostgres } from "./helpers/postgres.js";
 import { createBody } from "./helpers/registry.js";
 
 const TOKEN_ENDPOINT = "https://auth.example.com/token";
@@ -62,6 +63,20 @@ const databases: [string, () => Promise<[ClientStore, ClientStore, () => Promise
     },
   ],
 ];
+
+// A real PostgreSQL server when DATABASE_URL names one: two pools, as two processes would have.
+if (DATABASE_URL) {
+  const server = realPostgres(DATABASE_URL);
+  databases.push([
+    "Kysely on PostgreSQL at DATABASE_URL (two pools)",
+    async () => {
+      const tablePrefix = server.prefix("shared");
+      const [dbA, dbB] = [server.connect(), server.connect()];
+      await migrateToLatest(dbA, { tablePrefix });
+      return [createKyselyStore(dbA, { tablePrefix }), createKyselyStore(dbB, { tablePrefix }), async () => undefined];
+    },
+  ]);
+}
 
 async function keyPair() {
   const { privateKey, publicKey } = await generateKeyPair("ES256", { extractable: true });
