@@ -363,32 +363,30 @@ function sameStoredVersion(a: StoredClient, b: StoredClient): boolean {
  * and null can be equal; an accessor that throws means "not equal".
  */
 function sameJsonDocument(value: unknown, checked: unknown): boolean {
-  let budget = MAX_COMPARED_VALUES;
-  const same = (a: unknown, b: unknown): boolean => {
-    if (--budget < 0) return false;
-    if (a === b) return typeof a !== "object" || a === null || sameContainer(a, b as object);
-    if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
-    return sameContainer(a, b);
-  };
-  const sameContainer = (a: object, b: object): boolean => {
-    if (Array.isArray(b)) {
-      if (!Array.isArray(a) || a.length !== b.length) return false;
-      for (let i = 0; i < b.length; i++) if (!same(a[i], b[i])) return false;
-      return true;
-    }
-    if (Array.isArray(a) || Object.getPrototypeOf(a) !== Object.prototype) return false;
-    const keys = Object.keys(b);
-    if (Object.keys(a).length !== keys.length) return false;
-    for (const key of keys) {
-      if (!Object.hasOwn(a, key) || !same((a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key])) return false;
-    }
-    return true;
-  };
   try {
-    return same(value, checked);
+    return sameJsonValue(value, checked, { left: MAX_COMPARED_VALUES });
   } catch {
     return false;
   }
+}
+
+/** One step of {@link sameJsonDocument}; `budget.left` counts the values still allowed. */
+function sameJsonValue(a: unknown, b: unknown, budget: { left: number }): boolean {
+  if (--budget.left < 0) return false;
+  if (typeof b !== "object" || b === null) return a === b;
+  if (typeof a !== "object" || a === null) return false;
+  if (Array.isArray(b)) {
+    if (!Array.isArray(a) || a.length !== b.length) return false;
+    for (let i = 0; i < b.length; i++) if (!sameJsonValue(a[i], b[i], budget)) return false;
+    return true;
+  }
+  if (Array.isArray(a) || Object.getPrototypeOf(a) !== Object.prototype) return false;
+  const keys = Object.keys(b);
+  if (Object.keys(a).length !== keys.length) return false;
+  for (const key of keys) {
+    if (!Object.hasOwn(a, key) || !sameJsonValue((a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key], budget)) return false;
+  }
+  return true;
 }
 
 /** The reason a fetcher gave for failing, clipped: an injected fetcher's error is not trusted to be small or well-behaved. */
