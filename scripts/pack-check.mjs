@@ -21,7 +21,8 @@ try {
   const peerNames = Object.keys(pkg.peerDependencies ?? {});
   const typeNames = peerNames.map((n) => `@types/${n}`).filter((n) => pkg.devDependencies?.[n]);
   const peers = [...peerNames, ...typeNames].map((name) => `${name}@${pkg.devDependencies?.[name] ?? pkg.peerDependencies[name]}`);
-  run("npm", ["install", "--no-audit", "--no-fund", "--silent", join(work, tarball), ...peers, `typescript@${pkg.devDependencies.typescript}`, `@types/node@${pkg.devDependencies["@types/node"]}`], consumer);
+  // No @types/node: the published types must not need it (a driver's own @types may still bring it along).
+  run("npm", ["install", "--no-audit", "--no-fund", "--silent", join(work, tarball), ...peers, `typescript@${pkg.devDependencies.typescript}`], consumer);
 
   const subpaths = Object.keys(pkg.exports).filter((k) => k !== "./package.json");
   const specifiers = subpaths.map((k) => (k === "." ? pkg.name : `${pkg.name}/${k.slice(2)}`));
@@ -67,11 +68,53 @@ console.log("consumer ok:", ${JSON.stringify(specifiers.join(", "))});
   writeFileSync(join(consumer, "index.ts"), body);
   writeFileSync(
     join(consumer, "tsconfig.json"),
-    JSON.stringify({ compilerOptions: { module: "NodeNext", moduleResolution: "NodeNext", target: "ES2022", strict: true, noEmit: true, skipLibCheck: false, types: ["node"] }, files: ["index.ts"] }),
+    JSON.stringify({ compilerOptions: { module: "NodeNext", moduleResolution: "NodeNext", target: "ES2022", strict: true, noEmit: true, skipLibCheck: false, types: [] }, files: ["index.ts"] }),
   );
   process.stdout.write(run("node", ["index.mjs"], consumer));
   run(join(consumer, "node_modules/.bin/tsc"), ["-p", "."], consumer);
   console.log("consumer typecheck ok");
+
+  // A Worker or browser project: the runtime-neutral entries type-check with
+  // no Node types at all (lib ES + DOM, types []), under NodeNext resolution
+  // and a bundler's; and no file of @types/node is in either program.
+  writeFileSync(
+    join(consumer, "neutral.ts"),
+    `import { createOAuthClientRegistry, createDohResolveTxt, createFetchTransport, type OAuthClient } from "${pkg.name}";
+import { createMemoryStore } from "${pkg.name}/memory";
+import { createFetchHandler, createNodeRequestListener, type NodeRequestListener } from "${pkg.name}/http";
+import { createRegistrationHandler } from "${pkg.name}/registration";
+import { runStoreConformanceSuite } from "${pkg.name}/testing";
+import { createD1Store } from "${pkg.name}/d1";
+
+const registry = createOAuthClientRegistry(createMemoryStore(), { resolveTxt: createDohResolveTxt() });
+export const handler: (request: Request) => Promise<Response> = createFetchHandler(registry, { authorize: () => true });
+export const registration = createRegistrationHandler(registry, { accountId: "registered", baseUrl: "https://auth.example" });
+export const bridge: (h: typeof handler) => NodeRequestListener = createNodeRequestListener;
+export const transport = createFetchTransport({ timeoutMs: 1000 });
+export const suite: typeof runStoreConformanceSuite = runStoreConformanceSuite;
+export const d1: typeof createD1Store = createD1Store;
+export async function first(): Promise<OAuthClient | undefined> {
+  return (await registry.list("acct")).clients[0];
+}
+`,
+  );
+  for (const resolution of ["NodeNext", "Bundler"]) {
+    writeFileSync(
+      join(consumer, "tsconfig.neutral.json"),
+      JSON.stringify({
+        compilerOptions: {
+          module: resolution === "Bundler" ? "ESNext" : "NodeNext", moduleResolution: resolution, target: "ES2022", lib: ["ES2022", "DOM", "DOM.Iterable"],
+          strict: true, noEmit: true, skipLibCheck: false, types: [],
+        },
+        files: ["neutral.ts"],
+      }),
+    );
+    run(join(consumer, "node_modules/.bin/tsc"), ["-p", "tsconfig.neutral.json"], consumer);
+    const files = run(join(consumer, "node_modules/.bin/tsc"), ["-p", "tsconfig.neutral.json", "--listFilesOnly"], consumer);
+    const nodeTypes = files.split("\n").filter((file) => file.includes("/@types/node/"));
+    if (nodeTypes.length > 0) throw new Error(`the neutral entries pull in @types/node (${resolution}):\n${nodeTypes.slice(0, 5).join("\n")}`);
+  }
+  console.log("consumer typecheck of the runtime-neutral entries without @types/node ok (NodeNext, Bundler)");
 
   const help = run(join(consumer, "node_modules/.bin/oauth-client-registry"), ["serve", "--help"], consumer);
   if (!help.includes("--database-url")) throw new Error(`unexpected bin output:\n${help}`);

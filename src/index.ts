@@ -23,6 +23,7 @@ export {
   type RegistrationRead,
   type ResolveOptions,
   type RotateSecretOptions,
+  type VerifyClientUriOptions,
   type WriteOptions,
 } from "./registry.js";
 export { metadataUrlProblem } from "./resolve.js";
@@ -79,6 +80,16 @@ export {
 export { checkRedirectUri, checkWebPageUrl, normalizeOrigin, isCorsOriginAllowed, isLoopbackHost } from "./rules/uris.js";
 export { isRedirectUriAllowed } from "./redirect.js";
 export { resolveTxtWithNodeDns, type ResolveTxt } from "./verification.js";
+export {
+  createVerificationScheduler,
+  resolveTxtWithTimeout,
+  TxtLookupTimeoutError,
+  type SchedulerTimers,
+  type VerificationScheduler,
+  type VerificationSchedulerOptions,
+} from "./verification-scheduler.js";
+export { createDohResolveTxt, DEFAULT_DOH_URL, DohLookupError, type DohResolveTxtOptions } from "./platform/doh.js";
+export { createFetchTransport, type FetchTransportOptions } from "./platform/transport.web.js";
 export { isStorageUnavailable } from "./storage-faults.js";
 export type { RegistryEvent, RegistryEventListener, RegistryEventType } from "./events.js";
 export type { ClaimRequest, ClaimResult, ClientStore, ListPosition, ListQuery, StoredClient } from "./store.js";

@@ -21,7 +21,11 @@ export interface OAuthClientRegistryOptions {
   hasher?: SecretHasher;
   /** Hasher for imported secrets of unknown entropy. Default scrypt (`scrypt$…`). */
   importHasher?: SecretHasher;
-  /** TXT resolver for client_uri verification. Default `node:dns/promises`. */
+  /**
+   * TXT resolver for client_uri verification. Default: `resolveTxt` of
+   * node:dns on Node, Bun and Deno; DNS over HTTPS (`createDohResolveTxt()`,
+   * Cloudflare's resolver) on Workers and in browsers.
+   */
   resolveTxt?: ResolveTxt;
   /** Prefix of the verification text, `<prefix>=<token>`. Default `"oauth-client-registry-verification"`. */
   verificationPrefix?: string;
@@ -197,6 +201,17 @@ export interface WriteOptions {
   expectedVersion?: number | readonly number[];
 }
 
+/** Options of {@link OAuthClientRegistry.verifyClientUri}. */
+export interface VerifyClientUriOptions extends WriteOptions {
+  /**
+   * Whether a lookup that does not find the record ends the verification.
+   * Default true: the status becomes `failed`. False, for a check that will
+   * be tried again (the background scheduler): the status stays
+   * `in_progress` and nothing more is written.
+   */
+  final?: boolean;
+}
+
 /** One page of clients; `next_cursor` is null on the last page. */
 export interface ClientPage {
   clients: OAuthClient[];
@@ -280,7 +295,7 @@ export interface OAuthClientRegistry {
    * Checks the client_uri host's DNS TXT records for the verification text.
    * @example const { client_uri_verification } = await registry.verifyClientUri("acct", clientId);
    */
-  verifyClientUri(accountId: string, clientId: string): Promise<OAuthClient>;
+  verifyClientUri(accountId: string, clientId: string, options?: VerifyClientUriOptions): Promise<OAuthClient>;
   /**
    * Imports a client from another server, keeping its id, secret and creation time.
    * @example await registry.importClient("acct", { ...input, client_id: "legacy-app", client_secret: "s3cret" });

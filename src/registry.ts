@@ -40,7 +40,8 @@ import {
 import { storeCall } from "./storage-faults.js";
 import type { ClientStore, StoredClient } from "./store.js";
 import { parseRfc3339 } from "./time.js";
-import { hasTxtRecord, resolveTxtWithNodeDns } from "./verification.js";
+import { platformResolveTxt } from "#platform/dns";
+import { hasTxtRecord } from "./verification.js";
 import { tagVersion, versionMatches } from "./versions.js";
 import type {
   ImportClientInput,
@@ -66,6 +67,7 @@ export type {
   RegistrationRead,
   ResolveOptions,
   RotateSecretOptions,
+  VerifyClientUriOptions,
   WriteOptions,
 } from "./registry-api.js";
 
@@ -100,7 +102,7 @@ export function createOAuthClientRegistry(
   const now = options.now ?? (() => new Date());
   const hasher = options.hasher ?? defaultSecretHasher;
   const importHasher = options.importHasher ?? createSecretHasher({ algorithm: "scrypt" });
-  const resolveTxt = options.resolveTxt ?? resolveTxtWithNodeDns;
+  const resolveTxt = options.resolveTxt ?? platformResolveTxt;
   const verificationPrefix = options.verificationPrefix ?? DEFAULT_VERIFICATION_PREFIX;
   const secretPrefix = options.secretPrefix ?? "";
   const maxWriteAttempts = Math.max(1, Math.floor(options.maxWriteAttempts ?? 8));
@@ -362,23 +364,31 @@ export function createOAuthClientRegistry(
       return record ? toWire(record) : null;
     },
 
-    async verifyClientUri(accountId, clientId) {
+    async verifyClientUri(accountId, clientId, verifyOptions = {}) {
       const current = await load(accountId, clientId);
+      if (!versionMatches(current.version, verifyOptions.expectedVersion)) throw new PreconditionFailedError();
       if (current.client_uri === null || current.client_uri_verification === null) {
         throw new ValidationError([{ path: "/client_uri", message: "the client has no client_uri to verify" }]);
       }
       if (current.client_uri_verification.status === "verified") return toWire(current);
       const expected = current.client_uri_verification.text;
       const host = hostOf(current.client_uri);
-      await mutate(accountId, clientId, (c) => {
-        if (c.client_uri_verification?.text !== expected) return c;
-        return { ...c, client_uri_verification: { status: "in_progress", text: expected } };
-      });
+      // Already in_progress (a background check that will look again): no write, so no new version.
+      if (current.client_uri_verification.status !== "in_progress") {
+        await mutate(accountId, clientId, (c) => {
+          if (c.client_uri_verification?.text !== expected) return c;
+          return { ...c, client_uri_verification: { status: "in_progress", text: expected } };
+        }, verifyOptions.expectedVersion);
+      }
       const found = await hasTxtRecord(resolveTxt, host, expected);
+      // Another attempt follows: the client stays in_progress, and its updated_at (which bounds the retry window) stays too.
+      if (!found && verifyOptions.final === false) return toWire(await load(accountId, clientId));
       const status = found ? "verified" : "failed";
       const { after } = await mutate(accountId, clientId, (c) => {
         // The client_uri changed while DNS was queried: that result is stale.
         if (c.client_uri_verification?.text !== expected || c.client_uri === null || hostOf(c.client_uri) !== host) return c;
+        // A concurrent check (another process, the scheduler) found the record first: verified stays.
+        if (c.client_uri_verification.status === "verified") return c;
         return { ...c, client_uri_verification: { status, text: expected }, updated_at: timestamp() };
       });
       emit({ type: "client.uri_verification_changed", account_id: accountId, client_id: clientId, at: after.updated_at, status });

@@ -7,11 +7,14 @@
  * - `scrypt$<log2 N>$<r>$<p>$<salt hex>$<hash hex>` — for imported secrets
  *   of unknown entropy, where a slow KDF resists guessing.
  */
-import { sha256 } from "@noble/hashes/sha2.js";
-import { scryptAsync } from "@noble/hashes/scrypt.js";
-import { bytesToHex, hexToBytes, randomBytes, utf8ToBytes } from "@noble/hashes/utils.js";
+import { bytesToHex, hexToBytes, randomBytes } from "@noble/hashes/utils.js";
 import { customAlphabet, nanoid } from "nanoid";
-import type * as NodeCrypto from "node:crypto";
+import { platformCrypto } from "#platform/crypto";
+import { constantTimeEqual, constantTimeEqualText, SCRYPT_MAXMEM } from "./platform/crypto.js";
+import { portableSecretCrypto } from "./platform/crypto.web.js";
+import type { ScryptParams, SecretCrypto } from "./platform/types.js";
+
+export { constantTimeEqual, portableSecretCrypto, type ScryptParams, type SecretCrypto };
 
 /**
  * Turns secrets into stored hashes and checks a secret against one.
@@ -30,123 +33,8 @@ export interface SecretHasher {
   verifyEach?(secret: string, storedHashes: readonly string[]): boolean[] | Promise<boolean[]>;
 }
 
-/** Parameters of the scrypt format; log2 of N, block size r, parallelism p. */
-export interface ScryptParams {
-  logN: number;
-  r: number;
-  p: number;
-}
-
 /** OWASP-recommended minimum (N = 2^17, r = 8, p = 1). */
 export const DEFAULT_SCRYPT_PARAMS: Readonly<ScryptParams> = Object.freeze({ logN: 17, r: 8, p: 1 });
-
-/**
- * Compares two byte arrays without an early exit on the first difference.
- * Lengths are not secret here (hashes have fixed sizes per format).
- */
-export function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!;
-  return diff === 0;
-}
-
-/** Memory ceiling for one scrypt derivation; hashes needing more are refused. */
-const SCRYPT_MAXMEM = 2 ** 31;
-
-/**
- * The primitives the hasher is built on. Two implementations with identical
- * output: node:crypto where the runtime has it (native code, scrypt on the
- * thread pool instead of the event loop), else @noble/hashes (pure
- * JavaScript, runs anywhere). Either verifies what the other hashed.
- */
-export interface SecretCrypto {
-  /** Lowercase hex SHA-256 of the UTF-8 secret. */
-  sha256Hex(secret: string): string;
-  /** Whether SHA-256 of the secret equals the 32 bytes spelled by `digestHex`, in constant time. */
-  sha256Equals(secret: string, digestHex: string): boolean;
-  /** 32-byte scrypt key of the UTF-8 secret. */
-  scrypt(secret: string, salt: Uint8Array, params: ScryptParams): Promise<Uint8Array>;
-  /** Byte comparison without an early exit. */
-  equal(a: Uint8Array, b: Uint8Array): boolean;
-}
-
-/**
- * The pure-JavaScript implementation (@noble/hashes), for runtimes without
- * node:crypto.
- *
- * @example
- * ```ts
- * const hasher = createSecretHasherOn(portableSecretCrypto);
- * ```
- */
-export const portableSecretCrypto: SecretCrypto = Object.freeze({
-  sha256Hex: (secret: string) => bytesToHex(sha256(utf8ToBytes(secret))),
-  sha256Equals: (secret: string, digestHex: string) => constantTimeEqual(sha256(utf8ToBytes(secret)), hexToBytes(digestHex)),
-  scrypt: (secret: string, salt: Uint8Array, params: ScryptParams) =>
-    scryptAsync(utf8ToBytes(secret), salt, { N: 2 ** params.logN, r: params.r, p: params.p, dkLen: 32, maxmem: SCRYPT_MAXMEM }),
-  equal: constantTimeEqual,
-});
-
-/**
- * node:crypto, looked up without a static import so that the module still
- * loads where it does not exist (browsers, workers without Node
- * compatibility); `process.getBuiltinModule` exists from Node 20.16 and in
- * Deno and Bun.
- */
-function loadNodeCrypto(): typeof NodeCrypto | undefined {
-  try {
-    const crypto = globalThis.process?.getBuiltinModule?.("node:crypto") as typeof NodeCrypto | undefined;
-    return typeof crypto?.createHash === "function" && typeof crypto.scrypt === "function" ? crypto : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * Compares two strings of code units without an early exit on the first
- * difference: the hex digests compared here have a fixed length per format.
- */
-function constantTimeEqualText(a: string, b: string): boolean {
-  let diff = a.length ^ b.length;
-  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
-  return diff === 0;
-}
-
-function nodeSecretCryptoFrom(crypto: typeof NodeCrypto): SecretCrypto {
-  // crypto.hash (Node 20.12+) is a one-shot digest, about twice as fast as a
-  // Hash object for short input; createHash where a runtime lacks it.
-  const sha256Hex =
-    typeof crypto.hash === "function"
-      ? (secret: string) => crypto.hash("sha256", secret, "hex")
-      : (secret: string) => crypto.createHash("sha256").update(secret, "utf8").digest("hex");
-  const equal = (a: Uint8Array, b: Uint8Array) => a.length === b.length && crypto.timingSafeEqual(a, b);
-  return Object.freeze({
-    sha256Hex,
-    // Comparing the hex texts costs less than decoding the stored one to bytes.
-    sha256Equals: (secret: string, digestHex: string) => constantTimeEqualText(sha256Hex(secret), digestHex),
-    scrypt: (secret: string, salt: Uint8Array, params: ScryptParams) =>
-      new Promise<Uint8Array>((resolve, reject) => {
-        const options = { N: 2 ** params.logN, r: params.r, p: params.p, maxmem: SCRYPT_MAXMEM };
-        crypto.scrypt(utf8ToBytes(secret), salt, 32, options, (error, key) => (error ? reject(error) : resolve(key)));
-      }),
-    equal,
-  });
-}
-
-/**
- * The node:crypto implementation, or undefined where the runtime has no
- * node:crypto. {@link createSecretHasher} uses it when it exists.
- *
- * @example
- * ```ts
- * const hasher = createSecretHasherOn(nodeSecretCrypto ?? portableSecretCrypto);
- * ```
- */
-export const nodeSecretCrypto: SecretCrypto | undefined = (() => {
-  const crypto = loadNodeCrypto();
-  return crypto ? nodeSecretCryptoFrom(crypto) : undefined;
-})();
 
 const SCRYPT_FORMAT = /^scrypt\$(\d{1,2})\$(\d{1,3})\$(\d{1,3})\$((?:[0-9a-f]{2}){16,64})\$([0-9a-f]{64})$/;
 /** Bound on r·p so a tampered stored hash cannot make verification run for minutes. */
@@ -162,8 +50,9 @@ export interface SecretHasherOptions {
 /**
  * A hasher that stores new hashes with `algorithm` (default sha256) and
  * verifies every known format, so stores can hold a mix of both. Runs on
- * node:crypto where available, else on @noble/hashes; the stored formats
- * are the same either way.
+ * node:crypto under the "node" package condition (Node, Bun, Deno), else on
+ * @noble/hashes (workerd, browsers); the stored formats are the same either
+ * way.
  *
  * @example
  * ```ts
@@ -173,7 +62,7 @@ export interface SecretHasherOptions {
  * ```
  */
 export function createSecretHasher(options: SecretHasherOptions = {}): SecretHasher {
-  return createSecretHasherOn(nodeSecretCrypto ?? portableSecretCrypto, options);
+  return createSecretHasherOn(platformCrypto, options);
 }
 
 /**

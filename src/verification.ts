@@ -3,12 +3,18 @@
  * by publishing a DNS TXT record whose value is the verification text.
  */
 
-/** Same shape as `resolveTxt` from `node:dns/promises`: one string[] of chunks per record. */
-export type ResolveTxt = (hostname: string) => Promise<string[][]>;
+export type { ResolveTxt } from "./platform/types.js";
+import type { ResolveTxt } from "./platform/types.js";
+
+interface NodeDnsModule {
+  promises: { resolveTxt: ResolveTxt };
+}
 
 /**
- * Resolves TXT records with `node:dns/promises`. Loaded on first use, so
- * runtimes without `node:dns` can inject their own resolver instead.
+ * Resolves TXT records with node:dns, asked for by name at the call (never
+ * imported, so the module loads, and bundles, where node:dns does not
+ * exist). The registry's default is `#platform/dns`: node:dns on Node, DNS
+ * over HTTPS elsewhere.
  *
  * @example
  * ```ts
@@ -16,8 +22,10 @@ export type ResolveTxt = (hostname: string) => Promise<string[][]>;
  * ```
  */
 export const resolveTxtWithNodeDns: ResolveTxt = async (hostname) => {
-  const dns = await import("node:dns/promises");
-  return dns.resolveTxt(hostname);
+  const host = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
+  const dns = host?.getBuiltinModule?.("node:dns") as NodeDnsModule | undefined;
+  if (dns === undefined) throw new Error("resolveTxtWithNodeDns: this runtime has no node:dns; use createDohResolveTxt");
+  return dns.promises.resolveTxt(hostname);
 };
 
 /**

@@ -4,13 +4,14 @@ import {
   constantTimeEqual,
   createSecretHasher,
   createSecretHasherOn,
-  nodeSecretCrypto,
   portableSecretCrypto,
   defaultSecretHasher,
   generateClientId,
   generateSecret,
   generateVerificationToken,
 } from "../src/secrets.js";
+import { nodeSecretCrypto } from "../src/platform/crypto.node.js";
+import { platformCrypto } from "#platform/crypto";
 
 // Small scrypt cost so the suite stays fast; the format records the params.
 const FAST_SCRYPT = { logN: 10, r: 8, p: 1 };
@@ -170,7 +171,7 @@ describe("secret hashing: never stored in plain text", () => {
 
 describe("node:crypto and @noble/hashes: the same stored formats, each verifies the other's hashes", () => {
   // Under Node the default hasher runs on node:crypto; @noble/hashes is the fallback elsewhere.
-  const native = nodeSecretCrypto!;
+  const native = nodeSecretCrypto;
   const implementations = [
     ["node:crypto", "@noble/hashes", native, portableSecretCrypto],
     ["@noble/hashes", "node:crypto", portableSecretCrypto, native],
@@ -178,8 +179,8 @@ describe("node:crypto and @noble/hashes: the same stored formats, each verifies 
   // ASCII, multi-byte UTF-8, and a lone surrogate (both encode it as U+FFFD).
   const secrets = ["correct horse", "pässwörd-秘密-🔑", "lone \ud800 surrogate"];
 
-  it("runs on node:crypto under Node", () => {
-    expect(nodeSecretCrypto).toBeDefined();
+  it("runs on node:crypto under Node: #platform/crypto resolves to the node:crypto implementation", () => {
+    expect(platformCrypto).toBe(nodeSecretCrypto);
   });
 
   it.each(implementations)("sha256 hashed by %s verifies under %s, and a wrong secret does not", async (_a, _b, from, to) => {

@@ -35,7 +35,7 @@ async function start(flags: string[]) {
   const origin = new URL(running.url).origin;
   // Start-up lines (the credentials in use, the listening address) are not access-log lines.
   const accessLines = () =>
-    stdout.filter((line) => !line.startsWith("oauth-client-registry listening") && !line.startsWith("API credentials"));
+    stdout.filter((line) => !line.startsWith("oauth-client-registry listening") && !line.startsWith("API credentials") && !line.startsWith("operator console"));
   return { running, origin, stdout, stderr, accessLines };
 }
 

@@ -5,6 +5,8 @@
 import { parseArgs } from "node:util";
 import { accountIdIssue } from "../ids.js";
 import { isLoopbackHost } from "../rules/uris.js";
+import type { VerificationSchedulerOptions } from "../verification-scheduler.js";
+import type { ResolveTxt } from "../verification.js";
 import { LOG_FORMATS, type LogFormat } from "./access-log.js";
 import { UsageError } from "./errors.js";
 
@@ -30,6 +32,7 @@ Options:
                          (default 30000; at least the headers timeout)
   --keep-alive-timeout-ms MS
                          idle time before a kept-alive connection is closed (default 5000)
+  --no-console           do not serve the operator console at / (served by default)
   -h, --help             show this help
 
 Dynamic client registration (off by default):
@@ -115,6 +118,23 @@ export interface ServeOptions {
    * request's `Host` header.
    */
   publicUrl?: string | null;
+
+  /** Serve the operator console at `/`. Default true (`--no-console` turns it off). */
+  console?: boolean;
+  /** Background client_uri verification; from code only, no flag. Defaults suit production. */
+  verification?: ServeVerificationOptions;
+}
+
+/**
+ * How `serve` verifies client_uri hosts: the TXT resolver, the time limit
+ * of one lookup, and the scheduler's settings (its timers and clock too,
+ * which tests replace).
+ */
+export interface ServeVerificationOptions extends Omit<VerificationSchedulerOptions, "accounts" | "onError"> {
+  /** TXT resolver. Default `node:dns/promises`. */
+  resolveTxt?: ResolveTxt;
+  /** Longest a lookup may take, explicit checks included; then it counts as not found. Default 5 000 ms. */
+  lookupTimeoutMs?: number;
 }
 
 /** Default of `--registration-account`. */
@@ -236,6 +256,8 @@ export function parseServeArgs(args: readonly string[], env: Readonly<Record<str
         "registration-max-clients": { type: "string" },
         "registration-idle-days": { type: "string" },
         "public-url": { type: "string" },
+        // Spelled out: parseArgs negates booleans only from Node 22.4.
+        "no-console": { type: "boolean" },
       },
     }));
   } catch (error) {
@@ -306,6 +328,7 @@ export function parseServeArgs(args: readonly string[], env: Readonly<Record<str
     ...(registrationMaxClients === undefined ? {} : { registrationMaxClients }),
     ...(registrationIdleDays === undefined ? {} : { registrationIdleDays }),
     publicUrl,
+    console: values["no-console"] !== true,
   };
 }
 

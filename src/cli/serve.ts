@@ -5,11 +5,15 @@
  */
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { createConsoleHandler } from "../console/index.js";
 import { createFetchHandler } from "../http/handler.js";
 import { createNodeRequestListener, type NodeRequestListener } from "../http/node.js";
 import { createRegistrationHandler } from "../registration/handler.js";
 import { createOAuthClientRegistry } from "../registry.js";
-import { formatAccessLine, observeRequests, routeTemplate } from "./access-log.js";
+import type { RegistryEvent } from "../events.js";
+import { createVerificationScheduler, resolveTxtWithTimeout, type VerificationScheduler } from "../verification-scheduler.js";
+import { resolveTxtWithNodeDns } from "../verification.js";
+import { formatAccessLine, observeRequests, routeTemplate, type FinishedRequest } from "./access-log.js";
 import { DEFAULT_REGISTRATION_ACCOUNT, normalizePublicUrl, resolveServerLimits, type ServeOptions } from "./args.js";
 import { loadScopeCatalog } from "./catalog.js";
 import { serveCredentials } from "./credentials.js";
@@ -53,6 +57,7 @@ function operationsListener(
   metrics: ServeMetrics | null,
   options: ServeOptions,
   output: CliOutput,
+  onApiRequest: (done: FinishedRequest) => void,
 ) {
   const operations: OperationsOptions = {
     ready: storageReadiness(store, (ready, reason) =>
@@ -69,8 +74,20 @@ function operationsListener(
     (done) => {
       output.out(formatAccessLine(done, format));
       metrics?.observeRequest(done);
+      onApiRequest(done);
     },
   );
+}
+
+/** The account of an API path (`/client/v4/accounts/{account_id}/…`), decoded, or null. */
+function accountOfApiPath(rawPath: string): string | null {
+  const match = /^\/client\/v4\/accounts\/([^/]+)\/oauth_clients(?:\/|$)/.exec(rawPath);
+  if (match === null) return null;
+  try {
+    return decodeURIComponent(match[1]!);
+  } catch {
+    return null;
+  }
 }
 
 /** Path of the registration endpoint when `--registration` is on. */
@@ -97,6 +114,20 @@ function apiHandler(management: FetchHandler, registration: (() => FetchHandler)
     const { pathname } = new URL(request.url);
     const mine = pathname === REGISTRATION_PATH || pathname.startsWith(`${REGISTRATION_PATH}/`);
     return mine ? registration()(request) : management(request);
+  };
+}
+
+/**
+ * The operator console at `/` in front of the API: what the console does not
+ * serve (it answers 404) goes on to the API, so unknown paths keep the API's
+ * JSON 404 and the API's routes are never shadowed.
+ */
+function withConsole(api: FetchHandler): FetchHandler {
+  const consoleHandler = createConsoleHandler({ basePath: "/", apiBasePath: "/client/v4" });
+  return async (request: Request) => {
+    if (new URL(request.url).pathname.startsWith("/client/v4/")) return api(request);
+    const answer = await consoleHandler(request);
+    return answer.status === 404 ? api(request) : answer;
   };
 }
 
@@ -138,10 +169,25 @@ export async function serve(
 
   const details = new Map(catalog?.map((entry) => [entry.id, entry]));
   const metrics = options.metrics === true ? createServeMetrics() : null;
+  const { resolveTxt = resolveTxtWithNodeDns, lookupTimeoutMs = 5_000, ...scheduling } = options.verification ?? {};
+  // The scheduler needs the registry and hears its events: it is set right after.
+  const late: { verifier?: VerificationScheduler } = {};
   const registry = createOAuthClientRegistry(opened.store, {
     ...(catalog ? { scopeCatalog: catalog.map((e) => e.id) } : {}),
-    ...(metrics ? { onEvent: metrics.onRegistryEvent } : {}),
+    // Bounded so that neither an explicit check nor a background one waits on a silent DNS server.
+    resolveTxt: resolveTxtWithTimeout(resolveTxt, lookupTimeoutMs, scheduling.timers),
+    onEvent: (event: RegistryEvent) => {
+      late.verifier?.onEvent(event);
+      return metrics?.onRegistryEvent(event);
+    },
   });
+  const registrationAccount = options.registrationAccount ?? DEFAULT_REGISTRATION_ACCOUNT;
+  const verifier = createVerificationScheduler(registry, {
+    ...scheduling,
+    accounts: options.registration === true ? [registrationAccount] : [],
+    onError: (error) => output.err(`client_uri verification: ${messageOf(error)}`),
+  });
+  late.verifier = verifier;
   const onError = (error: unknown) => output.err(`internal error: ${describeWithCauses(error)}`);
   const management = createFetchHandler(registry, {
     authorize: credentials.authorize,
@@ -149,7 +195,6 @@ export async function serve(
     onError,
   });
   let registration: FetchHandler | undefined;
-  const registrationAccount = options.registrationAccount ?? DEFAULT_REGISTRATION_ACCOUNT;
   const guard: RegistrationGuard | null =
     options.registration === true
       ? registrationGuard(
@@ -164,7 +209,7 @@ export async function serve(
           output.out,
         )
       : null;
-  const handler = apiHandler(
+  const api = apiHandler(
     management,
     options.registration === true
       ? () => {
@@ -173,6 +218,7 @@ export async function serve(
         }
       : null,
   );
+  const handler = options.console === false ? api : withConsole(api);
   const server = createServer(
     {
       headersTimeout: limits.headersTimeoutMs,
@@ -181,7 +227,13 @@ export async function serve(
       // would let a 1 s timeout fire after 30 s).
       connectionsCheckingInterval: Math.min(1000, Math.max(10, Math.floor(limits.headersTimeoutMs / 4))),
     },
-    ((listener) => guard?.wrap(listener) ?? listener)(operationsListener(createNodeRequestListener(handler), opened.store, metrics, options, output)),
+    ((listener) => guard?.wrap(listener) ?? listener)(
+      operationsListener(createNodeRequestListener(handler), opened.store, metrics, options, output, (done) => {
+        // An account that answered a call is swept for pending checks: after a restart, its checks resume.
+        const accountId = done.status !== null && done.status < 300 ? accountOfApiPath(done.path) : null;
+        if (accountId !== null) verifier.watchAccount(accountId);
+      }),
+    ),
   );
   server.keepAliveTimeout = limits.keepAliveTimeoutMs;
   server.maxConnections = limits.maxConnections;
@@ -195,6 +247,7 @@ export async function serve(
     });
   } catch (error) {
     await guard?.stop();
+    await verifier.close();
     await opened.close().catch(() => undefined);
     const code = (error as { code?: string }).code;
     const reason = code === "EADDRINUSE" ? "address already in use" : code === "EACCES" ? "permission denied" : messageOf(error);
@@ -205,6 +258,7 @@ export async function serve(
   const url = `http://${host}:${address.port}/client/v4`;
   output.out(`oauth-client-registry listening on ${url} (storage: ${opened.description})`);
   output.out(`API credentials: ${credentials.description}`);
+  if (options.console !== false) output.out(`operator console: http://${host}:${address.port}/ (sign in with the API credentials)`);
   if (options.registration === true) {
     // registration_client_uri comes from configuration or from the socket, never from a request's Host header.
     const publicUrl = configuredUrl ?? `http://${host}:${address.port}`;
@@ -245,6 +299,8 @@ export async function serve(
           // In-flight requests get a moment to finish; then connections are cut.
           setTimeout(() => server.closeAllConnections(), 5000).unref();
         });
+        // Running checks finish (each lookup is time-limited) before the database closes.
+        await verifier.close();
         await opened.close();
       })()),
   };
@@ -279,8 +335,10 @@ export function closeOnSignal(running: RunningServer, output: CliOutput = consol
     const stop = (signal: NodeJS.Signals) => {
       process.off("SIGINT", stop);
       process.off("SIGTERM", stop);
-      // A second signal while draining exits at once.
-      process.once(signal, () => resolveExit(1));
+      // A second signal while draining exits at once. Listened for from the
+      // next turn: Deno hands the signal being handled to a listener added
+      // while handling it, which would end every shutdown with exit code 1.
+      setImmediate(() => process.once(signal, () => resolveExit(1)));
       output.out(`${signal} received, shutting down`);
       running.close().then(
         () => resolveExit(0),

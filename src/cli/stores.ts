@@ -1,7 +1,7 @@
 /**
- * The storage `serve` runs on: embedded SQLite (no set-up), or PostgreSQL
- * through Kysely, migrated to the latest schema before serving. Drivers are
- * optional peers, loaded only when chosen.
+ * The storage `serve` runs on: embedded SQLite (no set-up) on the driver
+ * the runtime has, or PostgreSQL through Kysely, migrated to the latest
+ * schema before serving. Drivers are optional peers, loaded only when chosen.
  */
 import { accessSync, constants as fsConstants, existsSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
@@ -58,14 +58,11 @@ async function openSqlite(file: string): Promise<OpenedStore> {
   } catch {
     throw new StartupError(`cannot open SQLite database ${path}: not writable`);
   }
-  let adapter: typeof import("../../adapters/sqlite.js");
-  try {
-    adapter = await import("../../adapters/sqlite.js");
-  } catch (error) {
-    if (isMissingModule(error)) throw new StartupError("SQLite storage needs better-sqlite3: npm install better-sqlite3");
-    throw error;
-  }
-  let store: ClientStore;
+  // The adapter imports no driver: opening the file picks the first that
+  // loads here (better-sqlite3, then node:sqlite on Node >= 22.5 and Deno,
+  // then bun:sqlite), and says what to install when none does.
+  const adapter = await import("../../adapters/sqlite.js");
+  let store: import("../../adapters/sqlite.js").SqliteClientStore;
   try {
     // The store's defaults are the server's: an integrity check before
     // serving, synchronous = FULL, and lock waits that never block requests.
@@ -74,7 +71,7 @@ async function openSqlite(file: string): Promise<OpenedStore> {
     const reason = error instanceof adapter.SqliteOpenError ? error.reason : messageOf(error);
     throw new StartupError(`cannot open SQLite database ${path}: ${reason}`, { cause: error });
   }
-  return { store, description: `SQLite ${path}`, close: async () => store.close?.() };
+  return { store, description: `SQLite ${path} (${store.driver})`, close: async () => store.close() };
 }
 
 /** Connects (5 s timeout), proves the connection with a query, then migrates. */

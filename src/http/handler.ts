@@ -215,6 +215,8 @@ export function createFetchHandler(registry: OAuthClientRegistry, options: Fetch
         return respond(operation, await registry.rotateSecret(accountId, clientId, write));
       case "deleteRotatedSecret":
         return respond(operation, await registry.deleteRotatedSecret(accountId, clientId, write));
+      case "verifyClientUri":
+        return respond(operation, await registry.verifyClientUri(accountId, clientId, write));
       case "listScopes": {
         const scopes = (await registry.listScopes()).map((id) => describe(id));
         return successAnswer(scopes, { resultInfo: { count: scopes.length } });

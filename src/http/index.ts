@@ -26,7 +26,8 @@ export {
   type CredentialProblem,
   type CredentialsAuthorizer,
 } from "./authorizers.js";
-export { createNodeRequestListener, type NodeRequestListener, type NodeRequestListenerOptions } from "./node.js";
+export { createNodeRequestListener } from "./node-bridge.js";
+export type { NodeIncomingMessage, NodeRequestListener, NodeRequestListenerOptions, NodeServerResponse } from "./node-types.js";
 export {
   generateOpenApiDocument,
   normalizeBasePath,

@@ -5,26 +5,23 @@
  * node's response, with no fetch `Request`, `Response` or body stream in
  * between (see `node-request.ts`). Any other fetch handler goes through
  * @hono/node-server's `getRequestListener`, imported on the first such
- * request, so importing this package in Workers, Deno or Bun never touches
- * node:http. Neither path replaces the global `Request` or `Response`.
+ * request. `oauth-client-registry/http` reaches this module only under the
+ * "node" package condition (`#platform/node-bridge`), so a Worker bundle
+ * holds neither it nor @hono/node-server, and loading `./http` on Node
+ * does not load node:http either. Neither path replaces the global `Request` or `Response`.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { callHandlerOf, type CallHandler } from "./call.js";
+import type { NodeRequestListenerOptions } from "./node-types.js";
 import { failure, failureAnswer, type Answer } from "./envelope.js";
 import type { FetchHandler } from "./handler.js";
 import { MalformedTargetError, nodeCall, type ExpressLikeRequest } from "./node-request.js";
 import { findPathProblem, rawRequestPath } from "./path.js";
 
-/** A node:http request listener that is also usable as Express middleware. */
+/** The bridge's listener, with node:http's own types (the public one is structural: node-types.ts). */
 export type NodeRequestListener = (request: IncomingMessage, response: ServerResponse) => Promise<void>;
 
-/** Options of {@link createNodeRequestListener}. */
-export interface NodeRequestListenerOptions {
-  /** Host used to build the request URL when the client sent no Host header. Default `"localhost"`. */
-  hostname?: string;
-  /** Called when the handler itself throws (a handler from createFetchHandler never does). Default `console.error`. */
-  onError?: (error: unknown) => void;
-}
+export type { NodeRequestListenerOptions };
 
 type HonoListener = (incoming: IncomingMessage, outgoing: ServerResponse) => Promise<void>;
 

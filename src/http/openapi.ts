@@ -92,6 +92,8 @@ interface OperationDoc {
   result: string;
   requestBody?: string;
   errors: HttpErrorKind[];
+  /** Not part of Cloudflare's v4 API: marked `x-extension: true`. */
+  extension?: boolean;
 }
 
 const CLIENT_ERRORS: HttpErrorKind[] = ["unauthorized", "forbidden", "not_found"];
@@ -149,6 +151,14 @@ const OPERATION_DOCS: Record<OperationName, OperationDoc> = {
     description: "Ends the rotation window. 404 when the client has no rotated secret. Takes no body.",
     result: "DeletedResourceEnvelope",
     errors: CLIENT_ERRORS,
+  },
+  verifyClientUri: {
+    summary: "Check the client_uri TXT record now",
+    description:
+      "Extension, not part of Cloudflare's v4 API. Looks up the DNS TXT records of the client_uri host and answers the client with client_uri_verification verified (a record equals client_uri_verification.text) or failed; a verified client is answered as it is, without a lookup. A failed check ends background checking until client_uri is sent again. 400 (validation_failed at /client_uri) for a client without client_uri. Takes no body.",
+    result: "OAuthClientEnvelope",
+    errors: ["validation_failed", ...CLIENT_ERRORS, "concurrent_modification"],
+    extension: true,
   },
   listScopes: {
     summary: "List the API scopes clients may request",
@@ -275,6 +285,7 @@ function operationObject(operation: Operation, pathParams: string[]): JsonValue 
     description: doc.description,
     tags: [operation.name === "listScopes" || operation.name === "openApiDocument" ? "meta" : "oauth-clients"],
   };
+  if (doc.extension === true) object["x-extension"] = true;
   if (operation.permission !== null) object["x-permission"] = operation.permission;
   else object.security = [];
   if (parameters.length > 0) object.parameters = parameters;

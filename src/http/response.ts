@@ -11,7 +11,7 @@
  *
  * The subclass is used only where every consumer reads the body through
  * these members: Node, with the runtime's own `Response`. Deno, Bun and
- * Workers serve a `Response` from its internal state, and an application
+ * Workers (with or without `nodejs_compat`) serve a `Response` from its internal state, and an application
  * that replaced the global `Response` with its own class may read the body
  * from that class's own fields; both get a plain `Response`.
  */
@@ -24,8 +24,13 @@ const NativeResponse = globalThis.Response;
  * `error()` from the runtime's, whose instances are not its own.)
  */
 function nodeOwnResponse(): boolean {
-  const runtime = globalThis as { process?: { release?: { name?: string } }; Deno?: unknown; Bun?: unknown };
+  const runtime = globalThis as { process?: { release?: { name?: string } }; Deno?: unknown; Bun?: unknown; navigator?: { userAgent?: unknown } };
   if (runtime.process?.release?.name !== "node" || runtime.Deno !== undefined || runtime.Bun !== undefined) return false;
+  // Workers with nodejs_compat have a `process` that calls itself "node" too
+  // (and serve empty bodies from this subclass); their navigator tells them
+  // apart. Node has no navigator before 21, and "Node.js/…" from 21 on.
+  const agent = runtime.navigator?.userAgent;
+  if (typeof agent === "string" && !agent.startsWith("Node.js/")) return false;
   try {
     return Object.getPrototypeOf(NativeResponse.error()) === NativeResponse.prototype;
   } catch {

@@ -28,6 +28,7 @@ export type OperationName =
   | "deleteClient"
   | "rotateSecret"
   | "deleteRotatedSecret"
+  | "verifyClientUri"
   | "listScopes"
   | "openApiDocument";
 
@@ -96,6 +97,11 @@ export const ROUTES: readonly Route[] = [
       op("rotateSecret", "POST", "account.oauth-client.update", { returnsSecret: true, conditional: true }),
       op("deleteRotatedSecret", "DELETE", "account.oauth-client.update", { conditional: true }),
     ],
+  },
+  {
+    // An extension, not in Cloudflare's API: checks the client_uri TXT record now.
+    template: ["accounts", "{account_id}", "oauth_clients", "{oauth_client_id}", "verify_client_uri"],
+    operations: [op("verifyClientUri", "POST", "account.oauth-client.update", { returnsClient: true, conditional: true })],
   },
   { template: ["oauth", "scopes"], operations: [op("listScopes", "GET", "oauth-scope.list")] },
   { template: ["openapi.json"], operations: [op("openApiDocument", "GET", null)] },

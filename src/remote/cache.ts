@@ -8,8 +8,9 @@
  */
 import type { JSONWebKeySet } from "jose";
 import { publicKeySetProblem } from "../rules/jwks.js";
-import { RemoteFetchError } from "./errors.js";
-import { createSafeFetcher, parseRemoteUrl, type SafeFetcher } from "./fetch.js";
+import { createDefaultFetcher } from "#platform/transport";
+import { RemoteFetchError } from "../platform/errors.js";
+import { parseRemoteUrl, type SafeFetcher } from "../platform/transport.js";
 
 /** Bounds of a remote document cache; all durations in seconds. */
 export interface RemoteCacheOptions {
@@ -25,7 +26,11 @@ export interface RemoteCacheOptions {
 
 /** Options shared by {@link createClientMetadataFetcher} and {@link createRemoteKeySetFetcher}. */
 export interface RemoteDocumentFetcherOptions {
-  /** The network fetcher. Default `createSafeFetcher()` (the SSRF-safe https fetcher). */
+  /**
+   * The network fetcher. Default: on Node (and Bun, Deno) `createSafeFetcher()`, the
+   * pinned-socket fetcher; elsewhere `createFetchTransport()`, the platform's `fetch`
+   * with the same bounds but address checks on literal IP hosts only (docs/security.md).
+   */
   fetcher?: SafeFetcher;
   cache?: RemoteCacheOptions;
   /** Operator hook run before fetching a URL not in the cache; false refuses it with reason "denied". */
@@ -198,7 +203,7 @@ function isObject(value: unknown): value is Record<string, unknown> {
  * });
  */
 export function createClientMetadataFetcher(options: ClientMetadataFetcherOptions = {}): ClientMetadataFetcher {
-  const fetcher = options.fetcher ?? createSafeFetcher();
+  const fetcher = options.fetcher ?? createDefaultFetcher();
   const maxBytes = positiveInteger("maxBytes", options.maxBytes ?? 5 * 1024);
   const cache = createRemoteCache<Record<string, unknown>>(
     async (input) => {
@@ -263,7 +268,7 @@ export const DEFAULT_KEY_SET_MAX_BYTES = 16 * 1024;
  * if (!keys.keys.some((k) => k.kid === kid)) keys = await keySets.refresh("https://app.example/jwks.json");
  */
 export function createRemoteKeySetFetcher(options: RemoteKeySetFetcherOptions = {}): RemoteKeySetFetcher {
-  const fetcher = options.fetcher ?? createSafeFetcher();
+  const fetcher = options.fetcher ?? createDefaultFetcher();
   const maxBytes = positiveInteger("maxBytes", options.maxBytes ?? DEFAULT_KEY_SET_MAX_BYTES);
   const cache = createRemoteCache<JSONWebKeySet>(
     async (input) => {

@@ -7,12 +7,42 @@
  * still uses the host name for SNI and certificate validation.
  */
 import { lookup as dnsLookup } from "node:dns/promises";
-import type { LookupAddress, LookupOptions } from "node:dns";
+import type { LookupOptions } from "node:dns";
 import type { IncomingMessage } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { isIP } from "node:net";
-import { classifyAddress, isPublicAddress } from "./addresses.js";
-import { RemoteFetchError } from "./errors.js";
+import { classifyAddress, isPublicAddress } from "../platform/addresses.js";
+import { RemoteFetchError } from "../platform/errors.js";
+import {
+  DEFAULT_MAX_BYTES,
+  DEFAULT_MAX_URL_LENGTH,
+  DEFAULT_TIMEOUT_MS,
+  DEFAULT_USER_AGENT,
+  isJsonMediaType,
+  parseCacheControl,
+  parseRemoteUrl,
+  positiveIntegerOption,
+  type FetchJsonOptions,
+  type FetchJsonResult,
+  type SafeFetcher,
+} from "../platform/transport.js";
+
+export {
+  DEFAULT_MAX_BYTES,
+  DEFAULT_MAX_URL_LENGTH,
+  DEFAULT_TIMEOUT_MS,
+  DEFAULT_USER_AGENT,
+  parseRemoteUrl,
+  type FetchJsonOptions,
+  type FetchJsonResult,
+  type SafeFetcher,
+};
+
+/** One answer of a {@link RemoteLookup}, as `dns.promises.lookup` gives it. */
+export interface LookupAddress {
+  address: string;
+  family: number;
+}
 
 /** Resolves a host name to all its addresses, like `dns.promises.lookup(host, { all: true })`. */
 export type RemoteLookup = (hostname: string, options: { all: true }) => Promise<readonly LookupAddress[]>;
@@ -34,66 +64,9 @@ export interface SafeFetcherOptions {
    */
   isAllowedAddress?: (address: string, family: 4 | 6) => boolean;
   /** Trusted CA certificates (PEM) in place of the system's. Default: the system's. */
-  ca?: string | Buffer | ReadonlyArray<string | Buffer>;
+  ca?: string | Uint8Array | ReadonlyArray<string | Uint8Array>;
   /** User-Agent header. Default `oauth-client-registry`. */
   userAgent?: string;
-}
-
-/** Per-call options of {@link SafeFetcher.fetchJson}. */
-export interface FetchJsonOptions {
-  /** Body cap in bytes for this call. */
-  maxBytes?: number;
-  /** Accept header. Default `application/json`. */
-  accept?: string;
-}
-
-/** A fetched JSON document and what its Cache-Control header said. */
-export interface FetchJsonResult {
-  value: unknown;
-  /** The smallest valid `max-age` of Cache-Control, or null when there is none. */
-  maxAgeSeconds: number | null;
-  /** Cache-Control said `no-store` or `no-cache`. */
-  noStore: boolean;
-  status: number;
-}
-
-/** Fetches JSON from untrusted https URLs; see {@link createSafeFetcher}. */
-export interface SafeFetcher {
-  /** Resolves to the parsed document or rejects with a {@link RemoteFetchError}. */
-  fetchJson(url: string, options?: FetchJsonOptions): Promise<FetchJsonResult>;
-}
-
-export const DEFAULT_TIMEOUT_MS = 5000;
-export const DEFAULT_MAX_BYTES = 5 * 1024;
-export const DEFAULT_MAX_URL_LENGTH = 2048;
-export const DEFAULT_USER_AGENT = "oauth-client-registry";
-
-/**
- * Parses a URL a remote fetch may use: absolute https, no userinfo, no
- * fragment, no whitespace or control characters, at most `maxLength`
- * characters. Throws {@link RemoteFetchError} "invalid_url" otherwise.
- *
- * @example
- * parseRemoteUrl("https://app.example/client.json").hostname; // "app.example"
- * parseRemoteUrl("http://app.example/client.json");           // throws invalid_url
- */
-export function parseRemoteUrl(input: string, maxLength = DEFAULT_MAX_URL_LENGTH): URL {
-  const refuse = (why: string): never => {
-    throw new RemoteFetchError("invalid_url", String(input), `Refused URL: ${why}.`);
-  };
-  if (typeof input !== "string") return refuse("not a string");
-  if (input.length > maxLength) return refuse(`longer than ${maxLength} characters`);
-  // The URL parser silently drops tabs, newlines and edge spaces; a URL that needs that is not the URL it looks like.
-  if ([...input].some((char) => char <= " " || char === "\u007f")) return refuse("it contains whitespace or control characters");
-  if (!URL.canParse(input)) return refuse("not an absolute URL");
-  const url = new URL(input);
-  if (url.protocol !== "https:") return refuse("only https URLs are fetched");
-  if (input.includes("@") && (url.username !== "" || url.password !== "" || /^https:\/\/[^/?#]*@/i.test(input))) {
-    return refuse("credentials in the URL are not allowed");
-  }
-  if (input.includes("#")) return refuse("a fragment is not allowed");
-  if (url.hostname === "") return refuse("no host");
-  return url;
 }
 
 const TLS_ERROR_CODES = new Set([
@@ -121,29 +94,6 @@ function isTlsError(error: unknown): boolean {
   return TLS_ERROR_CODES.has(code) || code.startsWith("ERR_SSL_") || code.startsWith("ERR_TLS_");
 }
 
-/** Cache-Control directives that matter to a private cache. */
-function parseCacheControl(header: string | undefined): { maxAgeSeconds: number | null; noStore: boolean } {
-  let maxAgeSeconds: number | null = null;
-  let noStore = false;
-  for (const directive of (header ?? "").split(",")) {
-    const [rawName = "", ...rest] = directive.split("=");
-    const name = rawName.trim().toLowerCase();
-    if (name === "no-store" || name === "no-cache") noStore = true;
-    if (name === "max-age") {
-      const value = rest.join("=").trim().replace(/^"(.*)"$/, "$1");
-      // Several max-age values: the smallest, so a confused header never lengthens caching.
-      if (/^\d{1,10}$/.test(value)) maxAgeSeconds = Math.min(maxAgeSeconds ?? Infinity, Number(value));
-    }
-  }
-  return { maxAgeSeconds, noStore };
-}
-
-function isJsonMediaType(header: string | undefined): boolean {
-  if (header === undefined) return false;
-  const type = (header.split(";")[0] ?? "").trim().toLowerCase();
-  return type === "application/json" || /^application\/[a-z0-9!#$&^_.+-]+\+json$/.test(type);
-}
-
 /**
  * Creates a fetcher of JSON documents from untrusted https URLs, safe by
  * construction against server-side request forgery: https only; no
@@ -166,13 +116,16 @@ export function createSafeFetcher(options: SafeFetcherOptions = {}): SafeFetcher
   const lookup: RemoteLookup = options.lookup ?? ((hostname, lookupOptions) => dnsLookup(hostname, lookupOptions));
   const isAllowedAddress = options.isAllowedAddress ?? ((address: string) => isPublicAddress(address));
   const userAgent = options.userAgent ?? DEFAULT_USER_AGENT;
+  // node:tls reads certificates from strings and Buffers (a Uint8Array is copied into one).
+  const asCa = (value: string | Uint8Array): string | Buffer => (typeof value === "string" || Buffer.isBuffer(value) ? value : Buffer.from(value));
   const ca: string | Buffer | Array<string | Buffer> | undefined =
-    options.ca === undefined || typeof options.ca === "string" || Buffer.isBuffer(options.ca)
-      ? options.ca
-      : [...(options.ca as ReadonlyArray<string | Buffer>)];
-  for (const [name, value] of [["timeoutMs", timeoutMs], ["maxBytes", defaultMaxBytes]] as const) {
-    if (!Number.isSafeInteger(value) || value <= 0) throw new TypeError(`createSafeFetcher: ${name} must be a positive integer`);
-  }
+    options.ca === undefined
+      ? undefined
+      : typeof options.ca === "string" || options.ca instanceof Uint8Array
+        ? asCa(options.ca as string | Uint8Array)
+        : (options.ca as ReadonlyArray<string | Uint8Array>).map(asCa);
+  positiveIntegerOption("createSafeFetcher", "timeoutMs", timeoutMs);
+  positiveIntegerOption("createSafeFetcher", "maxBytes", defaultMaxBytes);
 
   function refuseAddress(input: string, host: string, address: string): RemoteFetchError {
     const category = classifyAddress(address);

@@ -13,6 +13,7 @@ export {
   type SafeFetcher,
   type SafeFetcherOptions,
 } from "./fetch.js";
+export { createFetchTransport, type FetchTransportOptions } from "../platform/transport.web.js";
 export {
   createClientMetadataFetcher,
   createRemoteKeySetFetcher,
