@@ -14,7 +14,7 @@
  * in wrangler's `d1_migrations` table, so the two ways mix.
  */
 import { InternalError, StorageUnavailableError } from "../src/errors.js";
-import type { ClientStore, ListQuery, StoredClient } from "../src/store.js";
+import { assertClaimRequest, CLAIM_CLEANUP_BATCH, type ClientStore, type ListQuery, type StoredClient } from "../src/store.js";
 import { D1_MIGRATIONS, type D1Migration } from "./d1-migrations.js";
 import { CLIENT_COLUMNS as COLUMNS, fromClientRow, toClientRow, type ClientRowRead } from "./rows.js";
 
@@ -54,6 +54,9 @@ export interface MigrateD1Result {
 
 const DEFAULT_MIGRATIONS_TABLE = "d1_migrations";
 const TABLE = "oauth_clients";
+const CLAIMS = "oauth_clients_claims";
+/** Stands for "no budget" in the conditional insert of a claim. */
+const NO_BUDGET = Number.MAX_SAFE_INTEGER;
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 
 /**
@@ -88,9 +91,10 @@ function translate(error: unknown): never {
   if (TRANSIENT_D1.test(message)) {
     throw new StorageUnavailableError("the D1 database is temporarily unavailable; retry shortly", { cause: error });
   }
-  if (/no such table: oauth_clients/i.test(message)) {
+  const missing = /no such table: (oauth_clients\w*)/i.exec(message)?.[1];
+  if (missing !== undefined) {
     throw new InternalError(
-      "the D1 database has no oauth_clients table: apply the migrations (wrangler d1 migrations apply, or migrateD1)",
+      `the D1 database has no ${missing} table: apply the migrations (wrangler d1 migrations apply, or migrateD1)`,
       { cause: error },
     );
   }
@@ -193,8 +197,41 @@ export function createD1Store(database: D1DatabaseLike): ClientStore {
     deleteVersion: `DELETE FROM ${TABLE} WHERE client_id = ? AND account_id = ? AND version = ?`,
   };
   const changed = async (statement: D1PreparedStatementLike) => (await statement.run()).meta.changes === 1;
+  const claimSql = {
+    cleanup: `DELETE FROM ${CLAIMS} WHERE rowid IN (SELECT rowid FROM ${CLAIMS} WHERE expires_at <= ? LIMIT ${CLAIM_CLEANUP_BATCH})`,
+    dropExpired: `DELETE FROM ${CLAIMS} WHERE scope = ? AND claim_key = ? AND expires_at <= ?`,
+    state:
+      `SELECT EXISTS (SELECT 1 FROM ${CLAIMS} WHERE scope = ? AND claim_key = ?) AS seen, ` +
+      `(SELECT count(*) FROM ${CLAIMS} WHERE scope = ? AND owner = ? AND expires_at > ?) AS held`,
+    // Inserted only while the owner is under its budget: the batch is one
+    // transaction, so what `state` read still holds here.
+    insert:
+      `INSERT INTO ${CLAIMS} (scope, claim_key, owner, expires_at) SELECT ?, ?, ?, ? ` +
+      `WHERE (SELECT count(*) FROM ${CLAIMS} WHERE scope = ? AND owner = ? AND expires_at > ?) < ? ON CONFLICT DO NOTHING`,
+  };
 
   return {
+    async claimOnce(claim) {
+      assertClaimRequest(claim);
+      const { scope, key, expiresAtMs, nowMs, owner = null, maxPerOwner = NO_BUDGET } = claim;
+      return call(async () => {
+        // One batch, one transaction: D1 has no other way to read and write atomically.
+        const statements = [
+          database.prepare(claimSql.cleanup).bind(nowMs),
+          database.prepare(claimSql.dropExpired).bind(scope, key, nowMs),
+          database.prepare(claimSql.state).bind(scope, key, scope, owner, nowMs),
+        ];
+        // Already expired: nothing could be refused by it, so nothing is held.
+        if (expiresAtMs > nowMs) {
+          statements.push(database.prepare(claimSql.insert).bind(scope, key, owner, expiresAtMs, scope, owner, nowMs, maxPerOwner));
+        }
+        const results = (await database.batch(statements)) as { results?: { seen: number; held: number }[] }[];
+        const state = results[2]?.results?.[0];
+        if (state === undefined) throw new Error("D1 answered a claim's batch without the state row");
+        if (state.seen === 1) return "seen";
+        return owner !== null && state.held >= maxPerOwner ? "over_budget" : "new";
+      });
+    },
     get(accountId, clientId) {
       return call(async () => {
         const row = await database.prepare(sql.get).bind(clientId, accountId).first<ClientRowRead>();

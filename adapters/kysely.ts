@@ -20,7 +20,7 @@ import {
   type SqliteDatabase,
   type SqliteStatement,
 } from "kysely";
-import type { ClientStore, ListQuery } from "../src/store.js";
+import { assertClaimRequest, CLAIM_CLEANUP_BATCH, type ClaimRequest, type ClaimResult, type ClientStore, type ListQuery } from "../src/store.js";
 import {
   CLIENT_COLUMNS as COLUMNS,
   fromClientRow,
@@ -96,6 +96,10 @@ interface SchemaNames {
   /** Its name before (PostgreSQL's default name for migration 0001's key). */
   version1PrimaryKey: string;
   listIndex: string;
+  /** The claims table ({@link ClientStore.claimOnce}) and its indexes, since migration 0003. */
+  claims: string;
+  claimsOwnerIndex: string;
+  claimsExpiryIndex: string;
   migrations: string;
   migrationLock: string;
 }
@@ -114,6 +118,9 @@ function schemaNames(options: KyselyStoreOptions): SchemaNames {
     primaryKey: `${prefix}oauth_clients_pk`,
     version1PrimaryKey: `${prefix}oauth_clients_pkey`,
     listIndex: `${prefix}oauth_clients_list_idx`,
+    claims: `${prefix}oauth_clients_claims`,
+    claimsOwnerIndex: `${prefix}oauth_clients_claims_owner_idx`,
+    claimsExpiryIndex: `${prefix}oauth_clients_claims_expiry_idx`,
     migrations: `${prefix}oauth_clients_migrations`,
     migrationLock: `${prefix}oauth_clients_migrations_lock`,
   };
@@ -212,6 +219,25 @@ async function createDocumentTable(db: Kysely<unknown>, table: string, names: Sc
     // temporary one, and the old table's <table>_pkey still exists.
     .addPrimaryKeyConstraint(names.primaryKey, ["client_id"])
     .execute();
+}
+
+/**
+ * The claims table of migration 0003: one row per live key; an owner's
+ * budget is counted on (scope, owner, expires_at), expired rows are found on
+ * expires_at. Expiries are milliseconds since the epoch (bigint).
+ */
+async function createClaimsTable(db: Kysely<unknown>, names: SchemaNames): Promise<void> {
+  const types = await documentColumnTypes(db);
+  await db.schema
+    .createTable(names.claims)
+    .addColumn("scope", types.key(64), (c) => c.notNull())
+    .addColumn("claim_key", types.key(255), (c) => c.notNull())
+    .addColumn("owner", types.key(255))
+    .addColumn("expires_at", "bigint", (c) => c.notNull())
+    .addPrimaryKeyConstraint(`${names.claims}_pk`, ["scope", "claim_key"])
+    .execute();
+  await db.schema.createIndex(names.claimsOwnerIndex).on(names.claims).columns(["scope", "owner", "expires_at"]).execute();
+  await db.schema.createIndex(names.claimsExpiryIndex).on(names.claims).column("expires_at").execute();
 }
 
 async function createListIndex(db: Kysely<unknown>, names: SchemaNames): Promise<void> {
@@ -326,6 +352,15 @@ export function oauthClientRegistryMigrations(options: KyselyStoreOptions = {}):
             (row: ClientRowRead) => toLegacyClientRow(fromClientRow(row)),
           ),
         );
+      },
+    },
+    // Single-use keys and rate-limit windows several processes share.
+    oauth_client_registry_0003_claims_table: {
+      async up(db) {
+        await atomically(db, (trx) => createClaimsTable(trx, names));
+      },
+      async down(db) {
+        await db.schema.dropTable(names.claims).execute();
       },
     },
   };
@@ -569,7 +604,10 @@ export function createKyselyStore<DB>(db: Kysely<DB>, options: KyselyStoreOption
     (a) => k.deleteFrom(table).where("client_id", "=", a.clientId).where("account_id", "=", a.accountId).where("version", "=", a.version),
   );
 
+  const claimOnce = createKyselyClaims(k as unknown as Kysely<ClaimTables>, schemaNames(options).claims);
+
   return {
+    claimOnce,
     async get(accountId, clientId) {
       const { rows } = await run<ClientRowRead>(selectOne({ clientId, accountId }));
       return rows[0] ? fromClientRow(rows[0]) : null;
@@ -620,5 +658,100 @@ export function createKyselyStore<DB>(db: Kysely<DB>, options: KyselyStoreOption
           : deleteAtVersion({ clientId, accountId, version: expectedVersion });
       return affectedRows(await run(compiled)) === 1n;
     },
+  };
+}
+
+/** A row of the claims table. */
+interface ClaimsTable {
+  scope: string;
+  claim_key: string;
+  owner: string | null;
+  expires_at: number | string | bigint;
+}
+type ClaimTables = Record<string, ClaimsTable>;
+
+/** Claims per process between two cleanups: a cleanup deletes up to CLAIM_CLEANUP_BATCH rows, so it keeps up with twice the rate rows are added. */
+const CLAIM_CLEANUP_EVERY = Math.max(1, Math.floor(CLAIM_CLEANUP_BATCH / 2));
+
+/**
+ * {@link ClientStore.claimOnce} on Kysely, in autocommit statements that
+ * every dialect runs alike: the primary key makes the insert of a key
+ * succeed once (a failed insert followed by a found row is `"seen"`); the
+ * owner's live keys are counted after the insert, and a key past the budget
+ * is deleted again. Concurrent claims near the budget may then all be
+ * refused, never all admitted.
+ */
+function createKyselyClaims(k: Kysely<ClaimTables>, table: string): (claim: ClaimRequest) => Promise<ClaimResult> {
+  const run = <Row>(query: CompiledQuery<unknown>) => k.executeQuery(query as CompiledQuery<Row>);
+  const isMysql = k.getExecutor().adapter instanceof MysqlAdapter;
+  type Key = { scope: string; key: string };
+  type KeyAt = Key & { nowMs: number };
+  // MySQL refuses a LIMIT inside IN (subquery) but takes one on DELETE itself.
+  const cleanup = precompiled(placeholders<{ nowMs: number }>({ nowMs: "number" }), (a) =>
+    isMysql
+      ? k.deleteFrom(table).where("expires_at", "<=", a.nowMs).orderBy("expires_at").limit(CLAIM_CLEANUP_BATCH)
+      : k
+          .deleteFrom(table)
+          .where(({ eb, refTuple, selectFrom }) =>
+            eb(
+              refTuple("scope", "claim_key"),
+              "in",
+              // The row type of a two-column subquery is not one Kysely's typing of a tuple IN accepts.
+              selectFrom(table).select(["scope", "claim_key"]).where("expires_at", "<=", a.nowMs).limit(CLAIM_CLEANUP_BATCH) as never,
+            ),
+          ),
+  );
+  const dropExpired = precompiled(placeholders<KeyAt>({ scope: "string", key: "string", nowMs: "number" }), (a) =>
+    k.deleteFrom(table).where("scope", "=", a.scope).where("claim_key", "=", a.key).where("expires_at", "<=", a.nowMs),
+  );
+  const live = precompiled(placeholders<KeyAt>({ scope: "string", key: "string", nowMs: "number" }), (a) =>
+    k.selectFrom(table).select("scope").where("scope", "=", a.scope).where("claim_key", "=", a.key).where("expires_at", ">", a.nowMs),
+  );
+  const insertOwned = precompiled(
+    placeholders<Key & { owner: string; expiresAtMs: number }>({ scope: "string", key: "string", owner: "string", expiresAtMs: "number" }),
+    (a) => k.insertInto(table).values({ scope: a.scope, claim_key: a.key, owner: a.owner, expires_at: a.expiresAtMs }),
+  );
+  const insertUnowned = precompiled(placeholders<Key & { expiresAtMs: number }>({ scope: "string", key: "string", expiresAtMs: "number" }), (a) =>
+    k.insertInto(table).values({ scope: a.scope, claim_key: a.key, expires_at: a.expiresAtMs }),
+  );
+  const held = precompiled(placeholders<{ scope: string; owner: string; nowMs: number }>({ scope: "string", owner: "string", nowMs: "number" }), (a) =>
+    k
+      .selectFrom(table)
+      .select((eb) => eb.fn.countAll().as("n"))
+      .where("scope", "=", a.scope)
+      .where("owner", "=", a.owner)
+      .where("expires_at", ">", a.nowMs),
+  );
+  const remove = precompiled(placeholders<Key>({ scope: "string", key: "string" }), (a) =>
+    k.deleteFrom(table).where("scope", "=", a.scope).where("claim_key", "=", a.key),
+  );
+  const count = async (scope: string, owner: string, nowMs: number) =>
+    Number((await run<{ n: number | string | bigint }>(held({ scope, owner, nowMs }))).rows[0]?.n ?? 0);
+  let calls = 0;
+
+  return async (claim) => {
+    assertClaimRequest(claim);
+    const { scope, key, expiresAtMs, nowMs, owner, maxPerOwner } = claim;
+    if (calls++ % CLAIM_CLEANUP_EVERY === 0) await run(cleanup({ nowMs }));
+    await run(dropExpired({ scope, key, nowMs }));
+    if (!(expiresAtMs > nowMs)) {
+      // Already expired: nothing could be refused by it, so nothing is held.
+      if ((await run(live({ scope, key, nowMs }))).rows.length > 0) return "seen";
+      return owner !== undefined && maxPerOwner !== undefined && (await count(scope, owner, nowMs)) >= maxPerOwner ? "over_budget" : "new";
+    }
+    try {
+      await run(owner === undefined ? insertUnowned({ scope, key, expiresAtMs }) : insertOwned({ scope, key, owner, expiresAtMs }));
+    } catch (error) {
+      // Dialects disagree on "insert unless exists" and on unique-violation
+      // codes; a live row found afterwards is the conflict. (dropExpired ran
+      // first, so a row there now is live.)
+      if ((await run(live({ scope, key, nowMs }))).rows.length > 0) return "seen";
+      throw error;
+    }
+    if (owner !== undefined && maxPerOwner !== undefined && (await count(scope, owner, nowMs)) > maxPerOwner) {
+      await run(remove({ scope, key }));
+      return "over_budget";
+    }
+    return "new";
   };
 }

@@ -8,6 +8,7 @@
  * which every ES module is, an attempt throws a TypeError).
  */
 import type { ClientStore, ListQuery, StoredClient } from "../src/store.js";
+import { createMemoryClaims } from "./memory-claims.js";
 import { compareListOrder, OrderedIndex } from "./ordered-index.js";
 
 function deepFreeze(value: unknown): void {
@@ -58,6 +59,7 @@ export function createMemoryStore(): ClientStore {
   }
 
   return {
+    claimOnce: createMemoryClaims(),
     async get(accountId, clientId) {
       const record = byId.get(clientId);
       return record && record.account_id === accountId ? record : null;

@@ -15,7 +15,7 @@
  * retried from timers, with a randomized backoff, up to a deadline.
  */
 import { InternalError, StorageUnavailableError } from "../src/errors.js";
-import type { ClientStore, ListQuery, StoredClient } from "../src/store.js";
+import { assertClaimRequest, CLAIM_CLEANUP_BATCH, type ClaimResult, type ClientStore, type ListQuery, type StoredClient } from "../src/store.js";
 import {
   CLIENT_COLUMNS as COLUMNS,
   fromClientRow,
@@ -161,6 +161,36 @@ function createClientsTable(db: SqliteConnection, table: string): void {
       document TEXT NOT NULL
     ) STRICT
   `);
+}
+
+/** Name of the claims table ({@link ClientStore.claimOnce}) beside a clients table. */
+function claimsTableOf(table: string): string {
+  return `${table}_claims`;
+}
+
+/**
+ * The claims table: one row per live key, its owner's budget counted on
+ * (scope, owner, expires_at) and expired rows found on expires_at. Added
+ * beside the clients table of schema version 2 without changing it, so
+ * the schema version stays; a file from before it gets it on open.
+ */
+function createClaimsTable(db: SqliteConnection, table: string): void {
+  const claims = claimsTableOf(table);
+  db.exec(`
+    CREATE TABLE IF NOT EXISTS ${quote(claims)} (
+      scope TEXT NOT NULL,
+      claim_key TEXT NOT NULL,
+      owner TEXT,
+      expires_at INTEGER NOT NULL,
+      PRIMARY KEY (scope, claim_key)
+    ) STRICT;
+    CREATE INDEX IF NOT EXISTS ${quote(`${claims}_owner_idx`)} ON ${quote(claims)} (scope, owner, expires_at);
+    CREATE INDEX IF NOT EXISTS ${quote(`${claims}_expiry_idx`)} ON ${quote(claims)} (expires_at);
+  `);
+}
+
+function hasClaimsTable(db: SqliteConnection, table: string): boolean {
+  return db.prepare<{ type: string }>("SELECT type FROM sqlite_schema WHERE name = ? COLLATE NOCASE").get(claimsTableOf(table)) !== undefined;
 }
 
 function createListIndex(db: SqliteConnection, table: string): void {
@@ -328,6 +358,7 @@ function migrate(db: SqliteConnection, table: string): void {
     if (layout === 0) createClientsTable(db, table);
     else for (let from = layout; from < SQLITE_SCHEMA_VERSION; from++) UPGRADES[from]!(db, table);
     createListIndex(db, table);
+    createClaimsTable(db, table);
     db.exec(`PRAGMA user_version = ${SQLITE_SCHEMA_VERSION}`);
     db.exec("COMMIT");
   } catch (error) {
@@ -365,6 +396,19 @@ function prepareStatements(db: SqliteConnection, table: string) {
     ),
     delete: prepare(`DELETE FROM ${t} WHERE client_id = ? AND account_id = ?`),
     deleteVersion: prepare(`DELETE FROM ${t} WHERE client_id = ? AND account_id = ? AND version = ?`),
+    ...prepareClaimStatements(db, table),
+  };
+}
+
+function prepareClaimStatements(db: SqliteConnection, table: string) {
+  const c = quote(claimsTableOf(table));
+  return {
+    claimCleanup: db.prepare(`DELETE FROM ${c} WHERE rowid IN (SELECT rowid FROM ${c} WHERE expires_at <= ? LIMIT ${CLAIM_CLEANUP_BATCH})`),
+    claimDropExpired: db.prepare(`DELETE FROM ${c} WHERE scope = ? AND claim_key = ? AND expires_at <= ?`),
+    claimInsert: db.prepare(`INSERT INTO ${c} (scope, claim_key, owner, expires_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`),
+    claimCount: db.prepare<{ n: number }>(`SELECT count(*) AS n FROM ${c} WHERE scope = ? AND owner = ? AND expires_at > ?`),
+    claimRemove: db.prepare(`DELETE FROM ${c} WHERE scope = ? AND claim_key = ?`),
+    claimLive: db.prepare(`SELECT 1 AS live FROM ${c} WHERE scope = ? AND claim_key = ? AND expires_at > ?`),
   };
 }
 
@@ -452,7 +496,7 @@ export function createSqliteStore(
       if (ownsConnection) opening.exec("PRAGMA journal_mode = WAL");
       // Set after the journal mode: switching to WAL may change it.
       if (synchronous !== undefined) opening.exec(`PRAGMA synchronous = ${synchronous.toUpperCase()}`);
-      if (layout < SQLITE_SCHEMA_VERSION || version < SQLITE_SCHEMA_VERSION) migrate(opening, table);
+      if (layout < SQLITE_SCHEMA_VERSION || version < SQLITE_SCHEMA_VERSION || !hasClaimsTable(opening, table)) migrate(opening, table);
       return prepareStatements(opening, table);
     });
     if (ownsConnection) opening.exec("PRAGMA busy_timeout = 0");
@@ -551,6 +595,41 @@ export function createSqliteStore(
             : statements.deleteVersion.run(clientId, accountId, expectedVersion)
           ).changes === 1,
       );
+    },
+    async claimOnce(claim) {
+      assertClaimRequest(claim);
+      const { scope, key, expiresAtMs, nowMs, owner, maxPerOwner } = claim;
+      // One transaction (a savepoint also nests in a caller's transaction):
+      // its first statement writes, so it holds the write lock throughout
+      // and the count cannot move under it. SQLITE_BUSY rolls it back whole,
+      // which makes the retry in run() safe.
+      return run((): ClaimResult => {
+        connection.exec("SAVEPOINT oauth_client_registry_claim");
+        try {
+          statements.claimCleanup.run(nowMs);
+          statements.claimDropExpired.run(scope, key, nowMs);
+          let result: ClaimResult = "new";
+          if (!(expiresAtMs > nowMs)) {
+            // Already expired: nothing could be refused by it, so nothing is held.
+            if (statements.claimLive.get(scope, key, nowMs) !== undefined) result = "seen";
+            else if (maxPerOwner !== undefined && statements.claimCount.get(scope, owner!, nowMs)!.n >= maxPerOwner) result = "over_budget";
+          } else if (statements.claimInsert.run(scope, key, owner ?? null, expiresAtMs).changes === 0) {
+            result = "seen";
+          } else if (maxPerOwner !== undefined && statements.claimCount.get(scope, owner!, nowMs)!.n > maxPerOwner) {
+            statements.claimRemove.run(scope, key);
+            result = "over_budget";
+          }
+          connection.exec("RELEASE oauth_client_registry_claim");
+          return result;
+        } catch (error) {
+          try {
+            if (connection.isOpen()) connection.exec("ROLLBACK TO oauth_client_registry_claim; RELEASE oauth_client_registry_claim");
+          } catch {
+            // SQLite rolled back by itself; the first error is the one to report.
+          }
+          throw error;
+        }
+      });
     },
     async close() {
       if (ownsConnection && connection.isOpen()) connection.close();

@@ -22,6 +22,11 @@
  *                                 assertion against the worst key set the rules
  *                                 admit next to a valid one; writes
  *                                 bench/results/assertions.json
+ *   npm run bench -- --only hot-paths
+ *                                 only the hot-path rows (~30 s): a metadata-document
+ *                                 client against a stored id, authenticateAssertion
+ *                                 against jose's jwtVerify alone; writes
+ *                                 bench/results/hot-paths.json
  * DATABASE_URL=postgres://… measures Kysely on that server instead of PGlite.
  */
 import { spawnSync } from "node:child_process";
@@ -31,6 +36,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { measureAssertions } from "./assertions.js";
+import { measureHotPaths } from "./hot-paths.js";
 import { measureStore, mergeInto, pairRow, recordRounds } from "./grid.js";
 import type { HarnessOptions } from "./harness.js";
 import { measureHttp } from "./http.js";
@@ -54,8 +60,9 @@ const { values } = parseArgs({
     only: { type: "string" },
   },
 });
-if (values.only !== undefined && values.only !== "assertions" && values.only !== "workers") {
-  throw new Error(`unknown --only ${values.only}; known: assertions, workers`);
+const ONLY = ["assertions", "workers", "hot-paths"];
+if (values.only !== undefined && !ONLY.includes(values.only)) {
+  throw new Error(`unknown --only ${values.only}; known: ${ONLY.join(", ")}`);
 }
 const quick = values.quick!;
 const options: HarnessOptions = {
@@ -84,6 +91,49 @@ function cpuModel(): string {
 if (values.only === "assertions") {
   await onlyAssertions();
   process.exit(0);
+}
+if (values.only === "hot-paths") {
+  await onlyHotPaths();
+  process.exit(0);
+}
+
+/** The hot-path rows alone, with their own results file. */
+async function onlyHotPaths(): Promise<void> {
+  const hotOptions: HarnessOptions = {
+    rounds: Number(values.rounds ?? (quick ? 5 : 11)),
+    roundMs: Number(values["round-ms"] ?? (quick ? 20 : 60)),
+  };
+  const rows: (PairRow & { target: number; met: boolean; metCpu: boolean })[] = [];
+  const f = (v: number) => (v >= 10 ? v.toFixed(1) : v.toFixed(2));
+  for (const h of await measureHotPaths(hotOptions)) {
+    const row = pairRow(h.name, "memory", h.ours, h.baseline, h.costs);
+    rows.push({ ...row, target: h.target, met: row.speed.median >= h.target, metCpu: row.speedCpu.median >= h.target });
+    log(h.name);
+    console.log(
+      `${h.name}\n  ours:     ${h.ours}: ${f(row.oursUs.median)} µs wall / ${f(row.oursCpuUs.median)} µs CPU\n` +
+        `  baseline: ${h.baseline}: ${f(row.baselineUs.median)} µs wall / ${f(row.baselineCpuUs.median)} µs CPU\n` +
+        `  rate ÷ baseline rate: ${f(row.speed.median)} wall (IQR ${f(row.speed.q1)}–${f(row.speed.q3)}), ${f(row.speedCpu.median)} CPU; ` +
+        `target ≥ ${h.target}: ${row.speed.median >= h.target ? "met" : "NOT met"}`,
+    );
+  }
+  const report = {
+    meta: {
+      date: new Date().toISOString().slice(0, 16).replace("T", " ") + " UTC",
+      command: ["npm run bench", "--", ...process.argv.slice(2)].join(" "),
+      node: process.version,
+      cpu: cpuModel(),
+      cores: cpus().length,
+      rounds: hotOptions.rounds,
+      roundMs: hotOptions.roundMs,
+      seconds: (performance.now() - started) / 1000,
+      loadAverage: loadAtStart,
+    },
+    pairs: rows,
+  };
+  mkdirSync(join(here, "results"), { recursive: true });
+  const file = join(here, "results", quick ? "hot-paths-quick.json" : "hot-paths.json");
+  writeFileSync(file, `${JSON.stringify(report, null, 1)}\n`);
+  log(`wrote ${file}`);
 }
 
 /** The `serve --workers` rows (bench/workers.ts), with their own results file. */

@@ -8,6 +8,7 @@
  */
 import { AssertionError, type AssertionFailureReason } from "./assertions/errors.js";
 import { keySetForClient, type UntrustedKeySet } from "./assertions/key-set.js";
+import { createStoreReplayCache } from "./assertions/store-replay-cache.js";
 import { createAssertionVerifier, peekClientId, type AssertionVerifierOptions } from "./assertions/verifier.js";
 import { ClientMetadataError } from "./errors.js";
 import { isPlausibleClientId, MAX_CLIENT_ID_LENGTH } from "./ids.js";
@@ -19,7 +20,12 @@ import type { StoredClient } from "./store.js";
 
 /** Options of private_key_jwt authentication (registry option `privateKeyJwt`). */
 export interface PrivateKeyJwtOptions {
-  /** Algorithms, clock tolerance, longest lifetime, replay cache (share one across processes). */
+  /**
+   * Algorithms, clock tolerance, longest lifetime, replay cache. Default
+   * replay cache: the store's (`createStoreReplayCache`, shared by every
+   * process on the database) when the store has `claimOnce`, else one in
+   * memory for this registry.
+   */
   verifier?: AssertionVerifierOptions;
   /**
    * Fetches a client's `jwks_uri` key set; `refresh: true` asks for a fresh
@@ -45,7 +51,13 @@ export function createAssertionAuthentication(
   resolveRecord: (clientId: string) => Promise<StoredClient | null>,
   options: PrivateKeyJwtOptions = {},
 ): (assertion: string, options: AuthenticateAssertionOptions) => Promise<AssertionAuthenticationResult | null> {
-  const verifier = createAssertionVerifier({ now: context.now, ...options.verifier });
+  // Single use across every process on the database when the store can
+  // hold it; otherwise the verifier's in-memory cache (this process only).
+  const sharedReplayCache =
+    options.verifier?.replayCache === undefined && typeof context.store.claimOnce === "function"
+      ? createStoreReplayCache(context.store, { now: context.now })
+      : undefined;
+  const verifier = createAssertionVerifier({ now: context.now, ...options.verifier, ...(sharedReplayCache ? { replayCache: sharedReplayCache } : {}) });
   let fetchKeySet = options.fetchKeySet;
   if (fetchKeySet === undefined) {
     // Made on first use: a registry whose clients never use jwks_uri never builds it.

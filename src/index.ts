@@ -92,6 +92,7 @@ export { createDohResolveTxt, DEFAULT_DOH_URL, DohLookupError, type DohResolveTx
 export { createFetchTransport, type FetchTransportOptions } from "./platform/transport.web.js";
 export { isStorageUnavailable } from "./storage-faults.js";
 export type { RegistryEvent, RegistryEventListener, RegistryEventType } from "./events.js";
-export type { ClientStore, ListPosition, ListQuery, StoredClient } from "./store.js";
+export type { ClaimRequest, ClaimResult, ClientStore, ListPosition, ListQuery, StoredClient } from "./store.js";
+export { assertClaimRequest, claimRequestProblem, CLAIM_CLEANUP_BATCH, MAX_CLAIM_KEY_LENGTH, MAX_CLAIM_SCOPE_LENGTH } from "./store.js";
 export * from "./assertions/index.js";
 export type { AssertionRefusal, PrivateKeyJwtOptions } from "./assertion-auth.js";

@@ -213,6 +213,10 @@ export function validateRegistrationHandlerOptions(value: unknown): void {
   func(REGISTRATION_HANDLER, options, "initialAccessToken", "(token, request) => boolean");
   func(REGISTRATION_HANDLER, options, "policy", "(metadata, context) => metadata");
   func(REGISTRATION_HANDLER, options, "rateLimit", "(request) => boolean");
+  const limit = options.clientLimit as { reserve?: unknown; settle?: unknown } | undefined;
+  if (limit !== undefined && (typeof limit !== "object" || limit === null || typeof limit.reserve !== "function" || typeof limit.settle !== "function")) {
+    fail(REGISTRATION_HANDLER, "clientLimit", "a client limit from createRegistrationClientLimit", limit);
+  }
   func(REGISTRATION_HANDLER, options, "now", "returning a Date");
   func(REGISTRATION_HANDLER, options, "onError", "(error, request) => void");
   boolean(REGISTRATION_HANDLER, options, "cors");

@@ -150,6 +150,13 @@ export function createResolver(
   // The safe, caching fetcher unless the embedder brings its own.
   const fetchClientMetadata = documents === undefined ? undefined : (documents.fetchClientMetadata ?? createClientMetadataFetcher());
   const cap = documents === undefined ? undefined : createMetadataClientCap(context, documents.accountId, maxClients);
+  /**
+   * Per URL, the last document that passed every rule (its bounded copy)
+   * and the stored record it gave: a document the fetcher hands out again
+   * unchanged, for a record still at that version, gives that record again
+   * without mapping and rules. Least recently used first out; per process.
+   */
+  const checkedDocuments = new Map<string, { document: unknown; record: StoredClient }>();
 
   /**
    * The document at `url`, as bounded plain JSON data: whatever a fetcher
@@ -283,11 +290,31 @@ export function createResolver(
   async function resolveRecord(clientId: string): Promise<StoredClient | null> {
     // A URL id gets a specific error (too long, a fragment…) rather than "unknown client".
     if (documents !== undefined && typeof clientId === "string" && /^https:/i.test(clientId)) {
-      const problem = metadataUrlProblem(clientId);
-      if (problem !== null) throw new ClientMetadataError([{ path: "/client_id", message: `a client id URL ${problem}` }]);
+      const memo = checkedDocuments.get(clientId);
+      // Only a URL that passed this check has a memo.
+      if (memo === undefined) {
+        const problem = metadataUrlProblem(clientId);
+        if (problem !== null) throw new ClientMetadataError([{ path: "/client_id", message: `a client id URL ${problem}` }]);
+      }
       const record = await storeCall(() => store.getById(clientId));
       // A client stored under this id by other means (an operator's own ids) is never rewritten from a document.
       if (record !== null && record.source !== "cimd") return record;
+      if (memo !== undefined && record !== null && sameStoredVersion(memo.record, record)) {
+        // The document the fetcher hands out now, compared with the one that
+        // gave this very record: unchanged, mapping and rules would give it again.
+        let fetched: unknown;
+        try {
+          fetched = await fetchClientMetadata!(clientId);
+        } catch {
+          fetched = FETCH_FAILED;
+        }
+        if (fetched !== FETCH_FAILED && sameJsonDocument(fetched, memo.document)) {
+          checkedDocuments.delete(clientId);
+          checkedDocuments.set(clientId, memo);
+          return record;
+        }
+      }
+      checkedDocuments.delete(clientId);
       // A new id is admitted before its document is fetched: past the cap, refusing costs no fetch.
       const admitted = record === null;
       if (admitted) await admitNewClient(clientId);
@@ -298,7 +325,10 @@ export function createResolver(
         if (admitted) cap!.release(clientId);
         throw error;
       }
-      return upsert(clientId, document, record, admitted);
+      const stored = await upsert(clientId, document, record, admitted);
+      if (checkedDocuments.size >= CHECKED_DOCUMENTS) checkedDocuments.delete(checkedDocuments.keys().next().value!);
+      checkedDocuments.set(clientId, { document, record: stored });
+      return stored;
     }
     if (!isPlausibleClientId(clientId)) return null;
     return storeCall(() => store.getById(clientId));
@@ -312,6 +342,51 @@ export function createResolver(
   }
 
   return { resolveClient, resolveRecord };
+}
+
+/** URLs whose last checked document is remembered by one resolver. */
+const CHECKED_DOCUMENTS = 1024;
+/** Stands for a fetch that failed on the fast path (the slow path fetches again and reports it). */
+const FETCH_FAILED: unique symbol = Symbol("fetch failed");
+/** Values compared at most by {@link sameJsonDocument}: past it, "not known equal". */
+const MAX_COMPARED_VALUES = 4096;
+
+/** The same stored record: same version of the same row (a row deleted and stored again has another created_at). */
+function sameStoredVersion(a: StoredClient, b: StoredClient): boolean {
+  return a.version === b.version && a.updated_at === b.updated_at && a.created_at === b.created_at && a.account_id === b.account_id;
+}
+
+/**
+ * Whether `value` (what a fetcher returned: anything) equals `checked` (a
+ * bounded plain JSON copy), comparing at most {@link MAX_COMPARED_VALUES}
+ * values. Only plain arrays and objects, strings, finite numbers, booleans
+ * and null can be equal; an accessor that throws means "not equal".
+ */
+function sameJsonDocument(value: unknown, checked: unknown): boolean {
+  try {
+    return sameJsonValue(value, checked, { left: MAX_COMPARED_VALUES });
+  } catch {
+    return false;
+  }
+}
+
+/** One step of {@link sameJsonDocument}; `budget.left` counts the values still allowed. */
+function sameJsonValue(a: unknown, b: unknown, budget: { left: number }): boolean {
+  if (--budget.left < 0) return false;
+  if (typeof b !== "object" || b === null) return a === b;
+  if (typeof a !== "object" || a === null) return false;
+  if (Array.isArray(b)) {
+    if (!Array.isArray(a) || a.length !== b.length) return false;
+    for (let i = 0; i < b.length; i++) if (!sameJsonValue(a[i], b[i], budget)) return false;
+    return true;
+  }
+  if (Array.isArray(a) || Object.getPrototypeOf(a) !== Object.prototype) return false;
+  const keys = Object.keys(b);
+  if (Object.keys(a).length !== keys.length) return false;
+  for (const key of keys) {
+    if (!Object.hasOwn(a, key) || !sameJsonValue((a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key], budget)) return false;
+  }
+  return true;
 }
 
 /** The reason a fetcher gave for failing, clipped: an injected fetcher's error is not trusted to be small or well-behaved. */

@@ -77,6 +77,116 @@ export interface ClientStore {
    * version differs (conditional delete, HTTP `If-Match`).
    */
   delete(accountId: string, clientId: string, expectedVersion?: number): Promise<boolean>;
+  /**
+   * Records `claim.key` in `claim.scope` until `claim.expiresAtMs`, unless a
+   * live (unexpired) record of it exists: the shared single-use and budget
+   * state of several processes on one database (the `jti` of client
+   * assertions, rate-limit windows). Optional: a store without it leaves
+   * that state in each process. See {@link ClaimRequest} for the answers and
+   * the per-owner budget; an adapter implementing it runs the `claims-*`
+   * conformance cases.
+   */
+  claimOnce?(claim: ClaimRequest): Promise<ClaimResult>;
   /** Releases resources (connections, file handles). Optional. */
   close?(): Promise<void>;
+}
+
+/**
+ * Arguments of {@link ClientStore.claimOnce}.
+ *
+ * Answers: `"new"`, no live record of the key existed and now one does
+ * (until `expiresAtMs`); `"seen"`, a live record exists (nothing changes);
+ * `"over_budget"`, the key is new but `owner` already holds `maxPerOwner`
+ * live keys in the scope, so nothing was recorded.
+ *
+ * The fairness rule of the replay cache (src/assertions/replay-cache.ts)
+ * holds because a store keeps no bound across owners: an owner over its
+ * budget is refused alone, an owner under it (under any floor, then) is
+ * always admitted, and no live record is ever evicted to make room. The
+ * table is bounded by the number of owners times their budget, and owners
+ * are clients, which registration and the metadata-client cap bound.
+ *
+ * Concurrency: two calls with one key, from any processes, never both
+ * answer `"new"` while the first record lives. Under a race near the
+ * budget a store may refuse more than needed, never admit more.
+ *
+ * Expired records are deleted by later calls, a bounded batch at a time
+ * ({@link CLAIM_CLEANUP_BATCH}), so the table never holds much more than
+ * its live records.
+ *
+ * @example
+ * ```ts
+ * import { createMemoryStore } from "oauth-client-registry/memory";
+ *
+ * const store = createMemoryStore();
+ * const nowMs = Date.now();
+ * const claim = { scope: "jti", key: "3f1c…", expiresAtMs: nowMs + 60_000, nowMs, owner: "client-1", maxPerOwner: 1000 };
+ * await store.claimOnce?.(claim); // "new"
+ * await store.claimOnce?.(claim); // "seen"
+ * ```
+ */
+export interface ClaimRequest {
+  /** Namespace of the key: 1 to {@link MAX_CLAIM_SCOPE_LENGTH} letters, digits, `_`, `-`, `.` or `:`. */
+  scope: string;
+  /** The key, unique within its scope: 1 to {@link MAX_CLAIM_KEY_LENGTH} characters. */
+  key: string;
+  /** Until when the record lives, in ms since the epoch (a safe integer). */
+  expiresAtMs: number;
+  /** The caller's clock, in ms since the epoch: records expiring at or before it are absent. */
+  nowMs: number;
+  /** Whose key it is (a client id, a rate-limit bucket): 1 to {@link MAX_CLAIM_KEY_LENGTH} characters. */
+  owner?: string;
+  /** Most live keys `owner` may hold in this scope (a positive integer); needs `owner`. Default: no budget. */
+  maxPerOwner?: number;
+}
+
+/** What {@link ClientStore.claimOnce} answers; see {@link ClaimRequest}. */
+export type ClaimResult = "new" | "seen" | "over_budget";
+
+/** Longest {@link ClaimRequest.scope}. */
+export const MAX_CLAIM_SCOPE_LENGTH = 64;
+/** Longest {@link ClaimRequest.key} and {@link ClaimRequest.owner} (a client id fits). */
+export const MAX_CLAIM_KEY_LENGTH = 255;
+/** Expired records one {@link ClientStore.claimOnce} call deletes at most. */
+export const CLAIM_CLEANUP_BATCH = 16;
+
+const CLAIM_SCOPE = /^[A-Za-z0-9_.:-]+$/;
+
+/**
+ * Why a {@link ClaimRequest} is not acceptable, or null. Adapters call it
+ * first, so every store refuses the same requests (with a TypeError: a
+ * malformed claim is a bug of the caller, not a storage failure).
+ *
+ * @example
+ * ```ts
+ * claimRequestProblem({ scope: "jti", key: "", expiresAtMs: 1, nowMs: 0 }); // "claim key must be 1 to 255 characters"
+ * ```
+ */
+export function claimRequestProblem(claim: ClaimRequest): string | null {
+  const { scope, key, expiresAtMs, nowMs, owner, maxPerOwner } = claim;
+  if (typeof scope !== "string" || scope.length > MAX_CLAIM_SCOPE_LENGTH || !CLAIM_SCOPE.test(scope)) {
+    return `claim scope must be 1 to ${MAX_CLAIM_SCOPE_LENGTH} letters, digits, _, -, . or :`;
+  }
+  if (typeof key !== "string" || key.length === 0 || key.length > MAX_CLAIM_KEY_LENGTH) return `claim key must be 1 to ${MAX_CLAIM_KEY_LENGTH} characters`;
+  if (!Number.isSafeInteger(expiresAtMs) || !Number.isSafeInteger(nowMs)) return "claim expiresAtMs and nowMs must be safe integers (ms since the epoch)";
+  if (owner !== undefined && (typeof owner !== "string" || owner.length === 0 || owner.length > MAX_CLAIM_KEY_LENGTH)) {
+    return `claim owner must be 1 to ${MAX_CLAIM_KEY_LENGTH} characters`;
+  }
+  if (maxPerOwner !== undefined && (owner === undefined || !Number.isSafeInteger(maxPerOwner) || maxPerOwner < 1)) {
+    return "claim maxPerOwner must be a positive integer, with an owner";
+  }
+  return null;
+}
+
+/**
+ * Throws a TypeError naming the problem of a malformed {@link ClaimRequest}.
+ *
+ * @example
+ * ```ts
+ * assertClaimRequest({ scope: "jti", key: "k", expiresAtMs: 2, nowMs: 1 }); // passes
+ * ```
+ */
+export function assertClaimRequest(claim: ClaimRequest): void {
+  const problem = claimRequestProblem(claim);
+  if (problem !== null) throw new TypeError(problem);
 }

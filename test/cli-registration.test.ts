@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { DEFAULT_REGISTRATION_ACCOUNT, parseServeArgs } from "../src/cli/args.js";
 import { UsageError } from "../src/cli/errors.js";
+import { DEFAULT_REGISTRATION_LIMITS } from "../src/cli/registration-guard.js";
 import { serve } from "../src/cli/serve.js";
 
 const work = mkdtempSync(join(tmpdir(), "ocr-registration-"));
@@ -75,5 +76,55 @@ describe("serve --registration", () => {
     expect(() => parseServeArgs(["--registration-account", "x"], {})).toThrow(new UsageError("--registration-account needs --registration"));
     expect(() => parseServeArgs(["--registration", "--registration-account", ""], {})).toThrow(/--registration-account: account id must be/);
     expect(() => parseServeArgs(["--registration", "--registration-account", "a\u0000b"], {})).toThrow(/control characters/);
+  });
+});
+
+describe("serve --registration: limits against floods", () => {
+  it("parses --registration-rate-limit, --registration-max-clients and --registration-idle-days (only with --registration; 0 turns one off)", () => {
+    expect(parseServeArgs(["--registration", "--registration-rate-limit", "5", "--registration-max-clients", "0", "--registration-idle-days", "7"], {})).toMatchObject({
+      registrationRateLimit: 5,
+      registrationMaxClients: 0,
+      registrationIdleDays: 7,
+    });
+    expect(() => parseServeArgs(["--registration-max-clients", "5"], {})).toThrow(new UsageError("--registration-max-clients needs --registration"));
+    expect(() => parseServeArgs(["--registration", "--registration-idle-days", "1.5"], {})).toThrow(/--registration-idle-days must be a non-negative integer/);
+    expect(DEFAULT_REGISTRATION_LIMITS).toEqual({ rateLimit: 30, maxClients: 10_000, idleDays: 30 });
+  });
+
+  it("two servers on one SQLite file share one rate-limit budget per client address; the startup log names the limits", async () => {
+    const db = join(work, "shared-rate.sqlite");
+    const flags = ["--registration", "--registration-rate-limit", "3"];
+    const stdout: string[] = [];
+    const open = () =>
+      serve(parseServeArgs(["--port", "0", "--db", db, ...flags], {}), { OAUTH_REGISTRY_API_TOKEN: TOKEN }, { out: (l) => stdout.push(l), err: () => {} });
+    const a = await open();
+    const b = await open();
+    try {
+      expect(stdout).toContain("registration limits: 3 requests per client address per hour (kept in the database), at most 10000 clients, clients unused for 30 days purged hourly");
+      const origins = [a, b].map((running) => new URL(running.url).origin);
+      const statuses: number[] = [];
+      for (let i = 0; i < 5; i++) statuses.push((await register(origins[i % 2]!)).status);
+      expect(statuses).toEqual([201, 201, 201, 429, 429]);
+      const refused = await register(origins[0]!);
+      expect(refused.headers.get("retry-after")).toBe("600");
+      // The management API is not rate-limited.
+      const listed = await fetch(`${origins[1]}/client/v4/accounts/registered/oauth_clients`, { headers: { authorization: `Bearer ${TOKEN}` } });
+      expect(((await listed.json()) as { result: unknown[] }).result).toHaveLength(3);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+
+  it("refuses registrations past --registration-max-clients with 429 and a message naming the cap", async () => {
+    const { running, origin } = await start(["--registration", "--registration-max-clients", "2", "--registration-rate-limit", "0"]);
+    try {
+      expect((await register(origin)).status).toBe(201);
+      expect((await register(origin)).status).toBe(201);
+      const refused = await register(origin);
+      expect(refused.status).toBe(429);
+      expect(((await refused.json()) as { error_description: string }).error_description).toMatch(/maximum of 2 registered clients/);
+    } finally {
+      await running.close();
+    }
   });
 });

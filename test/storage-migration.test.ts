@@ -268,6 +268,9 @@ describe("SQLite store: upgrading a version-1 file", () => {
     expect(schema.columns).toEqual(["client_id", "account_id", "created_at", "version", "document"]);
     expect(schema.objects).toEqual([
       { type: "table", name: "oauth_clients", tableName: "oauth_clients" },
+      { type: "table", name: "oauth_clients_claims", tableName: "oauth_clients_claims" },
+      { type: "index", name: "oauth_clients_claims_expiry_idx", tableName: "oauth_clients_claims" },
+      { type: "index", name: "oauth_clients_claims_owner_idx", tableName: "oauth_clients_claims" },
       { type: "index", name: "oauth_clients_list_idx", tableName: "oauth_clients" },
     ]);
     await expectAllReadBack(store, records);
@@ -392,7 +395,13 @@ describe("SQLite store: upgrading a version-1 file", () => {
     }
     const schema = schemaOf(file);
     expect(schema.userVersion).toBe(2);
-    expect(schema.objects.map((o) => o.name)).toEqual(["oauth_clients", "oauth_clients_list_idx"]);
+    expect(schema.objects.map((o) => o.name)).toEqual([
+      "oauth_clients",
+      "oauth_clients_claims",
+      "oauth_clients_claims_expiry_idx",
+      "oauth_clients_claims_owner_idx",
+      "oauth_clients_list_idx",
+    ]);
     const store = createSqliteStore(file);
     await expectAllReadBack(store, records);
     await store.close();
@@ -403,6 +412,7 @@ describe("SQLite store: upgrading a version-1 file", () => {
 // Kysely
 
 const DOCUMENT_COLUMN = "oauth_client_registry_0002_document_column";
+const CLAIMS_TABLE = "oauth_client_registry_0003_claims_table";
 
 /** Brings `db` to version 1 with only migration 0001 and stores `records` as the version-1 code did. */
 async function version1Kysely(db: Kysely<unknown>, tablePrefix: string, records: readonly StoredClient[]): Promise<void> {
@@ -442,7 +452,7 @@ function describeKyselyUpgrade(
       const records = version1Records(250);
       await version1Kysely(db, tablePrefix, records);
       const results = await migrateToLatest(db, { tablePrefix });
-      expect(results.map((r) => [r.migrationName, r.status])).toEqual([[DOCUMENT_COLUMN, "Success"]]);
+      expect(results.map((r) => [r.migrationName, r.status])).toEqual([[DOCUMENT_COLUMN, "Success"], [CLAIMS_TABLE, "Success"]]);
       expect((await columnsOf(db, `${tablePrefix}oauth_clients`)).sort()).toEqual(
         ["account_id", "client_id", "created_at", "document", "version"],
       );
@@ -463,7 +473,10 @@ function describeKyselyUpgrade(
       if (postgres) expect(await postgresIndexes(db, table)).toEqual([`${table}_list_idx`, `${table}_pk`]);
       const down = await registryMigrator(db, tablePrefix).migrateTo(VERSION_1);
       expect(down.error).toBeUndefined();
-      expect(down.results?.map((r) => [r.migrationName, r.direction, r.status])).toEqual([[DOCUMENT_COLUMN, "Down", "Success"]]);
+      expect(down.results?.map((r) => [r.migrationName, r.direction, r.status])).toEqual([
+        [CLAIMS_TABLE, "Down", "Success"],
+        [DOCUMENT_COLUMN, "Down", "Success"],
+      ]);
       const k = db as unknown as Kysely<Record<string, Version1Row>>;
       const rows = await k.selectFrom(`${tablePrefix}oauth_clients`).selectAll().orderBy("client_id").execute();
       const expected = records.map(toVersion1Row).sort((x, y) => (String(x.client_id) < String(y.client_id) ? -1 : 1));
@@ -535,7 +548,7 @@ if (databaseUrl) {
   afterAll(async () => {
     try {
       for (const p of prefixes) {
-        for (const table of ["oauth_clients", "oauth_clients_rebuilt", "oauth_clients_migrations", "oauth_clients_migrations_lock"]) {
+        for (const table of ["oauth_clients", "oauth_clients_claims", "oauth_clients_rebuilt", "oauth_clients_migrations", "oauth_clients_migrations_lock"]) {
           await dbA.schema.dropTable(`${p}${table}`).ifExists().execute();
         }
       }
@@ -552,7 +565,7 @@ if (databaseUrl) {
       const records = version1Records(300);
       await version1Kysely(dbA, tablePrefix, records);
       const [first, second] = await Promise.all([migrateToLatest(dbA, { tablePrefix }), migrateToLatest(dbB, { tablePrefix })]);
-      expect([...first, ...second].map((r) => [r.migrationName, r.status])).toEqual([[DOCUMENT_COLUMN, "Success"]]);
+      expect([...first, ...second].map((r) => [r.migrationName, r.status])).toEqual([[DOCUMENT_COLUMN, "Success"], [CLAIMS_TABLE, "Success"]]);
       await expectAllReadBack(createKyselyStore(dbB, { tablePrefix }), records);
       expect(await postgresIndexes(dbA, `${tablePrefix}oauth_clients`)).toEqual([
         `${tablePrefix}oauth_clients_list_idx`,

@@ -65,9 +65,10 @@ describe("D1 store: migrations", () => {
 
   it("applies each migration once, with its d1_migrations row, and recognises wrangler's record of it", async () => {
     const db = new Database(":memory:");
-    expect(await migrateD1(d1Over(db))).toStrictEqual({ applied: ["0001_create_oauth_clients.sql"] });
+    const names = ["0001_create_oauth_clients.sql", "0002_create_oauth_clients_claims.sql"];
+    expect(await migrateD1(d1Over(db))).toStrictEqual({ applied: names });
     expect(await migrateD1(d1Over(db))).toStrictEqual({ applied: [] });
-    expect(db.prepare("SELECT name FROM d1_migrations").pluck().all()).toStrictEqual(["0001_create_oauth_clients.sql"]);
+    expect(db.prepare("SELECT name FROM d1_migrations").pluck().all()).toStrictEqual(names);
 
     // A database wrangler migrated: the same files, its own row.
     const byWrangler = new Database(":memory:");
@@ -76,6 +77,8 @@ describe("D1 store: migrations", () => {
     );
     byWrangler.exec(D1_MIGRATIONS[0]!.sql);
     byWrangler.prepare("INSERT INTO d1_migrations (name) VALUES (?)").run(D1_MIGRATIONS[0]!.name);
+    // Only the files wrangler did not apply run.
+    expect(await migrateD1(d1Over(byWrangler))).toStrictEqual({ applied: ["0002_create_oauth_clients_claims.sql"] });
     expect(await migrateD1(d1Over(byWrangler))).toStrictEqual({ applied: [] });
   });
 

@@ -30,6 +30,7 @@ describe("Kysely store on PGlite: schema", () => {
       SELECT tablename AS name FROM pg_tables WHERE tablename LIKE 'oauth_clients%' ORDER BY tablename`.execute(dbA);
     expect(rows.map((r) => r.name)).toEqual([
       "oauth_clients",
+      "oauth_clients_claims",
       "oauth_clients_migrations",
       "oauth_clients_migrations_lock",
     ]);

@@ -57,7 +57,8 @@ function describeRealPostgres(connectionString: string): void {
     it("migrates once when two processes start at the same time", async () => {
       const tablePrefix = server.prefix("race");
       const [first, second] = await Promise.all([migrateToLatest(dbA, { tablePrefix }), migrateToLatest(dbB, { tablePrefix })]);
-      expect([...first, ...second].map((r) => r.status)).toEqual(["Success", "Success"]);
+      // Each of the three migrations applied once, whichever process did it.
+      expect([...first, ...second].map((r) => r.status)).toEqual(["Success", "Success", "Success"]);
       expect(await migrateToLatest(dbB, { tablePrefix })).toEqual([]);
     });
   });

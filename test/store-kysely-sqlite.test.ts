@@ -54,10 +54,12 @@ describe("Kysely store: migrations", () => {
     expect(first.map((r) => [r.migrationName, r.status])).toEqual([
       ["oauth_client_registry_0001_create_clients", "Success"],
       ["oauth_client_registry_0002_document_column", "Success"],
+      ["oauth_client_registry_0003_claims_table", "Success"],
     ]);
     expect(await migrateToLatest(db, { tablePrefix: "auth_" })).toEqual([]);
     expect(await tableNames(db)).toEqual([
       "auth_oauth_clients",
+      "auth_oauth_clients_claims",
       "auth_oauth_clients_migrations",
       "auth_oauth_clients_migrations_lock",
     ]);

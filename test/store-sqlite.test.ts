@@ -276,6 +276,8 @@ describe("SQLite store: refused opens leave the file untouched", () => {
     expect(check.pragma("user_version", { simple: true })).toBe(SQLITE_SCHEMA_VERSION);
     expect(check.prepare("SELECT name FROM sqlite_schema WHERE type = 'index' AND sql IS NOT NULL").pluck().all()).toEqual([
       "oauth_clients_list_idx",
+      "oauth_clients_claims_owner_idx",
+      "oauth_clients_claims_expiry_idx",
     ]);
     check.close();
   });

@@ -15,6 +15,8 @@ export {
   createMemoryReplayCache,
 } from "./replay-cache.js";
 export type { MemoryReplayCache, MemoryReplayCacheOptions, ReplayCache, ReplayCacheAddOptions, ReplayCacheResult } from "./replay-cache.js";
+export { ASSERTION_CLAIM_SCOPE, createStoreReplayCache } from "./store-replay-cache.js";
+export type { StoreReplayCacheOptions } from "./store-replay-cache.js";
 export { MAX_KEY_SET_KEYS, keySetForClient, publicKeySet } from "./key-set.js";
 export type { ClientKeyFields, KeySetLoader, KeySetSource, UntrustedKeySet } from "./key-set.js";
 export { MAX_RSA_MODULUS_BITS, MAX_RSA_PUBLIC_EXPONENT, MIN_RSA_MODULUS_BITS } from "../rules/jwks.js";

@@ -47,6 +47,17 @@ Dynamic client registration (off by default):
                          who can reach the port (no initial access token)
   --registration-account ID
                          account that registered clients land in (default "registered")
+  --registration-rate-limit N
+                         requests to /register per client address (IPv6: per /64) per hour,
+                         counted in the database so every instance on it shares the budget;
+                         past it 429 (default 30; 0: no limit). Behind a reverse proxy every
+                         request has the proxy's address: limit at the proxy and set 0
+  --registration-max-clients N
+                         most clients in the registration account; past it registration
+                         answers 429 naming the cap (default 10000; 0: no cap)
+  --registration-idle-days N
+                         delete registered clients unused for N days, checked hourly in
+                         batches (default 30; 0: never)
   --public-url URL       public URL the server is reached at (scheme, host, any path prefix a
                          proxy strips); registration_client_uri is built from it, never from
                          request headers. https, or http on localhost / 127.0.0.1 / [::1];
@@ -105,6 +116,12 @@ export interface ServeOptions {
   registration?: boolean;
   /** The account registered clients land in. Default `"registered"`. */
   registrationAccount?: string;
+  /** Registration requests per client address per hour, shared through the database; 0 for none. Default 30. */
+  registrationRateLimit?: number;
+  /** Most clients in the registration account; 0 for no cap. Default 10 000. */
+  registrationMaxClients?: number;
+  /** Days unused after which a registered client is purged; 0 for never. Default 30. */
+  registrationIdleDays?: number;
   /**
    * Public URL the server is reached at, as {@link normalizePublicUrl}
    * returns it: `registration_client_uri` is `<publicUrl>/register/<client_id>`.
@@ -247,6 +264,9 @@ export function parseServeArgs(args: readonly string[], env: Readonly<Record<str
         // Dynamic client registration
         registration: { type: "boolean" },
         "registration-account": { type: "string" },
+        "registration-rate-limit": { type: "string" },
+        "registration-max-clients": { type: "string" },
+        "registration-idle-days": { type: "string" },
         "public-url": { type: "string" },
         // Spelled out: parseArgs negates booleans only from Node 22.4.
         "no-console": { type: "boolean" },
@@ -299,6 +319,16 @@ export function parseServeArgs(args: readonly string[], env: Readonly<Record<str
   const accountProblem = registrationAccount === undefined ? null : accountIdIssue(registrationAccount);
   if (accountProblem !== null) throw new UsageError(`--registration-account: ${accountProblem.message}`);
   const publicUrl = parsePublicUrl(values["public-url"], env.OAUTH_REGISTRY_PUBLIC_URL, registration);
+  const registrationLimit = (flag: "registration-rate-limit" | "registration-max-clients" | "registration-idle-days"): number | undefined => {
+    const text = values[flag];
+    if (text === undefined) return undefined;
+    if (!registration) throw new UsageError(`--${flag} needs --registration`);
+    if (!/^\d{1,9}$/.test(text)) throw new UsageError(`--${flag} must be a non-negative integer, got "${text}"`);
+    return Number(text);
+  };
+  const registrationRateLimit = registrationLimit("registration-rate-limit");
+  const registrationMaxClients = registrationLimit("registration-max-clients");
+  const registrationIdleDays = registrationLimit("registration-idle-days");
   return {
     ...options,
     ...limits,
@@ -307,6 +337,9 @@ export function parseServeArgs(args: readonly string[], env: Readonly<Record<str
     metrics: values.metrics ?? false,
     registration,
     registrationAccount: registrationAccount ?? DEFAULT_REGISTRATION_ACCOUNT,
+    ...(registrationRateLimit === undefined ? {} : { registrationRateLimit }),
+    ...(registrationMaxClients === undefined ? {} : { registrationMaxClients }),
+    ...(registrationIdleDays === undefined ? {} : { registrationIdleDays }),
     publicUrl,
     console: values["no-console"] !== true,
   };

@@ -20,6 +20,7 @@ import { serveCredentials } from "./credentials.js";
 import { messageOf, StartupError } from "./errors.js";
 import { operationsPaths, storageReadiness, withOperations, type OperationsOptions } from "./health.js";
 import { createServeMetrics, type ServeMetrics } from "./metrics.js";
+import { DEFAULT_REGISTRATION_LIMITS, registrationGuard, type RegistrationGuard } from "./registration-guard.js";
 import { openStore, type OpenedStore } from "./stores.js";
 
 /** Where the command writes; tests and embedders can capture it. */
@@ -202,6 +203,20 @@ export async function serve(
     onError,
   });
   let registration: FetchHandler | undefined;
+  const guard: RegistrationGuard | null =
+    options.registration === true
+      ? registrationGuard(
+          opened.store,
+          registry,
+          registrationAccount,
+          {
+            rateLimit: options.registrationRateLimit ?? DEFAULT_REGISTRATION_LIMITS.rateLimit,
+            maxClients: options.registrationMaxClients ?? DEFAULT_REGISTRATION_LIMITS.maxClients,
+            idleDays: options.registrationIdleDays ?? DEFAULT_REGISTRATION_LIMITS.idleDays,
+          },
+          output.out,
+        )
+      : null;
   const api = apiHandler(
     management,
     options.registration === true
@@ -220,11 +235,13 @@ export async function serve(
       // would let a 1 s timeout fire after 30 s).
       connectionsCheckingInterval: Math.min(1000, Math.max(10, Math.floor(limits.headersTimeoutMs / 4))),
     },
-    operationsListener(createNodeRequestListener(handler), opened.store, metrics, options, output, (done) => {
-      // An account that answered a call is swept for pending checks: after a restart, its checks resume.
-      const accountId = done.status !== null && done.status < 300 ? accountOfApiPath(done.path) : null;
-      if (accountId !== null) verifier.watchAccount(accountId);
-    }),
+    ((listener) => guard?.wrap(listener) ?? listener)(
+      operationsListener(createNodeRequestListener(handler), opened.store, metrics, options, output, (done) => {
+        // An account that answered a call is swept for pending checks: after a restart, its checks resume.
+        const accountId = done.status !== null && done.status < 300 ? accountOfApiPath(done.path) : null;
+        if (accountId !== null) verifier.watchAccount(accountId);
+      }),
+    ),
   );
   server.keepAliveTimeout = limits.keepAliveTimeoutMs;
   server.maxConnections = limits.maxConnections;
@@ -237,6 +254,7 @@ export async function serve(
       });
     });
   } catch (error) {
+    await guard?.stop();
     await verifier.close();
     await opened.close().catch(() => undefined);
     const code = (error as { code?: string }).code;
@@ -254,15 +272,18 @@ export async function serve(
     const publicUrl = configuredUrl ?? `http://${host}:${address.port}`;
     registration = createRegistrationHandler(registry, {
       path: REGISTRATION_PATH,
-      accountId: options.registrationAccount ?? DEFAULT_REGISTRATION_ACCOUNT,
+      accountId: registrationAccount,
       baseUrl: publicUrl,
       onError,
+      ...(guard?.rateLimit ? { rateLimit: guard.rateLimit, rateLimitRetryAfterSeconds: 600 } : {}),
+      ...(guard?.clientLimit ? { clientLimit: guard.clientLimit } : {}),
     });
     output.out(
       `dynamic client registration: POST ${publicUrl}${REGISTRATION_PATH} (open to anyone who can reach this port; ` +
         `clients land in account "${options.registrationAccount ?? DEFAULT_REGISTRATION_ACCOUNT}"; registration_client_uri is built on ` +
         `${publicUrl}${configuredUrl === null ? ", the listening address: set --public-url to the URL clients reach" : ""})`,
     );
+    output.out(`registration limits: ${guard!.description}`);
     if (configuredUrl === null && isWildcardAddress(address.address)) {
       output.err(
         `warning: registration_client_uri points at ${publicUrl}, which clients cannot reach: ` +
@@ -279,6 +300,7 @@ export async function serve(
     close: () =>
       (closing ??= (async () => {
         stopReloading();
+        await guard?.stop();
         await new Promise<void>((done) => {
           server.close(() => done());
           server.closeIdleConnections();

@@ -172,7 +172,10 @@ function positiveInteger(value: number | undefined, name: string, fallback: numb
  * RFC 7591 error bodies (`invalid_redirect_uri`, `invalid_client_metadata`,
  * …) listing every issue; every response is `Cache-Control: no-store`.
  * Registration policy is the embedder's: `initialAccessToken`, `policy`,
- * `rateLimit`, and the account (`accountId` or `resolveAccount`).
+ * `rateLimit` (e.g. `createStoreRateLimiter`, shared by every process on
+ * the database), `clientLimit` (`createRegistrationClientLimit`), and the
+ * account (`accountId` or `resolveAccount`). All are off unless given;
+ * `scheduleIdlePurge` removes idle registrations.
  *
  * @example
  * import { createRegistrationHandler, registrationMetadata } from "oauth-client-registry/registration";
@@ -189,7 +192,7 @@ export function createRegistrationHandler(
   options: RegistrationHandlerOptions,
 ): (request: Request) => Promise<Response> {
   validateRegistrationHandlerOptions(options);
-  const { accountId, resolveAccount, initialAccessToken, policy, rateLimit } = options;
+  const { accountId, resolveAccount, initialAccessToken, policy, rateLimit, clientLimit } = options;
   const cors = options.cors === true;
   if ((accountId === undefined) === (resolveAccount === undefined)) {
     throw new TypeError("createRegistrationHandler: set exactly one of accountId and resolveAccount");
@@ -288,11 +291,26 @@ export function createRegistrationHandler(
     // A bad account id is the embedder's bug, not the client's metadata: a 500, reported.
     const accountProblem = accountIdIssue(account);
     if (accountProblem !== null) throw new TypeError(`resolveAccount returned an unusable account id: ${accountProblem.message}`);
-    const input = await prepare(metadata, { operation: "register", accountId: account, clientId: null, metadata, request });
-    if (input instanceof Response) return input;
-    const secretExpiresAt = secretLifetime === undefined ? 0 : Math.floor(now().getTime() / 1000) + secretLifetime;
-    const result = await registryCall(input, () => registry.registerClient(account, input, { secretExpiresAt }));
-    return result instanceof Response ? result : information(request, result, 201);
+    if (clientLimit !== undefined && !(await clientLimit.reserve(account))) {
+      return error(
+        429,
+        "invalid_request",
+        `this server holds its maximum of ${clientLimit.maxClients} registered clients; registration reopens when unused clients are removed`,
+        { headers: { "retry-after": String(retryAfter) } },
+      );
+    }
+    let stored = false;
+    try {
+      const input = await prepare(metadata, { operation: "register", accountId: account, clientId: null, metadata, request });
+      if (input instanceof Response) return input;
+      const secretExpiresAt = secretLifetime === undefined ? 0 : Math.floor(now().getTime() / 1000) + secretLifetime;
+      const result = await registryCall(input, () => registry.registerClient(account, input, { secretExpiresAt }));
+      if (result instanceof Response) return result;
+      stored = true;
+      return information(request, result, 201);
+    } finally {
+      clientLimit?.settle(account, stored);
+    }
   }
 
   async function manage(request: Request, clientId: string): Promise<Response> {

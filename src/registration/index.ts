@@ -5,6 +5,9 @@
  * the handler and Client ID Metadata Documents share.
  */
 export { createRegistrationHandler, DEFAULT_REGISTRATION_MAX_BODY_BYTES } from "./handler.js";
+export { addressBucket, createStoreRateLimiter, type StoreRateLimiterOptions } from "./rate-limit.js";
+export { createRegistrationClientLimit, type RegistrationClientLimit, type RegistrationClientLimitOptions } from "./client-limit.js";
+export { scheduleIdlePurge, type IdlePurgeOptions, type IdlePurgeSchedule } from "./idle-purge.js";
 export {
   registrationMetadata,
   DEFAULT_ASSERTION_SIGNING_ALGORITHMS,

@@ -4,6 +4,7 @@
  */
 import type { OAuthClientRegistry } from "../registry-api.js";
 import type { ClientMetadataInput, RegistrationErrorCode } from "../rules/metadata.js";
+import type { RegistrationClientLimit } from "./client-limit.js";
 
 /**
  * The registry operations the handler calls: RFC 7591 registration, RFC
@@ -92,8 +93,14 @@ export interface RegistrationHandlerOptions {
   policy?: RegistrationPolicy;
   /** Called first on every request; anything but `true` answers 429 with `Retry-After`. */
   rateLimit?: (request: Request) => boolean | Promise<boolean>;
-  /** `Retry-After` of a rate-limited request, in seconds. Default 60. */
+  /** `Retry-After` of a rate-limited request (and of one refused by `clientLimit`), in seconds. Default 60. */
   rateLimitRetryAfterSeconds?: number;
+  /**
+   * Caps the clients registration creates per account (see
+   * `createRegistrationClientLimit`): past it a registration answers 429
+   * with a message naming the cap. Default: no cap.
+   */
+  clientLimit?: RegistrationClientLimit;
   /**
    * Lifetime of the secrets registration issues, in seconds; sets
    * `client_secret_expires_at`. Default: secrets never expire (0). An

@@ -42,10 +42,26 @@ type IdsOf<T extends readonly { id: string }[]> = { readonly [K in keyof T]: T[K
 interface ConformanceCase {
   id: string;
   title: string;
+  /** An optional capability the case tests: a store without it skips the case. */
+  requires?: "claimOnce";
   run(store: ClientStore): Promise<void>;
 }
 
+/** The store's claimOnce; cases that call it declare `requires: "claimOnce"`, so it is there. */
+function claimsOf(store: ClientStore): NonNullable<ClientStore["claimOnce"]> {
+  const claimOnce = store.claimOnce;
+  if (claimOnce === undefined) throw new Error("the store has no claimOnce");
+  return (claim) => claimOnce.call(store, claim);
+}
+
+/** A claim scope of its own per case, so a shared store's earlier keys never interfere. */
+function newScope(): string {
+  return `conformance:${generateClientId()}`;
+}
+
 const BASE_TIME = Date.UTC(2025, 0, 1);
+/** The clock of the claims cases: a fixed "now", so expiry is deterministic on every store. */
+const CLAIM_NOW = BASE_TIME;
 
 /** An RFC 3339 timestamp `seconds` after a fixed origin. */
 function at(seconds: number): string {
@@ -706,6 +722,103 @@ const CASES = [
       expect(await store.getById(id)).toBeNull();
     },
   },
+  {
+    id: "claims-single-use",
+    title: "claimOnce: a key is new once, then seen while it lives; keys and scopes are independent",
+    requires: "claimOnce",
+    async run(store) {
+      const claim = claimsOf(store);
+      const scope = newScope();
+      const other = newScope();
+      const base = { expiresAtMs: CLAIM_NOW + 60_000, nowMs: CLAIM_NOW };
+      expect(await claim({ scope, key: "a", ...base })).toBe("new");
+      expect(await claim({ scope, key: "a", ...base })).toBe("seen");
+      expect(await claim({ scope, key: "a", ...base, nowMs: CLAIM_NOW + 59_999 })).toBe("seen");
+      expect(await claim({ scope, key: "b", ...base })).toBe("new");
+      expect(await claim({ scope: other, key: "a", ...base })).toBe("new");
+      // Long keys, and keys that differ only in case or trailing space, are distinct.
+      const long = "k".repeat(255);
+      expect(await claim({ scope, key: long, ...base })).toBe("new");
+      expect(await claim({ scope, key: long, ...base })).toBe("seen");
+      expect(await claim({ scope, key: "A", ...base })).toBe("new");
+      expect(await claim({ scope, key: "a ", ...base })).toBe("new");
+      expect(await claim({ scope, key: "é", ...base })).toBe("new");
+      expect(await claim({ scope, key: "e\u0301", ...base })).toBe("new");
+    },
+  },
+  {
+    id: "claims-expiry",
+    title: "claimOnce: a key is new again once its expiry has passed, and an expired owner's keys free its budget",
+    requires: "claimOnce",
+    async run(store) {
+      const claim = claimsOf(store);
+      const scope = newScope();
+      expect(await claim({ scope, key: "k", expiresAtMs: CLAIM_NOW + 1000, nowMs: CLAIM_NOW })).toBe("new");
+      expect(await claim({ scope, key: "k", expiresAtMs: CLAIM_NOW + 2000, nowMs: CLAIM_NOW + 1000 })).toBe("new");
+      expect(await claim({ scope, key: "k", expiresAtMs: CLAIM_NOW + 3000, nowMs: CLAIM_NOW + 1999 })).toBe("seen");
+      const owned = { scope, owner: "client-1", maxPerOwner: 2, nowMs: CLAIM_NOW };
+      expect(await claim({ ...owned, key: "o1", expiresAtMs: CLAIM_NOW + 1000 })).toBe("new");
+      expect(await claim({ ...owned, key: "o2", expiresAtMs: CLAIM_NOW + 5000 })).toBe("new");
+      expect(await claim({ ...owned, key: "o3", expiresAtMs: CLAIM_NOW + 5000 })).toBe("over_budget");
+      expect(await claim({ ...owned, key: "o3", expiresAtMs: CLAIM_NOW + 5000, nowMs: CLAIM_NOW + 1000 })).toBe("new");
+      expect(await claim({ ...owned, key: "o4", expiresAtMs: CLAIM_NOW + 6000, nowMs: CLAIM_NOW + 1000 })).toBe("over_budget");
+      // Many expired keys: each is gone for the owner's count, whichever call cleaned it up.
+      for (let i = 0; i < 40; i++) expect(await claim({ scope, key: `bulk${i}`, owner: "client-2", maxPerOwner: 40, expiresAtMs: CLAIM_NOW + 100, nowMs: CLAIM_NOW })).toBe("new");
+      for (let i = 0; i < 40; i++) expect(await claim({ scope, key: `later${i}`, owner: "client-2", maxPerOwner: 40, expiresAtMs: CLAIM_NOW + 9000, nowMs: CLAIM_NOW + 100 })).toBe("new");
+      expect(await claim({ scope, key: "bulk0", expiresAtMs: CLAIM_NOW + 9000, nowMs: CLAIM_NOW + 100 })).toBe("new");
+    },
+  },
+  {
+    id: "claims-owner-budget",
+    title: "claimOnce: an owner at its budget is refused alone, its refused key is not recorded, a replay stays seen",
+    requires: "claimOnce",
+    async run(store) {
+      const claim = claimsOf(store);
+      const scope = newScope();
+      const at = { expiresAtMs: CLAIM_NOW + 60_000, nowMs: CLAIM_NOW, maxPerOwner: 3 };
+      for (const key of ["a1", "a2", "a3"]) expect(await claim({ scope, key, owner: "a", ...at })).toBe("new");
+      expect(await claim({ scope, key: "a4", owner: "a", ...at })).toBe("over_budget");
+      // Refused, so not recorded: still over budget, never "seen".
+      expect(await claim({ scope, key: "a4", owner: "a", ...at })).toBe("over_budget");
+      expect(await claim({ scope, key: "a1", owner: "a", ...at })).toBe("seen");
+      // Other owners, and the same owner in another scope, are untouched.
+      expect(await claim({ scope, key: "b1", owner: "b", ...at })).toBe("new");
+      expect(await claim({ scope: newScope(), key: "a5", owner: "a", ...at })).toBe("new");
+      // No owner, no budget.
+      for (let i = 0; i < 5; i++) expect(await claim({ scope, key: `free${i}`, ...at, maxPerOwner: undefined })).toBe("new");
+    },
+  },
+  {
+    id: "claims-concurrent",
+    title: "claimOnce: of ten concurrent claims of one key exactly one is new; concurrent claims never pass an owner's budget",
+    requires: "claimOnce",
+    async run(store) {
+      const claim = claimsOf(store);
+      const scope = newScope();
+      const at = { expiresAtMs: CLAIM_NOW + 60_000, nowMs: CLAIM_NOW };
+      const same = await Promise.all(Array.from({ length: 10 }, () => claim({ scope, key: "one", ...at })));
+      expect(same.filter((r) => r === "new")).toHaveLength(1);
+      expect(same.filter((r) => r === "seen")).toHaveLength(9);
+      const budget = await Promise.all(Array.from({ length: 10 }, (_, i) => claim({ scope, key: `k${i}`, owner: "o", maxPerOwner: 4, ...at })));
+      expect(budget.filter((r) => r === "new").length).toBeLessThanOrEqual(4);
+      expect(budget.every((r) => r === "new" || r === "over_budget")).toBe(true);
+    },
+  },
+  {
+    id: "claims-malformed",
+    title: "claimOnce: a malformed claim (empty key, overlong owner, budget without owner) is a TypeError and records nothing",
+    requires: "claimOnce",
+    async run(store) {
+      const claim = claimsOf(store);
+      const scope = newScope();
+      const at = { expiresAtMs: CLAIM_NOW + 60_000, nowMs: CLAIM_NOW };
+      await expect(claim({ scope, key: "", ...at })).rejects.toThrow(TypeError);
+      await expect(claim({ scope, key: "k", owner: "o".repeat(256), ...at })).rejects.toThrow(TypeError);
+      await expect(claim({ scope, key: "k", maxPerOwner: 1, ...at })).rejects.toThrow(TypeError);
+      await expect(claim({ scope: "bad scope", key: "k", ...at })).rejects.toThrow(TypeError);
+      expect(await claim({ scope, key: "k", ...at })).toBe("new");
+    },
+  },
 ] as const satisfies readonly ConformanceCase[];
 
 /**
@@ -748,9 +861,15 @@ export function runStoreConformanceSuite(
   describe(`ClientStore conformance: ${name}`, () => {
     for (const testCase of CASES) {
       const register = skip.has(testCase.id) ? it.skip : it;
-      register(`${testCase.id}: ${testCase.title}`, async () => {
+      register(`${testCase.id}: ${testCase.title}`, async (context) => {
         const { store, cleanup } = await factory();
+        const requires: ConformanceCase["requires"] = "requires" in testCase ? testCase.requires : undefined;
         try {
+          // A store without the optional capability is not wrong: the case is reported skipped.
+          if (requires !== undefined && typeof store[requires] !== "function") {
+            context.skip(`the store has no ${requires} (an optional capability)`);
+            return;
+          }
           await testCase.run(store);
         } finally {
           await cleanup?.();

@@ -8,7 +8,7 @@ import { randomBytes } from "node:crypto";
 import { sql, type Kysely } from "kysely";
 
 /** The tables migrateToLatest (and a migration's rebuild) can leave under one prefix. */
-const REGISTRY_TABLES = ["oauth_clients", "oauth_clients_rebuilt", "oauth_clients_migrations", "oauth_clients_migrations_lock"];
+const REGISTRY_TABLES = ["oauth_clients", "oauth_clients_claims", "oauth_clients_rebuilt", "oauth_clients_migrations", "oauth_clients_migrations_lock"];
 
 /** A real database server reached through Kysely. */
 export interface RealDatabase<ConnectArgs extends unknown[]> {

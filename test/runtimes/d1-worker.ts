@@ -19,6 +19,9 @@ interface Env {
   FRESH: D1DatabaseLike;
 }
 
+/** The files of migrations/d1, in the order they apply. */
+const D1_FILES = ["0001_create_oauth_clients.sql", "0002_create_oauth_clients_claims.sql"];
+
 let registered = false;
 
 function register(env: Env): void {
@@ -27,19 +30,19 @@ function register(env: Env): void {
   describe("migrateD1 on a real D1", () => {
     it("applies migrations/d1 once, records them in d1_migrations, and is a no-op afterwards", async () => {
       const first = await migrateD1(env.DB);
-      expect(first.applied).toStrictEqual(["0001_create_oauth_clients.sql"]);
+      expect(first.applied).toStrictEqual(D1_FILES);
       expect((await migrateD1(env.DB)).applied).toStrictEqual([]);
       const names = await env.DB.prepare("SELECT name FROM d1_migrations ORDER BY id").all<{ name: string }>();
-      expect(names.results.map((row) => row.name)).toStrictEqual(["0001_create_oauth_clients.sql"]);
+      expect(names.results.map((row) => row.name)).toStrictEqual(D1_FILES);
       const index = await env.DB.prepare("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = 'oauth_clients_list_idx'").first<{ sql: string }>();
       expect(index?.sql).toMatch(/\(account_id, created_at, client_id\)/);
     });
 
     it("two migrateD1 at once on a fresh database apply each migration exactly once, and both succeed", async () => {
       const results = await Promise.all([migrateD1(env.FRESH), migrateD1(env.FRESH)]);
-      expect(results.flatMap((result) => result.applied)).toStrictEqual(["0001_create_oauth_clients.sql"]);
+      expect(results.flatMap((result) => result.applied).sort()).toStrictEqual(D1_FILES);
       const count = await env.FRESH.prepare("SELECT count(*) AS n FROM d1_migrations").first<{ n: number }>();
-      expect(count?.n).toBe(1);
+      expect(count?.n).toBe(D1_FILES.length);
     });
   });
   runStoreConformanceSuite("D1 in workerd (miniflare's local D1)", async () => ({ store: createD1Store(env.DB) }));
