@@ -65,21 +65,6 @@ export const UNFENCED_EXAMPLES_ALLOWED: readonly string[] = [
   "src/cli/metrics.ts",
   "src/cli/serve.ts",
   "src/cli/stores.ts",
-  "src/lifecycle.ts",
-  "src/registration-core.ts",
-  "src/registration/handler.ts",
-  "src/registration/metadata.ts",
-  "src/registration/types.ts",
-  "src/registry-api.ts",
-  "src/registry.ts",
-  "src/remote/cache.ts",
-  "src/remote/fetch.ts",
-  "src/resolve.ts",
-  "src/rules/fields.ts",
-  "src/rules/jwks.ts",
-  "src/rules/metadata.ts",
-  "src/testing/conformance.ts",
-  "src/testing/records.ts",
 ];
 
 /** What every JSDoc `@example` may assume, as a page preamble does for a page. */

@@ -44,8 +44,12 @@ export interface Lifecycle {
  * Creates the lifecycle operations of a registry.
  *
  * @example
+ * ```ts
+ * declare const context: Parameters<typeof createLifecycle>[0];
  * const lifecycle = createLifecycle(context, { lastUsedWriteIntervalMs: 3_600_000 });
- * const record = await lifecycle.recordUse(stored, "current");
+ * // last_used_at and secret_last_used_at written when unset or at least an hour old; else `record` as it is
+ * const used = await lifecycle.recordUse(record, "current");
+ * ```
  */
 export function createLifecycle(context: RegistryContext, options: { lastUsedWriteIntervalMs?: number }): Lifecycle {
   const { store, limits } = context;

@@ -32,8 +32,14 @@ export interface RegistrationCore {
  * Creates the registration operations of a registry.
  *
  * @example
+ * ```ts
+ * import type { CreateClientInput } from "oauth-client-registry";
+ *
+ * declare const context: Parameters<typeof createRegistrationCore>[0];
+ * declare const input: CreateClientInput;
  * const registration = createRegistrationCore(context);
  * const { client, registration_access_token } = await registration.registerClient("acct", input);
+ * ```
  */
 export function createRegistrationCore(context: RegistryContext): RegistrationCore {
   const { store, secrets, rules, limits } = context;

@@ -246,79 +246,147 @@ export type ImportClientInput = CreateClientInput & {
 export interface OAuthClientRegistry {
   /**
    * One page of an account's clients, oldest first; pass `next_cursor` back for the next page.
-   * @example const { clients, next_cursor } = await registry.list("acct", { limit: 20 });
+   * @example
+   * ```ts
+   * const { clients, next_cursor } = await registry.list("acct", { limit: 20 });
+   * ```
    */
   list(accountId: string, options?: ListOptions): Promise<ClientPage>;
   /**
    * One client; NotFoundError if absent or owned by another account.
-   * @example const client = await registry.get("acct", clientId);
+   * @example
+   * ```ts
+   * declare const clientId: string;
+   * const client = await registry.get("acct", clientId);
+   * ```
    */
   get(accountId: string, clientId: string): Promise<OAuthClient>;
   /**
    * Creates a client; confidential clients get `client_secret`, shown only here.
-   * @example const { client_id, client_secret } = await registry.create("acct", input);
+   * @example
+   * ```ts
+   * import type { CreateClientInput } from "oauth-client-registry";
+   *
+   * declare const input: CreateClientInput;
+   * const { client_id, client_secret } = await registry.create("acct", input);
+   * ```
    */
   create(accountId: string, input: CreateClientInput): Promise<CreatedOAuthClient>;
   /**
    * Changes only the fields sent; every rule runs on the merged record.
    * With `expectedVersion`, refuses (412) when someone changed the client since it was read.
-   * @example await registry.update("acct", clientId, { client_name: "New name" }, { expectedVersion: clientVersion(client) });
+   * @example
+   * ```ts
+   * import { clientVersion } from "oauth-client-registry";
+   *
+   * declare const clientId: string;
+   * const client = await registry.get("acct", clientId);
+   * await registry.update("acct", clientId, { client_name: "New name" }, { expectedVersion: clientVersion(client) });
+   * ```
    */
   update(accountId: string, clientId: string, patch: UpdateClientInput, options?: WriteOptions): Promise<OAuthClient>;
   /**
    * Deletes a client and its secrets.
-   * @example await registry.delete("acct", clientId); // { id: clientId }
+   * @example
+   * ```ts
+   * declare const clientId: string;
+   * await registry.delete("acct", clientId); // { id: clientId }
+   * ```
    */
   delete(accountId: string, clientId: string, options?: WriteOptions): Promise<{ id: string }>;
   /**
    * New current secret; the old one keeps working as the rotated secret until deleted,
    * until `rotatedSecretTtlMs`, or for `gracePeriodMs` of this call.
-   * @example const { client_secret } = await registry.rotateSecret("acct", clientId, { gracePeriodMs: 86_400_000 });
+   * @example
+   * ```ts
+   * declare const clientId: string;
+   * const { client_secret } = await registry.rotateSecret("acct", clientId, { gracePeriodMs: 86_400_000 });
+   * ```
    */
   rotateSecret(accountId: string, clientId: string, options?: RotateSecretOptions): Promise<{ client_secret: string }>;
   /**
    * Ends the rotation window: the rotated secret stops authenticating.
-   * @example await registry.deleteRotatedSecret("acct", clientId);
+   * @example
+   * ```ts
+   * declare const clientId: string;
+   * await registry.deleteRotatedSecret("acct", clientId);
+   * ```
    */
   deleteRotatedSecret(accountId: string, clientId: string, options?: WriteOptions): Promise<{ id: string }>;
   /**
    * Token-endpoint check of a client secret (current or rotated), constant-time; null when refused.
-   * @example const auth = await registry.authenticate(clientId, secret); if (!auth) return invalidClient();
+   * @example
+   * ```ts
+   * declare const clientId: string, clientSecret: string; // from the token request
+   * const auth = await registry.authenticate(clientId, clientSecret);
+   * if (auth === null) throw new Error("answer 401 invalid_client");
+   * ```
    */
   authenticate(clientId: string, secret: string): Promise<AuthenticationResult | null>;
   /**
    * A client by id across accounts (authorize endpoint), or null.
-   * @example const client = await registry.findClient(params.get("client_id") ?? "");
+   * @example
+   * ```ts
+   * const params = new URL(request.url).searchParams; // the authorization request
+   * const client = await registry.findClient(params.get("client_id") ?? "");
+   * ```
    */
   findClient(clientId: string): Promise<OAuthClient | null>;
   /**
    * Checks the client_uri host's DNS TXT records for the verification text.
-   * @example const { client_uri_verification } = await registry.verifyClientUri("acct", clientId);
+   * @example
+   * ```ts
+   * declare const clientId: string;
+   * const { client_uri_verification } = await registry.verifyClientUri("acct", clientId);
+   * ```
    */
   verifyClientUri(accountId: string, clientId: string, options?: VerifyClientUriOptions): Promise<OAuthClient>;
   /**
    * Imports a client from another server, keeping its id, secret and creation time.
-   * @example await registry.importClient("acct", { ...input, client_id: "legacy-app", client_secret: "s3cret" });
+   * @example
+   * ```ts
+   * import type { CreateClientInput } from "oauth-client-registry";
+   *
+   * declare const input: CreateClientInput;
+   * await registry.importClient("acct", { ...input, client_id: "legacy-app", client_secret: "s3cret" });
+   * ```
    */
   importClient(accountId: string, input: ImportClientInput): Promise<OAuthClient>;
   /**
    * RFC 7591 registration: a client with source "dcr", a fresh id, a secret for
    * secret methods, and a registration access token (hashed at rest). `input`
    * uses this registry's field names (map RFC 7591 metadata first).
-   * @example const { client, client_secret, registration_access_token } = await registry.registerClient("acct", input);
+   * @example
+   * ```ts
+   * import type { CreateClientInput } from "oauth-client-registry";
+   *
+   * declare const input: CreateClientInput; // RFC 7591 metadata mapped by metadataToClientInput
+   * const { client, client_secret, registration_access_token } = await registry.registerClient("acct", input);
+   * ```
    */
   registerClient(accountId: string, input: CreateClientInput, options?: RegisterOptions): Promise<RegisteredClient>;
   /**
    * RFC 7592 read: the client whose registration access token this is, or null
    * (wrong token or unknown client, indistinguishable in answer and cost).
-   * @example const found = await registry.readRegistration(clientId, bearerToken);
+   * @example
+   * ```ts
+   * declare const clientId: string, bearerToken: string;
+   * const found = await registry.readRegistration(clientId, bearerToken);
+   * ```
    */
   readRegistration(clientId: string, registrationAccessToken: string): Promise<RegistrationRead | null>;
   /**
    * RFC 7592 update: replaces every settable field (absent ones go back to
    * their defaults), runs every rule, keeps the secret and rotates the
    * registration access token; null when the token or client is wrong.
-   * @example const updated = await registry.updateRegistration(clientId, token, input);
+   * @example
+   * ```ts
+   * import type { CreateClientInput } from "oauth-client-registry";
+   *
+   * declare const clientId: string, token: string;
+   * declare const input: CreateClientInput;
+   * const updated = await registry.updateRegistration(clientId, token, input);
+   * ```
    */
   updateRegistration(
     clientId: string,
@@ -328,7 +396,11 @@ export interface OAuthClientRegistry {
   ): Promise<RegisteredClient | null>;
   /**
    * RFC 7592 delete; false when the token or client is wrong.
-   * @example if (!(await registry.deleteRegistration(clientId, token))) return unauthorized();
+   * @example
+   * ```ts
+   * declare const clientId: string, token: string;
+   * if (!(await registry.deleteRegistration(clientId, token))) throw new Error("answer 401 invalid_token");
+   * ```
    */
   deleteRegistration(clientId: string, registrationAccessToken: string): Promise<boolean>;
   /**
@@ -336,7 +408,11 @@ export interface OAuthClientRegistry {
    * `clientIdMetadataDocuments`) an https URL whose metadata document is
    * fetched, checked and stored. null for an unknown id; ClientMetadataError
    * when a document is unusable.
-   * @example const client = await registry.resolveClient(params.get("client_id") ?? "", { recordUse: true });
+   * @example
+   * ```ts
+   * const params = new URL(request.url).searchParams; // the authorization request
+   * const client = await registry.resolveClient(params.get("client_id") ?? "", { recordUse: true });
+   * ```
    */
   resolveClient(clientId: string, options?: ResolveOptions): Promise<OAuthClient | null>;
   /**
@@ -346,22 +422,34 @@ export interface OAuthClientRegistry {
    * as iss and sub, carry an accepted audience, be short-lived and unused.
    * null when refused (a `client.authentication_failed` event says why).
    * @example
+   * ```ts
+   * const form = new URLSearchParams(await request.text()); // the token request's body
    * const auth = await registry.authenticateAssertion(form.get("client_assertion") ?? "", {
    *   audience: "https://auth.example.com/token",
    *   clientId: form.get("client_id") ?? undefined,
    * });
-   * if (!auth) return invalidClient();
+   * if (auth === null) throw new Error("answer 401 invalid_client");
+   * ```
    */
   authenticateAssertion(assertion: string, options: AuthenticateAssertionOptions): Promise<AssertionAuthenticationResult | null>;
   /**
    * Deletes, in one bounded batch, clients of `sources` (default dcr and cimd) idle for
    * `idleForMs`; emits `client.deleted` with reason "purged".
-   * @example let cursor = null; do { ({ next_cursor: cursor } = await registry.purgeClients("acct", { idleForMs: 30 * 86_400_000, cursor })); } while (cursor);
+   * @example
+   * ```ts
+   * let cursor: string | null = null;
+   * do {
+   *   ({ next_cursor: cursor } = await registry.purgeClients("acct", { idleForMs: 30 * 86_400_000, cursor }));
+   * } while (cursor !== null);
+   * ```
    */
   purgeClients(accountId: string, options: PurgeOptions): Promise<PurgeResult>;
   /**
    * The API scopes of the catalog (empty when any dotted scope is accepted).
-   * @example const scopes = await registry.listScopes();
+   * @example
+   * ```ts
+   * const scopes = await registry.listScopes();
+   * ```
    */
   listScopes(): Promise<string[]>;
   /** The effective limits (defaults merged with options). */

@@ -78,6 +78,7 @@ const IMPORTED_CLIENT_ID = /^[A-Za-z0-9._~-]{1,128}$/;
  * Creates a registry over a store.
  *
  * @example
+ * ```ts
  * import { createOAuthClientRegistry } from "oauth-client-registry";
  * import { createMemoryStore } from "oauth-client-registry/memory";
  *
@@ -91,6 +92,7 @@ const IMPORTED_CLIENT_ID = /^[A-Za-z0-9._~-]{1,128}$/;
  *   token_endpoint_auth_method: "client_secret_basic",
  * });
  * await registry.authenticate(client.client_id, client.client_secret!); // { matched: "current", … }
+ * ```
  */
 export function createOAuthClientRegistry(
   store: ClientStore,

@@ -105,9 +105,13 @@ function canonicalCandidate(raw: string): string | null {
  * canonical form exists the message shows it.
  *
  * @example
+ * ```ts
+ * import { metadataUrlProblem } from "oauth-client-registry";
+ *
  * metadataUrlProblem("https://app.example.com/oauth/client.json"); // null
  * metadataUrlProblem("https://app.example.com");                   // "must have a path…"
  * metadataUrlProblem("https://App.example.com/c.json");            // '…lower-case host; the canonical form is "https://app.example.com/c.json"'
+ * ```
  */
 export function metadataUrlProblem(raw: string): string | null {
   const problem = urlShapeProblem(raw);
@@ -128,8 +132,14 @@ export interface Resolver {
  * Creates the resolver of a registry.
  *
  * @example
- * const { resolveClient } = createResolver(context, lifecycle, registryOptions.clientIdMetadataDocuments, metadataToClientInput);
+ * ```ts
+ * import { metadataToClientInput } from "oauth-client-registry/registration";
+ *
+ * declare const context: Parameters<typeof createResolver>[0];
+ * declare const lifecycle: Parameters<typeof createResolver>[1];
+ * const { resolveClient } = createResolver(context, lifecycle, { accountId: "cimd" }, metadataToClientInput);
  * const client = await resolveClient("https://app.example.com/oauth/client.json");
+ * ```
  */
 export function createResolver(
   context: RegistryContext,

@@ -178,14 +178,17 @@ function positiveInteger(value: number | undefined, name: string, fallback: numb
  * `scheduleIdlePurge` removes idle registrations.
  *
  * @example
- * import { createRegistrationHandler, registrationMetadata } from "oauth-client-registry/registration";
+ * ```ts
+ * import { createRegistrationHandler } from "oauth-client-registry/registration";
  *
  * const register = createRegistrationHandler(registry, {
  *   accountId: "registered",
  *   baseUrl: "https://auth.example.com",
  *   policy: (metadata) => ({ ...metadata, token_endpoint_auth_method: "none" }),
  * });
+ * const response = await register(request); // POST /register, or GET/PUT/DELETE /register/<client_id>
  * // Hono: app.all("/register/*", (c) => register(c.req.raw)); app.post("/register", (c) => register(c.req.raw));
+ * ```
  */
 export function createRegistrationHandler(
   registry: RegistrationRegistry,

@@ -64,12 +64,17 @@ function absoluteUrl(value: string, name: string): URL {
  * listed, `token_endpoint_auth_signing_alg_values_supported`.
  *
  * @example
+ * ```ts
+ * import { registrationMetadata } from "oauth-client-registry/registration";
+ *
  * const metadata = {
  *   issuer: "https://auth.example.com",
  *   authorization_endpoint: "https://auth.example.com/authorize",
  *   token_endpoint: "https://auth.example.com/token",
  *   ...registrationMetadata({ issuer: "https://auth.example.com", clientIdMetadataDocumentSupported: true }),
  * };
+ * metadata.registration_endpoint; // "https://auth.example.com/register"
+ * ```
  */
 export function registrationMetadata(options: RegistrationMetadataOptions): RegistrationServerMetadata {
   const issuer = absoluteUrl(options.issuer, "issuer");

@@ -47,7 +47,16 @@ export type RegistrationPolicy = (
  * handler answers 400 with this RFC 7591 error code and description.
  *
  * @example
- * throw new RegistrationPolicyError("invalid_redirect_uri", "redirect URIs must be on app.example.com");
+ * ```ts
+ * import { RegistrationPolicyError, type RegistrationPolicy } from "oauth-client-registry/registration";
+ *
+ * const policy: RegistrationPolicy = (metadata) => {
+ *   if (!metadata.redirect_uris?.every((uri) => uri.startsWith("https://app.example.com/"))) {
+ *     throw new RegistrationPolicyError("invalid_redirect_uri", "redirect URIs must be on app.example.com");
+ *   }
+ *   return metadata;
+ * };
+ * ```
  */
 export class RegistrationPolicyError extends Error {
   /** RFC 7591 §3.2.2 error code of the response. */

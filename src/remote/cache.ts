@@ -194,13 +194,17 @@ function isObject(value: unknown): value is Record<string, unknown> {
  * own copy of the document.
  *
  * @example
+ * ```ts
+ * import { createOAuthClientRegistry } from "oauth-client-registry";
+ * import { createClientMetadataFetcher } from "oauth-client-registry/remote";
+ *
  * const fetchClientMetadata = createClientMetadataFetcher({
  *   allowUrl: (url) => url.hostname.endsWith(".example.com"),
  * });
- * const registry = createOAuthClientRegistry({
- *   store,
+ * const registry = createOAuthClientRegistry(store, {
  *   clientIdMetadataDocuments: { accountId: "cimd", fetchClientMetadata },
  * });
+ * ```
  */
 export function createClientMetadataFetcher(options: ClientMetadataFetcherOptions = {}): ClientMetadataFetcher {
   const fetcher = options.fetcher ?? createDefaultFetcher();
@@ -263,9 +267,14 @@ export const DEFAULT_KEY_SET_MAX_BYTES = 16 * 1024;
  * at most once per `minTtlSeconds` per URL.
  *
  * @example
+ * ```ts
+ * import { createRemoteKeySetFetcher } from "oauth-client-registry/remote";
+ *
+ * declare const kid: string; // of the assertion's header
  * const keySets = createRemoteKeySetFetcher();
  * let keys = await keySets("https://app.example/jwks.json");
  * if (!keys.keys.some((k) => k.kid === kid)) keys = await keySets.refresh("https://app.example/jwks.json");
+ * ```
  */
 export function createRemoteKeySetFetcher(options: RemoteKeySetFetcherOptions = {}): RemoteKeySetFetcher {
   const fetcher = options.fetcher ?? createDefaultFetcher();

@@ -106,8 +106,12 @@ function isTlsError(error: unknown): boolean {
  * socket; no cookies or credentials sent.
  *
  * @example
+ * ```ts
+ * import { createSafeFetcher } from "oauth-client-registry/remote";
+ *
  * const { fetchJson } = createSafeFetcher({ timeoutMs: 3000 });
  * const { value, maxAgeSeconds } = await fetchJson("https://app.example/client.json");
+ * ```
  */
 export function createSafeFetcher(options: SafeFetcherOptions = {}): SafeFetcher {
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;

@@ -55,8 +55,10 @@ function clientNameProblem(sent: string): string | null {
  * dropped.
  *
  * @example
+ * ```ts
  * duplicateIssues("/grant_types", ["authorization_code", "authorization_code"]);
  * // [{ path: "/grant_types/1", message: "duplicate of entry 0; send each value once" }]
+ * ```
  */
 export function duplicateIssues(
   path: string,
@@ -108,7 +110,12 @@ function zodIssues(error: z.ZodError, field: string): ValidationIssue[] {
  * for its size or overflow on its depth.
  *
  * @example
+ * ```ts
+ * import { DEFAULT_LIMITS } from "oauth-client-registry";
+ *
+ * declare const body: unknown; // a create request's parsed JSON
  * const { fields, issues } = parseClientFields(body, "create", DEFAULT_LIMITS);
+ * ```
  */
 export function parseClientFields(
   body: unknown,

@@ -71,7 +71,9 @@ export const PRIVATE_JWK_MEMBERS = ["d", "p", "q", "dp", "dq", "qi", "oth", "k",
  * for a public key.
  *
  * @example
+ * ```ts
  * privateJwkMembers({ kty: "EC", crv: "P-256", x: "…", y: "…", d: "…" }); // ["d"]
+ * ```
  */
 export function privateJwkMembers(key: object): string[] {
   return PRIVATE_JWK_MEMBERS.filter((member) => Object.hasOwn(key, member));
@@ -91,9 +93,11 @@ const BASE64URL_VALUES: Int8Array = (() => {
  * so each byte string has exactly one accepted spelling.
  *
  * @example
+ * ```ts
  * canonicalBase64UrlBytes("AQAB"); // Uint8Array [1, 0, 1]
  * canonicalBase64UrlBytes("AQAB="); // null (padding)
  * canonicalBase64UrlBytes("AR");    // null (non-zero trailing bits: "AQ" is the spelling)
+ * ```
  */
 export function canonicalBase64UrlBytes(text: string): Uint8Array | null {
   if (text.length % 4 === 1) return null;
@@ -126,8 +130,10 @@ const BASE64URL_TEXT = /^[A-Za-z0-9_-]*$/;
  * one regular expression and a look at its last character.
  *
  * @example
+ * ```ts
  * canonicalBase64UrlLength("AQAB"); // 3
- * canonicalBase64UrlLength("AQ==");   // null
+ * canonicalBase64UrlLength("AQ=="); // null
+ * ```
  */
 export function canonicalBase64UrlLength(text: string): number | null {
   const rest = text.length % 4;
@@ -157,7 +163,10 @@ export interface JwkProblem {
  * {@link JWK_SIGNATURE_ALGORITHMS} that fits the key.
  *
  * @example
- * publicJwkProblems({ kty: "RSA", n: "…1024-bit…", e: "AQAB" }); // [{ member: "n", message: "is a 1024-bit RSA modulus; 2048 to 4096 bits are accepted" }]
+ * ```ts
+ * const n = `w${"A".repeat(170)}`; // a 1024-bit modulus
+ * publicJwkProblems({ kty: "RSA", n, e: "AQAB" }); // [{ member: "n", message: "is a 1024-bit RSA modulus; 2048 to 4096 bits are accepted" }]
+ * ```
  */
 export function publicJwkProblems(key: Record<string, unknown>): JwkProblem[] {
   const { kty } = key;
@@ -265,8 +274,10 @@ function duplicateKidProblems(keys: readonly Record<string, unknown>[]): { index
  * {@link jwksIssues}.
  *
  * @example
+ * ```ts
  * publicKeySetProblem({ keys: [{ kty: "oct", k: "c2VjcmV0" }] }); // 'has a symmetric key 0 (kty "oct"); only public keys are accepted'
  * publicKeySetProblem({ keys: [{ kty: "EC", crv: "secp256k1", x: "…", y: "…" }] }); // 'has a key 0 whose crv "secp256k1" is not accepted for EC keys; accepted: P-256, P-384, P-521'
+ * ```
  */
 export function publicKeySetProblem(value: unknown, maxKeys = MAX_JWKS_KEYS): string | null {
   if (!isPlainObject(value) || !Array.isArray(value.keys)) return "is not a JSON Web Key Set (an object with a keys array)";
@@ -302,7 +313,9 @@ export type JsonWebKeySet = z.infer<typeof jwksSchema>;
  * key objects (what a caller sends); the parsed keys do have a string `kty`.
  *
  * @example
+ * ```ts
  * jwksInputSchema().safeParse({ keys: [] }).success; // false: at least one key
+ * ```
  */
 export function jwksInputSchema(): z.ZodType<{ keys: Record<string, unknown>[] }> {
   return z
@@ -327,7 +340,10 @@ export function jwksInputSchema(): z.ZodType<{ keys: Record<string, unknown>[] }
  * bound.
  *
  * @example
- * jwksIssues({ keys: [{ kty: "oct", k: "c2VjcmV0" }] }); // one issue at /jwks/keys/0/kty
+ * ```ts
+ * jwksIssues({ keys: [{ kty: "oct", k: "c2VjcmV0" }] });
+ * // [{ path: "/jwks/keys/0/kty", message: 'is "oct": …' }, { path: "/jwks/keys/0", message: "must be a public key: remove the private member k" }]
+ * ```
  */
 export function jwksIssues(jwks: { keys: readonly Record<string, unknown>[] }): ValidationIssue[] {
   const issues: ValidationIssue[] = [];
@@ -357,8 +373,10 @@ export function jwksIssues(jwks: { keys: readonly Record<string, unknown>[] }): 
  * keys are fetched by the server), ASCII, no user information.
  *
  * @example
+ * ```ts
  * checkJwksUri("https://app.example.com/jwks.json", { maxUriLength: 2048 }); // null
  * checkJwksUri("http://localhost/jwks.json", { maxUriLength: 2048 });        // "must use https"
+ * ```
  */
 export function checkJwksUri(raw: string, limits: UriLimits): string | null {
   const problem = checkWebPageUrl(raw, limits);

@@ -153,13 +153,17 @@ function derivedName(uri: string | undefined): string | undefined {
  * bug: a metadata document is always fetched from its client id).
  *
  * @example
+ * ```ts
+ * import { metadataToClientInput } from "oauth-client-registry/registration";
+ *
  * const { input, issues } = metadataToClientInput(
  *   { redirect_uris: ["https://app.example.com/cb"], scope: "profile email" },
  *   { source: "dcr" },
  * );
  * // input: { client_name: "app.example.com", redirect_uris: [...], scopes: ["profile", "email"],
  * //          grant_types: ["authorization_code"], response_types: ["code"],
- * //          token_endpoint_auth_method: "client_secret_basic" }
+ * //          token_endpoint_auth_method: "client_secret_basic" }; issues: []
+ * ```
  */
 export function metadataToClientInput(
   metadata: unknown,
@@ -317,11 +321,17 @@ export interface ClientInformationResponse {
  * response being built.
  *
  * @example
+ * ```ts
+ * import { clientToMetadata } from "oauth-client-registry/registration";
+ *
+ * declare const input: Parameters<typeof registry.registerClient>[1];
+ * const registered = await registry.registerClient("acct", input);
  * const body = clientToMetadata(registered.client, {
  *   client_secret: registered.client_secret,
  *   registration_access_token: registered.registration_access_token,
  *   registration_client_uri: `https://auth.example.com/register/${registered.client.client_id}`,
  * });
+ * ```
  */
 export function clientToMetadata(client: OAuthClient, extras: RegistrationResponseExtras = {}): ClientInformationResponse {
   const out: ClientInformationResponse = {
@@ -359,7 +369,9 @@ export function clientToMetadata(client: OAuthClient, extras: RegistrationRespon
  * about `redirect_uris`, else `invalid_client_metadata`.
  *
  * @example
+ * ```ts
  * registrationErrorCode([{ path: "/redirect_uris/0", message: "must use https" }]); // "invalid_redirect_uri"
+ * ```
  */
 export function registrationErrorCode(issues: readonly ValidationIssue[]): RegistrationErrorCode {
   const under = (name: string) => (issue: ValidationIssue) => issue.path === name || issue.path.startsWith(`${name}/`);
@@ -381,8 +393,10 @@ export function registrationErrorCode(issues: readonly ValidationIssue[]): Regis
  * exchanges with Cloudflare-compatible tooling.
  *
  * @example
+ * ```ts
  * selfRegisteredResponseTypeIssues(["code", "token"]);
  * // [{ path: "/response_types/1", message: '"token" needs the implicit grant, …' }]
+ * ```
  */
 export function selfRegisteredResponseTypeIssues(responseTypes: readonly string[] | undefined): ValidationIssue[] {
   const issues: ValidationIssue[] = [];

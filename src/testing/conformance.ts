@@ -825,7 +825,11 @@ const CASES = [
  * Ids of every case, in the order they run, for {@link StoreConformanceOptions.skip}.
  *
  * @example
+ * ```ts
+ * import { STORE_CONFORMANCE_CASES } from "oauth-client-registry/testing";
+ *
  * STORE_CONFORMANCE_CASES[0]; // "insert-and-read"
+ * ```
  */
 export const STORE_CONFORMANCE_CASES = CASES.map((c) => c.id) as readonly string[] as IdsOf<typeof CASES>;
 
@@ -835,13 +839,17 @@ export const STORE_CONFORMANCE_CASES = CASES.map((c) => c.id) as readonly string
  * runs after that case.
  *
  * @example
+ * ```ts
+ * import type { ClientStore } from "oauth-client-registry";
  * import { runStoreConformanceSuite } from "oauth-client-registry/testing";
- * import { createMyStore } from "../src/my-store.js";
+ *
+ * declare function createMyStore(options: { url: string }): Promise<ClientStore & { close(): Promise<void> }>; // your adapter
  *
  * runStoreConformanceSuite("my store", async () => {
- *   const store = await createMyStore({ url: process.env.MY_DB_URL });
+ *   const store = await createMyStore({ url: process.env.MY_DB_URL! });
  *   return { store, cleanup: () => store.close() };
  * });
+ * ```
  */
 export function runStoreConformanceSuite(
   name: string,

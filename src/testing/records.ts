@@ -12,8 +12,12 @@ import type { StoredClient } from "../store.js";
  * caller asks them to.
  *
  * @example
+ * ```ts
+ * import { makeStoredClient } from "oauth-client-registry/testing";
+ *
  * const record = makeStoredClient({ account_id: "acct_1", client_name: "Billing" });
  * await store.insert(record);
+ * ```
  */
 export function makeStoredClient(overrides: Partial<StoredClient> = {}): StoredClient {
   return {
@@ -40,9 +44,14 @@ export function makeStoredClient(overrides: Partial<StoredClient> = {}): StoredC
  * and there are 100 redirect URIs, the last one 2048 characters long.
  *
  * @example
+ * ```ts
+ * import { makeLargeStoredClient } from "oauth-client-registry/testing";
+ * import { expect } from "vitest";
+ *
  * const big = makeLargeStoredClient({ account_id: "acct_1" });
  * await store.insert(big);
  * expect(await store.get("acct_1", big.client_id)).toEqual(big);
+ * ```
  */
 export function makeLargeStoredClient(overrides: Partial<StoredClient> = {}): StoredClient {
   const redirectUris = Array.from(
