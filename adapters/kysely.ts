@@ -310,10 +310,17 @@ async function atomically(db: Kysely<unknown>, body: (db: Kysely<unknown>) => Pr
  * (do one or the other for a given database, not both).
  *
  * @example
+ * ```ts
+ * import { Kysely, Migrator, type Migration } from "kysely";
+ *
+ * declare const db: Kysely<unknown>;
+ * declare const myMigrations: Record<string, Migration>; // your application's own
  * const migrator = new Migrator({
  *   db,
  *   provider: { getMigrations: async () => ({ ...myMigrations, ...oauthClientRegistryMigrations() }) },
  * });
+ * await migrator.migrateToLatest();
+ * ```
  */
 export function oauthClientRegistryMigrations(options: KyselyStoreOptions = {}): Record<string, Migration> {
   const names = schemaNames(options);
@@ -386,13 +393,15 @@ async function createMigrator<DB>(db: Kysely<DB>, options: KyselyStoreOptions): 
  * lock serializes them). Throws if a migration fails.
  *
  * @example
+ * ```ts
  * import { Kysely, PostgresDialect } from "kysely";
  * import pg from "pg";
  * import { createKyselyStore, migrateToLatest } from "oauth-client-registry/kysely";
  *
- * const db = new Kysely<unknown>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString }) }) });
+ * const db = new Kysely<unknown>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: process.env.DATABASE_URL }) }) });
  * await migrateToLatest(db);
  * const store = createKyselyStore(db);
+ * ```
  */
 export async function migrateToLatest<DB>(
   db: Kysely<DB>,
@@ -479,12 +488,15 @@ export interface SqliteStatementCacheOptions {
  * driver runs one query at a time on its one connection.
  *
  * @example
+ * ```ts
  * import Database from "better-sqlite3";
  * import { Kysely, SqliteDialect } from "kysely";
  * import { cacheSqliteStatements, createKyselyStore } from "oauth-client-registry/kysely";
  *
  * const database = cacheSqliteStatements(new Database("app.db"));
  * const db = new Kysely<unknown>({ dialect: new SqliteDialect({ database }) });
+ * const store = createKyselyStore(db);
+ * ```
  */
 export function cacheSqliteStatements(database: SqliteDatabase, options: SqliteStatementCacheOptions = {}): SqliteDatabase {
   const max = options.maxStatements ?? 256;
@@ -515,6 +527,7 @@ export function cacheSqliteStatements(database: SqliteDatabase, options: SqliteS
  * Run {@link migrateToLatest} with the same options first.
  *
  * @example
+ * ```ts
  * import Database from "better-sqlite3";
  * import { Kysely, SqliteDialect } from "kysely";
  * import { createOAuthClientRegistry } from "oauth-client-registry";
@@ -523,6 +536,7 @@ export function cacheSqliteStatements(database: SqliteDatabase, options: SqliteS
  * const db = new Kysely<unknown>({ dialect: new SqliteDialect({ database: new Database("app.db") }) });
  * await migrateToLatest(db, { tablePrefix: "auth_" });
  * const registry = createOAuthClientRegistry(createKyselyStore(db, { tablePrefix: "auth_" }));
+ * ```
  */
 export function createKyselyStore<DB>(db: Kysely<DB>, options: KyselyStoreOptions = {}): ClientStore {
   const table = schemaNames(options).clients;

@@ -37,9 +37,11 @@ function storedCopy(record: StoredClient): StoredClient {
  * update and delete O(log n), in any order of arrival.
  *
  * @example
+ * ```ts
  * import { createOAuthClientRegistry } from "oauth-client-registry";
  * import { createMemoryStore } from "oauth-client-registry/memory";
  * const registry = createOAuthClientRegistry(createMemoryStore());
+ * ```
  */
 export function createMemoryStore(): ClientStore {
   const byId = new Map<string, StoredClient>();

@@ -15,7 +15,9 @@ const MIN_ENTRIES = MAX_ENTRIES / 4;
  * List order: created_at, then client_id, compared as strings.
  *
  * @example
+ * ```ts
  * compareListOrder({ created_at: "2025", client_id: "a" }, { created_at: "2025", client_id: "b" }); // -1
+ * ```
  */
 export function compareListOrder(a: ListPosition, b: ListPosition): number {
   if (a.created_at !== b.created_at) return a.created_at < b.created_at ? -1 : 1;
@@ -72,9 +74,11 @@ const sizeOf = <T>(node: Node<T>): number => (node.leaf ? node.items.length : no
  * must be unique.
  *
  * @example
+ * ```ts
  * const index = new OrderedIndex<StoredClient>();
  * index.insert(record);
- * index.page({ created_at: "2025-01-01T00:00:00.000Z", client_id: "x" }, 50);
+ * index.page({ created_at: "2025-01-01T00:00:00.000Z", client_id: "x" }, 50); // up to 50 records after that position
+ * ```
  */
 export class OrderedIndex<T extends ListPosition> {
   #root: Node<T> = { leaf: true, items: [], next: null };

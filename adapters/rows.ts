@@ -13,9 +13,15 @@ import type { StoredClient } from "../src/store.js";
  * `Kysely<DB>` if you query the table yourself.
  *
  * @example
+ * ```ts
+ * import type { Kysely } from "kysely";
+ * import type { OAuthClientsTable } from "oauth-client-registry/kysely";
+ *
  * interface DB { oauth_clients: OAuthClientsTable }
+ * declare const db: Kysely<DB>;
  * const rows = await db.selectFrom("oauth_clients").select(["client_id", "document"]).execute();
  * const names = rows.map((row) => (JSON.parse(row.document) as { client_name: string }).client_name);
+ * ```
  */
 export interface OAuthClientsTable {
   /** Primary key; unique across accounts. */
@@ -46,8 +52,10 @@ export type ClientRowRead = Omit<OAuthClientsTable, "version"> & { version: numb
  * a key column is written to `document`.
  *
  * @example
+ * ```ts
  * const row = toClientRow(record);
- * JSON.parse(row.document).redirect_uris; // ["https://app.example.com/cb"]
+ * JSON.parse(row.document).redirect_uris; // record.redirect_uris, e.g. ["https://app.example.com/cb"]
+ * ```
  */
 export function toClientRow(record: StoredClient): OAuthClientsTable {
   const { client_id, account_id, created_at, version, ...document } = record;
@@ -62,9 +70,12 @@ export function toClientRow(record: StoredClient): OAuthClientsTable {
  * array or object.
  *
  * @example
+ * ```ts
+ * declare const row: ClientRowRead;
  * const record = fromClientRow(row);
  * // A row written before post_logout_redirect_uris existed would read back with []:
  * const withDefaults = fromClientRow(row, { post_logout_redirect_uris: [] });
+ * ```
  */
 export function fromClientRow(row: ClientRowRead, defaults?: Partial<StoredClient>): StoredClient {
   const document = parseStored(row.document, "document", row.client_id);
@@ -151,7 +162,10 @@ export type LegacyClientRow = Record<(typeof LEGACY_CLIENT_COLUMNS)[number], str
  * Decodes a version-1 row into a record.
  *
  * @example
- * const record = fromLegacyClientRow(oldRow); // then toClientRow(record)
+ * ```ts
+ * declare const oldRow: LegacyClientRow;
+ * const row = toClientRow(fromLegacyClientRow(oldRow));
+ * ```
  */
 export function fromLegacyClientRow(row: LegacyClientRow): StoredClient {
   const record: Record<string, unknown> = {};
@@ -168,7 +182,10 @@ export function fromLegacyClientRow(row: LegacyClientRow): StoredClient {
  * migration). Keys version 1 has no column for are dropped.
  *
  * @example
+ * ```ts
+ * declare const row: OAuthClientsTable;
  * const oldRow = toLegacyClientRow(fromClientRow(row));
+ * ```
  */
 export function toLegacyClientRow(record: StoredClient): LegacyClientRow {
   const fields = record as unknown as Record<string, unknown>;

@@ -109,8 +109,13 @@ export interface SqliteClientStore extends ClientStore {
  * the file name.
  *
  * @example
- * try { createSqliteStore("./clients.sqlite") }
- * catch (e) { if (e instanceof SqliteOpenError) console.error(`${e.filename}: ${e.reason}`) }
+ * ```ts
+ * try {
+ *   createSqliteStore("./clients.sqlite");
+ * } catch (e) {
+ *   if (e instanceof SqliteOpenError) console.error(`${e.filename}: ${e.reason}`);
+ * }
+ * ```
  */
 export class SqliteOpenError extends Error {
   /** The file as given, or the `name` of the Database passed in. */
@@ -444,17 +449,19 @@ function nonNegativeInteger(name: string, value: number): number {
  * it open.
  *
  * @example
+ * ```ts
+ * import Database from "better-sqlite3";
  * import { createOAuthClientRegistry } from "oauth-client-registry";
  * import { createSqliteStore } from "oauth-client-registry/sqlite";
  *
  * const store = createSqliteStore("./clients.sqlite", { lockTimeoutMs: 2000 });
  * const registry = createOAuthClientRegistry(store);
  *
- * // Or a connection of your own, on any supported driver:
- * import { DatabaseSync } from "node:sqlite";
- * const shared = createSqliteStore(new DatabaseSync("./clients.sqlite"));
+ * // Or a connection of your own, on any supported driver (better-sqlite3 here):
+ * const shared = createSqliteStore(new Database("./clients.sqlite"));
  * // … on shutdown:
  * await store.close();
+ * ```
  */
 export function createSqliteStore(
   databaseOrFilename: string | SqliteDatabase,

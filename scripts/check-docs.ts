@@ -45,26 +45,6 @@ const workDir = join(root, ".tmp", "check-docs");
 
 /** Source files whose `@example`s are not fenced yet (other branches own them); fence one, then remove it here. */
 export const UNFENCED_EXAMPLES_ALLOWED: readonly string[] = [
-  "adapters/kysely.ts",
-  "adapters/memory.ts",
-  "adapters/ordered-index.ts",
-  "adapters/rows.ts",
-  "adapters/sqlite.ts",
-  "src/assertion-auth.ts",
-  "src/assertions/errors.ts",
-  "src/assertions/key-set.ts",
-  "src/assertions/replay-cache.ts",
-  "src/assertions/verifier.ts",
-  "src/cli/access-log.ts",
-  "src/cli/args.ts",
-  "src/cli/catalog.ts",
-  "src/cli/credentials.ts",
-  "src/cli/errors.ts",
-  "src/cli/health.ts",
-  "src/cli/main.ts",
-  "src/cli/metrics.ts",
-  "src/cli/serve.ts",
-  "src/cli/stores.ts",
 ];
 
 /** What every JSDoc `@example` may assume, as a page preamble does for a page. */

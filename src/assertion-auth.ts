@@ -42,8 +42,12 @@ export type AssertionRefusal = "unknown_client" | "wrong_method" | "invalid_clie
  * Creates `authenticateAssertion` for one registry.
  *
  * @example
+ * ```ts
+ * declare const [context, lifecycle, resolveRecord]: Parameters<typeof createAssertionAuthentication>;
+ * declare const form: URLSearchParams; // the token request's body
  * const authenticateAssertion = createAssertionAuthentication(context, lifecycle, resolveRecord, {});
  * await authenticateAssertion(form.get("client_assertion") ?? "", { audience: "https://auth.example.com/token" });
+ * ```
  */
 export function createAssertionAuthentication(
   context: RegistryContext,

@@ -46,8 +46,18 @@ export type AssertionFailureReason =
  * for any failed client authentication; `reason` says which rule refused it.
  *
  * @example
- * try { await verifier.verify(assertion, { audience, keySet }) }
- * catch (e) { if (e instanceof AssertionError) log.warn("private_key_jwt refused", e.reason) }
+ * ```ts
+ * import { createAssertionVerifier, type VerifyAssertionOptions } from "oauth-client-registry";
+ *
+ * declare const assertion: string;
+ * declare const options: VerifyAssertionOptions; // audience, keySet, expectedClientId
+ * const verifier = createAssertionVerifier();
+ * try {
+ *   await verifier.verify(assertion, options);
+ * } catch (e) {
+ *   if (e instanceof AssertionError) console.warn("private_key_jwt refused", e.reason);
+ * }
+ * ```
  */
 export class AssertionError extends OAuthClientError {
   readonly reason: AssertionFailureReason;

@@ -47,9 +47,10 @@ export const MAX_KEY_SET_KEYS = MAX_JWKS_KEYS;
  * offending key.
  *
  * @example
- * publicKeySet({ keys: [{ kty: "EC", crv: "P-256", x: "…", y: "…" }] }); // ok
- * publicKeySet({ keys: [{ kty: "oct", k: "c2VjcmV0" }] }); // throws AssertionError("key_set")
- * publicKeySet({ keys: [{ kty: "RSA", n: "…8192-bit…", e: "AQAB" }] }); // throws AssertionError("key_set"): over 4096 bits
+ * ```ts
+ * publicKeySet({ keys: [{ kty: "EC", crv: "P-256", x: "MKBCTNIcKUSDii11ySs3526iDZ8AiTo7Tu6KPAqv7D4", y: "4Etl6SRW2YiLUrN5vfvVHuhp7x8PxltmWWlbbM4IFyM" }] }); // the set, typed
+ * publicKeySet({ keys: [{ kty: "oct", k: "c2VjcmV0" }] }); // throws AssertionError, reason "key_set": not a public key
+ * ```
  */
 export function publicKeySet(value: unknown): JSONWebKeySet {
   // An injected fetcher may return anything: nesting, size and non-JSON values are bounded before any key rule reads it.
@@ -84,8 +85,16 @@ export interface ClientKeyFields {
  * fetcher was given.
  *
  * @example
- * const keySet = keySetForClient(client, (uri, { refresh }) => remoteKeySets.get(uri, { refresh }));
- * const { clientId } = await verifier.verify(assertion, { audience: tokenEndpoint, keySet, expectedClientId: client.client_id });
+ * ```ts
+ * import { createAssertionVerifier, type UntrustedKeySet } from "oauth-client-registry";
+ *
+ * declare const assertion: string;
+ * // Your safe, cached fetcher of a client's jwks_uri:
+ * declare function fetchKeySet(uri: string, options: { refresh: boolean }): Promise<UntrustedKeySet>;
+ * const verifier = createAssertionVerifier();
+ * const keySet = keySetForClient(record, fetchKeySet);
+ * const { clientId } = await verifier.verify(assertion, { audience: "https://as.example.com", keySet, expectedClientId: record.client_id });
+ * ```
  */
 export function keySetForClient(
   client: ClientKeyFields,

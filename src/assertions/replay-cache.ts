@@ -59,12 +59,16 @@ export interface ReplayCacheAddOptions {
  * fill it.
  *
  * @example
+ * ```ts
+ * // Plain SET NX: single use, but no count per client (see above).
+ * declare const redis: { set(key: string, value: string, options: { NX: true; PX: number }): Promise<string | null> };
  * const redisReplayCache: ReplayCache = {
  *   async add(key, expiresAtMs) {
  *     const ttl = Math.max(1, expiresAtMs - Date.now());
  *     return (await redis.set(`jti:${key}`, "1", { NX: true, PX: ttl })) === "OK";
  *   },
  * };
+ * ```
  */
 export interface ReplayCache {
   add(key: string, expiresAtMs: number, options?: ReplayCacheAddOptions): ReplayCacheResult | Promise<ReplayCacheResult>;
@@ -147,7 +151,11 @@ interface HeapEntry {
  * rule existed).
  *
  * @example
+ * ```ts
+ * import { createAssertionVerifier } from "oauth-client-registry";
+ *
  * const verifier = createAssertionVerifier({ replayCache: createMemoryReplayCache({ maxEntries: 50_000, maxEntriesPerClient: 500 }) });
+ * ```
  */
 export function createMemoryReplayCache(options: MemoryReplayCacheOptions = {}): MemoryReplayCache {
   const maxEntries = options.maxEntries ?? DEFAULT_REPLAY_CACHE_MAX_ENTRIES;

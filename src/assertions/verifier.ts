@@ -153,15 +153,21 @@ const DEFAULT_MAX_LIFETIME_SECONDS = 300;
  * can use up one of its `jti`s or its share.
  *
  * @example
+ * ```ts
+ * import { keySetForClient } from "oauth-client-registry";
+ *
+ * declare const form: URLSearchParams; // the token request's body
+ * const assertion = form.get("client_assertion") ?? "";
  * const verifier = createAssertionVerifier({ maxLifetimeSeconds: 120 });
- * const clientId = peekClientId(form.client_assertion);
+ * const clientId = peekClientId(assertion);
  * const client = clientId === null ? null : await registry.resolveClient(clientId);
- * if (client === null) return invalidClient();
- * const { jti } = await verifier.verify(form.client_assertion, {
+ * if (client === null) throw new Error("invalid_client"); // answer 401 invalid_client
+ * const { jti } = await verifier.verify(assertion, {
  *   audience: "https://as.example.com", // the issuer identifier; add the token endpoint URL for older clients
- *   keySet: keySetForClient(client, remoteKeySets),
+ *   keySet: keySetForClient(client), // a client with a jwks_uri needs a fetcher too
  *   expectedClientId: client.client_id,
  * });
+ * ```
  */
 export function createAssertionVerifier(options: AssertionVerifierOptions = {}): AssertionVerifier {
   const algorithms = checkAlgorithms(options.algorithms);
@@ -238,7 +244,10 @@ export function createAssertionVerifier(options: AssertionVerifierOptions = {}):
  * non-empty string equal to `sub`, otherwise `null`; never throws.
  *
  * @example
- * const clientId = peekClientId(form.client_assertion); // "s6BhdRkqt3" or null
+ * ```ts
+ * declare const form: URLSearchParams; // the token request's body
+ * const clientId = peekClientId(form.get("client_assertion")); // "s6BhdRkqt3" or null
+ * ```
  */
 export function peekClientId(assertion: unknown): string | null {
   if (typeof assertion !== "string" || assertion.length > MAX_ASSERTION_LENGTH) return null;

@@ -35,8 +35,10 @@ export interface FinishedRequest {
  * null. The result comes from a fixed set, so it is safe as a metric label.
  *
  * @example
+ * ```ts
  * routeTemplate("/client/v4/accounts/a1/oauth_clients/x", "/client/v4", []); // "/client/v4/accounts/{account_id}/oauth_clients/{oauth_client_id}"
  * routeTemplate("/healthz", "/client/v4", ["/healthz"]); // "/healthz"
+ * ```
  */
 export function routeTemplate(rawPath: string, basePath: string, exactPaths: readonly string[]): string | null {
   if (exactPaths.includes(rawPath)) return rawPath;
@@ -61,8 +63,10 @@ export function routeTemplate(rawPath: string, basePath: string, exactPaths: rea
  * `duration_ms`.
  *
  * @example
+ * ```ts
  * formatAccessLine({ time: "2025-01-31T10:00:00.000Z", method: "GET", path: "/healthz", route: "/healthz", status: 200, durationMs: 0.42 }, "json");
  * // {"time":"2025-01-31T10:00:00.000Z","method":"GET","path":"/healthz","route":"/healthz","status":200,"aborted":false,"duration_ms":0.4}
+ * ```
  */
 export function formatAccessLine(entry: FinishedRequest, format: LogFormat): string {
   const ms = Math.round(entry.durationMs * 10) / 10;
@@ -91,7 +95,17 @@ export type Listener = (request: IncomingMessage, response: ServerResponse) => u
  * anyway) are percent-escaped so that a log line stays one line.
  *
  * @example
- * createServer(observeRequests(listener, (done) => console.log(formatAccessLine(done, "json"))));
+ * ```ts
+ * import { createServer } from "node:http";
+ * import { createNodeRequestListener } from "oauth-client-registry/http";
+ *
+ * const listener = observeRequests(
+ *   createNodeRequestListener(handler),
+ *   (rawPath) => routeTemplate(rawPath, "/client/v4", ["/healthz"]),
+ *   (done) => console.log(formatAccessLine(done, "json")),
+ * );
+ * createServer(listener);
+ * ```
  */
 export function observeRequests(
   listener: Listener,

@@ -174,8 +174,10 @@ export const DEFAULT_SERVER_LIMITS: Readonly<ServerLimits> = Object.freeze({
  * user information, query or fragment.
  *
  * @example
+ * ```ts
  * normalizePublicUrl("https://auth.example.com/oauth/"); // "https://auth.example.com/oauth"
- * normalizePublicUrl("http://auth.example.com");         // { problem: "… must use https …" }
+ * normalizePublicUrl("http://auth.example.com"); // { problem: "must use https (http only on localhost, 127.0.0.1 or [::1]), got …" }
+ * ```
  */
 export function normalizePublicUrl(text: string): string | { problem: string } {
   let url: URL;
@@ -211,7 +213,9 @@ const LIMIT_FLAGS: Readonly<Record<keyof ServerLimits, string>> = {
  * in code with it too.
  *
  * @example
+ * ```ts
  * resolveServerLimits({ maxConnections: 0 }); // "--max-connections must be an integer from 1 to 1000000, got 0"
+ * ```
  */
 export function resolveServerLimits(options: Partial<ServerLimits>): ServerLimits | string {
   const limits: ServerLimits = {
@@ -237,7 +241,9 @@ export function resolveServerLimits(options: Partial<ServerLimits>): ServerLimit
  * from the environment; `--database-url` wins over both.
  *
  * @example
+ * ```ts
  * parseServeArgs(["--port", "9000"], {}); // { host: "127.0.0.1", port: 9000, db: "./oauth-clients.sqlite", … }
+ * ```
  */
 export function parseServeArgs(args: readonly string[], env: Readonly<Record<string, string | undefined>>): ServeOptions {
   let values;

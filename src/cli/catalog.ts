@@ -33,9 +33,11 @@ type Where = string;
  * the file and the bad entry.
  *
  * @example
+ * ```ts
  * // scopes.json: { "scopes": [ { "name": "Zones", "scopes": [ { "id": "zone.read", "name": "Read zones" }, "zone.edit" ] } ] }
  * const catalog = await loadScopeCatalog("./scopes.json");
  * // [{ id: "zone.read", name: "Read zones", category: "Zones" }, { id: "zone.edit", category: "Zones" }]
+ * ```
  */
 export async function loadScopeCatalog(file: string): Promise<CatalogEntry[]> {
   let parsed: unknown;

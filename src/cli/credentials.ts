@@ -58,7 +58,9 @@ const fileFieldNames = (message: string) => message.replace(/\btokenHash\b/g, "t
  * `"accounts": "*" | ["<account id>", …]` and `"access": "read" | "read_write"`.
  *
  * @example
+ * ```ts
  * const credentials = await loadCredentialsFile("./credentials.json");
+ * ```
  */
 export async function loadCredentialsFile(file: string): Promise<ApiCredential[]> {
   const fail = (problems: string[]): never => {
@@ -175,7 +177,9 @@ export interface ServeCredentials {
  * file. With neither, a token is generated and printed once (`announce`).
  *
  * @example
+ * ```ts
  * const credentials = await serveCredentials("./credentials.json", process.env, console.log);
+ * ```
  */
 export async function serveCredentials(
   file: string | null,
@@ -240,7 +244,10 @@ const SHORT_SECRET = 32;
  * an unusable secret (empty, whitespace inside, too long).
  *
  * @example
- * await hashSecretCommand([], async () => "my-token\n", consoleOutput); // prints sha256$…
+ * ```ts
+ * const output = { out: console.log, err: console.error };
+ * await hashSecretCommand([], async () => "my-token\n", output); // prints sha256$…, resolves with 0
+ * ```
  */
 export async function hashSecretCommand(args: readonly string[], input: () => Promise<string>, output: CliOutput): Promise<number> {
   if (args.some((a) => a === "-h" || a === "--help")) {

@@ -16,7 +16,9 @@ export class StartupError extends Error {}
  * message, the system error code or the name, whichever exists first.
  *
  * @example
+ * ```ts
  * messageOf(Object.assign(new Error(""), { code: "ECONNREFUSED" })); // "ECONNREFUSED"
+ * ```
  */
 export function messageOf(error: unknown): string {
   if (error instanceof AggregateError && error.errors.length > 0) return messageOf(error.errors[0]);

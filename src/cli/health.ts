@@ -32,7 +32,9 @@ export interface OperationsOptions {
  * The operational paths served with these options (for route labels).
  *
  * @example
- * operationsPaths({ ready, metrics: null }); // ["/healthz", "/readyz"]
+ * ```ts
+ * operationsPaths({ ready: storageReadiness(store), metrics: null }); // ["/healthz", "/readyz"]
+ * ```
  */
 export function operationsPaths(options: OperationsOptions): string[] {
   return options.metrics === null ? [HEALTH_PATH, READY_PATH] : [HEALTH_PATH, READY_PATH, METRICS_PATH];
@@ -44,8 +46,10 @@ export function operationsPaths(options: OperationsOptions): string[] {
  * failure is reported once per transition to `onChange`.
  *
  * @example
+ * ```ts
  * const ready = storageReadiness(store, (up, why) => console.error(up ? "storage back" : `storage unavailable: ${why}`));
  * await ready(); // true
+ * ```
  */
 export function storageReadiness(store: ClientStore, onChange: (ready: boolean, reason: string) => void = () => undefined): () => Promise<boolean> {
   let last = true;
@@ -82,8 +86,10 @@ export function storageReadiness(store: ClientStore, onChange: (ready: boolean, 
  * is not one of them (the API handles it). Matches `rawPath` exactly.
  *
  * @example
- * const answer = await operationsAnswer("GET", "/healthz", { ready, metrics: null });
+ * ```ts
+ * const answer = await operationsAnswer("GET", "/healthz", { ready: storageReadiness(store), metrics: null });
  * answer?.status; // 200
+ * ```
  */
 export async function operationsAnswer(method: string, rawPath: string, options: OperationsOptions): Promise<Response | null> {
   if (!operationsPaths(options).includes(rawPath)) return null;
@@ -116,7 +122,12 @@ function json(status: number, body: { status: string }, headers: Record<string, 
  * are answered here, every other request goes on to `listener`.
  *
  * @example
+ * ```ts
+ * import { createServer } from "node:http";
+ * import { createNodeRequestListener } from "oauth-client-registry/http";
+ *
  * createServer(withOperations(createNodeRequestListener(handler), { ready: storageReadiness(store), metrics: null }));
+ * ```
  */
 export function withOperations(listener: Listener, options: OperationsOptions): Listener {
   return async (request: IncomingMessage, response: ServerResponse) => {

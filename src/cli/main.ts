@@ -21,7 +21,9 @@ import { stdinLines, terminalTransferOutput, transferCommand } from "./transfer-
  * startup errors; while serving it only returns on a signal.
  *
  * @example
+ * ```ts
  * process.exit(await main(["serve", "--port", "9000"]));
+ * ```
  */
 export async function main(
   argv: readonly string[],

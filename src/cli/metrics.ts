@@ -42,10 +42,15 @@ export interface ServeMetrics {
  * `/healthz`) or `unmatched`; `status` is the status code or `aborted`.
  *
  * @example
+ * ```ts
+ * import { createOAuthClientRegistry } from "oauth-client-registry";
+ *
+ * declare const clientId: string, secret: string;
  * const metrics = createServeMetrics();
  * const registry = createOAuthClientRegistry(store, { onEvent: metrics.onRegistryEvent });
  * await registry.authenticate(clientId, secret);
- * console.log(await metrics.registry.metrics()); // …client_authentications_total{outcome="success",secret="current"} 1
+ * console.log(await metrics.registry.metrics()); // after a success: …client_authentications_total{outcome="success",secret="current"} 1
+ * ```
  */
 export function createServeMetrics(): ServeMetrics {
   const registry = new Registry();

@@ -154,9 +154,12 @@ export interface RunningServer {
  * {@link StartupError} when the database, the catalog or the port is unusable.
  *
  * @example
- * const running = await serve(parseServeArgs(["--port", "0"], process.env), process.env);
- * console.log(running.url); // http://127.0.0.1:54321/client/v4
+ * ```ts
+ * declare const options: Parameters<typeof serve>[0]; // parseServeArgs(["--port", "0"], process.env)
+ * const running = await serve(options, process.env);
+ * console.log(running.url); // e.g. http://127.0.0.1:54321/client/v4
  * await running.close();
+ * ```
  */
 export async function serve(
   options: ServeOptions,
@@ -336,7 +339,10 @@ function reloadOnSighup(reload: () => Promise<number>, file: string, output: Cli
  * came while draining.
  *
  * @example
+ * ```ts
+ * declare const options: Parameters<typeof serve>[0]; // from parseServeArgs
  * process.exit(await closeOnSignal(await serve(options, process.env)));
+ * ```
  */
 export function closeOnSignal(running: RunningServer, output: CliOutput = consoleOutput): Promise<number> {
   return new Promise<number>((resolveExit) => {

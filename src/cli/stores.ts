@@ -23,8 +23,10 @@ export interface OpenedStore {
  * migration); never prints a database password.
  *
  * @example
+ * ```ts
  * const opened = await openStore({ db: "./oauth-clients.sqlite", databaseUrl: null }, console.error);
  * await opened.close();
+ * ```
  */
 export function openStore(options: Pick<ServeOptions, "db" | "databaseUrl">, log: (line: string) => void): Promise<OpenedStore> {
   return options.databaseUrl !== null ? openPostgres(options.databaseUrl, log) : openSqlite(options.db);
