@@ -4,6 +4,7 @@
  * needs a database store).
  */
 import { assertClaimRequest, type ClaimRequest, type ClaimResult } from "../src/store.js";
+import { popEarliest, pushByExpiry } from "../src/expiry-heap.js";
 
 interface Claim {
   readonly id: string;
@@ -33,7 +34,7 @@ export function createMemoryClaims(): (claim: ClaimRequest) => Promise<ClaimResu
 
   function dropExpired(nowMs: number): void {
     while (heap.length > 0 && heap[0]!.expiresAtMs <= nowMs) {
-      const claim = popMin(heap);
+      const claim = popEarliest(heap);
       // A key claimed again after it expired has a newer entry; only the entry in the map counts.
       if (live.get(claim.id) !== claim) continue;
       live.delete(claim.id);
@@ -59,37 +60,7 @@ export function createMemoryClaims(): (claim: ClaimRequest) => Promise<ClaimResu
     const claim: Claim = { id, expiresAtMs, tally };
     live.set(id, claim);
     if (tally !== undefined) counts.set(tally, (counts.get(tally) ?? 0) + 1);
-    pushClaim(heap, claim);
+    pushByExpiry(heap, claim);
     return "new";
   };
-}
-
-function pushClaim(heap: Claim[], claim: Claim): void {
-  heap.push(claim);
-  let i = heap.length - 1;
-  while (i > 0) {
-    const parent = (i - 1) >> 1;
-    if (heap[parent]!.expiresAtMs <= claim.expiresAtMs) break;
-    heap[i] = heap[parent]!;
-    i = parent;
-  }
-  heap[i] = claim;
-}
-
-function popMin(heap: Claim[]): Claim {
-  const top = heap[0]!;
-  const last = heap.pop()!;
-  if (heap.length === 0) return top;
-  let i = 0;
-  for (;;) {
-    const left = 2 * i + 1;
-    if (left >= heap.length) break;
-    const right = left + 1;
-    const child = right < heap.length && heap[right]!.expiresAtMs < heap[left]!.expiresAtMs ? right : left;
-    if (heap[child]!.expiresAtMs >= last.expiresAtMs) break;
-    heap[i] = heap[child]!;
-    i = child;
-  }
-  heap[i] = last;
-  return top;
 }

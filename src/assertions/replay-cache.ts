@@ -9,6 +9,8 @@
  * client lives in a reserve no other client can use up.
  */
 
+import { popEarliest, pushByExpiry } from "../expiry-heap.js";
+
 /**
  * What {@link ReplayCache.add} answers: `true`, the key was not recorded
  * and now is (the assertion is fresh); `false`, it was already recorded
@@ -188,7 +190,7 @@ export function createMemoryReplayCache(options: MemoryReplayCacheOptions = {}):
     while (heap.length > 0 && heap[0]!.expiresAtMs <= nowMs) {
       // The heap and the map hold the same keys: a key is added only while
       // absent from the map, and leaves both at once here.
-      const entry = popMin(heap);
+      const entry = popEarliest(heap);
       expiries.delete(entry.key);
       release(entry.tally);
     }
@@ -220,7 +222,7 @@ export function createMemoryReplayCache(options: MemoryReplayCacheOptions = {}):
         tally.count++;
       }
       expiries.set(key, expiresAtMs);
-      pushEntry(heap, { expiresAtMs, key, tally });
+      pushByExpiry(heap, { expiresAtMs, key, tally });
       return true;
     },
     get size(): number {
@@ -228,34 +230,4 @@ export function createMemoryReplayCache(options: MemoryReplayCacheOptions = {}):
       return expiries.size;
     },
   };
-}
-
-function pushEntry(heap: HeapEntry[], entry: HeapEntry): void {
-  heap.push(entry);
-  let i = heap.length - 1;
-  while (i > 0) {
-    const parent = (i - 1) >> 1;
-    if (heap[parent]!.expiresAtMs <= entry.expiresAtMs) break;
-    heap[i] = heap[parent]!;
-    i = parent;
-  }
-  heap[i] = entry;
-}
-
-function popMin(heap: HeapEntry[]): HeapEntry {
-  const top = heap[0]!;
-  const last = heap.pop()!;
-  if (heap.length === 0) return top;
-  let i = 0;
-  for (;;) {
-    const left = 2 * i + 1;
-    if (left >= heap.length) break;
-    const right = left + 1;
-    const child = right < heap.length && heap[right]!.expiresAtMs < heap[left]!.expiresAtMs ? right : left;
-    if (heap[child]!.expiresAtMs >= last.expiresAtMs) break;
-    heap[i] = heap[child]!;
-    i = child;
-  }
-  heap[i] = last;
-  return top;
 }
