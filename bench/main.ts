@@ -97,6 +97,21 @@ if (values.only === "hot-paths") {
   process.exit(0);
 }
 
+/** The `meta` of a results file written by an `--only` run. */
+function onlyRunMeta(options: HarnessOptions) {
+  return {
+    date: new Date().toISOString().slice(0, 16).replace("T", " ") + " UTC",
+    command: ["npm run bench", "--", ...process.argv.slice(2)].join(" "),
+    node: process.version,
+    cpu: cpuModel(),
+    cores: cpus().length,
+    rounds: options.rounds,
+    roundMs: options.roundMs,
+    seconds: (performance.now() - started) / 1000,
+    loadAverage: loadAtStart,
+  };
+}
+
 /** The hot-path rows alone, with their own results file. */
 async function onlyHotPaths(): Promise<void> {
   const hotOptions: HarnessOptions = {
@@ -117,17 +132,7 @@ async function onlyHotPaths(): Promise<void> {
     );
   }
   const report = {
-    meta: {
-      date: new Date().toISOString().slice(0, 16).replace("T", " ") + " UTC",
-      command: ["npm run bench", "--", ...process.argv.slice(2)].join(" "),
-      node: process.version,
-      cpu: cpuModel(),
-      cores: cpus().length,
-      rounds: hotOptions.rounds,
-      roundMs: hotOptions.roundMs,
-      seconds: (performance.now() - started) / 1000,
-      loadAverage: loadAtStart,
-    },
+    meta: onlyRunMeta(hotOptions),
     pairs: rows,
   };
   mkdirSync(join(here, "results"), { recursive: true });
@@ -179,17 +184,7 @@ async function onlyAssertions(): Promise<void> {
   }
   for (const t of targets) console.log(`target ${t.what} ${t.target}: ${t.met ? "met" : "NOT met"} (wall) / ${t.metCpu ? "met" : "NOT met"} (CPU)`);
   const report = {
-    meta: {
-      date: new Date().toISOString().slice(0, 16).replace("T", " ") + " UTC",
-      command: ["npm run bench", "--", ...process.argv.slice(2)].join(" "),
-      node: process.version,
-      cpu: cpuModel(),
-      cores: cpus().length,
-      rounds: assertionOptions.rounds,
-      roundMs: assertionOptions.roundMs,
-      seconds: (performance.now() - started) / 1000,
-      loadAverage: loadAtStart,
-    },
+    meta: onlyRunMeta(assertionOptions),
     pairs: rows,
     targets,
     rounds,
