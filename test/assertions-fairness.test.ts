@@ -15,20 +15,9 @@ import {
 } from "../src/index.js";
 import { createBody, fakeClock, registryFixture } from "./helpers/registry.js";
 
-function manualClock(startMs = Date.UTC(2026, 0, 1)) {
-  let ms = startMs;
-  return {
-    now: () => new Date(ms),
-    ms: () => ms,
-    advance: (deltaMs: number) => {
-      ms += deltaMs;
-    },
-  };
-}
-
 describe("replay cache fairness: the per-client budget", () => {
   it("refuses a client at its budget alone, and admits it again once its entries expire", () => {
-    const clock = manualClock();
+    const clock = fakeClock(new Date(Date.UTC(2026, 0, 1)));
     const cache = createMemoryReplayCache({ maxEntries: 100, maxEntriesPerClient: 3, reservedEntriesPerClient: 1, now: clock.now });
     for (const key of ["a1", "a2", "a3"]) expect(cache.add(key, clock.ms() + 1000, { clientId: "attacker" })).toBe(true);
     expect(cache.add("a4", clock.ms() + 1000, { clientId: "attacker" })).toBe("over_budget");
@@ -41,7 +30,7 @@ describe("replay cache fairness: the per-client budget", () => {
   });
 
   it("keeps each client's floor out of reach of other clients' entries beyond theirs", () => {
-    const clock = manualClock();
+    const clock = fakeClock(new Date(Date.UTC(2026, 0, 1)));
     // 10 keys: a reserve of 4 (two clients × a floor of 2) and a shared part of 6.
     const cache = createMemoryReplayCache({ maxEntries: 10, maxEntriesPerClient: 8, reservedEntriesPerClient: 2, reservedEntries: 4, now: clock.now });
     const admitted = (clientId: string, count: number) =>
@@ -54,7 +43,7 @@ describe("replay cache fairness: the per-client budget", () => {
   });
 
   it("with the defaults: one client presenting 100 000 fresh assertions is refused after its budget; another client is not", () => {
-    const clock = manualClock();
+    const clock = fakeClock(new Date(Date.UTC(2026, 0, 1)));
     const cache = createMemoryReplayCache({ now: clock.now });
     let accepted = 0;
     let overBudget = 0;
@@ -69,7 +58,7 @@ describe("replay cache fairness: the per-client budget", () => {
   });
 
   it("with the defaults: as many attacker clients as the reserve allows, each at its budget, still leave a new client its floor", () => {
-    const clock = manualClock();
+    const clock = fakeClock(new Date(Date.UTC(2026, 0, 1)));
     const cache = createMemoryReplayCache({ now: clock.now });
     const floor = DEFAULT_REPLAY_CACHE_RESERVED_ENTRIES_PER_CLIENT;
     const reserve = DEFAULT_REPLAY_CACHE_MAX_ENTRIES / 2;
@@ -93,7 +82,7 @@ describe("replay cache fairness: the per-client budget", () => {
     );
     fc.assert(
       fc.property(fc.array(op, { maxLength: 120 }), (ops) => {
-        const clock = manualClock(0);
+        const clock = fakeClock(new Date(0));
         const cache = createMemoryReplayCache({ maxEntries: 20, maxEntriesPerClient: 6, reservedEntriesPerClient: floor, reservedEntries: reserve, now: clock.now });
         const victimKeys = new Map<string, number>();
         let n = 0;
@@ -140,7 +129,7 @@ describe("replay cache fairness: the per-client budget", () => {
     fc.assert(
       fc.property(limits, fc.array(op, { maxLength: 80 }), ({ reserveShare, ...options }, ops) => {
         const reservedEntries = Math.floor(options.maxEntries * reserveShare);
-        const clock = manualClock(0);
+        const clock = fakeClock(new Date(0));
         const cache = createMemoryReplayCache({ ...options, reservedEntries, now: clock.now });
         const floor = Math.min(options.reservedEntriesPerClient, options.maxEntriesPerClient);
         const model = new Map<string, { expiresAt: number; client: string | undefined }>();

@@ -3,21 +3,11 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { DEFAULT_REPLAY_CACHE_MAX_ENTRIES, createMemoryReplayCache } from "../src/assertions/index.js";
-
-function manualClock(startMs = Date.UTC(2026, 0, 1)) {
-  let ms = startMs;
-  return {
-    now: () => new Date(ms),
-    ms: () => ms,
-    advance: (deltaMs: number) => {
-      ms += deltaMs;
-    },
-  };
-}
+import { fakeClock } from "./helpers/registry.js";
 
 describe("createMemoryReplayCache", () => {
   it("accepts a key once and refuses it until it expires", () => {
-    const clock = manualClock();
+    const clock = fakeClock(new Date(Date.UTC(2026, 0, 1)));
     const cache = createMemoryReplayCache({ now: clock.now });
     expect(cache.add("a", clock.ms() + 1000)).toBe(true);
     expect(cache.add("a", clock.ms() + 5000)).toBe(false);
@@ -28,14 +18,14 @@ describe("createMemoryReplayCache", () => {
   });
 
   it("does not hold a key that has already expired", () => {
-    const clock = manualClock();
+    const clock = fakeClock(new Date(Date.UTC(2026, 0, 1)));
     const cache = createMemoryReplayCache({ now: clock.now });
     expect(cache.add("old", clock.ms())).toBe(true);
     expect(cache.size).toBe(0);
   });
 
   it("fails closed when full of unexpired keys, and frees room as they expire", () => {
-    const clock = manualClock();
+    const clock = fakeClock(new Date(Date.UTC(2026, 0, 1)));
     const cache = createMemoryReplayCache({ maxEntries: 3, now: clock.now });
     expect(cache.add("a", clock.ms() + 3000)).toBe(true);
     expect(cache.add("b", clock.ms() + 1000)).toBe(true);
@@ -64,7 +54,7 @@ describe("createMemoryReplayCache", () => {
     );
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 4 }), fc.array(op, { maxLength: 60 }), (maxEntries, ops) => {
-        const clock = manualClock(0);
+        const clock = fakeClock(new Date(0));
         const cache = createMemoryReplayCache({ maxEntries, now: clock.now });
         const model = new Map<string, number>();
         for (const step of ops) {

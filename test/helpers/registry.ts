@@ -28,6 +28,8 @@ export interface FakeClock {
   /** The current time in the registry's wire form (ISO 8601, UTC, milliseconds). */
   iso(): string;
   advance(ms: number): void;
+  /** The current time in milliseconds since the epoch. */
+  ms(): number;
   /** Moves the clock on by `ms` (one second by default) and returns the new time, as {@link iso}. */
   tick(ms?: number): string;
 }
@@ -38,6 +40,7 @@ export function fakeClock(start: string | Date = FIXTURE_START): FakeClock {
   const clock: FakeClock = {
     now: () => new Date(ms),
     iso: () => new Date(ms).toISOString(),
+    ms: () => ms,
     advance(by) {
       ms += by;
     },
