@@ -1,5 +1,4 @@
-import { createHash } from "node:crypto";
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
@@ -11,27 +10,12 @@ import { serve } from "../src/cli/serve.js";
 import { createFetchHandler } from "../src/http/index.js";
 import { createOAuthClientRegistry, InternalError, StorageUnavailableError } from "../src/index.js";
 import { makeStoredClient, runStoreConformanceSuite } from "../src/testing/conformance.js";
+import { damagePages, fingerprint } from "./helpers/sqlite-driver-suite.js";
 
 const dir = mkdtempSync(join(tmpdir(), "oauth-registry-sqlite-"));
 let fileCounter = 0;
 const newFile = () => join(dir, `store-${++fileCounter}.sqlite`);
 
-/** The file's bytes (as a hash) and which of its side files exist. */
-function fingerprint(file: string) {
-  return {
-    sha256: createHash("sha256").update(readFileSync(file)).digest("hex"),
-    sideFiles: ["-wal", "-shm", "-journal"].filter((suffix) => existsSync(`${file}${suffix}`)),
-  };
-}
-
-/** Overwrites every page but the first (header and schema) with garbage. */
-function damagePages(file: string): void {
-  const pageSize = 4096;
-  const pages = statSync(file).size / pageSize;
-  const fd = openSync(file, "r+");
-  for (let page = 1; page < pages; page++) writeSync(fd, Buffer.alloc(pageSize, 0xa5), 0, pageSize, page * pageSize);
-  closeSync(fd);
-}
 
 /** A closed file holding `count` clients of one account, spread over several pages. */
 async function fileWithClients(count: number): Promise<{ file: string; account: string }> {

@@ -41,7 +41,8 @@ function raw(db: SqliteDatabase): Raw {
   };
 }
 
-function fingerprint(file: string) {
+/** The file's bytes (as a hash) and which of its side files exist. */
+export function fingerprint(file: string) {
   return {
     sha256: createHash("sha256").update(readFileSync(file)).digest("hex"),
     sideFiles: ["-wal", "-shm", "-journal"].filter((suffix) => existsSync(`${file}${suffix}`)),
@@ -49,7 +50,7 @@ function fingerprint(file: string) {
 }
 
 /** Overwrites every page but the first (header and schema) with garbage. */
-function damagePages(file: string): void {
+export function damagePages(file: string): void {
   const pageSize = 4096;
   const pages = statSync(file).size / pageSize;
   const fd = openSync(file, "r+");
