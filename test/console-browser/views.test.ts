@@ -4,7 +4,7 @@
  * 60 clients, self-registered clients marked and purged after a preview,
  * key + email sign-in, keyboard-only use, a 375 px screen and dark mode.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import type { Page } from "playwright-core";
 import type { CreateClientInput } from "../../src/index.js";
 import { ACCOUNT, axeViolations, openTab, signIn, startConsole, TOKEN, type ConsoleFixture } from "./harness.js";
@@ -43,11 +43,15 @@ async function outsideLinks(page: Page): Promise<string[]> {
 describe("the console's views", () => {
   it("shows hostile values as text and links only https or loopback http", async () => {
     const created = await fixture.registry.create(ACCOUNT, { ...base(), client_name: HOSTILE.name, redirect_uris: HOSTILE.redirects, policy_uri: HOSTILE.policy });
+    // Removed even when an assertion fails, so the next test counts only its own clients.
+    onTestFinished(() => fixture.registry.delete(ACCOUNT, created.client_id).then(() => undefined, () => undefined));
     const { page, context, trouble } = await openTab(fixture);
     await signIn(page, fixture.origin);
     const row = page.getByRole("link", { name: HOSTILE.name });
     await expect(row.innerText()).resolves.toBe(HOSTILE.name);
     await row.click();
+    // The detail view replaces the list once its GET answers: wait for its heading, then read it.
+    await page.locator("h1#detail-title").waitFor();
     await expect(page.getByRole("heading", { level: 1 }).innerText()).resolves.toBe(HOSTILE.name);
     for (const uri of HOSTILE.redirects) await expect(page.getByText(uri, { exact: true }).count()).resolves.toBe(1);
     const hrefs = await outsideLinks(page);
@@ -58,7 +62,6 @@ describe("the console's views", () => {
     expect(await axeViolations(page)).toEqual([]);
     expect(trouble).toEqual({ dialogs: [], errors: [] });
     await context.close();
-    await fixture.registry.delete(ACCOUNT, created.client_id);
   });
 
   it("pages through 60 clients, filters by source and use, marks self-registered clients and purges idle ones after a preview", async () => {
