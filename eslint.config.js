@@ -50,6 +50,10 @@ export default tseslint.config(
           selector: "ImportExpression[source.type='Literal'][source.value=/^(node:|bun:|better-sqlite3$|pg$|mysql2|kysely|@hono\\/node-server$|prom-client$)/]",
           message: "Node-only and driver modules load in src/platform/, src/cli/, the node:http bridge or the SQL adapters, never in the core.",
         },
+        {
+          selector: "ImportDeclaration[source.value='zod'] > ImportSpecifier[imported.name='z']",
+          message: 'Write `import * as z from "zod"`: the `z` export is a namespace object that carries every locale, and no bundler can shake it (about 67 KB gzipped more in a Worker bundle).',
+        },
       ],
     },
   },

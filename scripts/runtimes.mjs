@@ -283,7 +283,28 @@ async function workerBundle(consumer, name, options) {
     logLevel: "silent",
     ...options,
   });
-  return { imports: builtinImports(result.metafile), gzipped: gzipSync(result.outputFiles[0].contents).length };
+  return { imports: builtinImports(result.metafile), gzipped: gzipSync(result.outputFiles[0].contents).length, parts: bundleParts(result.metafile) };
+}
+
+/** Where a bundle's minified bytes go: per npm package, and per folder of this package. */
+function bundleParts(metafile) {
+  const parts = new Map();
+  for (const output of Object.values(metafile.outputs)) {
+    for (const [file, input] of Object.entries(output.inputs)) {
+      const dependency = /node_modules\/((?:@[^/]+\/)?[^/]+)\/(?!.*node_modules)/.exec(file);
+      const own = /oauth-client-registry\/dist\/((?:src|adapters)\/[^/]+)/.exec(file);
+      const key = dependency && dependency[1] !== "oauth-client-registry" ? dependency[1] : own ? own[1].replace(/\.js$/, "") : file;
+      parts.set(key, (parts.get(key) ?? 0) + input.bytesInOutput);
+    }
+  }
+  return [...parts].sort((a, b) => b[1] - a[1]);
+}
+
+/** The largest parts of a bundle, as `name KiB` lines, the rest summed. */
+function describeParts(parts, shown = 8) {
+  const lines = parts.slice(0, shown).map(([name, bytes]) => `${(bytes / 1024).toFixed(1).padStart(6)} KiB  ${name}`);
+  const rest = parts.slice(shown).reduce((sum, [, bytes]) => sum + bytes, 0);
+  return [...lines, `${(rest / 1024).toFixed(1).padStart(6)} KiB  ${parts.length - shown} other modules`, "(minified, before gzip)"].join("\n    ");
 }
 
 /** Newest (or oldest) modification time of `paths` and everything under them. */
@@ -605,6 +626,9 @@ const runs = {
     // Bundles a Worker or a browser build would make: no node: import, and the check can fail.
     const neutral = await workerBundle(consumer, "bundle-workerd", { platform: "neutral", conditions: ["workerd", "worker", "browser"], mainFields: ["module", "main"] });
     check(neutral.imports.length === 0, `esbuild, platform neutral, workerd conditions: no node: import (${(neutral.gzipped / 1024).toFixed(1)} KiB gzipped, minified)`, neutral.imports.join("\n    "));
+    // The size a Worker pays: at most 100 KB gzipped (zod imported as a namespace, so unused parts shake out).
+    check(neutral.gzipped <= 100_000, `Worker bundle ≤ 100 KB gzipped: ${(neutral.gzipped / 1000).toFixed(1)} KB; where the bytes go:`, describeParts(neutral.parts));
+    console.log(`    ${describeParts(neutral.parts)}`);
     const browser = await workerBundle(consumer, "bundle-browser", { platform: "browser" });
     check(browser.imports.length === 0, `esbuild, platform browser: no node: import (${(browser.gzipped / 1024).toFixed(1)} KiB gzipped, minified)`, browser.imports.join("\n    "));
     const nodeBundle = await workerBundle(consumer, "bundle-node", { platform: "neutral", conditions: ["node"], mainFields: ["module", "main"] });

@@ -11,7 +11,7 @@
  * means adding its row here (and its rule in `rules/`, if it has one); see
  * docs/architecture.md.
  */
-import { z } from "zod";
+import * as z from "zod";
 import { SCOPE_MAX_LENGTH, SCOPE_TOO_LONG } from "./rules/scopes.js";
 import { jwksInputSchema, jwksSchema } from "./rules/jwks.js";
 import { textSchema } from "./rules/text.js";

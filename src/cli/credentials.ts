@@ -5,7 +5,7 @@
  * read/write, reloadable on SIGHUP.
  */
 import { readFile } from "node:fs/promises";
-import { z } from "zod";
+import * as z from "zod";
 import {
   createCredentialsAuthorizer,
   hashCredentialSecret,

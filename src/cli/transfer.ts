@@ -17,7 +17,7 @@ import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import type { Kysely } from "kysely";
-import { z } from "zod";
+import * as z from "zod";
 import { CLIENT_COLUMNS, fromClientRow, toClientRow, type ClientRowRead, type OAuthClientsTable } from "../../adapters/rows.js";
 import { CLIENT_FIELDS, fillStoredDefaults } from "../fields.js";
 import { accountIdIssue, isPlausibleClientId } from "../ids.js";

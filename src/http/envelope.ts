@@ -2,7 +2,7 @@
  * The Cloudflare v4 response envelope, as zod schemas (so the OpenAPI
  * document is generated from them) and as response builders.
  */
-import { z } from "zod";
+import * as z from "zod";
 import { limitIssues, OAuthClientError, StorageUnavailableError, type ValidationIssue } from "../errors.js";
 import { HTTP_ERROR_CODES, type HttpErrorKind } from "./codes.js";
 import { jsonResponse } from "./response.js";

@@ -3,7 +3,7 @@
  * and the route table — never written by hand. `npm run openapi` writes it
  * to docs/openapi.json; the handler serves it at `{basePath}/openapi.json`.
  */
-import { z } from "zod";
+import * as z from "zod";
 import {
   createClientInputSchema,
   createdOAuthClientSchema,

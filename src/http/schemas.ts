@@ -3,7 +3,7 @@
  * ../client.ts). Declared as zod schemas so the OpenAPI document is
  * generated from the same source the handler's results follow.
  */
-import { z } from "zod";
+import * as z from "zod";
 
 export const deletedResourceSchema = z
   .object({ id: z.string().describe("Id of the client the call acted on.") })

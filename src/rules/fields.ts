@@ -10,7 +10,7 @@
  * that shows the accepted form (docs/api.md, "What you send is what you
  * read back").
  */
-import type { z } from "zod";
+import type * as z from "zod";
 import { pointer, type ValidationIssue } from "../errors.js";
 import {
   CLIENT_FIELDS,

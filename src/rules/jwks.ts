@@ -4,7 +4,7 @@
  * it. Only public keys are accepted: a private or symmetric key sent here
  * would be a secret stored in the clear and shown on every read.
  */
-import { z } from "zod";
+import * as z from "zod";
 import { pointer, type ValidationIssue } from "../errors.js";
 import { checkWebPageUrl, type UriLimits } from "./uris.js";
 

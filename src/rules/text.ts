@@ -10,7 +10,7 @@
  *   consent screens, so characters that are invisible or that reorder the
  *   text around them are refused ({@link REFUSED_DISPLAY_CHARACTERS}).
  */
-import { z } from "zod";
+import * as z from "zod";
 
 /** C0 controls (NUL included), DEL and C1 controls. */
 // eslint-disable-next-line no-control-regex -- matching control characters is the point
