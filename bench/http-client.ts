@@ -13,7 +13,10 @@ export interface HttpBatch {
   /** Paths to request, used round-robin. */
   paths: string[];
   body?: string;
-  token: string;
+  /** Sent as `Authorization: Bearer <token>`; no Authorization header without one. */
+  token?: string;
+  /** The status every answer must have; default 200. */
+  status?: number;
   requests: number;
   concurrency: number;
 }
@@ -29,7 +32,7 @@ function send(batch: HttpBatch, path: string): Promise<string | null> {
   let agent = agents.get(batch.port);
   if (!agent) agents.set(batch.port, (agent = new Agent({ keepAlive: true, maxSockets: batch.concurrency })));
   return new Promise((resolve) => {
-    const headers: Record<string, string> = { authorization: `Bearer ${batch.token}` };
+    const headers: Record<string, string> = batch.token === undefined ? {} : { authorization: `Bearer ${batch.token}` };
     if (batch.body !== undefined) {
       headers["content-type"] = "application/json";
       headers["content-length"] = String(Buffer.byteLength(batch.body));
@@ -39,7 +42,7 @@ function send(batch: HttpBatch, path: string): Promise<string | null> {
       res.on("data", (chunk: Buffer) => chunks.push(chunk));
       res.on("end", () => {
         const text = Buffer.concat(chunks).toString("utf8");
-        resolve(res.statusCode === 200 && text.startsWith("{") ? null : `${res.statusCode}: ${text.slice(0, 200)}`);
+        resolve(res.statusCode === (batch.status ?? 200) && text.startsWith("{") ? null : `${res.statusCode}: ${text.slice(0, 200)}`);
       });
     });
     req.on("error", (error) => resolve(String(error)));

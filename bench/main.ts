@@ -27,6 +27,10 @@
  *                                 client against a stored id, authenticateAssertion
  *                                 against jose's jwtVerify alone; writes
  *                                 bench/results/hot-paths.json
+ *   npm run bench -- --only registration
+ *                                 only the registration row (~1 min): POST /register on
+ *                                 the memory store against node-oidc-provider 9's
+ *                                 registration endpoint; writes bench/results/registration.json
  * DATABASE_URL=postgres://… measures Kysely on that server instead of PGlite.
  */
 import { spawnSync } from "node:child_process";
@@ -45,6 +49,7 @@ import { scalingSvg, type PlotPanel } from "./plot.js";
 import { makePopulation, PAGE, type Population } from "./population.js";
 import { assertionTargets, issueTargets, markdownTables, replaceDocsBlock, type BenchResults, type OperationRow, type PairRow, type ScalingRow } from "./report.js";
 import { storeKinds } from "./stores.js";
+import { measureRegistration, REGISTRATION_CONCURRENCY } from "./registration.js";
 import { measureWorkers, workersTable } from "./workers.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -60,7 +65,7 @@ const { values } = parseArgs({
     only: { type: "string" },
   },
 });
-const ONLY = ["assertions", "workers", "hot-paths"];
+const ONLY = ["assertions", "workers", "hot-paths", "registration"];
 if (values.only !== undefined && !ONLY.includes(values.only)) {
   throw new Error(`unknown --only ${values.only}; known: ${ONLY.join(", ")}`);
 }
@@ -160,6 +165,33 @@ if (values.only === "workers") {
   process.exit(0);
 }
 
+/** The registration row (bench/registration.ts), with its own results file. */
+async function registrationRow(): Promise<void> {
+  const rounds = Number(values.rounds ?? (quick ? 3 : 11));
+  const requests = quick ? 500 : 3000;
+  const row = await measureRegistration({ rounds, requests }, log);
+  const f = (v: number) => v.toFixed(2);
+  const us = (v: number | null) => (v === null ? "–" : v.toFixed(0));
+  console.log(
+    `\n${row.name}\n  ours:     ${row.ours}: ${row.oursRate.toFixed(0)} req/s, server CPU ${us(row.cpuUsPerRequest.ours)} µs per request\n` +
+      `  baseline: ${row.baseline}: ${row.baselineRate.toFixed(0)} req/s, server CPU ${us(row.cpuUsPerRequest.baseline)} µs per request\n` +
+      `  rate ÷ baseline rate: ${f(row.speed.median)} (IQR ${f(row.speed.q1)}–${f(row.speed.q3)})` +
+      `${row.speedCpu === null ? "" : `, baseline CPU ÷ ours ${f(row.speedCpu.median)} (IQR ${f(row.speedCpu.q1)}–${f(row.speedCpu.q3)})`}; ` +
+      `target ≥ ${row.target}: ${row.met ? "met" : "NOT met"} (rate)${row.metCpu === null ? "" : ` / ${row.metCpu ? "met" : "NOT met"} (CPU)`}`,
+  );
+  mkdirSync(join(here, "results"), { recursive: true });
+  const file = join(here, "results", quick ? "registration-quick.json" : "registration.json");
+  const { roundMs: _roundMs, ...meta } = onlyRunMeta({ rounds, roundMs: 0 });
+  const report = { meta: { ...meta, requestsPerRound: requests, concurrency: REGISTRATION_CONCURRENCY }, rows: [row] };
+  writeFileSync(file, `${JSON.stringify(report, null, 1).replace(/\[\s*(-?[\d.e+-]+(?:,\s*-?[\d.e+-]+)*)\s*\]/g, (_, list: string) => `[${list.replace(/\s+/g, "")}]`)}\n`);
+  log(`wrote ${file}`);
+}
+
+if (values.only === "registration") {
+  await registrationRow();
+  process.exit(0);
+}
+
 /** The private_key_jwt rows alone, with their own results file (the full results stay as the last full run left them). */
 async function onlyAssertions(): Promise<void> {
   const assertionOptions: HarnessOptions = {
@@ -237,6 +269,9 @@ try {
 
 log("serve --workers rows");
 await workerRows();
+
+log("registration row");
+await registrationRow();
 
 log(`memory footprint at ${largest} clients`);
 const probe = spawnSync(process.execPath, ["--expose-gc", "--import", "tsx", join(here, "footprint.ts"), "--clients", String(largest)], {

@@ -27,7 +27,7 @@ export interface IncomingCall {
 /** The handler's entry point below the fetch signature. */
 export type CallHandler = (call: IncomingCall) => Promise<Answer>;
 
-/** Where a handler built by `createFetchHandler` keeps its {@link CallHandler}. */
+/** Where a handler built by `createFetchHandler` or `createRegistrationHandler` keeps its {@link CallHandler}. */
 export const CALL_HANDLER: unique symbol = Symbol("oauth-client-registry.callHandler");
 
 /**
@@ -102,7 +102,8 @@ function splitHttpUrl(url: string): { pathname: string; search: string } | null 
 
 /**
  * The handler's {@link CallHandler}, when `handler` was built by
- * `createFetchHandler` (a wrapper around one hides it).
+ * `createFetchHandler` or `createRegistrationHandler` (a wrapper around
+ * one hides it).
  *
  * @example
  * ```ts

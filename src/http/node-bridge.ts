@@ -14,7 +14,8 @@ import type { NodeRequestListener, NodeRequestListenerOptions } from "./node-typ
  * (`req.originalUrl`); a body already consumed by a body parser is
  * re-serialized from `req.body`; a dot segment or an encoded slash in the
  * raw path answers 400 `bad_request`. @hono/node-server is loaded only for
- * handlers not built by `createFetchHandler`, on their first request.
+ * handlers not built by `createFetchHandler` or `createRegistrationHandler`,
+ * on their first request.
  * Outside Node (no "node" package condition) it throws when called.
  *
  * @example

@@ -1,7 +1,7 @@
 /**
  * Bridge from node:http (and Express, which hands the same objects to its
  * middleware) to a Fetch API handler. A handler built by `createFetchHandler`
- * is served directly: node's request is read as is and the answer written to
+ * or `createRegistrationHandler` is served directly: node's request is read as is and the answer written to
  * node's response, with no fetch `Request`, `Response` or body stream in
  * between (see `node-request.ts`). Any other fetch handler goes through
  * @hono/node-server's `getRequestListener`, imported on the first such

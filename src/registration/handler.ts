@@ -5,9 +5,18 @@
  * (rate limit, initial access token, account, policy) → metadata mapping →
  * one registry operation → RFC 7591 response or error. The registry owns
  * every rule and the registration access token.
+ *
+ * Like the management handler it works below the fetch signature, on an
+ * `IncomingCall` and an `Answer`: the node:http bridge serves it straight
+ * from node's request to node's response, without the `Request`, the body
+ * stream and the `Response` that would otherwise cost more than the
+ * registration itself; the fetch handler wraps the same code.
  */
 import { OAuthClientError, type ValidationIssue } from "../errors.js";
-import { readJsonBody, type BodyProblem } from "../http/body.js";
+import { parseJsonBody, type BodyProblem } from "../http/body.js";
+import { CALL_HANDLER, fetchCall, type IncomingCall } from "../http/call.js";
+import type { Answer } from "../http/envelope.js";
+import { jsonResponse } from "../http/response.js";
 import { accountIdIssue } from "../ids.js";
 import { findPathProblem } from "../http/path.js";
 import type { RegisteredClient } from "../registry-api.js";
@@ -51,11 +60,17 @@ interface ErrorBody {
 // RFC 7591 §3.1 / RFC 7592 §3: responses carry credentials and must not be cached.
 const NO_STORE = { "cache-control": "no-store", pragma: "no-cache" } as const;
 
-function json(status: number, body: object, headers: Record<string, string> = {}): Response {
-  return new Response(JSON.stringify(body), {
-    status,
-    headers: { "content-type": "application/json", ...NO_STORE, ...headers },
-  });
+/** An answer of this handler: a class, so that a step's refusal is told from the metadata it would otherwise return. */
+class RegistrationAnswer implements Answer {
+  constructor(
+    readonly status: number,
+    readonly headers: Record<string, string>,
+    readonly body: string | null,
+  ) {}
+}
+
+function json(status: number, body: object, headers: Record<string, string> = {}): RegistrationAnswer {
+  return new RegistrationAnswer(status, { "content-type": "application/json", ...NO_STORE, ...headers }, JSON.stringify(body));
 }
 
 /**
@@ -67,14 +82,14 @@ function describe(text: string): string {
   return ascii.length > 1000 ? `${ascii.slice(0, 999)}?` : ascii;
 }
 
-function error(status: number, code: ErrorCode, description: string, extra: { issues?: readonly ValidationIssue[]; headers?: Record<string, string> } = {}): Response {
+function error(status: number, code: ErrorCode, description: string, extra: { issues?: readonly ValidationIssue[]; headers?: Record<string, string> } = {}): RegistrationAnswer {
   const body: ErrorBody = { error: code, error_description: describe(description) };
   if (extra.issues !== undefined && extra.issues.length > 0) body.issues = [...extra.issues];
   return json(status, body, extra.headers);
 }
 
 /** 400 with the RFC 7591 code the issues call for, every issue listed. */
-function refuse(issues: readonly ValidationIssue[], code: RegistrationErrorCode = registrationErrorCode(issues)): Response {
+function refuse(issues: readonly ValidationIssue[], code: RegistrationErrorCode = registrationErrorCode(issues)): RegistrationAnswer {
   const shown = issues.slice(0, DESCRIBED_ISSUES).map((issue) => (issue.path === "" ? issue.message : `${issue.path.slice(1)}: ${issue.message}`));
   const more = issues.length > DESCRIBED_ISSUES ? ` (and ${issues.length - DESCRIBED_ISSUES} more, see issues)` : "";
   return error(400, code, `${shown.join("; ")}${more}`, { issues });
@@ -87,7 +102,7 @@ type Credential = { kind: "none" } | { kind: "malformed" } | { kind: "bearer"; t
 type TokenName = "initial access token" | "registration access token";
 
 /** 401 as RFC 6750 §3 words it: no error code when no credential was sent, `invalid_token` otherwise. */
-function unauthorized(credential: Credential, what: TokenName): Response {
+function unauthorized(credential: Credential, what: TokenName): RegistrationAnswer {
   if (credential.kind === "none") {
     return error(401, "invalid_token", `send a valid ${what} as Authorization: Bearer <token>`, {
       headers: { "www-authenticate": "Bearer" },
@@ -98,8 +113,8 @@ function unauthorized(credential: Credential, what: TokenName): Response {
 }
 
 /** The Authorization header as a bearer token (RFC 6750 §2.1); an over-long token is malformed, refused unread. */
-function credentialOf(request: Request): Credential {
-  const header = request.headers.get("authorization");
+function credentialOf(call: IncomingCall): Credential {
+  const header = call.header("authorization");
   if (header === null) return { kind: "none" };
   const match = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(header);
   return match && match[1]!.length <= MAX_TOKEN_LENGTH ? { kind: "bearer", token: match[1]! } : { kind: "malformed" };
@@ -116,7 +131,7 @@ function toMetadataIssues(issues: readonly ValidationIssue[], input: ClientMetad
   });
 }
 
-function bodyRefusal(problem: BodyProblem): Response {
+function bodyRefusal(problem: BodyProblem): RegistrationAnswer {
   switch (problem.kind) {
     case "payload_too_large":
       return error(413, "invalid_request", `the request body exceeds ${problem.limit} bytes`);
@@ -224,22 +239,22 @@ export function createRegistrationHandler(
     }
   };
 
-  const clientUri = (request: Request, clientId: string) =>
-    `${baseUrl ?? new URL(request.url).origin}${path}/${encodeURIComponent(clientId)}`;
+  const clientUri = (call: IncomingCall, clientId: string) =>
+    `${baseUrl ?? new URL(call.request().url).origin}${path}/${encodeURIComponent(clientId)}`;
 
   /** The RFC 7591 client information response of a registration or update. */
-  function information(request: Request, result: RegisteredClient, status: number): Response {
+  function information(call: IncomingCall, result: RegisteredClient, status: number): RegistrationAnswer {
     const body = clientToMetadata(result.client, {
       client_secret: result.client_secret,
       registration_access_token: result.registration_access_token,
-      registration_client_uri: clientUri(request, result.client.client_id),
+      registration_client_uri: clientUri(call, result.client.client_id),
     });
     return json(status, body);
   }
 
   /** The body as client metadata, or the refusal to answer with. */
-  async function readMetadata(request: Request): Promise<Record<string, unknown> | Response> {
-    const read = await readJsonBody(request, maxBodyBytes);
+  async function readMetadata(call: IncomingCall): Promise<Record<string, unknown> | RegistrationAnswer> {
+    const read = await parseJsonBody(() => call.readBody(maxBodyBytes), () => call.header("content-type"), maxBodyBytes);
     if (!read.ok) return bodyRefusal(read.problem);
     if (read.empty) return refuse([{ path: "", message: "a JSON object of client metadata is required" }]);
     if (typeof read.value !== "object" || read.value === null || Array.isArray(read.value)) {
@@ -248,11 +263,11 @@ export function createRegistrationHandler(
     return read.value as Record<string, unknown>;
   }
 
-  /** Maps and applies the policy; a Response when the metadata is refused. */
+  /** Maps and applies the policy; an answer when the metadata is refused. */
   async function prepare(
     metadata: Record<string, unknown>,
     context: RegistrationPolicyContext,
-  ): Promise<ClientMetadataInput | Response> {
+  ): Promise<ClientMetadataInput | RegistrationAnswer> {
     const mapped = metadataToClientInput(metadata, { source: "dcr", clientId: context.clientId ?? undefined });
     if (mapped.issues.length > 0) return refuse(mapped.issues);
     if (!policy) return mapped.input;
@@ -269,7 +284,7 @@ export function createRegistrationHandler(
   }
 
   /** A registry call's validation refusal, in RFC 7591 terms; other errors propagate. */
-  async function registryCall<T>(input: ClientMetadataInput, call: () => Promise<T>): Promise<T | Response> {
+  async function registryCall<T>(input: ClientMetadataInput, call: () => Promise<T>): Promise<T | RegistrationAnswer> {
     try {
       return await call();
     } catch (failure) {
@@ -281,16 +296,16 @@ export function createRegistrationHandler(
     }
   }
 
-  async function register(request: Request): Promise<Response> {
+  async function register(call: IncomingCall): Promise<RegistrationAnswer> {
     if (initialAccessToken) {
-      const credential = credentialOf(request);
+      const credential = credentialOf(call);
       if (credential.kind === "malformed") return unauthorized(credential, "initial access token");
-      const allowed = await initialAccessToken(credential.kind === "bearer" ? credential.token : null, request);
+      const allowed = await initialAccessToken(credential.kind === "bearer" ? credential.token : null, call.request());
       if (allowed !== true) return unauthorized(credential, "initial access token");
     }
-    const metadata = await readMetadata(request);
-    if (metadata instanceof Response) return metadata;
-    const account = accountId ?? (await resolveAccount!(request));
+    const metadata = await readMetadata(call);
+    if (metadata instanceof RegistrationAnswer) return metadata;
+    const account = accountId ?? (await resolveAccount!(call.request()));
     // A bad account id is the embedder's bug, not the client's metadata: a 500, reported.
     const accountProblem = accountIdIssue(account);
     if (accountProblem !== null) throw new TypeError(`resolveAccount returned an unusable account id: ${accountProblem.message}`);
@@ -304,41 +319,41 @@ export function createRegistrationHandler(
     }
     let stored = false;
     try {
-      const input = await prepare(metadata, { operation: "register", accountId: account, clientId: null, metadata, request });
-      if (input instanceof Response) return input;
+      const input = await prepare(metadata, { operation: "register", accountId: account, clientId: null, metadata, request: call.request() });
+      if (input instanceof RegistrationAnswer) return input;
       const secretExpiresAt = secretLifetime === undefined ? 0 : Math.floor(now().getTime() / 1000) + secretLifetime;
       const result = await registryCall(input, () => registry.registerClient(account, input, { secretExpiresAt }));
-      if (result instanceof Response) return result;
+      if (result instanceof RegistrationAnswer) return result;
       stored = true;
-      return information(request, result, 201);
+      return information(call, result, 201);
     } finally {
       clientLimit?.settle(account, stored);
     }
   }
 
-  async function manage(request: Request, clientId: string): Promise<Response> {
-    const credential = credentialOf(request);
+  async function manage(call: IncomingCall, clientId: string): Promise<RegistrationAnswer> {
+    const credential = credentialOf(call);
     if (credential.kind !== "bearer") return unauthorized(credential, "registration access token");
     const token = credential.token;
-    switch (request.method as ManagementMethod) {
+    switch (call.method as ManagementMethod) {
       case "GET": {
         const found = await registry.readRegistration(clientId, token);
         if (found === null) return unauthorized(credential, "registration access token");
         // RFC 7592 §3 lists the token in every response; the caller just proved it holds it.
-        const body = clientToMetadata(found.client, { registration_access_token: token, registration_client_uri: clientUri(request, clientId) });
+        const body = clientToMetadata(found.client, { registration_access_token: token, registration_client_uri: clientUri(call, clientId) });
         return json(200, body);
       }
       case "DELETE": {
         const deleted = await registry.deleteRegistration(clientId, token);
-        return deleted ? new Response(null, { status: 204, headers: NO_STORE }) : unauthorized(credential, "registration access token");
+        return deleted ? new RegistrationAnswer(204, { ...NO_STORE }, null) : unauthorized(credential, "registration access token");
       }
       case "PUT": {
         // The token is checked before the body is looked at: without it, nothing
         // about the client (not even whether a secret matches) is revealed.
         const current = await registry.readRegistration(clientId, token);
         if (current === null) return unauthorized(credential, "registration access token");
-        const metadata = await readMetadata(request);
-        if (metadata instanceof Response) return metadata;
+        const metadata = await readMetadata(call);
+        if (metadata instanceof RegistrationAnswer) return metadata;
         const secret = metadata.client_secret;
         if (secret !== undefined && secret !== null) {
           const matched = typeof secret === "string" && secret !== "" ? await registry.authenticate(clientId, secret) : null;
@@ -346,22 +361,22 @@ export function createRegistrationHandler(
             return refuse([{ path: "/client_secret", message: "must be the secret issued to this client (or be left out): a client cannot choose its secret" }]);
           }
         }
-        const input = await prepare(metadata, { operation: "update", accountId: current.account_id, clientId, metadata, request });
-        if (input instanceof Response) return input;
+        const input = await prepare(metadata, { operation: "update", accountId: current.account_id, clientId, metadata, request: call.request() });
+        if (input instanceof RegistrationAnswer) return input;
         const result = await registryCall(input, () => registry.updateRegistration(clientId, token, input));
-        if (result instanceof Response) return result;
-        return result === null ? unauthorized(credential, "registration access token") : information(request, result, 200);
+        if (result instanceof RegistrationAnswer) return result;
+        return result === null ? unauthorized(credential, "registration access token") : information(call, result, 200);
       }
     }
   }
 
-  async function handle(request: Request): Promise<Response> {
-    const url = new URL(request.url);
-    const unsafe = findPathProblem(url.pathname);
+  async function handle(call: IncomingCall): Promise<RegistrationAnswer> {
+    const { pathname, method } = call;
+    const unsafe = findPathProblem(pathname);
     if (unsafe !== null) return error(400, "invalid_request", unsafe);
-    let rest = url.pathname === path || url.pathname === `${path}/` ? "" : null;
-    if (rest === null && url.pathname.startsWith(`${path}/`)) rest = url.pathname.slice(path.length + 1);
-    if (rest === null || rest.includes("/")) return error(404, "invalid_request", `no registration endpoint at ${clip(url.pathname)}`);
+    let rest = pathname === path || pathname === `${path}/` ? "" : null;
+    if (rest === null && pathname.startsWith(`${path}/`)) rest = pathname.slice(path.length + 1);
+    if (rest === null || rest.includes("/")) return error(404, "invalid_request", `no registration endpoint at ${clip(pathname)}`);
     let clientId: string | null = null;
     if (rest !== "") {
       try {
@@ -371,28 +386,36 @@ export function createRegistrationHandler(
       }
     }
     const allowed = clientId === null ? ["POST"] : MANAGEMENT_METHODS;
-    if (cors && request.method === "OPTIONS") return preflight(allowed);
-    if (!allowed.includes(request.method)) {
-      return error(405, "invalid_request", `${clip(request.method)} is not allowed on ${clip(url.pathname)}`, { headers: { allow: allowed.join(", ") } });
+    if (cors && method === "OPTIONS") return preflight(allowed);
+    if (!allowed.includes(method)) {
+      return error(405, "invalid_request", `${clip(method)} is not allowed on ${clip(pathname)}`, { headers: { allow: allowed.join(", ") } });
     }
-    if (rateLimit && (await rateLimit(request)) !== true) {
+    if (rateLimit && (await rateLimit(call.request())) !== true) {
       return error(429, "invalid_request", "too many registration requests; retry later", { headers: { "retry-after": String(retryAfter) } });
     }
-    return clientId === null ? register(request) : manage(request, clientId);
+    return clientId === null ? register(call) : manage(call, clientId);
   }
 
-  return async function handleRegistration(request: Request): Promise<Response> {
-    const response = await respond(request);
+  /** The handler's entry point below the fetch signature, which the node:http bridge calls directly. */
+  async function handleCall(call: IncomingCall): Promise<Answer> {
+    const answer = await respond(call);
     if (cors) {
-      response.headers.set("access-control-allow-origin", "*");
-      response.headers.set("access-control-expose-headers", "WWW-Authenticate, Retry-After");
+      answer.headers["access-control-allow-origin"] = "*";
+      answer.headers["access-control-expose-headers"] = "WWW-Authenticate, Retry-After";
     }
-    return response;
-  };
+    return answer;
+  }
 
-  async function respond(request: Request): Promise<Response> {
+  const handleRegistration = async (request: Request): Promise<Response> => {
+    const answer = await handleCall(fetchCall(request));
+    return jsonResponse(answer.body, answer.status, answer.headers);
+  };
+  Object.defineProperty(handleRegistration, CALL_HANDLER, { value: handleCall });
+  return handleRegistration;
+
+  async function respond(call: IncomingCall): Promise<RegistrationAnswer> {
     try {
-      return await handle(request);
+      return await handle(call);
     } catch (failure) {
       if (failure instanceof OAuthClientError && failure.status === 503) {
         const seconds = "retryAfterSeconds" in failure && typeof failure.retryAfterSeconds === "number" ? failure.retryAfterSeconds : 1;
@@ -401,23 +424,24 @@ export function createRegistrationHandler(
       if (failure instanceof OAuthClientError && failure.expose && failure.status < 500) {
         return error(failure.status, "invalid_request", failure.message);
       }
-      report(failure, request);
+      report(failure, call.request());
       return error(500, "server_error", "internal server error");
     }
   }
 }
 
 /** The answer to a CORS preflight: the methods of the path, and the two request headers the endpoints read. */
-function preflight(methods: readonly string[]): Response {
-  return new Response(null, {
-    status: 204,
-    headers: {
+function preflight(methods: readonly string[]): RegistrationAnswer {
+  return new RegistrationAnswer(
+    204,
+    {
       ...NO_STORE,
       "access-control-allow-methods": methods.join(", "),
       "access-control-allow-headers": "Authorization, Content-Type",
       "access-control-max-age": "600",
     },
-  });
+    null,
+  );
 }
 
 /** Caller-supplied text echoed in a message is kept short. */
