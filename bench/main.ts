@@ -27,6 +27,11 @@
  *                                 client against a stored id, authenticateAssertion
  *                                 against jose's jwtVerify alone; writes
  *                                 bench/results/hot-paths.json
+ *   npm run bench -- --only sqlite-drivers
+ *                                 only the SQLite store on better-sqlite3, node:sqlite (under
+ *                                 Node 22) and bun:sqlite (under Bun), each against its own
+ *                                 driver's prepared statements (~2 min; installs Node 22 and
+ *                                 Bun from npm on first use); writes bench/results/sqlite-drivers.json
  * DATABASE_URL=postgres://… measures Kysely on that server instead of PGlite.
  */
 import { spawnSync } from "node:child_process";
@@ -42,6 +47,7 @@ import type { HarnessOptions } from "./harness.js";
 import { measureHttp } from "./http.js";
 import { BASELINE_WORK } from "./operations.js";
 import { scalingSvg, type PlotPanel } from "./plot.js";
+import { measureSqliteDrivers, onlySqliteDrivers } from "./sqlite-runtimes.js";
 import { makePopulation, PAGE, type Population } from "./population.js";
 import { assertionTargets, issueTargets, markdownTables, replaceDocsBlock, type BenchResults, type OperationRow, type PairRow, type ScalingRow } from "./report.js";
 import { storeKinds } from "./stores.js";
@@ -60,7 +66,7 @@ const { values } = parseArgs({
     only: { type: "string" },
   },
 });
-const ONLY = ["assertions", "workers", "hot-paths"];
+const ONLY = ["assertions", "workers", "hot-paths", "sqlite-drivers"];
 if (values.only !== undefined && !ONLY.includes(values.only)) {
   throw new Error(`unknown --only ${values.only}; known: ${ONLY.join(", ")}`);
 }
@@ -94,6 +100,10 @@ if (values.only === "assertions") {
 }
 if (values.only === "hot-paths") {
   await onlyHotPaths();
+  process.exit(0);
+}
+if (values.only === "sqlite-drivers") {
+  await onlySqliteDrivers({ quick, sizes, options, meta: () => ({ ...onlyRunMeta(options), quick, sizes }) }, log);
   process.exit(0);
 }
 
@@ -198,6 +208,7 @@ async function onlyAssertions(): Promise<void> {
 const results = { rows: [] as OperationRow[], scaling: [] as ScalingRow[], pairs: [] as PairRow[], rounds: { wall: {}, cpu: {} } as BenchResults["rounds"] };
 const { rows, scaling, pairs } = results;
 const stores: BenchResults["stores"] = [];
+const runtimes: NonNullable<BenchResults["meta"]["runtimes"]> = [];
 
 const dir = mkdtempSync(join(tmpdir(), "ocr-bench-"));
 const allKinds = storeKinds(dir, process.env.DATABASE_URL);
@@ -220,6 +231,15 @@ try {
       ...(measured.sqlNotInBaseline ? { sqlNotInBaseline: measured.sqlNotInBaseline } : {}),
     });
     mergeInto(results, measured);
+  }
+  if (values.stores === undefined) {
+    log("SQLite store on node:sqlite (Node 22) and bun:sqlite (Bun)");
+    const drivers = await measureSqliteDrivers(sizes, options, log);
+    for (const d of drivers) {
+      stores.push(d.store);
+      if (d.measurement) mergeInto(results, d.measurement);
+    }
+    runtimes.push(...drivers.flatMap((d) => (d.runtime ? [d.runtime] : [])));
   }
   log("private_key_jwt rows");
   for (const a of await measureAssertions({ rounds: options.rounds, roundMs: options.roundMs * 3 })) {
@@ -259,6 +279,7 @@ const report: BenchResults = {
     sizes,
     seconds: (performance.now() - started) / 1000,
     loadAverage: loadAtStart,
+    ...(runtimes.length > 0 ? { runtimes } : {}),
   },
   stores,
   baselineWork: BASELINE_WORK,
