@@ -12,7 +12,9 @@
  *
  * Options: --rounds N, --round-ms N, --sizes 1000,10000,100000,
  * --stores memory,sqlite-full,… (a subset, for a look at one store; the
- * docs are only rewritten by a full run of everything).
+ * docs are only rewritten by a full run of everything). Without --stores a
+ * run also measures the SQLite store on node:sqlite and bun:sqlite, in
+ * their own runtimes (bench/sqlite-runtimes.ts).
  *
  *   npm run bench -- --only workers
  *                                 only the serve --workers rows (~1 min): list page, GET, POST
@@ -47,9 +49,9 @@ import type { HarnessOptions } from "./harness.js";
 import { measureHttp } from "./http.js";
 import { BASELINE_WORK } from "./operations.js";
 import { scalingSvg, type PlotPanel } from "./plot.js";
-import { measureSqliteDrivers, onlySqliteDrivers } from "./sqlite-runtimes.js";
 import { makePopulation, PAGE, type Population } from "./population.js";
 import { assertionTargets, issueTargets, markdownTables, replaceDocsBlock, type BenchResults, type OperationRow, type PairRow, type ScalingRow } from "./report.js";
+import { measureSqliteDrivers, onlySqliteDrivers } from "./sqlite-runtimes.js";
 import { storeKinds } from "./stores.js";
 import { measureWorkers, workersTable } from "./workers.js";
 
