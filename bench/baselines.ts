@@ -4,7 +4,6 @@
  * returns decoded records (the document parsed and the key columns put
  * back), so that both sides of a row do the same work.
  */
-import type Database from "better-sqlite3";
 import type { ListPosition, StoredClient } from "../src/store.js";
 import { compareListOrder } from "./population.js";
 
@@ -190,16 +189,39 @@ export function sqlTexts(table: string, placeholders: "?" | "$n", keyset: SqlTex
   return Object.fromEntries(Object.entries(texts).map(([k, v]) => [k, k === "keyset" ? v : numbered(v)])) as unknown as SqlTexts;
 }
 
+/** A value bound to a `?` parameter. */
+type SqliteParam = string | number | null;
+
 /**
- * better-sqlite3 statements prepared once on `db`, with `texts` (the SQLite
- * store's own statements differ only in spelling; Kysely's are these).
+ * The synchronous calls every SQLite baseline makes, which better-sqlite3's
+ * `Database`, node:sqlite's `DatabaseSync` and bun:sqlite's `Database` all
+ * have, so each driver's baseline is the same code on its own statements.
+ */
+export interface SyncSqliteDatabase {
+  /** Returns a {@link SyncSqliteStatement}; typed loosely so that better-sqlite3's generic statements fit. */
+  prepare(sql: string): unknown;
+  exec(sql: string): unknown;
+}
+
+/** A prepared statement of any of those drivers (bun:sqlite's `get` answers null for no row). */
+export interface SyncSqliteStatement {
+  get(...params: SqliteParam[]): unknown;
+  all(...params: SqliteParam[]): unknown[];
+  /** node:sqlite may count changes as a bigint. */
+  run(...params: SqliteParam[]): { changes: number | bigint };
+}
+
+/**
+ * Statements prepared once on `db` (better-sqlite3, node:sqlite or
+ * bun:sqlite), with `texts` (the SQLite store's own statements differ only
+ * in spelling; Kysely's are these). `driver` names the driver for the report.
  *
  * @example
  * const raw = sqliteBaseline(new Database(file), sqlTexts("oauth_clients", "?", "row-value"));
  * raw.get(ACCOUNT, clientId);
  */
-export function sqliteBaseline(db: Database.Database, texts: SqlTexts): RawStore {
-  const prepare = (sql: string) => db.prepare(sql);
+export function sqliteBaseline(db: SyncSqliteDatabase, texts: SqlTexts, driver = "better-sqlite3"): RawStore {
+  const prepare = (sql: string) => db.prepare(sql) as SyncSqliteStatement;
   const s = {
     get: prepare(texts.get),
     getById: prepare(texts.getById),
@@ -212,16 +234,16 @@ export function sqliteBaseline(db: Database.Database, texts: SqlTexts): RawStore
   };
   const insertRow = (record: StoredClient) => {
     const row = encode(record);
-    return s.insert.run(row.client_id, row.account_id, row.created_at, row.version, row.document).changes === 1;
+    return Number(s.insert.run(row.client_id, row.account_id, row.created_at, Number(row.version), row.document).changes) === 1;
   };
   return {
-    describes: "better-sqlite3 statements prepared once, JSON.parse/JSON.stringify of the document",
+    describes: `${driver} statements prepared once, JSON.parse/JSON.stringify of the document`,
     get(accountId, clientId) {
-      const row = s.get.get(clientId, accountId) as Row | undefined;
+      const row = s.get.get(clientId, accountId) as Row | null | undefined;
       return row ? decode(row) : null;
     },
     getById(clientId) {
-      const row = s.getById.get(clientId) as Row | undefined;
+      const row = s.getById.get(clientId) as Row | null | undefined;
       return row ? decode(row) : null;
     },
     list(accountId, after, limit) {
@@ -237,19 +259,25 @@ export function sqliteBaseline(db: Database.Database, texts: SqlTexts): RawStore
     insert: insertRow,
     update(record, expectedVersion) {
       const row = encode(record);
-      return s.update.run(row.created_at, row.version, row.document, row.client_id, row.account_id, expectedVersion).changes === 1;
+      return Number(s.update.run(row.created_at, Number(row.version), row.document, row.client_id, row.account_id, expectedVersion).changes) === 1;
     },
     delete(accountId, clientId) {
-      return s.delete.run(clientId, accountId).changes === 1;
+      return Number(s.delete.run(clientId, accountId).changes) === 1;
     },
     withoutKeyset: "LIMIT … OFFSET … on the same table and index",
     listWithoutKeyset(accountId, offset, limit) {
       return (s.listOffset.all(accountId, limit, offset) as Row[]).map(decode);
     },
     load(records) {
-      db.transaction(() => {
+      // Plain SQL: only better-sqlite3 has a transaction helper.
+      db.exec("BEGIN");
+      try {
         for (const r of records) insertRow(r);
-      })();
+        db.exec("COMMIT");
+      } catch (error) {
+        db.exec("ROLLBACK");
+        throw error;
+      }
     },
   };
 }

@@ -12,7 +12,9 @@
  *
  * Options: --rounds N, --round-ms N, --sizes 1000,10000,100000,
  * --stores memory,sqlite-full,… (a subset, for a look at one store; the
- * docs are only rewritten by a full run of everything).
+ * docs are only rewritten by a full run of everything). Without --stores a
+ * run also measures the SQLite store on node:sqlite and bun:sqlite, in
+ * their own runtimes (bench/sqlite-runtimes.ts).
  *
  *   npm run bench -- --only workers
  *                                 only the serve --workers rows (~1 min): list page, GET, POST
@@ -31,6 +33,11 @@
  *                                 only the registration row (~1 min): POST /register on
  *                                 the memory store against node-oidc-provider 9's
  *                                 registration endpoint; writes bench/results/registration.json
+ *   npm run bench -- --only sqlite-drivers
+ *                                 only the SQLite store on better-sqlite3, node:sqlite (under
+ *                                 Node 22) and bun:sqlite (under Bun), each against its own
+ *                                 driver's prepared statements (~2 min; installs Node 22 and
+ *                                 Bun from npm on first use); writes bench/results/sqlite-drivers.json
  * DATABASE_URL=postgres://… measures Kysely on that server instead of PGlite.
  */
 import { spawnSync } from "node:child_process";
@@ -48,6 +55,7 @@ import { BASELINE_WORK } from "./operations.js";
 import { scalingSvg, type PlotPanel } from "./plot.js";
 import { makePopulation, PAGE, type Population } from "./population.js";
 import { assertionTargets, issueTargets, markdownTables, replaceDocsBlock, type BenchResults, type OperationRow, type PairRow, type ScalingRow } from "./report.js";
+import { measureSqliteDrivers, onlySqliteDrivers } from "./sqlite-runtimes.js";
 import { storeKinds } from "./stores.js";
 import { measureRegistration, REGISTRATION_CONCURRENCY } from "./registration.js";
 import { measureWorkers, workersTable } from "./workers.js";
@@ -65,7 +73,7 @@ const { values } = parseArgs({
     only: { type: "string" },
   },
 });
-const ONLY = ["assertions", "workers", "hot-paths", "registration"];
+const ONLY = ["assertions", "workers", "hot-paths", "registration", "sqlite-drivers"];
 if (values.only !== undefined && !ONLY.includes(values.only)) {
   throw new Error(`unknown --only ${values.only}; known: ${ONLY.join(", ")}`);
 }
@@ -99,6 +107,10 @@ if (values.only === "assertions") {
 }
 if (values.only === "hot-paths") {
   await onlyHotPaths();
+  process.exit(0);
+}
+if (values.only === "sqlite-drivers") {
+  await onlySqliteDrivers({ quick, sizes, options, meta: () => ({ ...onlyRunMeta(options), quick, sizes }) }, log);
   process.exit(0);
 }
 
@@ -230,6 +242,7 @@ async function onlyAssertions(): Promise<void> {
 const results = { rows: [] as OperationRow[], scaling: [] as ScalingRow[], pairs: [] as PairRow[], rounds: { wall: {}, cpu: {} } as BenchResults["rounds"] };
 const { rows, scaling, pairs } = results;
 const stores: BenchResults["stores"] = [];
+const runtimes: NonNullable<BenchResults["meta"]["runtimes"]> = [];
 
 const dir = mkdtempSync(join(tmpdir(), "ocr-bench-"));
 const allKinds = storeKinds(dir, process.env.DATABASE_URL);
@@ -252,6 +265,15 @@ try {
       ...(measured.sqlNotInBaseline ? { sqlNotInBaseline: measured.sqlNotInBaseline } : {}),
     });
     mergeInto(results, measured);
+  }
+  if (values.stores === undefined) {
+    log("SQLite store on node:sqlite (Node 22) and bun:sqlite (Bun)");
+    const drivers = await measureSqliteDrivers(sizes, options, log);
+    for (const d of drivers) {
+      stores.push(d.store);
+      if (d.measurement) mergeInto(results, d.measurement);
+    }
+    runtimes.push(...drivers.flatMap((d) => (d.runtime ? [d.runtime] : [])));
   }
   log("private_key_jwt rows");
   for (const a of await measureAssertions({ rounds: options.rounds, roundMs: options.roundMs * 3 })) {
@@ -294,6 +316,7 @@ const report: BenchResults = {
     sizes,
     seconds: (performance.now() - started) / 1000,
     loadAverage: loadAtStart,
+    ...(runtimes.length > 0 ? { runtimes } : {}),
   },
   stores,
   baselineWork: BASELINE_WORK,

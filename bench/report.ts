@@ -71,6 +71,8 @@ export interface BenchResults {
     seconds: number;
     /** 1-minute load average when the run started: how busy the machine was. */
     loadAverage: number;
+    /** Rows measured in another runtime (node:sqlite, bun:sqlite): which one, and the command that ran there. */
+    runtimes?: { driver: string; runtime: string; command: string }[];
   };
   stores: {
     key: string;
@@ -80,6 +82,8 @@ export interface BenchResults {
     baseline: string;
     /** Kysely stores: SQL the adapter sent that its baseline does not (empty: the same SQL). */
     sqlNotInBaseline?: string[];
+    /** Why the store has no rows in this run (its runtime could not be installed or started). */
+    notRun?: string;
   }[];
   baselineWork: Record<string, string>;
   rows: OperationRow[];
@@ -147,12 +151,13 @@ export function markdownTables(results: BenchResults): string {
           : s.sqlNotInBaseline.length === 0
             ? " The baseline's SQL was checked against what the adapter sent in this run: the same."
             : ` **The adapter sent SQL the baseline does not:** ${s.sqlNotInBaseline.map((q) => `\`${q}\``).join("; ")}.`;
+      if (s.notRun !== undefined) return `- **${s.label}**: **not run**: ${s.notRun}.`;
       return `- **${s.label}**: durability ${s.durability}; ours: ${s.ours}; baseline: ${s.baseline}.${sql}`;
     }),
     "",
   );
   if (results.targets.length > 0) {
-    lines.push("**Targets** (issue 10, and issue 20 for private_key_jwt)", "");
+    lines.push("**Targets** (issue 10, issue 16 for the SQLite drivers, issue 20 for private_key_jwt)", "");
     lines.push(
       ...table(
         ["path", "measured (wall)", "measured (CPU)", "target", "met (wall / CPU)"],
@@ -253,6 +258,13 @@ function target(what: string, wanted: string, measured: [Spread, Spread] | undef
   return [{ what, target: wanted, measured: wall, measuredCpu: cpu, met: met(wall.median), metCpu: met(cpu.median) }];
 }
 
+/** The SQLite store's rows on each driver: store key, driver. */
+const SQLITE_DRIVER_STORES = [
+  ["sqlite-full", "better-sqlite3"],
+  ["node-sqlite", "node:sqlite"],
+  ["bun-sqlite", "bun:sqlite"],
+] as const;
+
 /**
  * The targets of issue 10, read off a run's rows (a target whose rows the
  * run did not measure, e.g. with `--stores`, is left out).
@@ -286,6 +298,15 @@ export function issueTargets(rows: readonly OperationRow[], scaling: readonly Sc
       "≥ 0.6",
       speeds(rows.find((r) => r.store === "kysely-sqlite-cached" && r.operation === "get" && r.size === largest)),
       (m) => m >= 0.6,
+    ),
+    // Issue 16: the SQLite store's get keeps at least half the rate of its own driver's prepared SELECT, on every driver.
+    ...SQLITE_DRIVER_STORES.flatMap(([store, driver]) =>
+      target(
+        `SQLite store on ${driver}, get vs raw prepared SELECT on ${driver} (speed, ${largest} clients)`,
+        "≥ 0.5",
+        speeds(rows.find((r) => r.store === store && r.operation === "get" && r.size === largest)),
+        (m) => m >= 0.5,
+      ),
     ),
     ...target(
       `memory store delete, cost at ${memoryDelete?.to} ÷ cost at ${memoryDelete?.from}`,

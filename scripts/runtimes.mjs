@@ -41,9 +41,9 @@ import { tmpdir } from "node:os";
 import { gzipSync } from "node:zlib";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { installOnce } from "./install-once.mjs";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
-const work = process.env.RUNTIMES_DIR ?? "/tmp/oauth-registry-runtimes";
 const out = join(root, ".tmp", "runtimes");
 const all = ["node22", "bun", "deno", "workerd", "entries", "bun-http", "deno-http", "node22-http", "worker"];
 const selected = process.argv.slice(2).length > 0 ? process.argv.slice(2) : all;
@@ -55,20 +55,6 @@ for (const name of selected) {
 process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= "false";
 
 const seconds = (since) => ((Date.now() - since) / 1000).toFixed(1);
-
-/** Installs npm packages into a prefix of their own once; returns its node_modules. */
-function installOnce(prefix, packages, probe) {
-  const modules = join(work, prefix, "node_modules");
-  if (!existsSync(join(modules, probe))) {
-    const started = Date.now();
-    mkdirSync(join(work, prefix), { recursive: true });
-    execFileSync("npm", ["install", "--prefix", join(work, prefix), "--no-audit", "--no-fund", "--no-save", ...packages], {
-      stdio: ["ignore", "ignore", "inherit"],
-    });
-    console.log(`installed ${packages.join(" ")} in ${seconds(started)}s`);
-  }
-  return modules;
-}
 
 /** Runs a binary and fails loudly if it does not start (an install script npm skipped, say). */
 function version(binary, args = ["--version"]) {
