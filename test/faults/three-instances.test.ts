@@ -203,6 +203,7 @@ for (const backend of backends) {
     let serves: ServeProcess[] = [];
     let sdks: Cloudflare[] = [];
     let tokenUrls: string[] = [];
+    let embedders: ChildProcess[] = [];
     let opened: OpenedStore;
     let library: OAuthClientRegistry;
 
@@ -212,14 +213,17 @@ for (const backend of backends) {
       const rest = await Promise.all([startServe(location), startServe(location)]);
       serves = [first, ...rest];
       sdks = serves.map((s) => new Cloudflare({ apiToken: TOKEN, baseURL: s.url, maxRetries: 0 }));
-      const embedders = await Promise.all([0, 1, 2].map(() => startEmbedder(["token", location], /listening on (\S+)/)));
-      tokenUrls = embedders.map((e) => e.match[1]!);
+      const started = await Promise.all([0, 1, 2].map(() => startEmbedder(["token", location], /listening on (\S+)/)));
+      embedders = started.map((e) => e.child);
+      tokenUrls = started.map((e) => e.match[1]!);
       opened = await openShared(location);
       library = createOAuthClientRegistry(opened.store, { resolveTxt: async () => [] });
     });
 
     afterAll(async () => {
-      for (const s of serves) if (s.child.exitCode === null && s.child.signalCode === null) s.child.kill("SIGTERM");
+      for (const child of [...serves.map((s) => s.child), ...embedders]) {
+        if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+      }
       if (!library) return;
       for (const id of accounts) {
         for (;;) {
@@ -469,7 +473,13 @@ for (const backend of backends) {
         }
       }
 
-      const load = Array.from({ length: WORKERS }, (_, w) => worker(w));
+      // A worker that fails stops the others, so that none keeps calling after the test.
+      const load = Array.from({ length: WORKERS }, (_, w) =>
+        worker(w).catch((error: unknown) => {
+          stop = true;
+          throw error;
+        }),
+      );
       await sleep(1500);
       const exited = once(serves[victim]!.child, "exit");
       killed = true;
