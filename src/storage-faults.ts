@@ -12,6 +12,17 @@ const NETWORK_CODES = new Set([
 ]);
 
 /**
+ * mysql2's codes (MySQL, MariaDB) of a connection lost mid-flight or timed
+ * out, a server out of connections or shutting down, and a deadlock or lock
+ * wait given up: the same cases as the SQLSTATEs below, which mysql2 puts in
+ * `sqlState` rather than `code`.
+ */
+const MYSQL_CODES = new Set([
+  "PROTOCOL_CONNECTION_LOST", "PROTOCOL_SEQUENCE_TIMEOUT", "ER_CON_COUNT_ERROR", "ER_TOO_MANY_USER_CONNECTIONS",
+  "ER_SERVER_SHUTDOWN", "ER_LOCK_DEADLOCK", "ER_LOCK_WAIT_TIMEOUT",
+]);
+
+/**
  * SQLSTATE classes of a database that is down or overloaded, not of a bad
  * statement: 08 connection exception, 53 insufficient resources, 57P01–57P03
  * shutdown / crash / cannot connect now, 40001/40P01 serialization / deadlock.
@@ -35,9 +46,10 @@ const LOST_CONNECTION = /connection terminated|connection ended|timeout exceeded
 export function isStorageUnavailable(error: unknown, depth = 0): boolean {
   if (depth > 4 || typeof error !== "object" || error === null) return false;
   if (error instanceof StorageUnavailableError) return true;
-  const { code, message, cause } = error as { code?: unknown; message?: unknown; cause?: unknown };
+  const { code, sqlState, message, cause } = error as { code?: unknown; sqlState?: unknown; message?: unknown; cause?: unknown };
+  if (typeof sqlState === "string" && isTransientSqlState(sqlState)) return true;
   if (typeof code === "string") {
-    if (NETWORK_CODES.has(code)) return true;
+    if (NETWORK_CODES.has(code) || MYSQL_CODES.has(code)) return true;
     if (/^[0-9A-Z]{5}$/.test(code) && isTransientSqlState(code)) return true;
     // Locked past the deadline, disk full, or an I/O error: the file is not usable right now.
     if (/^SQLITE_(BUSY|LOCKED|FULL|IOERR)/.test(code)) return true;

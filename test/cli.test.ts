@@ -169,7 +169,7 @@ describe.concurrent("oauth-client-registry serve", () => {
   it.each([
     [["serve", "--bogus"], /unknown option '--bogus'/i],
     [["serve", "--port", "70000"], /--port must be an integer/],
-    [["serve", "--database-url", "mysql://x"], /postgres/],
+    [["serve", "--database-url", "sqlserver://x"], /postgres:\/\/ \(postgresql:\/\/\) or mysql:\/\//],
     [["launch"], /unknown command "launch"/],
     [["serve", "--max-connections", "0"], /--max-connections must be an integer from 1/],
     [["serve", "--log-format", "xml"], /--log-format must be one of text, json/],
@@ -196,6 +196,14 @@ describe.concurrent("oauth-client-registry serve", () => {
     expect(cli.code).toBe(1);
     const stderr = cli.stderr.join("\n");
     expect(stderr).toMatch(/cannot connect to PostgreSQL at postgres:\/\/app:\*\*\*@127\.0\.0\.1:1\/clients/);
+    expect(stderr + cli.stdout.join("\n")).not.toContain("hunter2");
+  });
+
+  it("exits 1 without printing the password when MySQL / MariaDB is unreachable", async () => {
+    const cli = await runMain(["serve", "--port", "0", "--database-url", "mysql://app:hunter2@127.0.0.1:1/clients"]);
+    expect(cli.code).toBe(1);
+    const stderr = cli.stderr.join("\n");
+    expect(stderr).toMatch(/cannot connect to MySQL \/ MariaDB at mysql:\/\/app:\*\*\*@127\.0\.0\.1:1\/clients/);
     expect(stderr + cli.stdout.join("\n")).not.toContain("hunter2");
   });
 

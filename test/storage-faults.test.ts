@@ -40,6 +40,10 @@ const outages: [string, () => unknown][] = [
   ["pool connect timeout", () => new Error("timeout exceeded when trying to connect")],
   ["SQLite busy", () => Object.assign(new Error("database is locked"), { code: "SQLITE_BUSY" })],
   ["wrapped cause", () => new Error("query failed", { cause: Object.assign(new Error("reset"), { code: "ECONNRESET" }) })],
+  ["MySQL connection lost (mysql2)", () => Object.assign(new Error("Connection lost: The server closed the connection."), { code: "PROTOCOL_CONNECTION_LOST", fatal: true })],
+  ["MySQL shutting down (1053, 08S01)", () => Object.assign(new Error("Server shutdown in progress"), { code: "ER_SERVER_SHUTDOWN", errno: 1053, sqlState: "08S01" })],
+  ["MySQL deadlock (1213, 40001)", () => Object.assign(new Error("Deadlock found when trying to get lock"), { code: "ER_LOCK_DEADLOCK", errno: 1213, sqlState: "40001" })],
+  ["MySQL connection error by SQLSTATE only", () => Object.assign(new Error("gone"), { code: "ER_SOMETHING_NEW", sqlState: "08S01" })],
 ];
 
 describe("storage outages", () => {
@@ -64,6 +68,7 @@ describe("storage outages", () => {
   it.each([
     ["a syntax error (42601)", () => Object.assign(new Error("syntax error"), { code: "42601" })],
     ["a constraint violation (23505)", () => Object.assign(new Error("duplicate key"), { code: "23505" })],
+    ["a MySQL duplicate key (1062, 23000)", () => Object.assign(new Error("Duplicate entry"), { code: "ER_DUP_ENTRY", errno: 1062, sqlState: "23000" })],
     ["a plain bug", () => new TypeError("cannot read properties of undefined")],
   ] as [string, () => unknown][])("%s stays an InternalError, 500 with a generic message", async (_name, make) => {
     expect(isStorageUnavailable(make())).toBe(false);

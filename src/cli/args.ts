@@ -20,7 +20,8 @@ Options:
   --host HOST            interface to listen on (default 127.0.0.1)
   --port PORT            port to listen on, 0 for any free one (default 8787)
   --db FILE              SQLite database file (default ./oauth-clients.sqlite)
-  --database-url URL     PostgreSQL URL (postgres://…); overrides --db; default $DATABASE_URL
+  --database-url URL     PostgreSQL (postgres://…) or MySQL / MariaDB (mysql://…) URL;
+                         overrides --db; default $DATABASE_URL
   --scope-catalog FILE   JSON list of the API scopes clients may request
   --credentials FILE     JSON file of hashed API credentials (tokens, key + email pairs), each
                          limited to accounts and to read or read_write; reloaded on SIGHUP
@@ -74,7 +75,8 @@ Environment:
   OAUTH_REGISTRY_API_KEY, OAUTH_REGISTRY_API_EMAIL
                              an API key + email pair (X-Auth-Key / X-Auth-Email, the SDK's
                              apiKey / apiEmail) for every account, read/write; set both or neither
-  DATABASE_URL               PostgreSQL URL, used when neither --db nor --database-url is given
+  DATABASE_URL               PostgreSQL or MySQL / MariaDB URL, used when neither --db nor
+                             --database-url is given
   OAUTH_REGISTRY_PUBLIC_URL  public URL for --registration, used when --public-url is not given
 
 Other commands:
@@ -288,8 +290,8 @@ export function parseServeArgs(args: readonly string[], env: Readonly<Record<str
     throw new UsageError(`--port must be an integer from 0 to 65535, got "${portText}"`);
   }
   const databaseUrl = values["database-url"] ?? (values.db === undefined ? env.DATABASE_URL || null : null);
-  if (databaseUrl !== null && !/^postgres(ql)?:\/\//i.test(databaseUrl)) {
-    throw new UsageError("--database-url / DATABASE_URL must be a postgres:// or postgresql:// URL");
+  if (databaseUrl !== null && !/^(postgres(ql)?|mysql|mariadb):\/\//i.test(databaseUrl)) {
+    throw new UsageError("--database-url / DATABASE_URL must be a postgres:// (postgresql://) or mysql:// (mariadb://) URL");
   }
   if (values.db !== undefined && values.db.trim() === "") throw new UsageError("--db must not be empty");
   if (values.credentials !== undefined && values.credentials.trim() === "") throw new UsageError("--credentials must not be empty");

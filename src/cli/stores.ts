@@ -1,7 +1,7 @@
 /**
  * The storage `serve` runs on: embedded SQLite (no set-up) on the driver
- * the runtime has, or PostgreSQL through Kysely, migrated to the latest
- * schema before serving. Drivers are optional peers, loaded only when chosen.
+ * the runtime has, or PostgreSQL or MySQL / MariaDB through Kysely, migrated
+ * to the latest schema before serving. Drivers are optional peers, loaded only when chosen.
  */
 import { accessSync, constants as fsConstants, existsSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
@@ -17,8 +17,8 @@ export interface OpenedStore {
 }
 
 /**
- * Opens the store the options name: PostgreSQL when `databaseUrl` is set,
- * else the SQLite file `db`. Rejects with a {@link StartupError} saying what
+ * Opens the store the options name: PostgreSQL or MySQL / MariaDB when
+ * `databaseUrl` is set (by its scheme), else the SQLite file `db`. Rejects with a {@link StartupError} saying what
  * is wrong (missing driver, unwritable file, unreachable server, failed
  * migration); never prints a database password.
  *
@@ -29,7 +29,8 @@ export interface OpenedStore {
  * ```
  */
 export function openStore(options: Pick<ServeOptions, "db" | "databaseUrl">, log: (line: string) => void): Promise<OpenedStore> {
-  return options.databaseUrl !== null ? openPostgres(options.databaseUrl, log) : openSqlite(options.db);
+  if (options.databaseUrl === null) return openSqlite(options.db);
+  return /^(mysql|mariadb):\/\//i.test(options.databaseUrl) ? openMysql(options.databaseUrl) : openPostgres(options.databaseUrl, log);
 }
 
 /** Removes the password from a database URL before it is printed. */
@@ -113,4 +114,36 @@ async function openPostgres(url: string, log: (line: string) => void): Promise<O
   }
   const store = adapter.createKyselyStore(db);
   return { store, description: `PostgreSQL ${shown}`, close: () => db.destroy() };
+}
+
+/** Connects (5 s timeout), proves the connection with a query, then migrates. */
+async function openMysql(url: string): Promise<OpenedStore> {
+  const shown = redactUrl(url);
+  let kysely: typeof import("kysely");
+  let mysql: typeof import("mysql2");
+  let adapter: typeof import("../../adapters/kysely.js");
+  try {
+    [kysely, mysql, adapter] = await Promise.all([import("kysely"), import("mysql2"), import("../../adapters/kysely.js")]);
+  } catch (error) {
+    if (isMissingModule(error)) throw new StartupError("MySQL / MariaDB storage needs kysely and mysql2: npm install kysely mysql2");
+    throw error;
+  }
+  const createPool = (mysql as { default?: typeof mysql }).default?.createPool ?? mysql.createPool;
+  // mysql2 takes mysql:// only; mariadb:// names the same protocol.
+  const pool = createPool({ uri: url.replace(/^mariadb:/i, "mysql:"), connectionLimit: 10, connectTimeout: 5000 });
+  const db = new kysely.Kysely<unknown>({ dialect: new kysely.MysqlDialect({ pool }) });
+  try {
+    await kysely.sql`select 1`.execute(db);
+  } catch (error) {
+    await db.destroy().catch(() => undefined);
+    throw new StartupError(`cannot connect to MySQL / MariaDB at ${shown}: ${messageOf(error)}`);
+  }
+  try {
+    await adapter.migrateToLatest(db);
+  } catch (error) {
+    await db.destroy().catch(() => undefined);
+    throw new StartupError(`cannot migrate the MySQL / MariaDB database at ${shown}: ${messageOf(error)}`);
+  }
+  const store = adapter.createKyselyStore(db);
+  return { store, description: `MySQL / MariaDB ${shown}`, close: () => db.destroy() };
 }
