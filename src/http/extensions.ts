@@ -59,7 +59,16 @@ export type PurgeBatch = z.infer<typeof purgeResultSchema>;
 /** What a purge preview lists: the client objects that a purge with the same parameters would delete. */
 export const purgePreviewSchema = z.array(oauthClientSchema);
 
-/** The registry options of a rotation body, or a `ValidationError` with one issue per problem. */
+/**
+ * The registry options of a rotation body (undefined: no body), or a
+ * `ValidationError` with one issue per problem.
+ *
+ * @example
+ * ```ts
+ * rotateSecretOptions({ grace_period_seconds: 3600 }); // { gracePeriodMs: 3_600_000 }
+ * rotateSecretOptions(undefined); // {}
+ * ```
+ */
 export function rotateSecretOptions(body: unknown): Pick<RotateSecretOptions, "gracePeriodMs"> {
   if (body === undefined) return {};
   const input = objectBody(body);
@@ -72,7 +81,14 @@ export function rotateSecretOptions(body: unknown): Pick<RotateSecretOptions, "g
   return grace === undefined ? {} : { gracePeriodMs: (grace as number) * 1000 };
 }
 
-/** The registry options of a purge body, or a `ValidationError` with one issue per problem. */
+/**
+ * The registry options of a purge body, or a `ValidationError` with one issue per problem.
+ *
+ * @example
+ * ```ts
+ * purgeBodyOptions({ idle_for_seconds: 86_400, limit: 50 }); // { idleForMs: 86_400_000, limit: 50 }
+ * ```
+ */
 export function purgeBodyOptions(body: unknown): PurgeOptions {
   const input = objectBody(body);
   const issues = unknownFields(input, ["idle_for_seconds", "sources", "limit", "cursor"]);
@@ -101,6 +117,12 @@ const PREVIEW_PARAMETERS = new Set(["idle_for_seconds", "source", "per_page", "c
  * `source` comma-separated, `per_page`, `cursor`), or the messages of its
  * problems. Unknown parameters are refused: a misspelt one would otherwise
  * preview something other than what the operator meant to purge.
+ *
+ * @example
+ * ```ts
+ * purgePreviewOptions(new URLSearchParams("idle_for_seconds=60&per_page=10"));
+ * // { options: { idleForMs: 60_000, limit: 10, cursor: null } }
+ * ```
  */
 export function purgePreviewOptions(query: URLSearchParams): { options: PurgeOptions & { limit: number } } | { problems: string[] } {
   const problems: string[] = [];

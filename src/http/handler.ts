@@ -7,6 +7,7 @@ import { OAuthClientError, ValidationError } from "../errors.js";
 import type { OAuthClient } from "../fields.js";
 import type { ClientSource } from "../fields.js";
 import type { ListOptions, OAuthClientRegistry, WriteOptions } from "../registry.js";
+import type { PurgeResult } from "../registry-api.js";
 
 import { clientVersion } from "../versions.js";
 import { pageSizeProblem } from "../ids.js";
@@ -271,7 +272,7 @@ export function createFetchHandler(registry: OAuthClientRegistry, options: Fetch
     const parsed = purgePreviewOptions(query);
     if ("problems" in parsed) return failureAnswer("invalid_parameter", parsed.problems.map((message) => ({ message })));
     const { options } = parsed;
-    let batch;
+    let batch: PurgeResult;
     try {
       batch = await registry.purgeClients(accountId, { ...options, dryRun: true });
     } catch (error) {
