@@ -730,7 +730,7 @@ async function runPurge(idleSeconds: number, listed: number, more: boolean): Pro
 function purgePreview(idleSeconds: number, found: { clients: Client[]; more: boolean }): Node {
   const idle = found.clients;
   if (idle.length === 0) return h("p", {}, "No self-registered client is idle that long.");
-  const run = h("button", { type: "button", class: "danger" }, `Delete these ${idle.length} clients`);
+  const run = h("button", { type: "button", class: "danger" }, idle.length === 1 ? "Delete this client" : `Delete these ${idle.length} clients`);
   run.addEventListener("click", () => {
     run.disabled = true;
     runPurge(idleSeconds, idle.length, found.more).then(
@@ -748,7 +748,9 @@ function purgePreview(idleSeconds: number, found: { clients: Client[]; more: boo
   return h(
     "div",
     {},
-    h("p", {}, found.more ? `The first ${idle.length} idle clients are listed; these will be deleted (purge again for the rest):` : `${idle.length} clients will be deleted:`),
+    h("p", {}, found.more
+        ? `The first ${idle.length} idle clients are listed; these will be deleted (purge again for the rest):`
+        : `${idle.length} ${idle.length === 1 ? "client" : "clients"} will be deleted:`),
     h("ul", { class: "values" }, idle.map((client) => h("li", {}, client.client_name, " (", h("code", {}, client.client_id), `, ${client.source ?? ""}, last used ${when(client.last_used_at)})`))),
     run,
   );
