@@ -37,10 +37,14 @@ describe("POST …/rotate_secret { grace_period_seconds } (extension)", () => {
     expect((await registry.authenticate(client.client_id, client.client_secret))?.matched).toBe("rotated");
   });
 
-  it("an empty object is the same as no body", async () => {
-    const { rotate, read } = await harness();
-    expect((await rotate({ json: {} })).status).toBe(200);
-    expect(await read()).not.toHaveProperty("rotated_secret_expires_at");
+  it("an empty object, null, and an empty body with a JSON content type are the same as no body", async () => {
+    for (const init of [{ json: {} }, { json: null }, { body: "", headers: { "content-type": "application/json" } }]) {
+      const { rotate, read } = await harness();
+      expect((await rotate(init)).status, JSON.stringify(init)).toBe(200);
+      const after = await read();
+      expect(after.has_rotated_secret).toBe(true);
+      expect(after).not.toHaveProperty("rotated_secret_expires_at");
+    }
   });
 
   it("ends the previous secret after the grace period, shown as rotated_secret_expires_at", async () => {

@@ -60,7 +60,7 @@ export type PurgeBatch = z.infer<typeof purgeResultSchema>;
 export const purgePreviewSchema = z.array(oauthClientSchema);
 
 /**
- * The registry options of a rotation body (undefined: no body), or a
+ * The registry options of a rotation body (undefined: no body; `null` is none too), or a
  * `ValidationError` with one issue per problem.
  *
  * @example
@@ -70,7 +70,8 @@ export const purgePreviewSchema = z.array(oauthClientSchema);
  * ```
  */
 export function rotateSecretOptions(body: unknown): Pick<RotateSecretOptions, "gracePeriodMs"> {
-  if (body === undefined) return {};
+  // No body and `null` were accepted before the extension existed (as on every bodiless route): still no options.
+  if (body === undefined || body === null) return {};
   const input = objectBody(body);
   const issues = unknownFields(input, ["grace_period_seconds"]);
   const grace = input.grace_period_seconds;
