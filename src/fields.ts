@@ -172,10 +172,7 @@ const lastUse = (description: string) =>
     tracked: false,
   }) as const;
 
-/**
- * A stored string that never leaves the registry: the registration access
- * token hash (RFC 7592), the end of a per-call rotation grace period.
- */
+/** A stored string that never leaves the registry: the registration access token hash (RFC 7592). */
 const HIDDEN = {
   read: z.string(),
   create: "read-only",
@@ -377,7 +374,18 @@ export const CLIENT_FIELDS = {
   secret_last_used_at: lastUse("RFC 3339 UTC; last time the current secret matched."),
   rotated_secret_last_used_at: lastUse("RFC 3339 UTC; last time the rotated secret matched."),
   registration_access_token_hash: HIDDEN,
-  rotated_secret_expires_at: HIDDEN,
+  // Stored: the end of a per-call grace period. Shown: when the rotated secret stops authenticating,
+  // whichever ends it (that grace period or rotatedSecretTtlMs); the registry fills it in on every read.
+  rotated_secret_expires_at: {
+    read: z
+      .string()
+      .describe("RFC 3339 UTC; when the rotated secret stops authenticating. Absent when there is none, or it lasts until deleted."),
+    create: "read-only",
+    update: "read-only",
+    nullable: true,
+    initial: () => null,
+    tracked: false,
+  },
 } as const satisfies Record<string, FieldSpec>;
 
 type Fields = typeof CLIENT_FIELDS;

@@ -140,11 +140,20 @@ export function createLifecycle(context: RegistryContext, options: { lastUsedWri
     // Both self-made sources: a metadata-document client purged while idle is stored again from its document on next use.
     const sources = sourceSet(purgeOptions?.sources ?? DEFAULT_PURGE_SOURCES, "/sources", issues);
     const after = cursorPosition(purgeOptions?.cursor, issues);
+    const dryRun = purgeOptions?.dryRun;
+    if (dryRun !== undefined && typeof dryRun !== "boolean") issues.push({ path: "/dryRun", message: "dryRun must be a boolean" });
     if (issues.length > 0) throw new ValidationError(issues);
     const cutoff = context.now().getTime() - idleForMs;
     const deleted: string[] = [];
+    const clients: OAuthClient[] = [];
     const next = await scan(accountId, after, async (record) => {
       if (!sources!.has(record.source) || Date.parse(record.last_used_at ?? record.created_at) >= cutoff) return true;
+      if (dryRun === true) {
+        // The same selection as a real batch, so a preview lists exactly what a purge with these options would delete.
+        deleted.push(record.client_id);
+        clients.push(context.toWire(record));
+        return deleted.length < limit;
+      }
       // Conditional on the version read: a client used (or changed) since is kept.
       if (await storeCall(() => store.delete(accountId, record.client_id, record.version))) {
         deleted.push(record.client_id);
@@ -152,7 +161,7 @@ export function createLifecycle(context: RegistryContext, options: { lastUsedWri
       }
       return deleted.length < limit;
     });
-    return { deleted, next_cursor: next };
+    return dryRun === true ? { deleted, next_cursor: next, clients } : { deleted, next_cursor: next };
   }
 
   return { recordUse, list, purge };

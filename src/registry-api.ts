@@ -166,12 +166,20 @@ export interface PurgeOptions {
   limit?: number;
   /** `next_cursor` of the previous call. */
   cursor?: string | null;
+  /**
+   * Delete nothing: `deleted` lists the clients that would go (at most
+   * `limit`) and `clients` their client objects, for a preview.
+   */
+  dryRun?: boolean;
 }
 
 /** One purge batch; call again with `next_cursor` until it is null. */
 export interface PurgeResult {
+  /** Ids of the clients deleted (with `dryRun`: that would be deleted). */
   deleted: string[];
   next_cursor: string | null;
+  /** With `dryRun` only: the client objects of `deleted`, in the same order. */
+  clients?: OAuthClient[];
 }
 
 /** Options of {@link OAuthClientRegistry.list}. */

@@ -146,8 +146,19 @@ export function createOAuthClientRegistry(
     return { ...record, rotated_secret_hash: null, rotated_at: null, rotated_secret_expires_at: null, rotated_secret_last_used_at: null };
   }
 
+  /** When an active rotated secret stops authenticating: its own grace period, else `rotatedSecretTtlMs`, else never (null). */
+  function rotatedSecretEnd(record: StoredClient): string | null {
+    if (record.rotated_secret_expires_at !== null) return record.rotated_secret_expires_at;
+    if (ttl === undefined || record.rotated_at === null) return null;
+    return new Date(Date.parse(record.rotated_at) + ttl).toISOString();
+  }
+
   function toWire(record: StoredClient): OAuthClient {
-    return tagVersion(clientObject(record, { has_rotated_secret: rotatedSecretActive(record) }), record.version);
+    const active = rotatedSecretActive(record);
+    // The stored end covers only per-call grace periods and outlives the secret it ends: show the effective one.
+    const end = active ? rotatedSecretEnd(record) : null;
+    const shown = end === record.rotated_secret_expires_at ? record : { ...record, rotated_secret_expires_at: end };
+    return tagVersion(clientObject(shown, { has_rotated_secret: active }), record.version);
   }
 
   function assertAccountId(accountId: unknown): asserts accountId is string {

@@ -104,6 +104,7 @@ describe("parseClientFields: the create/update body (docs/api.md, the client obj
           "has_rotated_secret",
           "last_used_at",
           "promoted_at",
+          "rotated_secret_expires_at",
           "rotated_secret_last_used_at",
           "secret_last_used_at",
           "source",

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import Cloudflare from "cloudflare";
 import { afterAll, describe, expect, it } from "vitest";
 import { parseServeArgs } from "../src/cli/args.js";
-import { loadCredentialsFile } from "../src/cli/credentials.js";
+import { loadCredentialsFile, serveCredentials } from "../src/cli/credentials.js";
 import { StartupError } from "../src/cli/errors.js";
 import { main } from "../src/cli/main.js";
 import { serve, type CliOutput } from "../src/cli/serve.js";
@@ -164,6 +164,20 @@ describe("serve with a credentials file and the environment's key + email", () =
     const code = await main(["serve", "--port", "0", "--db", join(work, "refused.sqlite"), ...args.map((a) => files[a] ?? a)], env, output);
     expect(code).toBe(1);
     expect(output.stderr.join("\n")).toMatch(message);
+  });
+});
+
+describe("the accounts the credentials name (swept for pending client_uri checks at start)", () => {
+  it("lists each named account once, in file order, none for \"*\", and follows a reload", async () => {
+    const entry = (token: string, accounts: "*" | string[]) => ({ token_hash: hashCredentialSecret(token), accounts, access: "read" });
+    const file = writeCredentials({ credentials: [entry(ADMIN, ["acct-b", "acct-a"]), entry(READER, ["acct-a", "acct-c"])] });
+    const credentials = await serveCredentials(file, { OAUTH_REGISTRY_API_TOKEN: "env-token-0123456789abcdef0123456789ab" }, () => {});
+    expect(credentials.accounts()).toEqual(["acct-b", "acct-a", "acct-c"]);
+    writeCredentials({ credentials: [entry(ADMIN, "*"), entry(READER, ["acct-d"])] }, file);
+    await credentials.reload!();
+    expect(credentials.accounts()).toEqual(["acct-d"]);
+    const none = await serveCredentials(null, { OAUTH_REGISTRY_API_TOKEN: "env-token-0123456789abcdef0123456789ab" }, () => {});
+    expect(none.accounts()).toEqual([]);
   });
 });
 

@@ -21,6 +21,8 @@ import * as registration from "../src/registration/index.js";
 import { createServeMetrics } from "../src/cli/metrics.js";
 import { STORE_CONFORMANCE_CASES } from "../src/testing/conformance.js";
 import { ACCOUNT, apiRequest, createHarness, validCreateBody } from "./helpers/http.js";
+import { MAX_GRACE_PERIOD_SECONDS, MAX_IDLE_SECONDS } from "../src/http/extensions.js";
+import { ROUTES } from "../src/http/routes.js";
 
 const read = (path: string) => readFileSync(new URL(`../${path}`, import.meta.url), "utf8");
 const PAGES = ["README.md", ...readdirSync(new URL("../docs/", import.meta.url)).filter((f) => f.endsWith(".md")).map((f) => `docs/${f}`)];
@@ -178,6 +180,22 @@ describe("numbers and examples the docs state", () => {
       expect(stated.length, `${page} states the size`).toBeGreaterThan(0);
       for (const match of stated) expect(Math.abs(Number(match[1] ?? match[2]) * 1000 - bytes) / bytes).toBeLessThan(0.25);
     }
+  });
+
+  it("http.md: a routes-table row per operation of the route table, with its permission; the extensions' ranges", () => {
+    const http = read("docs/http.md");
+    for (const route of ROUTES) {
+      for (const operation of route.operations) {
+        if (operation.permission === null) continue;
+        const path = `/${route.template.join("/")}`;
+        const line = http.split("\n").find((l) => l.startsWith(`| ${operation.method} | \`${path}\` |`));
+        expect(line, `http.md: a row for ${operation.method} ${path}`).toBeDefined();
+        expect(line).toContain(`\`${operation.permission}\``);
+      }
+    }
+    const spaced = (n: number) => n.toLocaleString("en-US").replace(/,/g, " ");
+    expect(http).toContain(`from 1 to ${spaced(MAX_GRACE_PERIOD_SECONDS)}`);
+    expect(http).toContain(`from 0 to ${spaced(MAX_IDLE_SECONDS)}`);
   });
 
   it("http.md's validation envelope is what the handler answers, in the same order", async () => {

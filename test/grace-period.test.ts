@@ -50,6 +50,17 @@ describe("rotatedSecretTtlMs: the rotated secret expires on its own", () => {
     expect((await registry.findClient(id))!.has_rotated_secret).toBe(false);
   });
 
+  it("shows rotated_secret_expires_at (rotated_at + TTL) while the rotated secret lasts, and leaves it out after", async () => {
+    const { registry, clock } = registryFixture({ rotatedSecretTtlMs: TTL });
+    const { id } = await confidentialClient(registry);
+    expect(await registry.get("acct", id)).not.toHaveProperty("rotated_secret_expires_at");
+    const rotatedAt = clock.now().getTime();
+    await registry.rotateSecret("acct", id);
+    expect((await registry.get("acct", id)).rotated_secret_expires_at).toBe(new Date(rotatedAt + TTL).toISOString());
+    clock.advance(TTL);
+    expect(await registry.get("acct", id)).not.toHaveProperty("rotated_secret_expires_at");
+  });
+
   it("refuses a second rotation inside the window but allows one after expiry", async () => {
     const { registry, clock } = registryFixture({ rotatedSecretTtlMs: TTL });
     const { id, secret: first } = await confidentialClient(registry);
@@ -125,7 +136,21 @@ describe("without rotatedSecretTtlMs the rotated secret lives until deleteRotate
     expect(await matched(registry, id, oldSecret)).toBe("rotated");
     expect(await matched(registry, id, newSecret)).toBe("current");
     expect((await registry.get("acct", id)).has_rotated_secret).toBe(true);
+    // No end to show: the rotated secret lasts until deleted.
+    expect(await registry.get("acct", id)).not.toHaveProperty("rotated_secret_expires_at");
     await expect(registry.rotateSecret("acct", id)).rejects.toMatchObject({ code: "rotated_secret_exists" });
+  });
+
+  it("a per-call gracePeriodMs is shown as rotated_secret_expires_at, in get and list, until it passes", async () => {
+    const { registry, clock } = registryFixture({ rotatedSecretTtlMs: TTL });
+    const { id } = await confidentialClient(registry);
+    const end = new Date(clock.now().getTime() + 2 * HOUR).toISOString();
+    await registry.rotateSecret("acct", id, { gracePeriodMs: 2 * HOUR });
+    expect((await registry.get("acct", id)).rotated_secret_expires_at).toBe(end);
+    expect((await registry.list("acct")).clients[0]!.rotated_secret_expires_at).toBe(end);
+    clock.advance(2 * HOUR);
+    expect(await registry.get("acct", id)).not.toHaveProperty("rotated_secret_expires_at");
+    expect((await registry.get("acct", id)).has_rotated_secret).toBe(false);
   });
 
   it("stops the rotated secret at deleteRotatedSecret and then allows a new rotation", async () => {

@@ -74,7 +74,7 @@ describe("HTTP handler under arbitrary input", () => {
     }
 
     const segment = fc.oneof(
-      fc.constantFrom("accounts", "oauth_clients", "rotate_secret", "oauth", "scopes", "openapi.json", "", "..", ".", "%2F", "%ZZ", "%E0%A4%A", "client", "v4"),
+      fc.constantFrom("accounts", "oauth_clients", "rotate_secret", "oauth_clients_purge", "oauth", "scopes", "openapi.json", "", "..", ".", "%2F", "%ZZ", "%E0%A4%A", "client", "v4"),
       fc.constantFrom(ACCOUNT, OTHER_ACCOUNT, ...ids),
       fc.string({ maxLength: 40 }).map((s) => encodeURIComponent(s)),
       fc.string({ minLength: 300, maxLength: 600 }).map((s) => encodeURIComponent(s)),
@@ -87,7 +87,9 @@ describe("HTTP handler under arbitrary input", () => {
         fc.boolean(),
       )
       .map(([account, id, tail, collection]) =>
-        collection ? `/client/v4/accounts/${account}/oauth_clients${tail === "/" ? "/" : ""}` : `/client/v4/accounts/${account}/oauth_clients/${id}${tail}`,
+        collection
+          ? `/client/v4/accounts/${account}/${tail === "/rotate_secret" ? "oauth_clients_purge" : "oauth_clients"}${tail === "/" ? "/" : ""}`
+          : `/client/v4/accounts/${account}/oauth_clients/${id}${tail}`,
       );
     // Weighted towards real routes and valid credentials, so most runs get
     // past routing and authorization into body handling and the registry.
@@ -98,7 +100,7 @@ describe("HTTP handler under arbitrary input", () => {
     );
     const query = fc.oneof(
       fc.constant(""),
-      fc.constantFrom("?per_page=1", "?per_page=0", "?per_page=1e3", "?per_page=-5", "?cursor=", "?cursor=abc", "?cursor=W10", "?per_page=2&cursor=WyIiLCIiXQ"),
+      fc.constantFrom("?per_page=1", "?per_page=0", "?per_page=1e3", "?per_page=-5", "?cursor=", "?cursor=abc", "?cursor=W10", "?per_page=2&cursor=WyIiLCIiXQ", "?idle_for_seconds=0", "?idle_for_seconds=60&source=dcr"),
       fc.string({ maxLength: 30 }).map((s) => `?${encodeURIComponent(s)}=${encodeURIComponent(s)}`),
     );
     const method = fc.oneof(
@@ -134,6 +136,8 @@ describe("HTTP handler under arbitrary input", () => {
       "client_name", "grant_types", "response_types", "redirect_uris", "scopes", "optional_scopes",
       "token_endpoint_auth_method", "allowed_cors_origins", "post_logout_redirect_uris", "client_uri", "logo_uri",
       "policy_uri", "tos_uri", "visibility", "client_id", "client_secret", "__proto__", "constructor", "has_rotated_secret",
+      // The extensions' bodies: rotation's grace period, the purge's parameters.
+      "grace_period_seconds", "idle_for_seconds", "sources", "limit", "cursor",
     );
     const mutatedClient = fc
       .tuple(fc.boolean(), fc.dictionary(fieldName, fieldValue, { maxKeys: 5 }))

@@ -110,4 +110,23 @@ describe("the official cloudflare SDK against the local server", () => {
     expect(forbidden).toBeInstanceOf(Cloudflare.PermissionDeniedError);
     expect(await harness.registry.findClient(created.client_id)).not.toBeNull();
   });
+
+  it("rotateSecret sends no body, so the grace-period extension stays out of its way: the old secret lasts until deleted", async () => {
+    const sent: { method: string; url: string; body: unknown }[] = [];
+    const recording: typeof fetch = async (input, init) => {
+      sent.push({ method: init?.method ?? "GET", url: String(input), body: init?.body ?? null });
+      return fetch(input, init);
+    };
+    const cf = new Cloudflare({ apiToken: ADMIN_TOKEN, baseURL, maxRetries: 0, fetch: recording });
+    const created = await cf.iam.oauthClients.create({ account_id: ACCOUNT, ...validCreateBody() } as never);
+    const rotated = await cf.iam.oauthClients.rotateSecret(created.client_id, { account_id: ACCOUNT });
+    expect(rotated.client_secret).toBeTruthy();
+    const rotation = sent.find((r) => r.method === "POST" && r.url.endsWith("/rotate_secret"))!;
+    expect(rotation.body ?? null).toBeNull();
+    const read = (await cf.iam.oauthClients.get(created.client_id, { account_id: ACCOUNT })) as { has_rotated_secret?: boolean };
+    expect(read.has_rotated_secret).toBe(true);
+    // No grace period and no TTL on this registry: the old secret lasts until deleted, no end is shown.
+    expect(read).not.toHaveProperty("rotated_secret_expires_at");
+    await cf.iam.oauthClients.deleteRotatedSecret(created.client_id, { account_id: ACCOUNT });
+  });
 });

@@ -259,11 +259,38 @@ describe("purgeClients", () => {
     expect(third).toEqual({ deleted: registered.slice(4), next_cursor: null });
   });
 
+  it("dryRun lists the batch a purge would delete, with client objects, and deletes nothing", async () => {
+    const { registry, clock, events } = registryFixture({ counterIds: true });
+    await registry.create("acct", createBody());
+    const registered: string[] = [];
+    for (let i = 0; i < 3; i++) registered.push((await registry.registerClient("acct", createBody())).client.client_id);
+    clock.advance(DAY);
+    // Never used but created just now: not idle for an hour yet, so neither listed nor deleted.
+    const fresh = await registry.registerClient("acct", createBody());
+    const eventsBefore = events.length;
+    const first = await registry.purgeClients("acct", { idleForMs: HOUR, limit: 2, dryRun: true });
+    expect(first.deleted).toEqual(registered.slice(0, 2));
+    expect(first.clients!.map((c) => c.client_id)).toEqual(first.deleted);
+    expect(first.clients![0]).toStrictEqual(await registry.get("acct", registered[0]!));
+    const second = await registry.purgeClients("acct", { idleForMs: HOUR, limit: 2, dryRun: true, cursor: first.next_cursor });
+    expect(second.deleted).toEqual(registered.slice(2));
+    expect(events.length).toBe(eventsBefore);
+    expect((await registry.list("acct")).clients).toHaveLength(5);
+    // The real purge deletes exactly what the preview listed.
+    expect((await registry.purgeClients("acct", { idleForMs: HOUR })).deleted).toEqual(registered);
+    expect(await registry.findClient(fresh.client.client_id)).not.toBeNull();
+  });
+
   it("refuses bad options and deletes nothing", async () => {
     const { registry, clock } = registryFixture();
     const registered = await registry.registerClient("acct", createBody());
     clock.advance(DAY);
-    for (const options of [{ idleForMs: -1 }, { idleForMs: HOUR, limit: 101 }, { idleForMs: HOUR, sources: ["x" as never] }]) {
+    for (const options of [
+      { idleForMs: -1 },
+      { idleForMs: HOUR, limit: 101 },
+      { idleForMs: HOUR, sources: ["x" as never] },
+      { idleForMs: HOUR, dryRun: "no" as never },
+    ]) {
       await expect(registry.purgeClients("acct", options)).rejects.toBeInstanceOf(ValidationError);
     }
     expect(await registry.findClient(registered.client.client_id)).not.toBeNull();

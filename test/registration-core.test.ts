@@ -287,7 +287,8 @@ describe("clientObject", () => {
     expect(generated).toStrictEqual(looped);
     expect(Object.keys(generated)).toEqual(Object.keys(looped));
     expect(generated).not.toHaveProperty("registration_access_token_hash");
-    expect(generated).not.toHaveProperty("rotated_secret_expires_at");
+    // Copied as stored; the registry fills in the effective end before building the object.
+    expect(generated).toHaveProperty("rotated_secret_expires_at", "2026-01-03T00:00:00.000Z");
     const { makeStoredClient } = await import("../src/testing/records.js");
     const minimal = clientObject(makeStoredClient(), { has_rotated_secret: false });
     for (const unset of ["client_uri", "jwks", "jwks_uri", "last_used_at", "promoted_at"]) expect(minimal).not.toHaveProperty(unset);

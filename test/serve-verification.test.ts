@@ -5,11 +5,12 @@
  * that never answers. `serve` runs in this process with a fake TXT
  * resolver and fake timers passed as options (no flag, no environment).
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { parseServeArgs, type ServeVerificationOptions } from "../src/cli/args.js";
+import { hashCredentialSecret } from "../src/http/authorizers.js";
 import { serve, type RunningServer } from "../src/cli/serve.js";
 import type { OAuthClient, ResolveTxt } from "../src/index.js";
 import { fakeTimers, type FakeTimers } from "./helpers/fake-timers.js";
@@ -38,7 +39,7 @@ interface Started {
 }
 
 /** Starts serve on `db` (a new file by default) with a fake resolver and timers on a fake clock started now. */
-async function start(options: { db?: string; resolve?: ResolveTxt; verification?: ServeVerificationOptions } = {}): Promise<Started> {
+async function start(options: { db?: string; resolve?: ResolveTxt; verification?: ServeVerificationOptions; credentials?: string } = {}): Promise<Started> {
   const txt = new Map<string, string[][]>();
   const lookups: string[] = [];
   const stderr: string[] = [];
@@ -53,7 +54,10 @@ async function start(options: { db?: string; resolve?: ResolveTxt; verification?
     return records;
   };
   const serveOptions = {
-    ...parseServeArgs(["--port", "0", "--db", options.db ?? join(work, `verify-${databases++}.sqlite`)], {}),
+    ...parseServeArgs(
+      ["--port", "0", "--db", options.db ?? join(work, `verify-${databases++}.sqlite`), ...(options.credentials ? ["--credentials", options.credentials] : [])],
+      {},
+    ),
     verification: { resolveTxt, now: clock.now, timers: fake.timers, ...options.verification },
   };
   const running = await serve(serveOptions, { OAUTH_REGISTRY_API_TOKEN: TOKEN }, { out: () => {}, err: (l) => stderr.push(l) });
@@ -162,6 +166,31 @@ describe("client_uri verification in serve", () => {
       expect((await second.call("GET", `/accounts/${ACCOUNT}/oauth_clients`)).status).toBe(200);
       for (let turn = 0; turn < 20; turn++) await new Promise((resolve) => setImmediate(resolve));
       await second.advanceAfterUpdate(created, 30_000);
+      expect((await untilStatus(second, created.client_id, "verified")).client_uri_verification?.status).toBe("verified");
+    } finally {
+      await second.running.close();
+    }
+  });
+
+  it("after a restart, pending checks of an account the credentials file names resume at start, before any call", async () => {
+    const db = join(work, `verify-named-${databases++}.sqlite`);
+    const credentials = join(work, `credentials-${databases}.json`);
+    writeFileSync(
+      credentials,
+      JSON.stringify({ credentials: [{ name: "reader", token_hash: hashCredentialSecret("file-token-0123456789abcdef0123456789"), accounts: [ACCOUNT, "other"], access: "read" }] }),
+    );
+    const first = await start({ db });
+    const created = await createClient(first);
+    await first.running.close();
+
+    const second = await start({ db, credentials });
+    try {
+      second.txt.set(HOST, [[created.client_uri_verification!.text]]);
+      for (let turn = 0; turn < 20; turn++) await new Promise((resolve) => setImmediate(resolve));
+      await second.advanceAfterUpdate(created, 30_000);
+      // Looked up with no call on the account: the file named it, so the start-up sweep found the check.
+      for (let turn = 0; turn < 50 && second.lookups.length === 0; turn++) await new Promise((resolve) => setImmediate(resolve));
+      expect(second.lookups).toContain(HOST);
       expect((await untilStatus(second, created.client_id, "verified")).client_uri_verification?.status).toBe("verified");
     } finally {
       await second.running.close();

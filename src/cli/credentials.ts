@@ -170,6 +170,19 @@ export interface ServeCredentials {
   description: string;
   /** Re-reads the credentials file and swaps it in; rejects (keeping the old set) when it is invalid. Null without a file. */
   reload: (() => Promise<number>) | null;
+  /**
+   * The account ids the credentials in force name (a credential for `"*"`
+   * names none), in file order without repeats: the accounts `serve` knows
+   * of before any call, e.g. to resume their background work at start.
+   */
+  accounts(): string[];
+}
+
+/** The account ids `credentials` name, first mention first; `"*"` grants name none. */
+function namedAccounts(credentials: readonly ApiCredential[]): string[] {
+  const named = new Set<string>();
+  for (const credential of credentials) if (credential.accounts !== "*") for (const account of credential.accounts) named.add(account);
+  return [...named];
 }
 
 /**
@@ -207,9 +220,11 @@ export async function serveCredentials(
   const authorizer: CredentialsAuthorizer = createCredentialsAuthorizer([...fromEnv.credentials, ...initial]);
   const sources = [...fromEnv.names, ...(file === null ? [] : [`${initial.length} from ${file}`])];
   let reloading: Promise<unknown> = Promise.resolve();
+  let inForce = [...fromEnv.credentials, ...initial];
   return {
     authorize: authorizer.authorize,
     description: sources.join(", "),
+    accounts: () => namedAccounts(inForce),
     reload:
       file === null
         ? null
@@ -217,7 +232,8 @@ export async function serveCredentials(
             // One reload at a time, in signal order, so the last file read is the one in force.
             const next = reloading.then(async () => {
               const fromFile = await load(file);
-              authorizer.replace([...fromEnv.credentials, ...fromFile]);
+              inForce = [...fromEnv.credentials, ...fromFile];
+              authorizer.replace(inForce);
               return fromFile.length;
             });
             reloading = next.catch(() => undefined);

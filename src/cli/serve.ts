@@ -195,7 +195,9 @@ export async function serve(
   const registrationAccount = options.registrationAccount ?? DEFAULT_REGISTRATION_ACCOUNT;
   const verifier = createVerificationScheduler(registry, {
     ...scheduling,
-    accounts: options.registration === true ? [registrationAccount] : [],
+    // Pending checks resume after a restart for every account known at start: the registration
+    // account and the accounts the credentials file names. Others resume on their first call.
+    accounts: [...(options.registration === true ? [registrationAccount] : []), ...credentials.accounts()],
     onError: (error) => output.err(`client_uri verification: ${messageOf(error)}`),
   });
   late.verifier = verifier;
@@ -294,7 +296,17 @@ export async function serve(
       );
     }
   }
-  const stopReloading = credentials.reload === null ? () => {} : reloadOnSighup(credentials.reload, options.credentials!, output);
+  const reload = credentials.reload;
+  const reloadAndWatch =
+    reload === null
+      ? null
+      : async () => {
+          const count = await reload();
+          // Accounts a reloaded file names for the first time are swept too (watching one twice is a no-op).
+          for (const account of credentials.accounts()) verifier.watchAccount(account);
+          return count;
+        };
+  const stopReloading = reloadAndWatch === null ? () => {} : reloadOnSighup(reloadAndWatch, options.credentials!, output);
 
   let closing: Promise<void> | undefined;
   return {

@@ -7,11 +7,13 @@ import { OAuthClientError, ValidationError } from "../errors.js";
 import type { OAuthClient } from "../fields.js";
 import type { ClientSource } from "../fields.js";
 import type { ListOptions, OAuthClientRegistry, WriteOptions } from "../registry.js";
+import type { PurgeResult } from "../registry-api.js";
 
 import { clientVersion } from "../versions.js";
 import { pageSizeProblem } from "../ids.js";
 import { clientEtag, parseIfMatch } from "./etag.js";
 import { parseJsonBody, type BodyProblem } from "./body.js";
+import { purgeBodyOptions, purgePreviewOptions, rotateSecretOptions, type PurgeBatch } from "./extensions.js";
 import { CALL_HANDLER, fetchCall, type CallHandler, type IncomingCall } from "./call.js";
 import { errorAnswer, failureAnswer, successAnswer, toResponse, type Answer, type ResultInfo } from "./envelope.js";
 import { PayloadTooLargeError, UnsupportedMediaTypeError } from "./errors.js";
@@ -172,8 +174,8 @@ export function createFetchHandler(registry: OAuthClientRegistry, options: Fetch
       const read = await parseJsonBody(() => call.readBody(maxBodyBytes), () => call.header("content-type"), maxBodyBytes);
       if (!read.ok) return bodyProblem(read.problem);
       if (operation.takesBody) {
-        if (read.empty) return failureAnswer("validation_failed", [{ message: "a JSON object body is required", pointer: "" }]);
-        body = read.value;
+        if (read.empty && !operation.bodyOptional) return failureAnswer("validation_failed", [{ message: "a JSON object body is required", pointer: "" }]);
+        body = read.empty ? undefined : read.value;
       } else if (!read.empty && !isEmptyObject(read.value)) {
         return failureAnswer("validation_failed", [{ message: "this endpoint takes no request body (send none, or {})", pointer: "" }]);
       }
@@ -212,11 +214,18 @@ export function createFetchHandler(registry: OAuthClientRegistry, options: Fetch
       case "deleteClient":
         return respond(operation, await registry.delete(accountId, clientId, write));
       case "rotateSecret":
-        return respond(operation, await registry.rotateSecret(accountId, clientId, write));
+        return respond(operation, await registry.rotateSecret(accountId, clientId, { ...write, ...rotateSecretOptions(body) }));
       case "deleteRotatedSecret":
         return respond(operation, await registry.deleteRotatedSecret(accountId, clientId, write));
       case "verifyClientUri":
         return respond(operation, await registry.verifyClientUri(accountId, clientId, write));
+      case "previewPurge":
+        return previewPurge(accountId, call.searchParams());
+      case "purgeClients": {
+        const { deleted, next_cursor } = await registry.purgeClients(accountId, purgeBodyOptions(body));
+        const batch: PurgeBatch = { deleted, next_cursor };
+        return successAnswer(batch);
+      }
       case "listScopes": {
         const scopes = (await registry.listScopes()).map((id) => describe(id));
         return successAnswer(scopes, { resultInfo: { count: scopes.length } });
@@ -256,6 +265,26 @@ export function createFetchHandler(registry: OAuthClientRegistry, options: Fetch
       filters.neverUsed = neverUsed === "true";
     }
     return filters;
+  }
+
+  /** What a purge with the query's parameters would delete, as a page of client objects; deletes nothing. */
+  async function previewPurge(accountId: string, query: URLSearchParams): Promise<Answer> {
+    const parsed = purgePreviewOptions(query);
+    if ("problems" in parsed) return failureAnswer("invalid_parameter", parsed.problems.map((message) => ({ message })));
+    const { options } = parsed;
+    let batch: PurgeResult;
+    try {
+      batch = await registry.purgeClients(accountId, { ...options, dryRun: true });
+    } catch (error) {
+      if (error instanceof ValidationError && error.issues.every((i) => i.path === "/cursor")) {
+        return failureAnswer("invalid_parameter", [{ message: queryProblem("/cursor", "") }]);
+      }
+      throw error;
+    }
+    const clients = batch.clients ?? [];
+    const resultInfo: ResultInfo = { count: clients.length, per_page: options.limit };
+    if (batch.next_cursor !== null) resultInfo.cursor = batch.next_cursor;
+    return successAnswer(clients, { resultInfo });
   }
 
   async function listClients(accountId: string, query: URLSearchParams): Promise<Answer> {

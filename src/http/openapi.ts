@@ -20,6 +20,8 @@ import {
 } from "./envelope.js";
 import { ROUTES, type Operation, type OperationName } from "./routes.js";
 import { deletedResourceSchema, oauthScopeSchema, rotatedSecretSchema } from "./schemas.js";
+import { MAX_IDLE_SECONDS, purgeInputSchema, purgeResultSchema, rotateSecretInputSchema } from "./extensions.js";
+import { MAX_PURGE_BATCH } from "../lifecycle.js";
 
 /** Options of {@link generateOpenApiDocument}. */
 export interface OpenApiOptions {
@@ -55,6 +57,9 @@ function componentRegistry() {
   add(deletedResourceSchema, "DeletedResource");
   add(rotatedSecretSchema, "RotatedSecret");
   add(oauthScopeSchema, "OAuthScope");
+  add(rotateSecretInputSchema, "RotateSecretInput");
+  add(purgeInputSchema, "PurgeInput");
+  add(purgeResultSchema, "PurgeResult");
   add(apiMessageSchema, "ApiMessage");
   add(resultInfoSchema, "ResultInfo");
   add(errorEnvelopeSchema, "ErrorEnvelope");
@@ -64,6 +69,7 @@ function componentRegistry() {
   add(successEnvelopeSchema(deletedResourceSchema), "DeletedResourceEnvelope");
   add(successEnvelopeSchema(rotatedSecretSchema), "RotatedSecretEnvelope");
   add(listEnvelopeSchema(oauthScopeSchema), "OAuthScopeListEnvelope");
+  add(successEnvelopeSchema(purgeResultSchema), "PurgeResultEnvelope");
   return registry;
 }
 
@@ -91,6 +97,8 @@ interface OperationDoc {
   description: string;
   result: string;
   requestBody?: string;
+  /** The request body may be left out (an extension's body on a Cloudflare route). */
+  requestBodyOptional?: boolean;
   errors: HttpErrorKind[];
   /** Not part of Cloudflare's v4 API: marked `x-extension: true`. */
   extension?: boolean;
@@ -142,9 +150,11 @@ const OPERATION_DOCS: Record<OperationName, OperationDoc> = {
   rotateSecret: {
     summary: "Rotate the client secret",
     description:
-      "Makes a new current secret; the previous one becomes the rotated secret and keeps authenticating until it is deleted. Refused with 409 while a rotated secret exists, and with 400 for clients without a secret. Takes no body.",
+      "Makes a new current secret; the previous one becomes the rotated secret and keeps authenticating until it is deleted. Refused with 409 while a rotated secret exists, and with 400 for clients without a secret. Cloudflare's API takes no body, and none is needed; the optional body { grace_period_seconds } is an extension that ends the previous secret after that many seconds (the client's rotated_secret_expires_at).",
     result: "RotatedSecretEnvelope",
-    errors: ["validation_failed", ...CLIENT_ERRORS, "rotated_secret_exists"],
+    requestBody: "RotateSecretInput",
+    requestBodyOptional: true,
+    errors: ["validation_failed", "malformed_json", "unsupported_media_type", "payload_too_large", ...CLIENT_ERRORS, "rotated_secret_exists"],
   },
   deleteRotatedSecret: {
     summary: "Delete the rotated secret",
@@ -158,6 +168,21 @@ const OPERATION_DOCS: Record<OperationName, OperationDoc> = {
       "Extension, not part of Cloudflare's v4 API. Looks up the DNS TXT records of the client_uri host and answers the client with client_uri_verification verified (a record equals client_uri_verification.text) or failed; a verified client is answered as it is, without a lookup. A failed check ends background checking until client_uri is sent again. 400 (validation_failed at /client_uri) for a client without client_uri. Takes no body.",
     result: "OAuthClientEnvelope",
     errors: ["validation_failed", ...CLIENT_ERRORS, "concurrent_modification"],
+    extension: true,
+  },
+  previewPurge: {
+    summary: "Preview a purge of idle clients",
+    description: `Extension, not part of Cloudflare's v4 API. Lists, without deleting anything, the clients that POST …/oauth_clients_purge with the same idle_for_seconds and sources would delete: one batch of at most per_page (1 to ${MAX_PURGE_BATCH}, the default), reading at most maxFilterScan clients, so a page may hold fewer than per_page; result_info.cursor continues.`,
+    result: "OAuthClientListEnvelope",
+    errors: ["invalid_parameter", "unauthorized", "forbidden"],
+    extension: true,
+  },
+  purgeClients: {
+    summary: "Purge idle clients",
+    description: `Extension, not part of Cloudflare's v4 API. Deletes, in one bounded batch (at most limit deletions, reading at most maxFilterScan clients), the clients of sources (default dcr and cimd) whose last use, or creation when never used, is at least idle_for_seconds ago. Each delete is conditional on the version read, so a client used meanwhile is kept. Send next_cursor back as cursor until it is null.`,
+    result: "PurgeResultEnvelope",
+    requestBody: "PurgeInput",
+    errors: ["validation_failed", "malformed_json", "unsupported_media_type", "payload_too_large", "unauthorized", "forbidden"],
     extension: true,
   },
   listScopes: {
@@ -228,6 +253,32 @@ function operationObject(operation: Operation, pathParams: string[]): JsonValue 
       },
     );
   }
+  if (operation.name === "previewPurge") {
+    parameters.push(
+      {
+        name: "idle_for_seconds",
+        in: "query",
+        required: true,
+        description: "Clients whose last use (or, never used, creation) is at least this many seconds ago.",
+        schema: { type: "integer", minimum: 0, maximum: MAX_IDLE_SECONDS },
+      },
+      {
+        name: "source",
+        in: "query",
+        required: false,
+        description: "Sources purged, comma-separated: api, import, dcr, cimd. Default dcr,cimd.",
+        schema: { type: "string" },
+      },
+      {
+        name: "per_page",
+        in: "query",
+        required: false,
+        description: `Most clients listed, 1 to ${MAX_PURGE_BATCH} (the default): the size of one purge batch.`,
+        schema: { type: "integer", minimum: 1, maximum: MAX_PURGE_BATCH },
+      },
+      { name: "cursor", in: "query", required: false, description: "result_info.cursor of the previous page.", schema: { type: "string" } },
+    );
+  }
   if (operation.conditional) {
     parameters.push({
       name: "If-Match",
@@ -289,7 +340,7 @@ function operationObject(operation: Operation, pathParams: string[]): JsonValue 
   if (operation.permission !== null) object["x-permission"] = operation.permission;
   else object.security = [];
   if (parameters.length > 0) object.parameters = parameters;
-  if (doc.requestBody) object.requestBody = { required: true, content: jsonContent(doc.requestBody) };
+  if (doc.requestBody) object.requestBody = { required: doc.requestBodyOptional !== true, content: jsonContent(doc.requestBody) };
   object.responses = responses;
   return object;
 }

@@ -29,6 +29,8 @@ export type OperationName =
   | "rotateSecret"
   | "deleteRotatedSecret"
   | "verifyClientUri"
+  | "previewPurge"
+  | "purgeClients"
   | "listScopes"
   | "openApiDocument";
 
@@ -41,6 +43,8 @@ export interface Operation {
   permission: Permission | null;
   /** Whether the operation reads a JSON body; the others accept none (or `{}`). */
   takesBody: boolean;
+  /** With `takesBody`: whether no body at all is accepted too (an extension's optional body on a Cloudflare route). */
+  bodyOptional: boolean;
   /** Whether the response carries a secret (answered with Cache-Control: no-store). */
   returnsSecret: boolean;
   /** Whether the response carries one client (answered with its ETag). */
@@ -52,6 +56,7 @@ export interface Operation {
 /** What an operation does besides its method and permission; every flag defaults to false. */
 interface OperationFlags {
   takesBody?: boolean;
+  bodyOptional?: boolean;
   returnsSecret?: boolean;
   returnsClient?: boolean;
   conditional?: boolean;
@@ -69,6 +74,7 @@ const op = (name: OperationName, method: HttpMethod, permission: Permission | nu
   method,
   permission,
   takesBody: flags.takesBody ?? false,
+  bodyOptional: flags.bodyOptional ?? false,
   returnsSecret: flags.returnsSecret ?? false,
   returnsClient: flags.returnsClient ?? false,
   conditional: flags.conditional ?? false,
@@ -83,6 +89,16 @@ export const ROUTES: readonly Route[] = [
     ],
   },
   {
+    // An extension, not in Cloudflare's API, beside oauth_clients rather than under it:
+    // an imported client may be called "purge", so no name below oauth_clients is free.
+    template: ["accounts", "{account_id}", "oauth_clients_purge"],
+    operations: [
+      // The preview deletes nothing: it only lists, so list permission is enough.
+      op("previewPurge", "GET", "account.oauth-client.list"),
+      op("purgeClients", "POST", "account.oauth-client.delete", { takesBody: true }),
+    ],
+  },
+  {
     template: ["accounts", "{account_id}", "oauth_clients", "{oauth_client_id}"],
     operations: [
       op("getClient", "GET", "account.oauth-client.read", { returnsClient: true }),
@@ -94,7 +110,8 @@ export const ROUTES: readonly Route[] = [
     template: ["accounts", "{account_id}", "oauth_clients", "{oauth_client_id}", "rotate_secret"],
     operations: [
       // Rotating and retiring a secret change the client: update permission.
-      op("rotateSecret", "POST", "account.oauth-client.update", { returnsSecret: true, conditional: true }),
+      // Cloudflare's SDK sends no body; `{ grace_period_seconds }` is an extension.
+      op("rotateSecret", "POST", "account.oauth-client.update", { takesBody: true, bodyOptional: true, returnsSecret: true, conditional: true }),
       op("deleteRotatedSecret", "DELETE", "account.oauth-client.update", { conditional: true }),
     ],
   },

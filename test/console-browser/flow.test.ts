@@ -1,7 +1,8 @@
 /**
  * The operator's path through the console in a real browser, against
  * `serve` on a SQLite file: sign in, create (a field error, then fixed),
- * the secret shown once and working, rotation, an edit that loses a race
+ * the secret shown once and working, rotation (then with a grace period
+ * whose end the secrets panel shows), an edit that loses a race
  * (412), verification and promotion, deletion after typing the name.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -78,10 +79,41 @@ describe("the console's core flow", () => {
     expect((await fixture.registry.authenticate(clientId, secondSecret))?.matched).toBe("current");
     expect((await fixture.registry.authenticate(clientId, firstSecret))?.matched).toBe("rotated");
     await page.getByText(/A rotated secret still authenticates\. Last used: /).waitFor();
+    await page.getByText("It keeps working until you delete it", { exact: false }).waitFor();
     await page.getByRole("button", { name: "Delete rotated secret" }).click();
     await page.getByRole("button", { name: "Rotate secret" }).waitFor();
     expect(await fixture.registry.authenticate(clientId, firstSecret)).toBeNull();
     expect((await fixture.registry.authenticate(clientId, secondSecret))?.matched).toBe("current");
+
+    // Rotate with a grace period: a value out of range is refused at the field, nothing rotates;
+    // then 2 hours, and the secrets panel says when the old secret stops working.
+    const grace = page.getByLabel("Grace period for the old secret (hours)");
+    await grace.fill("0");
+    await page.getByRole("button", { name: "Rotate secret" }).click();
+    await page.getByText("Enter whole hours from 1 to 2160, or leave it empty.").waitFor();
+    await expect(grace.getAttribute("aria-invalid")).resolves.toBe("true");
+    expect((await fixture.registry.get(ACCOUNT, clientId)).has_rotated_secret).toBe(false);
+    await grace.fill("2");
+    const rotatedAt = Date.now();
+    await page.getByRole("button", { name: "Rotate secret" }).click();
+    await secretDialog.waitFor();
+    await secretDialog.getByRole("button", { name: "Copy secret" }).click();
+    await secretDialog.getByRole("button", { name: "Copied", exact: true }).waitFor();
+    const thirdSecret = await clipboard(page);
+    await secretDialog.getByRole("button", { name: /close/ }).click();
+    await page.locator("#secret-value").waitFor({ state: "detached" });
+    await page.getByText("the previous secret keeps working for 2 hours").waitFor();
+    const ends = (await fixture.registry.get(ACCOUNT, clientId)).rotated_secret_expires_at!;
+    expect(Math.abs(Date.parse(ends) - (rotatedAt + 2 * 3_600_000))).toBeLessThan(60_000);
+    const end = page.locator("#rotated-secret-end");
+    await expect(end.innerText()).resolves.toMatch(/^It stops working on .+\. Delete it sooner/);
+    await expect(end.locator("time").getAttribute("datetime")).resolves.toBe(ends);
+    await audit("secrets with a grace period");
+    expect((await fixture.registry.authenticate(clientId, secondSecret))?.matched).toBe("rotated");
+    await page.getByRole("button", { name: "Delete rotated secret" }).click();
+    await page.getByRole("button", { name: "Rotate secret" }).waitFor();
+    expect(await fixture.registry.authenticate(clientId, secondSecret)).toBeNull();
+    expect((await fixture.registry.authenticate(clientId, thirdSecret))?.matched).toBe("current");
 
     // Edit while someone else changes the client: 412, reload, then the edit goes through.
     await page.getByRole("link", { name: "Edit" }).click();

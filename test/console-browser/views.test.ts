@@ -111,16 +111,30 @@ describe("the console's views", () => {
     await page.getByRole("button", { name: "Apply filters" }).click();
     await page.getByText("No client matches these filters.").waitFor();
 
-    // Purge: the preview lists what will go; nothing goes before the confirmation.
+    // Purge, through the server's purge route: the preview lists what will go, as the server
+    // selects it (never used counts from registration, so clients registered just now are not
+    // idle for 30 days); nothing goes before the confirmation.
     await page.getByRole("link", { name: "Purge idle self-registered clients" }).click();
+    await page.getByRole("button", { name: "Preview" }).click();
+    await page.getByText("No self-registered client is idle that long.").waitFor();
+    await page.getByLabel("Idle for at least (days)").fill("-1");
+    await page.getByRole("button", { name: "Preview" }).click();
+    await page.getByText("Enter whole days from 0 to 3650.").waitFor();
     await page.getByLabel("Idle for at least (days)").fill("0");
     await page.getByRole("button", { name: "Preview" }).click();
     await page.getByText("2 clients will be deleted:").waitFor();
+    await expect(page.locator("ul.values li").allInnerTexts()).resolves.toEqual([
+      expect.stringMatching(/^Registered A \([0-9a-f]{32}, dcr, last used never\)$/),
+      expect.stringMatching(/^Registered B \([0-9a-f]{32}, dcr, last used never\)$/),
+    ]);
     expect(await axeViolations(page)).toEqual([]);
     expect((await fixture.registry.list(ACCOUNT, { source: "dcr" })).clients).toHaveLength(2);
+    expect((await fixture.registry.list(ACCOUNT, { limit: 100 })).clients).toHaveLength(60);
     await page.getByRole("button", { name: "Delete these 2 clients" }).click();
     await page.getByText("2 of 2 idle clients deleted.").waitFor();
     expect((await fixture.registry.list(ACCOUNT, { source: "dcr" })).clients).toHaveLength(0);
+    // Only the self-registered clients went.
+    expect((await fixture.registry.list(ACCOUNT, { limit: 100 })).clients).toHaveLength(58);
     expect(trouble).toEqual({ dialogs: [], errors: [] });
     await context.close();
   });

@@ -44,6 +44,8 @@ export interface Client {
   last_used_at?: string | null;
   secret_last_used_at?: string | null;
   rotated_secret_last_used_at?: string | null;
+  /** When the rotated secret stops authenticating; absent when there is none or it lasts until deleted. */
+  rotated_secret_expires_at?: string;
   [field: string]: unknown;
 }
 

@@ -529,48 +529,93 @@ function checkNow(client: Client, result: HTMLElement): void {
     );
 }
 
+/** Longest grace period the API accepts for the previous secret: 90 days, in hours. */
+const MAX_GRACE_HOURS = 90 * 24;
+
+/** The secrets card: last uses, the rotated secret and when it stops working, rotation with an optional grace period. */
+function secretsPanel(client: Client): HTMLElement {
+  const clientId = client.client_id;
+  const panel = h("section", { class: "card", "aria-labelledby": "secrets-title" }, h("h2", { id: "secrets-title" }, "Secrets"));
+  panel.append(h("p", {}, "Current secret last used: ", when(client.secret_last_used_at), "."));
+  if (client.has_rotated_secret) {
+    const ends = typeof client.rotated_secret_expires_at === "string" ? client.rotated_secret_expires_at : null;
+    panel.append(
+      h("p", {}, "A rotated secret still authenticates. Last used: ", when(client.rotated_secret_last_used_at), "."),
+      h(
+        "p",
+        { id: "rotated-secret-end" },
+        ends === null
+          ? "It keeps working until you delete it: delete it once every deployment uses the new one."
+          : ["It stops working on ", h("time", { datetime: ends }, when(ends)), ". Delete it sooner once every deployment uses the new one."],
+      ),
+      h(
+        "button",
+        {
+          type: "button",
+          class: "secondary",
+          onclick: () =>
+            api("DELETE", clientsPath(accountId(), clientId, "/rotate_secret")).then(
+              () => (say("The rotated secret is deleted."), void render()),
+              (error: unknown) => say(messageOf(error), "error"),
+            ),
+        },
+        "Delete rotated secret",
+      ),
+    );
+    return panel;
+  }
+  const grace = h("input", { id: "grace-hours", type: "number", min: "1", max: String(MAX_GRACE_HOURS), step: "1", inputmode: "numeric", "aria-describedby": "grace-hint grace-error" });
+  const error = h("p", { id: "grace-error", class: "field-error", role: "alert", hidden: true });
+  const rotate = h("button", { type: "button", class: "secondary" }, "Rotate secret");
+  rotate.addEventListener("click", () => {
+    const text = grace.value.trim();
+    const hours = text === "" ? null : Number(text);
+    if (hours !== null && !(Number.isInteger(hours) && hours >= 1 && hours <= MAX_GRACE_HOURS)) {
+      grace.setAttribute("aria-invalid", "true");
+      replace(error, `Enter whole hours from 1 to ${MAX_GRACE_HOURS}, or leave it empty.`);
+      error.hidden = false;
+      grace.focus();
+      return;
+    }
+    grace.removeAttribute("aria-invalid");
+    replace(error);
+    error.hidden = true;
+    // No If-Match: every use of the client moves its ETag, and a second rotation is refused (409) anyway.
+    // Without a grace period no body is sent, as Cloudflare's API expects.
+    const body = hours === null ? undefined : { grace_period_seconds: hours * 3600 };
+    api<{ client_secret: string }>("POST", clientsPath(accountId(), clientId, "/rotate_secret"), { body }).then(
+      (answer) => {
+        void render();
+        say(
+          hours === null
+            ? "Secret rotated: the previous secret keeps working until you delete it."
+            : `Secret rotated: the previous secret keeps working for ${hours} ${hours === 1 ? "hour" : "hours"}, or until you delete it.`,
+        );
+        showSecret(answer.result.client_secret, client.client_name);
+      },
+      (failure: unknown) => say(messageOf(failure), "error"),
+    );
+  });
+  panel.append(
+    h("p", {}, "Rotating makes a new secret; the current one keeps working until you delete it, or for a grace period you choose."),
+    h(
+      "div",
+      { class: "field" },
+      h("label", { for: "grace-hours" }, "Grace period for the old secret (hours)"),
+      grace,
+      h("p", { id: "grace-hint", class: "hint" }, `Optional, 1 to ${MAX_GRACE_HOURS}. Empty: until you delete it.`),
+      error,
+    ),
+    rotate,
+  );
+  return panel;
+}
+
 async function detailView(clientId: string): Promise<HTMLElement> {
   const { result: client, etag } = await api<Client>("GET", clientsPath(accountId(), clientId));
   const hasSecret = client.token_endpoint_auth_method === "client_secret_basic" || client.token_endpoint_auth_method === "client_secret_post";
   const keys = [...SUMMARY_ORDER.filter((k) => k in client), ...Object.keys(client).filter((k) => !SUMMARY_ORDER.includes(k)).sort()];
-  const rotate = h("button", { type: "button", class: "secondary" }, "Rotate secret");
-  rotate.addEventListener("click", () => {
-    // No If-Match: every use of the client moves its ETag, and a second rotation is refused (409) anyway.
-    api<{ client_secret: string }>("POST", clientsPath(accountId(), clientId, "/rotate_secret")).then(
-      (answer) => {
-        void render();
-        say("Secret rotated: the previous secret keeps working until you delete it.");
-        showSecret(answer.result.client_secret, client.client_name);
-      },
-      (error: unknown) => say(messageOf(error), "error"),
-    );
-  });
-  const secrets = hasSecret
-    ? h(
-        "section",
-        { class: "card", "aria-labelledby": "secrets-title" },
-        h("h2", { id: "secrets-title" }, "Secrets"),
-        h("p", {}, "Current secret last used: ", when(client.secret_last_used_at), "."),
-        client.has_rotated_secret
-          ? [
-              h("p", {}, "A rotated secret still authenticates. Last used: ", when(client.rotated_secret_last_used_at), ". Delete it once every deployment uses the new one."),
-              h(
-                "button",
-                {
-                  type: "button",
-                  class: "secondary",
-                  onclick: () =>
-                    api("DELETE", clientsPath(accountId(), clientId, "/rotate_secret")).then(
-                      () => (say("The rotated secret is deleted."), void render()),
-                      (error: unknown) => say(messageOf(error), "error"),
-                    ),
-                },
-                "Delete rotated secret",
-              ),
-            ]
-          : [h("p", {}, "Rotating makes a new secret; the current one keeps working until you delete it."), rotate],
-      )
-    : null;
+  const secrets = hasSecret ? secretsPanel(client) : null;
   return h(
     "section",
     { "aria-labelledby": "detail-title" },
@@ -599,66 +644,113 @@ async function detailView(clientId: string): Promise<HTMLElement> {
 
 // ---------------------------------------------------------------- purge
 
+/** Most clients a preview lists; a purge confirmed from a longer list stops there too. */
+const PURGE_PREVIEW_MAX = 1000;
+/** Most requests one preview or one purge makes (each reads a bounded slice of the account). */
+const PURGE_MAX_REQUESTS = 200;
+
+function purgePath(): string {
+  return `/accounts/${encodeURIComponent(accountId())}/oauth_clients_purge`;
+}
+
 async function purgeView(): Promise<HTMLElement> {
-  const days = h("input", { id: "idle-days", type: "number", min: "1", value: "30" });
+  const days = h("input", { id: "idle-days", type: "number", min: "0", step: "1", value: "30", "aria-describedby": "idle-days-hint" });
   const preview = h("div", { "aria-live": "polite" });
   const form = h(
     "form",
     { class: "card", novalidate: true, "aria-labelledby": "purge-title" },
     h("h1", { id: "purge-title" }, "Purge idle self-registered clients"),
     h("p", {}, "Clients that registered themselves (dcr, cimd) and have not been used for a while. Preview first: nothing is deleted until you confirm."),
-    h("div", { class: "field" }, h("label", { for: "idle-days" }, "Idle for at least (days)"), days),
+    h(
+      "div",
+      { class: "field" },
+      h("label", { for: "idle-days" }, "Idle for at least (days)"),
+      days,
+      h("p", { id: "idle-days-hint", class: "hint" }, "Since their last use, or since they registered when never used."),
+    ),
     h("button", { type: "submit", class: "secondary" }, "Preview"),
     preview,
   );
   form.addEventListener("submit", (event) => {
     event.preventDefault();
-    const before = new Date(Date.now() - Math.max(1, Number(days.value) || 1) * 86_400_000).toISOString();
-    void collectIdle(before).then(
-      (idle) => replace(preview, purgePreview(idle)),
+    const value = Number(days.value);
+    if (days.value.trim() === "" || !Number.isInteger(value) || value < 0 || value > 3650) {
+      days.setAttribute("aria-invalid", "true");
+      replace(preview, h("p", { class: "form-error", role: "alert" }, "Enter whole days from 0 to 3650."));
+      return;
+    }
+    days.removeAttribute("aria-invalid");
+    const idleSeconds = value * 86_400;
+    replace(preview, h("p", {}, "Looking for idle clients…"));
+    void collectIdle(idleSeconds).then(
+      (found) => replace(preview, purgePreview(idleSeconds, found)),
       (error: unknown) => replace(preview, h("p", { class: "form-error", role: "alert" }, messageOf(error))),
     );
   });
   return h("section", {}, h("p", {}, h("a", { href: "#/" }, "← All clients")), form);
 }
 
-/** Up to 500 idle self-registered clients (a bounded preview; purge again for more). */
-async function collectIdle(usedBefore: string): Promise<Client[]> {
-  const found: Client[] = [];
+/** What the server's purge preview lists, up to {@link PURGE_PREVIEW_MAX}; `more` when it stopped short of the end. */
+async function collectIdle(idleSeconds: number): Promise<{ clients: Client[]; more: boolean }> {
+  const clients: Client[] = [];
   let cursor: string | null | undefined;
+  let requests = 0;
   do {
-    const query = new URLSearchParams({ per_page: "100", source: "dcr,cimd", used_before: usedBefore });
+    const query = new URLSearchParams({ idle_for_seconds: String(idleSeconds), per_page: "100" });
     if (cursor) query.set("cursor", cursor);
-    const answer = await api<Client[]>("GET", `${clientsPath(accountId())}?${query.toString()}`);
-    found.push(...answer.result);
+    const answer = await api<Client[]>("GET", `${purgePath()}?${query.toString()}`);
+    clients.push(...answer.result);
     cursor = answer.info?.cursor;
-  } while (cursor && found.length < 500);
-  return found;
+    requests++;
+  } while (cursor && clients.length < PURGE_PREVIEW_MAX && requests < PURGE_MAX_REQUESTS);
+  return { clients, more: Boolean(cursor) };
 }
 
-function purgePreview(idle: Client[]): Node {
+/**
+ * Runs the purge in the server's batches with the preview's parameters,
+ * until the account has been looked at or as many clients as were listed
+ * are gone (a preview cut short purges no more than it showed).
+ */
+async function runPurge(idleSeconds: number, listed: number, more: boolean): Promise<number> {
+  let deleted = 0;
+  let cursor: string | null = null;
+  let requests = 0;
+  do {
+    const limit = more ? Math.min(100, listed - deleted) : 100;
+    const body: { idle_for_seconds: number; limit: number; cursor?: string } = { idle_for_seconds: idleSeconds, limit };
+    if (cursor !== null) body.cursor = cursor;
+    const answer = await api<{ deleted: string[]; next_cursor: string | null }>("POST", purgePath(), { body });
+    deleted += answer.result.deleted.length;
+    cursor = answer.result.next_cursor;
+    requests++;
+  } while (cursor !== null && (!more || deleted < listed) && requests < PURGE_MAX_REQUESTS);
+  return deleted;
+}
+
+function purgePreview(idleSeconds: number, found: { clients: Client[]; more: boolean }): Node {
+  const idle = found.clients;
   if (idle.length === 0) return h("p", {}, "No self-registered client is idle that long.");
-  const run = h("button", { type: "button", class: "danger" }, `Delete these ${idle.length} clients`);
+  const run = h("button", { type: "button", class: "danger" }, idle.length === 1 ? "Delete this client" : `Delete these ${idle.length} clients`);
   run.addEventListener("click", () => {
     run.disabled = true;
-    void (async () => {
-      let deleted = 0;
-      for (const client of idle) {
-        try {
-          await api("DELETE", clientsPath(accountId(), client.client_id));
-          deleted++;
-        } catch {
-          // Already gone or changed meanwhile: counted as not deleted.
-        }
-      }
-      say(`${deleted} of ${idle.length} idle clients deleted.`);
-      go("#/");
-    })();
+    runPurge(idleSeconds, idle.length, found.more).then(
+      (deleted) => {
+        // A client used meanwhile is kept; one that became idle meanwhile goes too: the count says what happened.
+        say(deleted <= idle.length ? `${deleted} of ${idle.length} idle clients deleted.` : `${deleted} idle clients deleted (${idle.length} were listed; more became idle meanwhile).`);
+        go("#/");
+      },
+      (error: unknown) => {
+        run.disabled = false;
+        say(messageOf(error), "error");
+      },
+    );
   });
   return h(
     "div",
     {},
-    h("p", {}, `${idle.length} clients will be deleted:`),
+    h("p", {}, found.more
+        ? `The first ${idle.length} idle clients are listed; these will be deleted (purge again for the rest):`
+        : `${idle.length} ${idle.length === 1 ? "client" : "clients"} will be deleted:`),
     h("ul", { class: "values" }, idle.map((client) => h("li", {}, client.client_name, " (", h("code", {}, client.client_id), `, ${client.source ?? ""}, last used ${when(client.last_used_at)})`))),
     run,
   );
