@@ -6,6 +6,8 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createConsoleHandler } from "../console/index.js";
+import { CALL_HANDLER, callHandlerOf, type CallHandler } from "../http/call.js";
+import type { Answer } from "../http/envelope.js";
 import { createFetchHandler } from "../http/handler.js";
 import { createNodeRequestListener, type NodeRequestListener } from "../http/node.js";
 import { createRegistrationHandler } from "../registration/handler.js";
@@ -102,33 +104,61 @@ function registrationRoute(rawPath: string): string | null {
 type FetchHandler = (request: Request) => Promise<Response>;
 
 /**
- * The management API, and with `--registration` the registration handler
- * at `/register` and below, beside it (the management API lives under
- * `/client/v4`, so the two never claim the same path). The registration
- * handler is made once the server listens (its default public URL is the
- * listening address), before any request can arrive.
+ * What `serve` answers, by path: the registration handler at `/register`
+ * and below (with `--registration`), the operator console at `/` for what
+ * it serves (anything it answers 404 goes on, so unknown paths keep the
+ * API's JSON 404 and the API's routes are never shadowed), and the
+ * management API for everything else. The management API lives under
+ * `/client/v4`, so no two claim the same path. The registration handler
+ * is made once the server listens (its default public URL is the listening
+ * address), before any request can arrive.
+ *
+ * The result carries the handlers' own entry point below the fetch
+ * signature, so the node bridge serves API and registration calls without
+ * building a fetch `Request` or `Response`; only console pages take the
+ * fetch path.
  */
-function apiHandler(management: FetchHandler, registration: (() => FetchHandler) | null): FetchHandler {
-  if (registration === null) return management;
-  return (request: Request) => {
+function serveHandler(management: FetchHandler, registration: (() => FetchHandler) | null, withConsole: boolean): FetchHandler {
+  const consoleHandler = withConsole ? createConsoleHandler({ basePath: "/", apiBasePath: "/client/v4" }) : null;
+  const isRegistrationPath = (pathname: string) =>
+    registration !== null && (pathname === REGISTRATION_PATH || pathname.startsWith(`${REGISTRATION_PATH}/`));
+  const isConsoleCandidate = (pathname: string) => consoleHandler !== null && !pathname.startsWith("/client/v4/");
+  const managementCall = callHandlerOf(management);
+
+  const handleRequest = async (request: Request): Promise<Response> => {
     const { pathname } = new URL(request.url);
-    const mine = pathname === REGISTRATION_PATH || pathname.startsWith(`${REGISTRATION_PATH}/`);
-    return mine ? registration()(request) : management(request);
+    if (isRegistrationPath(pathname)) return registration!()(request);
+    if (isConsoleCandidate(pathname)) {
+      const page = await consoleHandler!(request);
+      if (page.status !== 404) return page;
+    }
+    return management(request);
   };
+  if (managementCall === undefined) return handleRequest;
+
+  const handleCall: CallHandler = async (call) => {
+    if (isRegistrationPath(call.pathname)) {
+      const handler = registration!();
+      const direct = callHandlerOf(handler);
+      return direct !== undefined ? direct(call) : answerOf(await handler(call.request()));
+    }
+    if (isConsoleCandidate(call.pathname)) {
+      const page = await consoleHandler!(call.request());
+      if (page.status !== 404) return answerOf(page);
+    }
+    return managementCall(call);
+  };
+  Object.defineProperty(handleRequest, CALL_HANDLER, { value: handleCall });
+  return handleRequest;
 }
 
-/**
- * The operator console at `/` in front of the API: what the console does not
- * serve (it answers 404) goes on to the API, so unknown paths keep the API's
- * JSON 404 and the API's routes are never shadowed.
- */
-function withConsole(api: FetchHandler): FetchHandler {
-  const consoleHandler = createConsoleHandler({ basePath: "/", apiBasePath: "/client/v4" });
-  return async (request: Request) => {
-    if (new URL(request.url).pathname.startsWith("/client/v4/")) return api(request);
-    const answer = await consoleHandler(request);
-    return answer.status === 404 ? api(request) : answer;
-  };
+/** A fetch `Response` with a text body (the console's pages and assets) as the bridge's answer. */
+async function answerOf(response: Response): Promise<Answer> {
+  const headers: Record<string, string> = {};
+  response.headers.forEach((value, name) => {
+    headers[name] = value;
+  });
+  return { status: response.status, headers, body: response.body === null ? null : await response.text() };
 }
 
 /** Listening on every interface: an address no client can be sent to. */
@@ -222,7 +252,7 @@ export async function serve(
           output.out,
         )
       : null;
-  const api = apiHandler(
+  const handler = serveHandler(
     management,
     options.registration === true
       ? () => {
@@ -230,8 +260,8 @@ export async function serve(
           return registration;
         }
       : null,
+    options.console !== false,
   );
-  const handler = options.console === false ? api : withConsole(api);
   const server = createServer(
     {
       headersTimeout: limits.headersTimeoutMs,
