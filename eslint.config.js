@@ -37,7 +37,7 @@ export default tseslint.config(
       "src/http/node.ts",
       "src/http/node-request.ts",
       // The pinned-socket fetcher: platform/transport.node.ts hands it out.
-      "src/remote/fetch.ts",
+      "src/platform/pinned-fetch.node.ts",
       "adapters/sqlite.ts",
       "adapters/sqlite-drivers.ts",
       "adapters/kysely.ts",

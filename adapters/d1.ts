@@ -13,8 +13,8 @@
  * code (adapters/d1-migrations.ts is generated from them) and records them
  * in wrangler's `d1_migrations` table, so the two ways mix.
  */
-import { InternalError, StorageUnavailableError } from "../src/errors.js";
-import { assertClaimRequest, CLAIM_CLEANUP_BATCH, type ClientStore, type ListQuery, type StoredClient } from "../src/store.js";
+import { InternalError, StorageUnavailableError } from "../src/model/errors.js";
+import { assertClaimRequest, CLAIM_CLEANUP_BATCH, type ClientStore, type ListQuery, type StoredClient } from "../src/model/store.js";
 import { D1_MIGRATIONS, type D1Migration } from "./d1-migrations.js";
 import { CLIENT_COLUMNS as COLUMNS, fromClientRow, toClientRow, type ClientRowRead } from "./rows.js";
 

@@ -20,7 +20,7 @@ import {
   type SqliteDatabase,
   type SqliteStatement,
 } from "kysely";
-import { assertClaimRequest, CLAIM_CLEANUP_BATCH, type ClaimRequest, type ClaimResult, type ClientStore, type ListQuery } from "../src/store.js";
+import { assertClaimRequest, CLAIM_CLEANUP_BATCH, type ClaimRequest, type ClaimResult, type ClientStore, type ListQuery } from "../src/model/store.js";
 import {
   CLIENT_COLUMNS as COLUMNS,
   fromClientRow,

@@ -3,8 +3,8 @@
  * and per-owner budgets within one process (what several processes share
  * needs a database store).
  */
-import { assertClaimRequest, type ClaimRequest, type ClaimResult } from "../src/store.js";
-import { popEarliest, pushByExpiry } from "../src/expiry-heap.js";
+import { assertClaimRequest, type ClaimRequest, type ClaimResult } from "../src/model/store.js";
+import { popEarliest, pushByExpiry } from "../src/model/expiry-heap.js";
 
 interface Claim {
   readonly id: string;

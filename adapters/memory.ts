@@ -7,7 +7,7 @@
  * was copied, and what they received cannot be changed (in strict-mode code,
  * which every ES module is, an attempt throws a TypeError).
  */
-import type { ClientStore, ListQuery, StoredClient } from "../src/store.js";
+import type { ClientStore, ListQuery, StoredClient } from "../src/model/store.js";
 import { createMemoryClaims } from "./memory-claims.js";
 import { compareListOrder, OrderedIndex } from "./ordered-index.js";
 

@@ -4,7 +4,7 @@
  * whatever the order records arrive in (imports insert out of order), and a
  * page after a position costs O(log n + page): leaves are linked in order.
  */
-import type { ListPosition } from "../src/store.js";
+import type { ListPosition } from "../src/model/store.js";
 
 /** Entries per node before it splits; a few cache lines of pointers. */
 const MAX_ENTRIES = 64;

@@ -6,7 +6,7 @@
  * is stored and read back without a migration or an adapter change.
  */
 import { fillStoredDefaults } from "../src/fields.js";
-import type { StoredClient } from "../src/store.js";
+import type { StoredClient } from "../src/model/store.js";
 
 /**
  * One row of the clients table, as stored. Use it to type your own

@@ -14,8 +14,8 @@
  * therefore never wait inside SQLite (busy_timeout 0); a locked database is
  * retried from timers, with a randomized backoff, up to a deadline.
  */
-import { InternalError, StorageUnavailableError } from "../src/errors.js";
-import { assertClaimRequest, CLAIM_CLEANUP_BATCH, type ClaimResult, type ClientStore, type ListQuery, type StoredClient } from "../src/store.js";
+import { InternalError, StorageUnavailableError } from "../src/model/errors.js";
+import { assertClaimRequest, CLAIM_CLEANUP_BATCH, type ClaimResult, type ClientStore, type ListQuery, type StoredClient } from "../src/model/store.js";
 import {
   CLIENT_COLUMNS as COLUMNS,
   fromClientRow,

@@ -4,7 +4,7 @@
  * returns decoded records (the document parsed and the key columns put
  * back), so that both sides of a row do the same work.
  */
-import type { ListPosition, StoredClient } from "../src/store.js";
+import type { ListPosition, StoredClient } from "../src/model/store.js";
 import { compareListOrder } from "./population.js";
 
 /** A baseline store: the driver-level calls the operations are built from. */

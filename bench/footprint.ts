@@ -6,7 +6,7 @@
  */
 import { parseArgs } from "node:util";
 import { createMemoryStore } from "../adapters/memory.js";
-import type { StoredClient } from "../src/store.js";
+import type { StoredClient } from "../src/model/store.js";
 import { makePopulation } from "./population.js";
 
 /** What this script prints. */

@@ -5,9 +5,9 @@
  * the store back after each batch, untimed, so its size never drifts.
  */
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
-import { encodeCursor } from "../src/ids.js";
+import { encodeCursor } from "../src/model/ids.js";
 import type { CreateClientInput, OAuthClientRegistry } from "../src/index.js";
-import type { ClientStore, StoredClient } from "../src/store.js";
+import type { ClientStore, StoredClient } from "../src/model/store.js";
 import { pickDistinct, type Workload } from "./harness.js";
 import type { RawStore } from "./baselines.js";
 import { ACCOUNT, PAGE, randomClientId, SECRET, sha256Stored, type Population } from "./population.js";

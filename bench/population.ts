@@ -4,7 +4,7 @@
  */
 import { createHash, randomBytes } from "node:crypto";
 import { makeStoredClient } from "../src/testing/records.js";
-import type { ListPosition, StoredClient } from "../src/store.js";
+import type { ListPosition, StoredClient } from "../src/model/store.js";
 
 /** The account most clients belong to; every measured call uses it. */
 export const ACCOUNT = "acct_bench";

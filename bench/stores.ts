@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { cacheSqliteStatements, createKyselyStore, migrateToLatest } from "../adapters/kysely.js";
 import { createMemoryStore } from "../adapters/memory.js";
 import { createSqliteStore, type SqliteSynchronous } from "../adapters/sqlite.js";
-import type { ClientStore } from "../src/store.js";
+import type { ClientStore } from "../src/model/store.js";
 import { mapBaseline, pgBaseline, sqliteBaseline, sqlTexts, type PgQuery, type RawStore, type SqlTexts } from "./baselines.js";
 import type { Population } from "./population.js";
 

@@ -539,7 +539,7 @@ const runs = {
     check(node.problems?.length === 0, `Node ${process.version}: every entry loads by name; memory round trip`, node.problems?.join("\n    "));
     const ours = `${pathToFileURL(join(consumer, "node_modules", "oauth-client-registry")).href}/`;
     // platform/transport.node.js hands out the pinned-socket fetcher of remote/fetch.js.
-    const allowed = ["dist/src/platform/", "dist/src/remote/fetch.js"];
+    const allowed = ["dist/src/platform/", "dist/src/platform/pinned-fetch.node.js"];
     const outside = (node.builtins ?? []).filter(({ parent }) => {
       if (!parent?.startsWith(ours)) return false;
       const file = parent.slice(ours.length);

@@ -25,10 +25,10 @@ export {
   type RotateSecretOptions,
   type VerifyClientUriOptions,
   type WriteOptions,
-} from "./registry.js";
-export { metadataUrlProblem } from "./resolve.js";
+} from "./registry/registry.js";
+export { metadataUrlProblem } from "./registry/resolve.js";
 export { MAX_JWKS_BYTES, MAX_JWKS_KEYS, type JsonWebKeySet } from "./rules/jwks.js";
-export { clientVersion } from "./versions.js";
+export { clientVersion } from "./model/versions.js";
 export {
   OAuthClientError,
   ValidationError,
@@ -41,7 +41,7 @@ export {
   OverloadedError,
   type OAuthClientErrorCode,
   type ValidationIssue,
-} from "./errors.js";
+} from "./model/errors.js";
 export { UnauthorizedError, ForbiddenError, PayloadTooLargeError, UnsupportedMediaTypeError } from "./http/errors.js";
 export {
   createClientInputSchema,
@@ -76,10 +76,10 @@ export {
   DEFAULT_SCRYPT_PARAMS,
   type ScryptParams,
   type SecretHasher,
-} from "./secrets.js";
+} from "./model/secrets.js";
 export { checkRedirectUri, checkWebPageUrl, normalizeOrigin, isCorsOriginAllowed, isLoopbackHost } from "./rules/uris.js";
-export { isRedirectUriAllowed } from "./redirect.js";
-export { resolveTxtWithNodeDns, type ResolveTxt } from "./verification.js";
+export { isRedirectUriAllowed } from "./rules/redirect.js";
+export { resolveTxtWithNodeDns, type ResolveTxt } from "./registry/verification.js";
 export {
   createVerificationScheduler,
   resolveTxtWithTimeout,
@@ -87,12 +87,12 @@ export {
   type SchedulerTimers,
   type VerificationScheduler,
   type VerificationSchedulerOptions,
-} from "./verification-scheduler.js";
+} from "./registry/verification-scheduler.js";
 export { createDohResolveTxt, DEFAULT_DOH_URL, DohLookupError, type DohResolveTxtOptions } from "./platform/doh.js";
 export { createFetchTransport, type FetchTransportOptions } from "./platform/transport.web.js";
-export { isStorageUnavailable } from "./storage-faults.js";
-export type { RegistryEvent, RegistryEventListener, RegistryEventType } from "./events.js";
-export type { ClaimRequest, ClaimResult, ClientStore, ListPosition, ListQuery, StoredClient } from "./store.js";
-export { assertClaimRequest, claimRequestProblem, CLAIM_CLEANUP_BATCH, MAX_CLAIM_KEY_LENGTH, MAX_CLAIM_SCOPE_LENGTH } from "./store.js";
+export { isStorageUnavailable } from "./model/storage-faults.js";
+export type { RegistryEvent, RegistryEventListener, RegistryEventType } from "./model/events.js";
+export type { ClaimRequest, ClaimResult, ClientStore, ListPosition, ListQuery, StoredClient } from "./model/store.js";
+export { assertClaimRequest, claimRequestProblem, CLAIM_CLEANUP_BATCH, MAX_CLAIM_KEY_LENGTH, MAX_CLAIM_SCOPE_LENGTH } from "./model/store.js";
 export * from "./assertions/index.js";
-export type { AssertionRefusal, PrivateKeyJwtOptions } from "./assertion-auth.js";
+export type { AssertionRefusal, PrivateKeyJwtOptions } from "./registry/assertions.js";

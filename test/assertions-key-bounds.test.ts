@@ -21,7 +21,7 @@ import {
   type AssertionFailureReason,
   type KeySetSource,
 } from "../src/assertions/index.js";
-import { ClientMetadataError, ValidationError } from "../src/errors.js";
+import { ClientMetadataError, ValidationError } from "../src/model/errors.js";
 import { createRemoteKeySetFetcher, RemoteFetchError, type SafeFetcher } from "../src/remote/index.js";
 import { JWK_SIGNATURE_ALGORITHMS, canonicalBase64UrlBytes, canonicalBase64UrlLength, publicKeySetProblem } from "../src/rules/jwks.js";
 import { createBody, registryFixture } from "./helpers/registry.js";

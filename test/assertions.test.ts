@@ -17,7 +17,7 @@ import {
   peekClientId,
 } from "../src/assertions/index.js";
 import type { AssertionFailureReason, AssertionVerifierOptions, KeySetSource, ReplayCache } from "../src/assertions/index.js";
-import { OAuthClientError } from "../src/errors.js";
+import { OAuthClientError } from "../src/model/errors.js";
 
 const CLIENT = "s6BhdRkqt3";
 const ISSUER = "https://as.example.com";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { DEFAULT_LIMITS, READ_ONLY_FIELDS, type RegistryLimits } from "../src/fields.js";
-import { parseClientFields } from "../src/rules/fields.js";
+import { parseClientFields } from "../src/rules/field-rules.js";
 
 const validCreate = () => ({
   client_name: "My App",

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createMemoryStore } from "../adapters/memory.js";
-import { MAX_ISSUES, ValidationError } from "../src/errors.js";
-import { createOAuthClientRegistry } from "../src/registry.js";
+import { MAX_ISSUES, ValidationError } from "../src/model/errors.js";
+import { createOAuthClientRegistry } from "../src/registry/registry.js";
 import { apiRequest, createHarness, envelopeOf, validCreateBody } from "./helpers/http.js";
 
 // Counts URL parses: each URI check parses once, so this is the per-entry work done.

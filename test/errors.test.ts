@@ -13,7 +13,7 @@ import {
   ValidationError,
   pointer,
   pointerToken,
-} from "../src/errors.js";
+} from "../src/model/errors.js";
 import { ForbiddenError, PayloadTooLargeError, UnauthorizedError, UnsupportedMediaTypeError } from "../src/http/errors.js";
 import { HTTP_ERROR_CODES } from "../src/http/index.js";
 import * as main from "../src/index.js";

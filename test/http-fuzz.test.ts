@@ -9,7 +9,7 @@
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createMemoryStore } from "../adapters/memory.js";
-import type { ClientStore } from "../src/store.js";
+import type { ClientStore } from "../src/model/store.js";
 import { createOAuthClientRegistry } from "../src/index.js";
 import { createFetchHandler } from "../src/http/index.js";
 import {

@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from "vitest";
 import { createMemoryStore } from "../adapters/memory.js";
 import { createOAuthClientRegistry, type OAuthClientRegistry } from "../src/index.js";
-import type { ClientStore } from "../src/store.js";
+import type { ClientStore } from "../src/model/store.js";
 import {
   createFetchHandler,
   HTTP_ERROR_CODES,

@@ -11,7 +11,7 @@
 import { describe, expect, it } from "vitest";
 import { createMemoryStore } from "../adapters/memory.js";
 import { ClientMetadataError, type ClientStore } from "../src/index.js";
-import { DEFAULT_MAX_METADATA_CLIENTS } from "../src/metadata-client-cap.js";
+import { DEFAULT_MAX_METADATA_CLIENTS } from "../src/registry/metadata-client-cap.js";
 import { createBody, registryFixture } from "./helpers/registry.js";
 
 const ACCOUNT = "acct_cimd";

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { createNodeRequestListener as webBridge } from "../src/platform/node-bridge.web.js";
 import { createNodeRequestListener } from "../src/http/index.js";
 import { createFetchHandler } from "../src/http/handler.js";
-import { createOAuthClientRegistry } from "../src/registry.js";
+import { createOAuthClientRegistry } from "../src/registry/registry.js";
 import { createMemoryStore } from "../adapters/memory.js";
 
 const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as {

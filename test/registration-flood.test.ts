@@ -16,8 +16,8 @@ import {
   createStoreRateLimiter,
   scheduleIdlePurge,
 } from "../src/registration/index.js";
-import { StorageUnavailableError } from "../src/errors.js";
-import type { ClientStore } from "../src/store.js";
+import { StorageUnavailableError } from "../src/model/errors.js";
+import type { ClientStore } from "../src/model/store.js";
 import { createBody, fakeClock, registryFixture } from "./helpers/registry.js";
 
 const dir = mkdtempSync(join(tmpdir(), "ocr-flood-"));

@@ -523,7 +523,7 @@ describe("authenticate", () => {
 
   it("does the same hashing work for an unknown client id as for a known one", async () => {
     const calls: string[] = [];
-    const base = (await import("../src/secrets.js")).defaultSecretHasher;
+    const base = (await import("../src/model/secrets.js")).defaultSecretHasher;
     const counting: SecretHasher = {
       hash: (s) => base.hash(s),
       verify: (s, h) => {

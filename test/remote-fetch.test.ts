@@ -5,7 +5,7 @@ import type { TLSSocket } from "node:tls";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { classifyAddress, isPublicAddress } from "../src/remote/addresses.js";
 import { RemoteFetchError, type RemoteFetchReason } from "../src/remote/errors.js";
-import { createSafeFetcher, parseRemoteUrl, type RemoteLookup, type SafeFetcherOptions } from "../src/remote/fetch.js";
+import { createSafeFetcher, parseRemoteUrl, type RemoteLookup, type SafeFetcherOptions } from "../src/platform/pinned-fetch.node.js";
 import { createClientMetadataFetcher, createRemoteKeySetFetcher } from "../src/remote/cache.js";
 import { createLocalJWKSet, exportJWK, generateKeyPair, jwtVerify, SignJWT, type CryptoKey, type JWK } from "jose";
 import { hasOpenssl, selfSignedCertificate } from "./helpers/tls.js";

@@ -9,7 +9,7 @@ import {
   generateClientId,
   generateSecret,
   generateVerificationToken,
-} from "../src/secrets.js";
+} from "../src/model/secrets.js";
 import { nodeSecretCrypto } from "../src/platform/crypto.node.js";
 import { platformCrypto } from "#platform/crypto";
 

@@ -16,7 +16,7 @@ import { formatAccessLine, routeTemplate } from "../src/cli/access-log.js";
 import { operationsAnswer, storageReadiness } from "../src/cli/health.js";
 import { createServeMetrics } from "../src/cli/metrics.js";
 import { serve, type RunningServer } from "../src/cli/serve.js";
-import type { ClientStore } from "../src/store.js";
+import type { ClientStore } from "../src/model/store.js";
 import { validCreateBody } from "./helpers/http.js";
 
 const work = mkdtempSync(join(tmpdir(), "ocr-ops-"));

@@ -18,7 +18,7 @@ import { createKyselyStore, migrateToLatest } from "../adapters/kysely.js";
 import { createMemoryStore } from "../adapters/memory.js";
 import { createSqliteStore } from "../adapters/sqlite.js";
 import { createOAuthClientRegistry, type OAuthClientRegistry, type RegistryEvent } from "../src/index.js";
-import type { ClientStore } from "../src/store.js";
+import type { ClientStore } from "../src/model/store.js";
 import { DATABASE_URL, realPostgres } from "./helpers/postgres.js";
 import { createBody } from "./helpers/registry.js";
 

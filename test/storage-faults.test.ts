@@ -11,7 +11,7 @@ import {
   StorageUnavailableError,
 } from "../src/index.js";
 import { createFetchHandler } from "../src/http/index.js";
-import type { ClientStore } from "../src/store.js";
+import type { ClientStore } from "../src/model/store.js";
 import { apiRequest, envelopeOf } from "./helpers/http.js";
 
 /** A memory store whose every call fails with `error` while `failing` is set. */

@@ -23,7 +23,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createKyselyStore, migrateToLatest } from "../adapters/kysely.js";
 import { fromClientRow, toClientRow } from "../adapters/rows.js";
 import { createSqliteStore, SQLITE_SCHEMA_VERSION } from "../adapters/sqlite.js";
-import type { ClientStore, StoredClient } from "../src/store.js";
+import type { ClientStore, StoredClient } from "../src/model/store.js";
 import { makeLargeStoredClient, makeStoredClient } from "../src/testing/records.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));

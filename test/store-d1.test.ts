@@ -11,7 +11,7 @@ import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
 import { D1_MIGRATIONS } from "../adapters/d1-migrations.js";
 import { createD1Store, migrateD1, type D1DatabaseLike, type D1PreparedStatementLike } from "../adapters/d1.js";
-import { InternalError, StorageUnavailableError } from "../src/errors.js";
+import { InternalError, StorageUnavailableError } from "../src/model/errors.js";
 import { makeStoredClient, runStoreConformanceSuite } from "../src/testing/conformance.js";
 
 type Value = string | number | bigint | null;

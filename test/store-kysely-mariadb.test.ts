@@ -9,7 +9,7 @@ import { registryMigrator, VERSION_1 } from "./helpers/kysely-migrator.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createKyselyStore, migrateToLatest } from "../adapters/kysely.js";
 import { fromClientRow, toLegacyClientRow, type OAuthClientsTable } from "../adapters/rows.js";
-import type { ClientStore, StoredClient } from "../src/store.js";
+import type { ClientStore, StoredClient } from "../src/model/store.js";
 import { runStoreConformanceSuite } from "../src/testing/conformance.js";
 import { makeLargeStoredClient, makeStoredClient } from "../src/testing/records.js";
 import { MYSQL_URL, realMariadb, REQUIRE_REAL_MARIADB } from "./helpers/mariadb.js";

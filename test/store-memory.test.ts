@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { createMemoryStore } from "../adapters/memory.js";
 import fc from "fast-check";
 import { compareListOrder, OrderedIndex } from "../adapters/ordered-index.js";
-import type { ListPosition, StoredClient } from "../src/store.js";
+import type { ListPosition, StoredClient } from "../src/model/store.js";
 import { makeStoredClient, runStoreConformanceSuite, STORE_CONFORMANCE_CASES } from "../src/testing/conformance.js";
 
 runStoreConformanceSuite("memory", async () => ({ store: createMemoryStore() }));

@@ -18,7 +18,7 @@ import {
   type VerificationScheduler,
   type VerificationSchedulerOptions,
 } from "../src/index.js";
-import { nextCheckAt } from "../src/verification-scheduler.js";
+import { nextCheckAt } from "../src/registry/verification-scheduler.js";
 import { fakeTimers } from "./helpers/fake-timers.js";
 import { createBody, registryFixture, type FakeClock } from "./helpers/registry.js";
 

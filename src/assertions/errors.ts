@@ -5,7 +5,7 @@
  * and keeps the reason for logs and events.
  */
 
-import { OAuthClientError, STATUS_BY_CODE } from "../errors.js";
+import { OAuthClientError, STATUS_BY_CODE } from "../model/errors.js";
 
 /**
  * Why an assertion was refused:

@@ -9,7 +9,7 @@
  * client lives in a reserve no other client can use up.
  */
 
-import { popEarliest, pushByExpiry } from "../expiry-heap.js";
+import { popEarliest, pushByExpiry } from "../model/expiry-heap.js";
 
 /**
  * What {@link ReplayCache.add} answers: `true`, the key was not recorded

@@ -3,8 +3,8 @@
  * through {@link ClientStore.claimOnce}, so that every process on one
  * database refuses an assertion any of them accepted.
  */
-import { storeCall } from "../storage-faults.js";
-import type { ClaimRequest, ClientStore } from "../store.js";
+import { storeCall } from "../model/storage-faults.js";
+import type { ClaimRequest, ClientStore } from "../model/store.js";
 import { DEFAULT_REPLAY_CACHE_MAX_ENTRIES_PER_CLIENT, type ReplayCache, type ReplayCacheResult } from "./replay-cache.js";
 
 /** The claim scope of assertion `jti`s in the store. */

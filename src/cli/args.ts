@@ -4,10 +4,10 @@
  */
 import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
-import { accountIdIssue } from "../ids.js";
+import { accountIdIssue } from "../model/ids.js";
 import { isLoopbackHost } from "../rules/uris.js";
-import type { VerificationSchedulerOptions } from "../verification-scheduler.js";
-import type { ResolveTxt } from "../verification.js";
+import type { VerificationSchedulerOptions } from "../registry/verification-scheduler.js";
+import type { ResolveTxt } from "../registry/verification.js";
 import { LOG_FORMATS, type LogFormat } from "./access-log.js";
 import { UsageError } from "./errors.js";
 

@@ -15,7 +15,7 @@
  */
 import cluster, { type Worker } from "node:cluster";
 import { AggregatorRegistry, type MetricObjectWithValues, type MetricValue } from "prom-client";
-import { generateSecret } from "../secrets.js";
+import { generateSecret } from "../model/secrets.js";
 import type { ServeOptions } from "./args.js";
 import { messageOf, StartupError } from "./errors.js";
 import type { ServeMetrics } from "./metrics.js";

@@ -16,7 +16,7 @@ import {
 } from "../http/authorizers.js";
 import { findDuplicateKeys } from "../http/duplicate-keys.js";
 import type { Authorize } from "../http/handler.js";
-import { generateSecret } from "../secrets.js";
+import { generateSecret } from "../model/secrets.js";
 import { messageOf, StartupError } from "./errors.js";
 import type { CliOutput } from "./serve.js";
 

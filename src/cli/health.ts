@@ -7,7 +7,7 @@
  * they answer nothing but a status word or the metrics.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { ClientStore } from "../store.js";
+import type { ClientStore } from "../model/store.js";
 import { rawRequestPath } from "../http/path.js";
 import type { Listener } from "./access-log.js";
 import type { ServeMetrics } from "./metrics.js";

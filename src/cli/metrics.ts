@@ -5,7 +5,7 @@
  * paths; no account or client ids.
  */
 import { Counter, Histogram, Registry } from "prom-client";
-import type { RegistryEvent } from "../events.js";
+import type { RegistryEvent } from "../model/events.js";
 import type { FinishedRequest } from "./access-log.js";
 
 /** Methods counted by name; any other is counted as `other`. */

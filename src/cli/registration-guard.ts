@@ -11,8 +11,8 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { createRegistrationClientLimit, type RegistrationClientLimit } from "../registration/client-limit.js";
 import { scheduleIdlePurge } from "../registration/idle-purge.js";
 import { addressBucket, createStoreRateLimiter } from "../registration/rate-limit.js";
-import type { OAuthClientRegistry } from "../registry-api.js";
-import type { ClientStore } from "../store.js";
+import type { OAuthClientRegistry } from "../registry/api.js";
+import type { ClientStore } from "../model/store.js";
 
 /** Defaults of the `--registration-*` limits. */
 export const DEFAULT_REGISTRATION_LIMITS = Object.freeze({

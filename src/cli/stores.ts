@@ -5,7 +5,7 @@
  */
 import { accessSync, constants as fsConstants, existsSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
-import type { ClientStore } from "../store.js";
+import type { ClientStore } from "../model/store.js";
 import type { ServeOptions } from "./args.js";
 import { messageOf, StartupError } from "./errors.js";
 

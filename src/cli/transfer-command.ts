@@ -11,7 +11,7 @@
  */
 import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
-import type { StoredClient } from "../store.js";
+import type { StoredClient } from "../model/store.js";
 import { UsageError } from "./errors.js";
 import {
   canonicalJson,

@@ -20,8 +20,8 @@ import type { Kysely } from "kysely";
 import * as z from "zod";
 import { CLIENT_COLUMNS, fromClientRow, toClientRow, type ClientRowRead, type OAuthClientsTable } from "../../adapters/rows.js";
 import { CLIENT_FIELDS, fillStoredDefaults } from "../fields.js";
-import { accountIdIssue, isPlausibleClientId } from "../ids.js";
-import type { StoredClient } from "../store.js";
+import { accountIdIssue, isPlausibleClientId } from "../model/ids.js";
+import type { StoredClient } from "../model/store.js";
 
 /** Stable codes of {@link TransferError}. */
 export type TransferErrorCode =

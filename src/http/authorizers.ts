@@ -6,7 +6,7 @@
  */
 import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex, hexToBytes, utf8ToBytes } from "@noble/hashes/utils.js";
-import { constantTimeEqual, defaultSecretHasher } from "../secrets.js";
+import { constantTimeEqual, defaultSecretHasher } from "../model/secrets.js";
 import { ForbiddenError, UnauthorizedError } from "./errors.js";
 import type { Authorize } from "./handler.js";
 import type { Permission } from "./routes.js";

@@ -5,7 +5,7 @@
  * are grouped by hundreds: request problems, auth, not found, conflicts,
  * server faults.
  */
-import { STATUS_BY_CODE, type OAuthClientErrorCode } from "../errors.js";
+import { STATUS_BY_CODE, type OAuthClientErrorCode } from "../model/errors.js";
 
 /** Every error kind the HTTP layer can answer with. */
 export type HttpErrorKind =

@@ -3,7 +3,7 @@
  * document is generated from them) and as response builders.
  */
 import * as z from "zod";
-import { limitIssues, OAuthClientError, StorageUnavailableError, type ValidationIssue } from "../errors.js";
+import { limitIssues, OAuthClientError, StorageUnavailableError, type ValidationIssue } from "../model/errors.js";
 import { HTTP_ERROR_CODES, type HttpErrorKind } from "./codes.js";
 import { jsonResponse } from "./response.js";
 

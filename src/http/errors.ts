@@ -3,7 +3,7 @@
  * calling (thrown by `authorize`) and what body arrived. The registry never
  * throws them. Their statuses come from the one table, `STATUS_BY_CODE`.
  */
-import { OAuthClientError, STATUS_BY_CODE } from "../errors.js";
+import { OAuthClientError, STATUS_BY_CODE } from "../model/errors.js";
 
 /**
  * The caller could not be identified (missing or bad credentials): 401.

@@ -5,11 +5,11 @@
  * registry's options; every rule about clients stays in the registry.
  */
 import * as z from "zod";
-import { ValidationError, type ValidationIssue } from "../errors.js";
+import { ValidationError, type ValidationIssue } from "../model/errors.js";
 import { CLIENT_SOURCES, clientSourceSchema, oauthClientSchema, type ClientSource } from "../fields.js";
-import { pageSizeProblem } from "../ids.js";
-import { MAX_PURGE_BATCH } from "../lifecycle.js";
-import type { PurgeOptions, RotateSecretOptions } from "../registry-api.js";
+import { pageSizeProblem } from "../model/ids.js";
+import { MAX_PURGE_BATCH } from "../registry/lifecycle.js";
+import type { PurgeOptions, RotateSecretOptions } from "../registry/api.js";
 
 /** Longest grace period `POST …/rotate_secret` accepts for the previous secret: 90 days. */
 export const MAX_GRACE_PERIOD_SECONDS = 90 * 86_400;

@@ -3,14 +3,14 @@
  * Cloudflare v4 OAuth Clients API. It only translates: route → permission
  * check → body → registry call → envelope. Every rule stays in the registry.
  */
-import { OAuthClientError, ValidationError } from "../errors.js";
+import { OAuthClientError, ValidationError } from "../model/errors.js";
 import type { OAuthClient } from "../fields.js";
 import type { ClientSource } from "../fields.js";
-import type { ListOptions, OAuthClientRegistry, WriteOptions } from "../registry.js";
-import type { PurgeResult } from "../registry-api.js";
+import type { ListOptions, OAuthClientRegistry, WriteOptions } from "../registry/registry.js";
+import type { PurgeResult } from "../registry/api.js";
 
-import { clientVersion } from "../versions.js";
-import { pageSizeProblem } from "../ids.js";
+import { clientVersion } from "../model/versions.js";
+import { pageSizeProblem } from "../model/ids.js";
 import { clientEtag, parseIfMatch } from "./etag.js";
 import { parseJsonBody, type BodyProblem } from "./body.js";
 import { purgeBodyOptions, purgePreviewOptions, rotateSecretOptions, type PurgeBatch } from "./extensions.js";
@@ -21,7 +21,7 @@ import { generateOpenApiDocument, normalizeBasePath } from "./openapi.js";
 import { findPathProblem } from "./path.js";
 import { allowHeader, matchRoute, type AccountPermission, type GlobalPermission, type Operation } from "./routes.js";
 import type { OAuthScope } from "./schemas.js";
-import { validateFetchHandlerOptions } from "../options.js";
+import { validateFetchHandlerOptions } from "../model/options.js";
 
 /** Registry list issues that are about the query string (others, such as the account id, keep their own answer). */
 const QUERY_ISSUE_PATHS = new Set(["/cursor", "/source", "/usedBefore", "/neverUsed"]);

@@ -21,7 +21,7 @@ import {
 import { ROUTES, type Operation, type OperationName } from "./routes.js";
 import { deletedResourceSchema, oauthScopeSchema, rotatedSecretSchema } from "./schemas.js";
 import { MAX_IDLE_SECONDS, purgeInputSchema, purgeResultSchema, rotateSecretInputSchema } from "./extensions.js";
-import { MAX_PURGE_BATCH } from "../lifecycle.js";
+import { MAX_PURGE_BATCH } from "../registry/lifecycle.js";
 
 /** Options of {@link generateOpenApiDocument}. */
 export interface OpenApiOptions {

@@ -1,9 +1,9 @@
 /**
  * Outbound JSON fetches on Node (and Bun and Deno): the pinned-socket
- * fetcher of src/remote/fetch.ts, which resolves the host itself, refuses
+ * fetcher of src/platform/pinned-fetch.node.ts, which resolves the host itself, refuses
  * any non-public answer and connects only to the addresses it checked.
  */
-import { createSafeFetcher } from "../remote/fetch.js";
+import { createSafeFetcher } from "./pinned-fetch.node.js";
 import type { SafeFetcher } from "./transport.js";
 
 /** What `#platform/transport` gives on Node: the pinned-socket fetcher with its default bounds. */

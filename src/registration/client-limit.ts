@@ -4,8 +4,8 @@
  * deleted or purged, so a flood of registrations cannot grow the table
  * without bound.
  */
-import { storeCall } from "../storage-faults.js";
-import type { ClientStore, ListPosition } from "../store.js";
+import { storeCall } from "../model/storage-faults.js";
+import type { ClientStore, ListPosition } from "../model/store.js";
 
 /** Options of {@link createRegistrationClientLimit}. */
 export interface RegistrationClientLimitOptions {

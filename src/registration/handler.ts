@@ -12,15 +12,15 @@
  * stream and the `Response` that would otherwise cost more than the
  * registration itself; the fetch handler wraps the same code.
  */
-import { OAuthClientError, type ValidationIssue } from "../errors.js";
+import { OAuthClientError, type ValidationIssue } from "../model/errors.js";
 import { parseJsonBody, type BodyProblem } from "../http/body.js";
 import { CALL_HANDLER, fetchCall, type IncomingCall } from "../http/call.js";
 import type { Answer } from "../http/envelope.js";
 import { jsonResponse } from "../http/response.js";
-import { accountIdIssue } from "../ids.js";
+import { accountIdIssue } from "../model/ids.js";
 import { findPathProblem } from "../http/path.js";
-import type { RegisteredClient } from "../registry-api.js";
-import { validateRegistrationHandlerOptions } from "../options.js";
+import type { RegisteredClient } from "../registry/api.js";
+import { validateRegistrationHandlerOptions } from "../model/options.js";
 import {
   clientToMetadata,
   metadataToClientInput,

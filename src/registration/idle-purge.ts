@@ -3,7 +3,7 @@
  * used for a while are deleted in bounded batches, so that an account open
  * to registration does not keep every client it ever got.
  */
-import type { OAuthClientRegistry } from "../registry-api.js";
+import type { OAuthClientRegistry } from "../registry/api.js";
 
 /** Options of {@link scheduleIdlePurge}. */
 export interface IdlePurgeOptions {

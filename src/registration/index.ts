@@ -13,7 +13,7 @@ export {
   DEFAULT_ASSERTION_SIGNING_ALGORITHMS,
   type RegistrationMetadataOptions,
   type RegistrationServerMetadata,
-} from "./metadata.js";
+} from "./server-metadata.js";
 export {
   RegistrationPolicyError,
   type RegistrationHandlerOptions,
@@ -32,4 +32,4 @@ export {
   type RegistrationErrorCode,
   type RegistrationResponseExtras,
 } from "../rules/metadata.js";
-export type { RegisteredClient, RegisterOptions, RegistrationRead } from "../registry-api.js";
+export type { RegisteredClient, RegisterOptions, RegistrationRead } from "../registry/api.js";

@@ -6,8 +6,8 @@
  */
 import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
-import { storeCall } from "../storage-faults.js";
-import { MAX_CLAIM_KEY_LENGTH, type ClientStore } from "../store.js";
+import { storeCall } from "../model/storage-faults.js";
+import { MAX_CLAIM_KEY_LENGTH, type ClientStore } from "../model/store.js";
 
 /** Options of {@link createStoreRateLimiter}. */
 export interface StoreRateLimiterOptions {

@@ -2,7 +2,7 @@
  * The public types of the registration handler: what it needs from the
  * registry, its options, the policy hook and the error the hook throws.
  */
-import type { OAuthClientRegistry } from "../registry-api.js";
+import type { OAuthClientRegistry } from "../registry/api.js";
 import type { ClientMetadataInput, RegistrationErrorCode } from "../rules/metadata.js";
 import type { RegistrationClientLimit } from "./client-limit.js";
 

@@ -12,7 +12,7 @@ export {
   type RemoteLookup,
   type SafeFetcher,
   type SafeFetcherOptions,
-} from "./fetch.js";
+} from "../platform/pinned-fetch.node.js";
 export { createFetchTransport, type FetchTransportOptions } from "../platform/transport.web.js";
 export {
   createClientMetadataFetcher,

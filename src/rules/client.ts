@@ -5,9 +5,9 @@
  * normalization and optional scopes, client_uri verification, visibility
  * and promotion. Per-field rules ran before (rules/fields.ts).
  */
-import { ValidationError, type ValidationIssue } from "../errors.js";
+import { ValidationError, type ValidationIssue } from "../model/errors.js";
 import { usesSecret, type ParsedClientFields } from "../fields.js";
-import type { StoredClient } from "../store.js";
+import type { StoredClient } from "../model/store.js";
 import { checkOptionalScopes, isApiScope, normalizeScopes, type ScopeRules } from "./scopes.js";
 import { hostOf } from "./uris.js";
 

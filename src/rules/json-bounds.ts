@@ -9,7 +9,7 @@
  * stack), so the check itself cannot overflow either, and it stops at the
  * first bound crossed.
  */
-import { pointer, type ValidationIssue } from "../errors.js";
+import { pointer, type ValidationIssue } from "../model/errors.js";
 import type { RegistryLimits } from "../fields.js";
 
 /** The bounds of one JSON-like value. */

@@ -5,7 +5,7 @@
  * would be a secret stored in the clear and shown on every read.
  */
 import * as z from "zod";
-import { pointer, type ValidationIssue } from "../errors.js";
+import { pointer, type ValidationIssue } from "../model/errors.js";
 import { checkWebPageUrl, type UriLimits } from "./uris.js";
 
 /**

@@ -20,8 +20,8 @@
  *   ignored, as RFC 7591 §2 allows; a `software_statement` is refused,
  *   because ignoring a signed statement would silently drop what it asserts.
  */
-import type { ValidationIssue } from "../errors.js";
-import { pointer } from "../errors.js";
+import type { ValidationIssue } from "../model/errors.js";
+import { pointer } from "../model/errors.js";
 import {
   GRANT_TYPES,
   RESPONSE_TYPES,

@@ -4,7 +4,7 @@
  * against the catalog, other simple scopes limited to identity scopes.
  */
 import type { GrantType, ResponseType } from "../fields.js";
-import { pointer, type ValidationIssue } from "../errors.js";
+import { pointer, type ValidationIssue } from "../model/errors.js";
 import { exceedsCodePoints, tooLongMessage, wellFormedProblem, WHITESPACE_OR_CONTROL } from "./text.js";
 
 /**

@@ -8,10 +8,10 @@
  * case.
  */
 import { describe, expect, it } from "vitest";
-import { NotFoundError, ValidationError } from "../errors.js";
-import { createOAuthClientRegistry } from "../registry.js";
-import { generateClientId } from "../secrets.js";
-import type { ClientStore, ListPosition, StoredClient } from "../store.js";
+import { NotFoundError, ValidationError } from "../model/errors.js";
+import { createOAuthClientRegistry } from "../registry/registry.js";
+import { generateClientId } from "../model/secrets.js";
+import type { ClientStore, ListPosition, StoredClient } from "../model/store.js";
 import { makeLargeStoredClient, makeStoredClient } from "./records.js";
 
 export { makeLargeStoredClient, makeStoredClient } from "./records.js";

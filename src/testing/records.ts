@@ -3,8 +3,8 @@
  * adapter authors who want fixtures of their own.
  */
 import { storedDefaults } from "../fields.js";
-import { generateClientId } from "../secrets.js";
-import type { StoredClient } from "../store.js";
+import { generateClientId } from "../model/secrets.js";
+import type { StoredClient } from "../model/store.js";
 
 /**
  * A minimal, valid confidential client record. Every call gets a fresh

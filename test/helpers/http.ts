@@ -1,7 +1,7 @@
 /** Shared fixtures of the HTTP tests: a registry over memory, a token-based authorize, a valid body as JSON. */
 import { createMemoryStore } from "../../adapters/memory.js";
 import { createOAuthClientRegistry, type OAuthClientRegistry } from "../../src/index.js";
-import type { ClientStore } from "../../src/store.js";
+import type { ClientStore } from "../../src/model/store.js";
 import {
   createFetchHandler,
   UnauthorizedError,

@@ -16,7 +16,7 @@ import { expect } from "vitest";
 import { createKyselyStore, migrateToLatest } from "../../adapters/kysely.js";
 import { createMemoryStore } from "../../adapters/memory.js";
 import { createSqliteStore } from "../../adapters/sqlite.js";
-import type { ClientStore } from "../../src/store.js";
+import type { ClientStore } from "../../src/model/store.js";
 import { MYSQL_URL, realMariadb, REQUIRE_REAL_MARIADB, type RealMariadb } from "./mariadb.js";
 import { DATABASE_URL, realPostgres, REQUIRE_REAL_POSTGRES, type RealPostgres } from "./postgres.js";
 

@@ -16,7 +16,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import type { SqliteDatabase, SqliteDriverName } from "../../adapters/sqlite-drivers.js";
 import { createSqliteStore, SQLITE_SCHEMA_VERSION, SqliteOpenError, type SqliteStoreOptions } from "../../adapters/sqlite.js";
 import { LEGACY_CLIENT_COLUMNS, toLegacyClientRow } from "../../adapters/rows.js";
-import { StorageUnavailableError } from "../../src/errors.js";
+import { StorageUnavailableError } from "../../src/model/errors.js";
 import { makeStoredClient, runStoreConformanceSuite } from "../../src/testing/conformance.js";
 
 /** A driver's connection class, as its module exports it. */

@@ -12,7 +12,7 @@ import {
   type OAuthClientRegistry,
   type UpdateClientInput,
 } from "../../src/index.js";
-import type { ClientStore, StoredClient } from "../../src/store.js";
+import type { ClientStore, StoredClient } from "../../src/model/store.js";
 import { createFetchHandler, type FetchHandler } from "../../src/http/index.js";
 import { createBody } from "./registry.js";
 

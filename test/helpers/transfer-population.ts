@@ -9,9 +9,9 @@ import { expect } from "vitest";
 import { createMemoryStore } from "../../adapters/memory.js";
 import { clientEtag } from "../../src/http/etag.js";
 import { createFetchHandler } from "../../src/http/handler.js";
-import { createOAuthClientRegistry } from "../../src/registry.js";
-import type { OAuthClientRegistry } from "../../src/registry-api.js";
-import type { ClientStore, StoredClient } from "../../src/store.js";
+import { createOAuthClientRegistry } from "../../src/registry/registry.js";
+import type { OAuthClientRegistry } from "../../src/registry/api.js";
+import type { ClientStore, StoredClient } from "../../src/model/store.js";
 import { makeLargeStoredClient } from "../../src/testing/records.js";
 
 /** A client and the credentials it was given. */

@@ -11,8 +11,8 @@ import type { LookupOptions } from "node:dns";
 import type { IncomingMessage } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { isIP } from "node:net";
-import { classifyAddress, isPublicAddress } from "../platform/addresses.js";
-import { RemoteFetchError } from "../platform/errors.js";
+import { classifyAddress, isPublicAddress } from "./addresses.js";
+import { RemoteFetchError } from "./errors.js";
 import {
   DEFAULT_MAX_BYTES,
   DEFAULT_MAX_URL_LENGTH,
@@ -25,7 +25,7 @@ import {
   type FetchJsonOptions,
   type FetchJsonResult,
   type SafeFetcher,
-} from "../platform/transport.js";
+} from "./transport.js";
 
 export {
   DEFAULT_MAX_BYTES,

@@ -5,17 +5,17 @@
  * rotates the token, delete. The HTTP protocol around it (metadata names,
  * error codes, policy) lives in `registration/`.
  */
-import type { ValidationIssue } from "./errors.js";
-import { changedFields, fillStoredDefaults, usesSecret, type CreateClientInput, type RegistryLimits } from "./fields.js";
-import { isPlausibleClientId } from "./ids.js";
+import type { ValidationIssue } from "../model/errors.js";
+import { changedFields, fillStoredDefaults, usesSecret, type CreateClientInput, type RegistryLimits } from "../fields.js";
+import { isPlausibleClientId } from "../model/ids.js";
 import { mergeFields, newRecord, replacementFields } from "./records.js";
-import type { RegisteredClient, RegisterOptions, RegistrationRead } from "./registry-api.js";
-import type { RegistryContext } from "./registry-context.js";
-import { parseClientFields } from "./rules/fields.js";
-import { selfRegisteredResponseTypeIssues } from "./rules/metadata.js";
-import { generateSecret } from "./secrets.js";
-import { storeCall } from "./storage-faults.js";
-import type { StoredClient } from "./store.js";
+import type { RegisteredClient, RegisterOptions, RegistrationRead } from "./api.js";
+import type { RegistryContext } from "./context.js";
+import { parseClientFields } from "../rules/field-rules.js";
+import { selfRegisteredResponseTypeIssues } from "../rules/metadata.js";
+import { generateSecret } from "../model/secrets.js";
+import { storeCall } from "../model/storage-faults.js";
+import type { StoredClient } from "../model/store.js";
 
 /** Largest `secretExpiresAt` accepted: the year 9999, in Unix seconds. */
 const MAX_EXPIRY_SECONDS = 253_402_300_799;

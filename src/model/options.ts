@@ -8,7 +8,7 @@
  * Only options that exist are checked; a name these functions do not know
  * is left alone, so options added elsewhere need no change here.
  */
-import { DEFAULT_LIMITS } from "./fields.js";
+import { DEFAULT_LIMITS } from "../fields.js";
 
 /** Upper bound of `maxWriteAttempts`: past it, a conflict is an outage rather than contention. */
 export const MAX_WRITE_ATTEMPTS_LIMIT = 1000;

@@ -10,9 +10,9 @@
 import { bytesToHex, hexToBytes, randomBytes } from "@noble/hashes/utils.js";
 import { customAlphabet, nanoid } from "nanoid";
 import { platformCrypto } from "#platform/crypto";
-import { constantTimeEqual, constantTimeEqualText, SCRYPT_MAXMEM } from "./platform/crypto.js";
-import { portableSecretCrypto } from "./platform/crypto.web.js";
-import type { ScryptParams, SecretCrypto } from "./platform/types.js";
+import { constantTimeEqual, constantTimeEqualText, SCRYPT_MAXMEM } from "../platform/crypto.js";
+import { portableSecretCrypto } from "../platform/crypto.web.js";
+import type { ScryptParams, SecretCrypto } from "../platform/types.js";
 
 export { constantTimeEqual, portableSecretCrypto, type ScryptParams, type SecretCrypto };
 

@@ -3,9 +3,9 @@
  * {@link ClientStore}: each loads, applies the rules, and writes with
  * compare-and-swap. The rules themselves live in their own modules.
  */
-import { validateRegistryOptions } from "./options.js";
-import { ConflictError, NotFoundError, PreconditionFailedError, ValidationError } from "./errors.js";
-import { emitSafely, type RegistryEvent } from "./events.js";
+import { validateRegistryOptions } from "../model/options.js";
+import { ConflictError, NotFoundError, PreconditionFailedError, ValidationError } from "../model/errors.js";
+import { emitSafely, type RegistryEvent } from "../model/events.js";
 import {
   changedFields,
   clientObject,
@@ -14,21 +14,21 @@ import {
   type CreatedOAuthClient,
   type OAuthClient,
   type RegistryLimits,
-} from "./fields.js";
-import { accountIdIssue, isPlausibleClientId, MAX_CLIENT_ID_LENGTH } from "./ids.js";
+} from "../fields.js";
+import { accountIdIssue, isPlausibleClientId, MAX_CLIENT_ID_LENGTH } from "../model/ids.js";
 import { createLifecycle } from "./lifecycle.js";
 import { mergeFields, newRecord } from "./records.js";
-import { createRegistrationCore } from "./registration-core.js";
-import type { RegistryContext } from "./registry-context.js";
-import { createAssertionAuthentication } from "./assertion-auth.js";
+import { createRegistrationCore } from "./registration.js";
+import type { RegistryContext } from "./context.js";
+import { createAssertionAuthentication } from "./assertions.js";
 import { createResolver } from "./resolve.js";
-import { metadataToClientInput } from "./rules/metadata.js";
-import { createClientRules } from "./rules/client.js";
-import { parseClientFields } from "./rules/fields.js";
-import { boundedJsonCopy, clientInputBounds } from "./rules/json-bounds.js";
-import { DEFAULT_IDENTITY_SCOPES, toCatalog } from "./rules/scopes.js";
-import { wellFormedProblem } from "./rules/text.js";
-import { hostOf } from "./rules/uris.js";
+import { metadataToClientInput } from "../rules/metadata.js";
+import { createClientRules } from "../rules/client.js";
+import { parseClientFields } from "../rules/field-rules.js";
+import { boundedJsonCopy, clientInputBounds } from "../rules/json-bounds.js";
+import { DEFAULT_IDENTITY_SCOPES, toCatalog } from "../rules/scopes.js";
+import { wellFormedProblem } from "../rules/text.js";
+import { hostOf } from "../rules/uris.js";
 import { createSecretChecks, isPresentableSecret, MAX_SECRET_LENGTH } from "./secret-checks.js";
 import {
   createSecretHasher,
@@ -36,19 +36,19 @@ import {
   generateClientId as defaultGenerateClientId,
   generateSecret as defaultGenerateSecret,
   generateVerificationToken as defaultGenerateVerificationToken,
-} from "./secrets.js";
-import { storeCall } from "./storage-faults.js";
-import type { ClientStore, StoredClient } from "./store.js";
-import { parseRfc3339 } from "./time.js";
+} from "../model/secrets.js";
+import { storeCall } from "../model/storage-faults.js";
+import type { ClientStore, StoredClient } from "../model/store.js";
+import { parseRfc3339 } from "../model/time.js";
 import { platformResolveTxt } from "#platform/dns";
 import { hasTxtRecord } from "./verification.js";
-import { tagVersion, versionMatches } from "./versions.js";
+import { tagVersion, versionMatches } from "../model/versions.js";
 import type {
   ImportClientInput,
   OAuthClientRegistry,
   OAuthClientRegistryOptions,
   WriteOptions,
-} from "./registry-api.js";
+} from "./api.js";
 
 export type {
   AssertionAuthenticationResult,
@@ -69,7 +69,7 @@ export type {
   RotateSecretOptions,
   VerifyClientUriOptions,
   WriteOptions,
-} from "./registry-api.js";
+} from "./api.js";
 
 const DEFAULT_VERIFICATION_PREFIX = "oauth-client-registry-verification";
 const IMPORTED_CLIENT_ID = /^[A-Za-z0-9._~-]{1,128}$/;

@@ -11,10 +11,10 @@
  * state of its own to keep. A check that does not find the record writes
  * nothing, so it neither moves that anchor nor changes the client's version.
  */
-import { NotFoundError, ValidationError } from "./errors.js";
-import type { RegistryEvent } from "./events.js";
-import type { OAuthClient } from "./fields.js";
-import type { OAuthClientRegistry } from "./registry-api.js";
+import { NotFoundError, ValidationError } from "../model/errors.js";
+import type { RegistryEvent } from "../model/events.js";
+import type { OAuthClient } from "../fields.js";
+import type { OAuthClientRegistry } from "./api.js";
 import type { ResolveTxt } from "./verification.js";
 
 /** The timer functions the scheduler uses; the platform's by default, injectable for tests. */

@@ -3,8 +3,8 @@
  * a presented secret against a client's current and rotated hashes with
  * equal work whatever the client has, and a bound on slow-hash work.
  */
-import { createWorkLimiter } from "./limiter.js";
-import { generateSecret, type SecretHasher } from "./secrets.js";
+import { createWorkLimiter } from "../model/limiter.js";
+import { generateSecret, type SecretHasher } from "../model/secrets.js";
 
 /** Longest secret accepted; longer input is refused before any hashing. */
 export const MAX_SECRET_LENGTH = 1024;

@@ -6,17 +6,17 @@
  * verified and recorded as used by one verifier per registry, so that
  * replay protection covers every call.
  */
-import { AssertionError, type AssertionFailureReason } from "./assertions/errors.js";
-import { keySetForClient, type UntrustedKeySet } from "./assertions/key-set.js";
-import { createStoreReplayCache } from "./assertions/store-replay-cache.js";
-import { createAssertionVerifier, peekClientId, type AssertionVerifierOptions } from "./assertions/verifier.js";
-import { ClientMetadataError } from "./errors.js";
-import { isPlausibleClientId, MAX_CLIENT_ID_LENGTH } from "./ids.js";
+import { AssertionError, type AssertionFailureReason } from "../assertions/errors.js";
+import { keySetForClient, type UntrustedKeySet } from "../assertions/key-set.js";
+import { createStoreReplayCache } from "../assertions/store-replay-cache.js";
+import { createAssertionVerifier, peekClientId, type AssertionVerifierOptions } from "../assertions/verifier.js";
+import { ClientMetadataError } from "../model/errors.js";
+import { isPlausibleClientId, MAX_CLIENT_ID_LENGTH } from "../model/ids.js";
 import type { Lifecycle } from "./lifecycle.js";
-import type { AssertionAuthenticationResult, AuthenticateAssertionOptions } from "./registry-api.js";
-import type { RegistryContext } from "./registry-context.js";
-import { createRemoteKeySetFetcher } from "./remote/cache.js";
-import type { StoredClient } from "./store.js";
+import type { AssertionAuthenticationResult, AuthenticateAssertionOptions } from "./api.js";
+import type { RegistryContext } from "./context.js";
+import { createRemoteKeySetFetcher } from "../remote/cache.js";
+import type { StoredClient } from "../model/store.js";
 
 /** Options of private_key_jwt authentication (registry option `privateKeyJwt`). */
 export interface PrivateKeyJwtOptions {

@@ -2,12 +2,12 @@
  * The registry's public API: its options, the shapes its operations take
  * and return, and the operations themselves. `registry.ts` implements them.
  */
-import type { ClientSource, CreateClientInput, CreatedOAuthClient, OAuthClient, RegistryLimits, UpdateClientInput } from "./fields.js";
-import type { RegistryEventListener } from "./events.js";
-import type { ScopeCatalog } from "./rules/scopes.js";
-import type { SecretHasher } from "./secrets.js";
+import type { ClientSource, CreateClientInput, CreatedOAuthClient, OAuthClient, RegistryLimits, UpdateClientInput } from "../fields.js";
+import type { RegistryEventListener } from "../model/events.js";
+import type { ScopeCatalog } from "../rules/scopes.js";
+import type { SecretHasher } from "../model/secrets.js";
 import type { ResolveTxt } from "./verification.js";
-import type { PrivateKeyJwtOptions } from "./assertion-auth.js";
+import type { PrivateKeyJwtOptions } from "./assertions.js";
 
 /** Options of {@link createOAuthClientRegistry}; every one has a sensible default. */
 export interface OAuthClientRegistryOptions {

@@ -13,9 +13,9 @@
  * the others' inserts at their next scan; until then the cap can be passed
  * by what the other processes insert within that minute.
  */
-import type { RegistryContext } from "./registry-context.js";
-import { storeCall } from "./storage-faults.js";
-import type { ListPosition } from "./store.js";
+import type { RegistryContext } from "./context.js";
+import { storeCall } from "../model/storage-faults.js";
+import type { ListPosition } from "../model/store.js";
 
 /** Default of `clientIdMetadataDocuments.maxClients`. */
 export const DEFAULT_MAX_METADATA_CLIENTS = 10_000;

@@ -2,8 +2,8 @@
  * Audit events: what happened to which client, when. Events never carry a
  * secret or a secret hash.
  */
-import type { AssertionRefusal } from "./assertion-auth.js";
-import type { ChangeTrackedField, ClientSource, VerificationStatus } from "./fields.js";
+import type { AssertionRefusal } from "../registry/assertions.js";
+import type { ChangeTrackedField, ClientSource, VerificationStatus } from "../fields.js";
 
 interface EventBase {
   account_id: string;

@@ -5,7 +5,7 @@
  * stores it, and a lone surrogate is stored altered by both.
  */
 import type { ValidationIssue } from "./errors.js";
-import { CONTROL_CHARACTER } from "./rules/text.js";
+import { CONTROL_CHARACTER } from "../rules/text.js";
 import type { ListPosition, StoredClient } from "./store.js";
 
 /**

@@ -3,7 +3,7 @@
  * beside the object rather than in it, so the wire format stays the one
  * documented. The HTTP layer turns it into an `ETag`.
  */
-import type { OAuthClient } from "./fields.js";
+import type { OAuthClient } from "../fields.js";
 
 const versions = new WeakMap<object, number>();
 

@@ -3,12 +3,12 @@
  * lifecycle) share with `registry.ts`: the store, the rules, the secret
  * checks and the read-modify-write helpers of one registry.
  */
-import type { RegistryEvent } from "./events.js";
-import type { OAuthClient, RegistryLimits } from "./fields.js";
-import type { WriteOptions } from "./registry-api.js";
-import type { ClientRules } from "./rules/client.js";
+import type { RegistryEvent } from "../model/events.js";
+import type { OAuthClient, RegistryLimits } from "../fields.js";
+import type { WriteOptions } from "./api.js";
+import type { ClientRules } from "../rules/client.js";
 import type { SecretChecks } from "./secret-checks.js";
-import type { ClientStore, StoredClient } from "./store.js";
+import type { ClientStore, StoredClient } from "../model/store.js";
 
 /** The internals of one registry that its operation modules use. */
 export interface RegistryContext {

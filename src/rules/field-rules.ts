@@ -11,7 +11,7 @@
  * read back").
  */
 import type * as z from "zod";
-import { pointer, type ValidationIssue } from "../errors.js";
+import { pointer, type ValidationIssue } from "../model/errors.js";
 import {
   CLIENT_FIELDS,
   CLIENT_NAME_MAX_LENGTH,

@@ -3,7 +3,7 @@
  * answer lookups, and refuse a write whose expected version is stale. Every
  * rule (validation, scopes, secrets, visibility) lives in the registry.
  */
-import type { StoredClientFields } from "./fields.js";
+import type { StoredClientFields } from "../fields.js";
 
 /**
  * One stored client: the client fields plus the owning account, the secret

@@ -5,21 +5,21 @@
  * same rules as every other client, and stored (source "cimd") so that it
  * lists and has lifecycle data like the others.
  */
-import { ClientMetadataError, OAuthClientError, ValidationError, type ValidationIssue } from "./errors.js";
-import { changedFields, usesSecret, type OAuthClient } from "./fields.js";
-import { isPlausibleClientId, MAX_CLIENT_ID_LENGTH } from "./ids.js";
+import { ClientMetadataError, OAuthClientError, ValidationError, type ValidationIssue } from "../model/errors.js";
+import { changedFields, usesSecret, type OAuthClient } from "../fields.js";
+import { isPlausibleClientId, MAX_CLIENT_ID_LENGTH } from "../model/ids.js";
 import type { Lifecycle } from "./lifecycle.js";
 import { mergeFields, newRecord, replacementFields } from "./records.js";
-import type { ClientIdMetadataDocumentsOptions, ResolveOptions } from "./registry-api.js";
-import type { RegistryContext } from "./registry-context.js";
+import type { ClientIdMetadataDocumentsOptions, ResolveOptions } from "./api.js";
+import type { RegistryContext } from "./context.js";
 import { createMetadataClientCap, DEFAULT_MAX_METADATA_CLIENTS, maxClientsProblem } from "./metadata-client-cap.js";
-import { parseClientFields } from "./rules/fields.js";
-import { selfRegisteredResponseTypeIssues } from "./rules/metadata.js";
-import { boundedJsonCopy, clientInputBounds } from "./rules/json-bounds.js";
-import { WHITESPACE_OR_CONTROL } from "./rules/text.js";
-import { createClientMetadataFetcher } from "./remote/cache.js";
-import { storeCall } from "./storage-faults.js";
-import type { StoredClient } from "./store.js";
+import { parseClientFields } from "../rules/field-rules.js";
+import { selfRegisteredResponseTypeIssues } from "../rules/metadata.js";
+import { boundedJsonCopy, clientInputBounds } from "../rules/json-bounds.js";
+import { WHITESPACE_OR_CONTROL } from "../rules/text.js";
+import { createClientMetadataFetcher } from "../remote/cache.js";
+import { storeCall } from "../model/storage-faults.js";
+import type { StoredClient } from "../model/store.js";
 
 /** Maps a metadata document to a create input (rules/metadata.ts). */
 export type MetadataMapper = (

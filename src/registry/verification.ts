@@ -3,8 +3,8 @@
  * by publishing a DNS TXT record whose value is the verification text.
  */
 
-export type { ResolveTxt } from "./platform/types.js";
-import type { ResolveTxt } from "./platform/types.js";
+export type { ResolveTxt } from "../platform/types.js";
+import type { ResolveTxt } from "../platform/types.js";
 
 interface NodeDnsModule {
   promises: { resolveTxt: ResolveTxt };

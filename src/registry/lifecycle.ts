@@ -4,14 +4,14 @@
  * listing with source and last-use filters in bounded scans, and purging
  * idle clients in bounded batches.
  */
-import { ValidationError, type ValidationIssue } from "./errors.js";
-import { CLIENT_SOURCES, type ClientSource, type OAuthClient } from "./fields.js";
-import { decodeCursor, encodeCursor, pageSizeProblem } from "./ids.js";
-import type { ClientPage, ListOptions, PurgeOptions, PurgeResult } from "./registry-api.js";
-import type { RegistryContext } from "./registry-context.js";
-import { storeCall } from "./storage-faults.js";
-import type { ListPosition, StoredClient } from "./store.js";
-import { parseRfc3339 } from "./time.js";
+import { ValidationError, type ValidationIssue } from "../model/errors.js";
+import { CLIENT_SOURCES, type ClientSource, type OAuthClient } from "../fields.js";
+import { decodeCursor, encodeCursor, pageSizeProblem } from "../model/ids.js";
+import type { ClientPage, ListOptions, PurgeOptions, PurgeResult } from "./api.js";
+import type { RegistryContext } from "./context.js";
+import { storeCall } from "../model/storage-faults.js";
+import type { ListPosition, StoredClient } from "../model/store.js";
+import { parseRfc3339 } from "../model/time.js";
 
 /** Which stored secret a use matched, if any (resolution without a secret: none). */
 export type UsedSecret = "current" | "rotated" | null;

@@ -2,8 +2,8 @@
  * Stored records built from parsed input, with the field table's defaults:
  * a new record for create and import, and the update merge.
  */
-import { CLIENT_FIELDS, CREATE_FIELDS, storedDefaults, type FieldSpec, type ParsedClientFields } from "./fields.js";
-import type { StoredClient } from "./store.js";
+import { CLIENT_FIELDS, CREATE_FIELDS, storedDefaults, type FieldSpec, type ParsedClientFields } from "../fields.js";
+import type { StoredClient } from "../model/store.js";
 
 /**
  * A new record (version 1) from parsed create fields; every field not sent
