@@ -538,8 +538,8 @@ const runs = {
     const node = fromJson("node", spawnSync(process.execPath, ["entries-node.mjs"], { cwd: consumer, encoding: "utf8" }));
     check(node.problems?.length === 0, `Node ${process.version}: every entry loads by name; memory round trip`, node.problems?.join("\n    "));
     const ours = `${pathToFileURL(join(consumer, "node_modules", "oauth-client-registry")).href}/`;
-    // platform/transport.node.js hands out the pinned-socket fetcher of remote/fetch.js.
-    const allowed = ["dist/src/platform/", "dist/src/platform/pinned-fetch.node.js"];
+    // Only the platform layer (its *.node.js modules, the pinned-socket fetcher among them) reaches node: modules.
+    const allowed = ["dist/src/platform/"];
     const outside = (node.builtins ?? []).filter(({ parent }) => {
       if (!parent?.startsWith(ours)) return false;
       const file = parent.slice(ours.length);

@@ -3,7 +3,7 @@
  * merged record (create: the new record; update: the stored one with the
  * changes applied) — no switch between "none" and a secret method, scope
  * normalization and optional scopes, client_uri verification, visibility
- * and promotion. Per-field rules ran before (rules/fields.ts).
+ * and promotion. Per-field rules ran before (rules/field-rules.ts).
  */
 import { ValidationError, type ValidationIssue } from "../model/errors.js";
 import { usesSecret, type ParsedClientFields } from "../fields.js";
