@@ -1,7 +1,7 @@
 // private_key_jwt client authentication (RFC 7523 §2.2, §3): every rule of the
 // verifier, exercised with keys and assertions made by jose (and by
 // oauth4webapi, a client library nobody here wrote), on an injected clock.
-import { createSign, generateKeyPairSync, randomUUID } from "node:crypto";
+import { createHash, createSign, generateKeyPairSync, randomUUID } from "node:crypto";
 import { CompactSign, SignJWT, UnsecuredJWT, exportJWK, exportSPKI, generateKeyPair } from "jose";
 import type { CryptoKey, JSONWebKeySet, JWK } from "jose";
 import * as oauth from "oauth4webapi";
@@ -505,6 +505,23 @@ describe("private_key_jwt: single use of jti", () => {
     expect(calls).toHaveLength(1);
     expect(calls[0]![0]).toMatch(/^[0-9a-f]{64}$/);
     expect(calls[0]![1]).toBe(((claims.exp as number) + 30) * 1000);
+  });
+
+  it("keys every (client, jti) the same way on every runtime: hex SHA-256 of the JSON text [client id, jti], non-ASCII included", async () => {
+    // Processes of several releases or runtimes on one store must compute one key, or each would accept the other's replay.
+    const clock = manualClock();
+    const keys: string[] = [];
+    const replayCache: ReplayCache = { add: (key) => (keys.push(key), true) };
+    const verifier = createAssertionVerifier({ now: clock.now, replayCache });
+    const client = "klïent-☃";
+    const jti = "jti-ü-😀-\ud800";
+    const key = { ...ec, kid: "clé-☃", publicJwk: { ...ec.publicJwk, kid: "clé-☃" } };
+    const result = await verifier.verify(await sign(key, claimsAt(clock.seconds(), { iss: client, sub: client, jti })), {
+      audience: TOKEN_ENDPOINT,
+      keySet: keySetOf(ec, key),
+    });
+    expect(result).toMatchObject({ clientId: client, jti });
+    expect(keys).toEqual([createHash("sha256").update(JSON.stringify([client, jti]), "utf8").digest("hex")]);
   });
 
   it("uses its own memory replay cache when none is given", async () => {
