@@ -146,6 +146,21 @@ describe("private_key_jwt: a valid assertion authenticates its client", () => {
     expect(result.clientId).toBe(CLIENT);
   });
 
+  it("picks the key by each assertion's own kid, whichever keys earlier assertions used: named, empty or none", async () => {
+    const { clock, verifier } = setup();
+    const unnamed = { ...otherEc, kid: "", publicJwk: { ...otherEc.publicJwk, kid: "" } };
+    const keySet = keySetOf(ec, unnamed);
+    const verify = async (key: TestKey, kid: string | null) =>
+      verifier.verify(await sign(key, claimsAt(clock.seconds()), { kid }), { audience: TOKEN_ENDPOINT, keySet });
+    await expect(verify(ec, ec.kid)).resolves.toMatchObject({ clientId: CLIENT });
+    await expect(verify(unnamed, "")).resolves.toMatchObject({ clientId: CLIENT });
+    // No kid fits both keys: the signature decides, not the key an earlier assertion picked.
+    await expect(verify(unnamed, null)).resolves.toMatchObject({ clientId: CLIENT });
+    await expect(verify(ec, null)).resolves.toMatchObject({ clientId: CLIENT });
+    await expectRefused(verify(ec, ""), "signature");
+    await expectRefused(verify(unnamed, ec.kid), "signature");
+  });
+
   it("accepts an assertion oauth4webapi's PrivateKeyJwt builds, with the issuer as its audience", async () => {
     const { clock, verifier } = setup();
     const body = new URLSearchParams();

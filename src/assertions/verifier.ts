@@ -436,12 +436,13 @@ function readAllowedHeader(parts: readonly string[], algorithms: ReadonlySet<str
 
 /** What `atob` gives beyond ASCII: a byte of a multi-byte UTF-8 character. */
 const NON_ASCII = /[\u0080-\u00ff]/;
-const utf8 = new TextDecoder();
+const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 /**
  * The JSON value of one canonical base64url part, read as jose reads it
- * (UTF-8, a byte order mark dropped, `JSON.parse`) but at a fraction of the
- * cost for the usual all-ASCII part: `atob` gives one character per byte.
+ * (strict UTF-8, a byte order mark dropped, `JSON.parse`) but at a fraction
+ * of the cost for the usual all-ASCII part: `atob` gives one character per
+ * byte, which is the text itself when every byte is ASCII.
  */
 function decodeJsonPart(part: string): unknown {
   const binary = atob(part.replaceAll("-", "+").replaceAll("_", "/"));
@@ -493,6 +494,18 @@ function sameJson(a: unknown, b: unknown, depth: number): boolean {
 type LocalKeySet = ReturnType<typeof createLocalJWKSet>;
 type VerificationKey = Awaited<ReturnType<LocalKeySet>>;
 
+/**
+ * A key set imported once: jose's key selection over it, and the key that
+ * selection gave for each (`alg`, `kid`) that fits exactly one key, so a
+ * client's next assertion skips the search. Only pairs that matched are
+ * kept: a `kid` of the set (or none) with an accepted `alg`, a few per set
+ * whatever the kids assertions name.
+ */
+interface ImportedKeySet {
+  readonly select: LocalKeySet;
+  readonly picked: Map<string, VerificationKey>;
+}
+
 /** Key sets kept imported per verifier: see {@link createKeySetCache}. */
 const KEY_SET_CACHE_ENTRIES = 256;
 
@@ -503,8 +516,8 @@ const KEY_SET_CACHE_ENTRIES = 256;
  * checked ({@link publicKeySet}) and imported once, and makes the same set
  * give the same object. Least recently used sets leave first.
  */
-function createKeySetCache(maxEntries: number): (keySet: unknown) => LocalKeySet {
-  const cache = new Map<string, LocalKeySet>();
+function createKeySetCache(maxEntries: number): (keySet: unknown) => ImportedKeySet {
+  const cache = new Map<string, ImportedKeySet>();
   return (keySet) => {
     let text: string;
     try {
@@ -512,37 +525,46 @@ function createKeySetCache(maxEntries: number): (keySet: unknown) => LocalKeySet
     } catch (cause) {
       throw new AssertionError("key_set", "the client's key set is not JSON", { cause });
     }
-    let local = cache.get(text);
-    if (local !== undefined) {
+    let imported = cache.get(text);
+    if (imported !== undefined) {
       cache.delete(text);
     } else {
       // Checked once per distinct set, not on every assertion: the key
       // rules read every number of every key.
       const checked = publicKeySet(keySet);
       try {
-        local = createLocalJWKSet(checked);
+        imported = { select: createLocalJWKSet(checked), picked: new Map() };
       } catch (cause) {
         throw new AssertionError("key_set", "the client's key set is not a valid JSON Web Key Set", { cause });
       }
       if (cache.size >= maxEntries) cache.delete(cache.keys().next().value!);
     }
-    cache.set(text, local);
-    return local;
+    cache.set(text, imported);
+    return imported;
   };
 }
 
 async function verifyWithKeySet(
   assertion: string,
   header: JWSHeaderParameters,
-  localKeys: LocalKeySet,
+  keys: ImportedKeySet,
   options: JWTVerifyOptions,
 ): Promise<Record<string, unknown>> {
   // The keys are picked from the header read already, rather than through
   // jwtVerify's key callback, so that several fitting keys do not cost one
-  // more parse of the assertion.
+  // more parse of the assertion. jose's selection reads only alg and kid.
+  const { alg, kid } = header;
+  // alg is an accepted one, without spaces, so an absent kid and an empty one differ.
+  const pick = typeof alg !== "string" ? undefined : kid === undefined ? alg : typeof kid === "string" ? `${alg} ${kid}` : undefined;
+  const picked = pick === undefined ? undefined : keys.picked.get(pick);
   let candidates: Iterable<VerificationKey> | AsyncIterable<VerificationKey>;
   try {
-    candidates = [await localKeys(header)];
+    if (picked !== undefined) candidates = [picked];
+    else {
+      const key = await keys.select(header);
+      if (pick !== undefined) keys.picked.set(pick, key);
+      candidates = [key];
+    }
   } catch (error) {
     if (error instanceof errors.JWKSNoMatchingKey) {
       throw new AssertionError("key_not_found", `the client's key set has no ${header.alg} key${header.kid === undefined ? "" : ` with kid ${JSON.stringify(header.kid)}`}`);
