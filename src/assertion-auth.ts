@@ -93,7 +93,7 @@ export function createAssertionAuthentication(
 
   return async function authenticateAssertion(assertion, { audience, clientId: named }) {
     // Decoded once: the claimed client id and the verification read the same decoding.
-    const decoded = named === undefined ? verifier.decode(assertion) : verifier.decodeHeader(assertion);
+    const decoded = verifier.decode(assertion);
     // The request's client_id (when sent) names the client; the assertion's iss/sub must agree.
     const clientId = named ?? claimedClientId(decoded);
     if (!isPlausibleClientId(clientId)) {

@@ -2,7 +2,7 @@
 // verifier, exercised with keys and assertions made by jose (and by
 // oauth4webapi, a client library nobody here wrote), on an injected clock.
 import { createHash, createSign, generateKeyPairSync, randomUUID } from "node:crypto";
-import { CompactSign, SignJWT, UnsecuredJWT, exportJWK, exportSPKI, generateKeyPair } from "jose";
+import { CompactSign, SignJWT, UnsecuredJWT, exportJWK, exportSPKI, generateKeyPair, importJWK, jwtVerify } from "jose";
 import type { CryptoKey, JSONWebKeySet, JWK } from "jose";
 import * as oauth from "oauth4webapi";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -361,6 +361,52 @@ describe("private_key_jwt: audience", () => {
     const assertion = await sign(ec, claimsAt(clock.seconds()));
     await expect(verifier.verify(assertion, { audience: [], keySet: keySetOf(ec) })).rejects.toThrow(TypeError);
     await expect(verifier.verify(assertion, { audience: "", keySet: keySetOf(ec) })).rejects.toThrow(TypeError);
+  });
+});
+
+describe("private_key_jwt: the time and audience claims, as jose's jwtVerify judges them", () => {
+  // The verifier checks these claims itself, on the claims it decoded once;
+  // each case must get jose's verdict, and the reason jose's error maps to.
+  const now = T0_SECONDS;
+  const cases: [string, Claims, AssertionFailureReason | null][] = [
+    ["aud the token endpoint", {}, null],
+    ["aud a list naming it", { aud: ["https://other.example", TOKEN_ENDPOINT] }, null],
+    ["no aud", { aud: undefined }, "audience"],
+    ["aud another server", { aud: "https://other.example" }, "audience"],
+    ["aud a list without it", { aud: ["https://other.example"] }, "audience"],
+    ["aud an empty list", { aud: [] }, "audience"],
+    ["aud a number", { aud: 7 }, "audience"],
+    ["aud null", { aud: null }, "audience"],
+    ["no aud and no exp", { aud: undefined, exp: undefined }, "audience"],
+    ["no exp", { exp: undefined }, "lifetime"],
+    ["exp a string", { exp: String(now + 60) }, "malformed"],
+    ["exp null", { exp: null }, "malformed"],
+    ["exp at now minus the tolerance", { iat: now - 100, exp: now - 30 }, "expired"],
+    ["exp within the tolerance", { iat: now - 100, exp: now - 29 }, null],
+    ["nbf beyond the tolerance", { nbf: now + 31 }, "not_yet_valid"],
+    ["nbf at the tolerance", { nbf: now + 30 }, null],
+    ["nbf a string", { nbf: "soon" }, "malformed"],
+    ["iat a string", { iat: "now" }, "malformed"],
+    ["iat a string and aud wrong", { iat: "now", aud: "https://other.example" }, "audience"],
+    ["nbf a string and expired", { nbf: "soon", iat: now - 100, exp: now - 60 }, "malformed"],
+  ];
+  it.each(cases)("%s", async (_name, overrides, reason) => {
+    const { clock, verifier } = setup();
+    const assertion = await sign(ec, claimsAt(now, overrides));
+    const options = { audience: TOKEN_ENDPOINT, keySet: keySetOf(ec) };
+    const josePasses = await jwtVerify(assertion, await importJWK(ec.publicJwk, "ES256"), {
+      algorithms: ["ES256"],
+      audience: [TOKEN_ENDPOINT],
+      clockTolerance: 30,
+      currentDate: clock.now(),
+      requiredClaims: ["exp"],
+    }).then(
+      () => true,
+      () => false,
+    );
+    expect(josePasses).toBe(reason === null);
+    if (reason === null) await expect(verifier.verify(assertion, options)).resolves.toMatchObject({ clientId: CLIENT });
+    else await expectRefused(verifier.verify(assertion, options), reason);
   });
 });
 

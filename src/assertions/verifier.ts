@@ -2,14 +2,15 @@
  * `private_key_jwt` client authentication (RFC 7523 §2.2 and §3, RFC 7521
  * §4.2): the client proves who it is with a JWT it signed with a private
  * key whose public half the registry holds (`jwks`) or can fetch
- * (`jwks_uri`). Signatures and the standard time and audience claims are
- * checked by `jose`; this module decides which keys and algorithms are
- * acceptable, what the claims must say, and that each assertion is used
+ * (`jwks_uri`). Signatures are checked by `jose`; this module decides
+ * which keys and algorithms are acceptable, what the claims must say (the
+ * time and audience claims as jose's `jwtVerify` checks them, on the claims
+ * decoded once for the whole verification), and that each assertion is used
  * once.
  */
 
-import { createLocalJWKSet, decodeJwt, errors, jwtVerify } from "jose";
-import type { JWSHeaderParameters, JWTVerifyOptions } from "jose";
+import { compactVerify, createLocalJWKSet, decodeJwt, errors } from "jose";
+import type { JWSHeaderParameters, VerifyOptions } from "jose";
 import { platformCrypto } from "#platform/crypto";
 import { canonicalBase64UrlLength } from "../rules/jwks.js";
 import { AssertionError } from "./errors.js";
@@ -172,7 +173,7 @@ export function createAssertionVerifier(options: AssertionVerifierOptions = {}):
   const core = createDecodedAssertionVerifier(options);
   return {
     async verify(assertion, verifyOptions) {
-      return core.verifyDecoded(core.decodeHeader(assertion), verifyOptions);
+      return core.verifyDecoded(core.decode(assertion), verifyOptions);
     },
   };
 }
@@ -186,7 +187,11 @@ export interface DecodedAssertion {
   readonly assertion: string;
   /** The protected header when it passed the header rules, else the refusal to throw on verification. */
   readonly header: JWSHeaderParameters | AssertionError;
-  /** The payload's claims, NOT verified; null when the header was refused or the payload is not a JSON object. */
+  /**
+   * The payload's claims, NOT verified until `verifyDecoded` checked the
+   * signature over the same text; null when the header was refused or the
+   * payload is not a JSON object.
+   */
   readonly unverifiedClaims: Readonly<Record<string, unknown>> | null;
 }
 
@@ -198,8 +203,6 @@ export interface DecodedAssertion {
  */
 export interface DecodedAssertionVerifier {
   decode(assertion: unknown): DecodedAssertion;
-  /** `decode` without the claims (`unverifiedClaims` null), for a caller that knows the client already. */
-  decodeHeader(assertion: unknown): DecodedAssertion;
   verifyDecoded(decoded: DecodedAssertion, options: VerifyAssertionOptions): Promise<VerifiedAssertion>;
 }
 
@@ -235,26 +238,18 @@ export function createDecodedAssertionVerifier(options: AssertionVerifierOptions
   const importKeySet = createKeySetCache(KEY_SET_CACHE_ENTRIES);
 
   return {
-    decode: (assertion) => decodeAssertion(assertion, algorithms, true),
-    decodeHeader: (assertion) => decodeAssertion(assertion, algorithms, false),
-    async verifyDecoded({ assertion, header }, { audience, keySet, expectedClientId }) {
+    decode: (assertion) => decodeAssertion(assertion, algorithms),
+    async verifyDecoded({ assertion, header, unverifiedClaims }, { audience, keySet, expectedClientId }) {
       const audiences = checkAudience(audience);
       if (header instanceof AssertionError) throw header;
       const currentDate = now();
-      const jwtOptions: JWTVerifyOptions = {
-        algorithms: algorithmList,
-        audience: audiences,
-        clockTolerance,
-        currentDate,
-        requiredClaims: ["exp"],
-      };
+      const jwsOptions: VerifyOptions = { algorithms: algorithmList };
 
-      let claims: Record<string, unknown>;
       if (typeof keySet === "function") {
         const loaded = await loadKeySet(keySet, false);
         const cached = importKeySet(loaded);
         try {
-          claims = await verifyWithKeySet(assertion, header, cached, jwtOptions);
+          await verifyWithKeySet(assertion, header, cached, jwsOptions);
         } catch (error) {
           if (!(error instanceof AssertionError) || (error.reason !== "key_not_found" && error.reason !== "signature")) throw error;
           // The client may have rotated its keys since the set was cached.
@@ -264,14 +259,17 @@ export function createDecodedAssertionVerifier(options: AssertionVerifierOptions
           if (sameJson(reloaded, loaded, 4)) throw error;
           const refreshed = importKeySet(reloaded);
           if (refreshed === cached) throw error;
-          claims = await verifyWithKeySet(assertion, header, refreshed, jwtOptions);
+          await verifyWithKeySet(assertion, header, refreshed, jwsOptions);
         }
       } else {
-        claims = await verifyWithKeySet(assertion, header, importKeySet(keySet), jwtOptions);
+        await verifyWithKeySet(assertion, header, importKeySet(keySet), jwsOptions);
       }
 
+      // The signature covers the payload text these claims were decoded from: they are verified now.
+      if (unverifiedClaims === null) throw new AssertionError("malformed", "the client assertion is not a valid signed JWT: its payload is not a JSON object");
       const nowSeconds = Math.floor(currentDate.getTime() / 1000);
-      const { clientId, jti, exp } = checkClaims(claims, { nowSeconds, clockTolerance, maxLifetime, expectedClientId, singleAudience });
+      const rules: ClaimRules = { nowSeconds, clockTolerance, maxLifetime, expectedClientId, singleAudience, audiences };
+      const { clientId, jti, exp } = checkClaims(unverifiedClaims, rules);
       // Held until the assertion can no longer pass the exp check, tolerance included.
       const recorded = await replayCache.add(replayKey(clientId, jti), (exp + clockTolerance) * 1000, { clientId });
       if (recorded === "over_budget") {
@@ -352,7 +350,7 @@ function checkAudience(audience: string | readonly string[]): string[] {
   return list;
 }
 
-function decodeAssertion(assertion: unknown, algorithms: ReadonlySet<string>, readClaims: boolean): DecodedAssertion {
+function decodeAssertion(assertion: unknown, algorithms: ReadonlySet<string>): DecodedAssertion {
   const text = typeof assertion === "string" ? assertion : "";
   let parts: string[];
   let header: JWSHeaderParameters;
@@ -365,9 +363,9 @@ function decodeAssertion(assertion: unknown, algorithms: ReadonlySet<string>, re
   }
   let claims: unknown = null;
   try {
-    if (readClaims) claims = decodeJsonPart(parts[1]!);
+    claims = decodeJsonPart(parts[1]!);
   } catch {
-    // Not JSON: jose refuses the payload again when verifying, with its own words.
+    // Not JSON (or not UTF-8): refused as malformed once the signature is checked, as jose's jwtVerify orders it.
   }
   return { assertion: text, header, unverifiedClaims: isJsonObject(claims) ? claims : null };
 }
@@ -548,10 +546,10 @@ async function verifyWithKeySet(
   assertion: string,
   header: JWSHeaderParameters,
   keys: ImportedKeySet,
-  options: JWTVerifyOptions,
-): Promise<Record<string, unknown>> {
+  options: VerifyOptions,
+): Promise<void> {
   // The keys are picked from the header read already, rather than through
-  // jwtVerify's key callback, so that several fitting keys do not cost one
+  // compactVerify's key callback, so that several fitting keys do not cost one
   // more parse of the assertion. jose's selection reads only alg and kid.
   const { alg, kid } = header;
   // alg is an accepted one, without spaces, so an absent kid and an empty one differ.
@@ -576,10 +574,20 @@ async function verifyWithKeySet(
     // signature decides which, among the first few only.
     candidates = error;
   }
+  if (Array.isArray(candidates)) {
+    try {
+      await compactVerify(assertion, candidates[0]!, options);
+      return;
+    } catch (attempt) {
+      // One key: its error says it all.
+      throw toAssertionError(attempt);
+    }
+  }
   let tried = 0;
   for await (const key of candidates) {
     try {
-      return claimsOf(await jwtVerify(assertion, key, options));
+      await compactVerify(assertion, key, options);
+      return;
     } catch (attempt) {
       // One key: its error says it all. Several: only a wrong signature moves on to the next.
       if (!(attempt instanceof errors.JWSSignatureVerificationFailed) || Array.isArray(candidates)) throw toAssertionError(attempt);
@@ -592,10 +600,6 @@ async function verifyWithKeySet(
     }
   }
   throw new AssertionError("signature", "no key of the client's key set verifies the client assertion's signature");
-}
-
-function claimsOf(result: { payload: unknown }): Record<string, unknown> {
-  return result.payload as Record<string, unknown>;
 }
 
 function toAssertionError(error: unknown): AssertionError {
@@ -639,12 +643,44 @@ interface ClaimRules {
   maxLifetime: number;
   expectedClientId: string | undefined;
   singleAudience: boolean;
+  audiences: readonly string[];
 }
 
-function checkClaims(claims: Record<string, unknown>, rules: ClaimRules): { clientId: string; jti: string; exp: number } {
+/**
+ * What jose's `jwtVerify` checks of the claims with the options this
+ * verifier would give it (`exp` required, `aud` among the accepted
+ * audiences, the clock tolerance), in its order: `aud` then `exp` present,
+ * `aud` accepted, `iat`, `nbf` and `exp` NumericDates, `nbf` reached, `exp`
+ * not passed. Returns `exp`.
+ */
+function checkRegisteredClaims(claims: Readonly<Record<string, unknown>>, { nowSeconds, clockTolerance, audiences }: ClaimRules): number {
+  const { aud } = claims;
+  if (!Object.hasOwn(claims, "aud")) throw new AssertionError("audience", "the client assertion's aud does not name this server");
+  if (!Object.hasOwn(claims, "exp")) throw new AssertionError("lifetime", "the client assertion has no exp claim; an assertion must expire");
+  if (!(typeof aud === "string" ? audiences.includes(aud) : Array.isArray(aud) && audiences.some((allowed) => aud.includes(allowed)))) {
+    throw new AssertionError("audience", "the client assertion's aud does not name this server");
+  }
+  numericDate(claims, "iat");
+  const nbf = numericDate(claims, "nbf");
+  if (nbf !== undefined && nbf > nowSeconds + clockTolerance) {
+    throw new AssertionError("not_yet_valid", "the client assertion is not valid yet (nbf is in the future)");
+  }
+  const exp = numericDate(claims, "exp")!;
+  if (exp <= nowSeconds - clockTolerance) throw new AssertionError("expired", "the client assertion has expired (exp is in the past)");
+  return exp;
+}
+
+function numericDate(claims: Readonly<Record<string, unknown>>, claim: "iat" | "nbf" | "exp"): number | undefined {
+  const value = claims[claim];
+  if (value !== undefined && typeof value !== "number") {
+    throw new AssertionError("malformed", `the client assertion's ${claim} claim must be a NumericDate`);
+  }
+  return value;
+}
+
+function checkClaims(claims: Readonly<Record<string, unknown>>, rules: ClaimRules): { clientId: string; jti: string; exp: number } {
+  const exp = checkRegisteredClaims(claims, rules);
   const { iss, sub, iat, jti, aud } = claims;
-  // jose has checked that exp is present and a number, and that aud names an allowed audience.
-  const exp = claims.exp as number;
   if (rules.singleAudience && typeof aud !== "string" && !(Array.isArray(aud) && aud.length === 1)) {
     throw new AssertionError("audience", "the client assertion's aud must name this server alone");
   }
