@@ -222,8 +222,8 @@ export interface DecodedAssertionVerifier {
  */
 export function createDecodedAssertionVerifier(options: AssertionVerifierOptions = {}): DecodedAssertionVerifier {
   const algorithms = checkAlgorithms(options.algorithms);
-  // One list for every call: jose reads it, never changes it.
-  const algorithmList = [...algorithms];
+  // One set of options for every call: jose reads them, never changes them.
+  const jwsOptions: VerifyOptions = { algorithms: [...algorithms] };
   const clockTolerance = options.clockToleranceSeconds ?? DEFAULT_CLOCK_TOLERANCE_SECONDS;
   if (!Number.isFinite(clockTolerance) || clockTolerance < 0) {
     throw new TypeError("clockToleranceSeconds must be a non-negative number of seconds");
@@ -243,7 +243,6 @@ export function createDecodedAssertionVerifier(options: AssertionVerifierOptions
       const audiences = checkAudience(audience);
       if (header instanceof AssertionError) throw header;
       const currentDate = now();
-      const jwsOptions: VerifyOptions = { algorithms: algorithmList };
 
       if (typeof keySet === "function") {
         const loaded = await loadKeySet(keySet, false);
