@@ -146,6 +146,31 @@ describe("private_key_jwt: a valid assertion authenticates its client", () => {
     expect(result.clientId).toBe(CLIENT);
   });
 
+  it("verifies with a key set as it is now, even when the same object was changed in place (only deeply frozen sets are known by identity)", async () => {
+    const { clock, verifier } = setup();
+    const verify = async (key: TestKey, keySet: KeySetSource) =>
+      verifier.verify(await sign(key, claimsAt(clock.seconds()), { kid: ec.kid }), { audience: TOKEN_ENDPOINT, keySet });
+    const swapped = { ...otherEc.publicJwk, kid: ec.kid };
+
+    const plain = { keys: [{ ...ec.publicJwk }] };
+    await expect(verify(ec, plain)).resolves.toMatchObject({ clientId: CLIENT });
+    plain.keys[0] = swapped;
+    await expectRefused(verify(ec, plain), "signature");
+    await expect(verify(otherEc, plain)).resolves.toMatchObject({ clientId: CLIENT });
+
+    // Frozen outside, not inside: its key can still change.
+    const shallow = Object.freeze({ keys: Object.freeze([{ ...ec.publicJwk }]) });
+    await expect(verify(ec, shallow)).resolves.toMatchObject({ clientId: CLIENT });
+    Object.assign(shallow.keys[0]!, { x: swapped.x, y: swapped.y });
+    await expectRefused(verify(ec, shallow), "signature");
+    await expect(verify(otherEc, shallow)).resolves.toMatchObject({ clientId: CLIENT });
+
+    const frozen = Object.freeze({ keys: Object.freeze([Object.freeze({ ...ec.publicJwk })]) });
+    await expect(verify(ec, frozen)).resolves.toMatchObject({ clientId: CLIENT });
+    await expect(verify(ec, frozen)).resolves.toMatchObject({ clientId: CLIENT });
+    await expectRefused(verify(otherEc, frozen), "signature");
+  });
+
   it("picks the key by each assertion's own kid, whichever keys earlier assertions used: named, empty or none", async () => {
     const { clock, verifier } = setup();
     const unnamed = { ...otherEc, kid: "", publicJwk: { ...otherEc.publicJwk, kid: "" } };

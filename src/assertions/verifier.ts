@@ -512,10 +512,28 @@ const KEY_SET_CACHE_ENTRIES = 256;
  * jose's imported key sets by their JSON text lets the same keys be
  * checked ({@link publicKeySet}) and imported once, and makes the same set
  * give the same object. Least recently used sets leave first.
+ *
+ * A set that is deeply frozen data (the memory store hands out its records
+ * frozen) cannot change while it is the same object, so it is also found
+ * by identity, without writing its text again; a set read afresh (a SQL
+ * store's) is always found by its text. Each map holds at most
+ * `maxEntries` sets.
  */
 function createKeySetCache(maxEntries: number): (keySet: unknown) => ImportedKeySet {
   const cache = new Map<string, ImportedKeySet>();
+  const byIdentity = new Map<object, ImportedKeySet>();
   return (keySet) => {
+    const known = typeof keySet === "object" && keySet !== null ? byIdentity.get(keySet) : undefined;
+    if (known !== undefined) return known;
+    const imported = importByText(keySet);
+    if (typeof keySet === "object" && keySet !== null && isFrozenData(keySet, KEY_SET_DEPTH)) {
+      if (byIdentity.size >= maxEntries) byIdentity.delete(byIdentity.keys().next().value!);
+      byIdentity.set(keySet, imported);
+    }
+    return imported;
+  };
+
+  function importByText(keySet: unknown): ImportedKeySet {
     let text: string;
     try {
       text = JSON.stringify(keySet);
@@ -538,7 +556,25 @@ function createKeySetCache(maxEntries: number): (keySet: unknown) => ImportedKey
     }
     cache.set(text, imported);
     return imported;
-  };
+  }
+}
+
+/** Deepest nesting of a key set (set, keys, key, x5c) checked for frozenness, with a margin. */
+const KEY_SET_DEPTH = 8;
+
+/**
+ * Whether `value` is frozen all the way down with data properties only (no
+ * getters), so nothing can ever change what it holds: a proxy over it must
+ * report the frozen values too.
+ */
+function isFrozenData(value: unknown, depth: number): boolean {
+  if (typeof value === "function") return false;
+  if (typeof value !== "object" || value === null) return true;
+  if (depth === 0 || !Object.isFrozen(value)) return false;
+  for (const descriptor of Object.values(Object.getOwnPropertyDescriptors(value))) {
+    if (!("value" in descriptor) || !isFrozenData(descriptor.value, depth - 1)) return false;
+  }
+  return true;
 }
 
 async function verifyWithKeySet(
