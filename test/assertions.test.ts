@@ -171,6 +171,17 @@ describe("private_key_jwt: a valid assertion authenticates its client", () => {
     await expectRefused(verify(otherEc, frozen), "signature");
   });
 
+  it("checks each assertion's signature length, and refuses a refused header again, after its header was read for an earlier one", async () => {
+    const { clock, verifier } = setup();
+    const options = { audience: TOKEN_ENDPOINT, keySet: keySetOf(ec) };
+    await expect(verifier.verify(await sign(ec, claimsAt(clock.seconds())), options)).resolves.toMatchObject({ clientId: CLIENT });
+    const [header, payload, signature] = (await sign(ec, claimsAt(clock.seconds()))).split(".");
+    await expectRefused(verifier.verify(`${header}.${payload}.${signature!.slice(0, 84)}`, options), "malformed");
+    const typed = await sign(ec, claimsAt(clock.seconds()), { typ: "dpop+jwt" });
+    await expectRefused(verifier.verify(typed, options), "malformed");
+    await expectRefused(verifier.verify(typed, options), "malformed");
+  });
+
   it("picks the key by each assertion's own kid, whichever keys earlier assertions used: named, empty or none", async () => {
     const { clock, verifier } = setup();
     const unnamed = { ...otherEc, kid: "", publicJwk: { ...otherEc.publicJwk, kid: "" } };

@@ -236,9 +236,10 @@ export function createDecodedAssertionVerifier(options: AssertionVerifierOptions
   const replayCache = options.replayCache ?? createMemoryReplayCache({ now });
   const singleAudience = options.singleAudience ?? false;
   const importKeySet = createKeySetCache(KEY_SET_CACHE_ENTRIES);
+  const readHeader = createHeaderCache(algorithms, HEADER_CACHE_ENTRIES);
 
   return {
-    decode: (assertion) => decodeAssertion(assertion, algorithms),
+    decode: (assertion) => decodeAssertion(assertion, readHeader),
     async verifyDecoded({ assertion, header, unverifiedClaims }, { audience, keySet, expectedClientId }) {
       const audiences = checkAudience(audience);
       if (header instanceof AssertionError) throw header;
@@ -349,13 +350,14 @@ function checkAudience(audience: string | readonly string[]): string[] {
   return list;
 }
 
-function decodeAssertion(assertion: unknown, algorithms: ReadonlySet<string>): DecodedAssertion {
+function decodeAssertion(assertion: unknown, readHeader: (part: string) => JWSHeaderParameters): DecodedAssertion {
   const text = typeof assertion === "string" ? assertion : "";
   let parts: string[];
   let header: JWSHeaderParameters;
   try {
     parts = splitAssertion(assertion);
-    header = readAllowedHeader(parts, algorithms);
+    header = readHeader(parts[0]!);
+    checkSignatureLength(header.alg!, parts[2]!);
   } catch (error) {
     if (!(error instanceof AssertionError)) throw error;
     return { assertion: text, header: error, unverifiedClaims: null };
@@ -393,10 +395,35 @@ function splitAssertion(assertion: unknown): string[] {
   return parts;
 }
 
-function readAllowedHeader(parts: readonly string[], algorithms: ReadonlySet<string>): JWSHeaderParameters {
+/** Headers kept read per verifier: see {@link createHeaderCache}. */
+const HEADER_CACHE_ENTRIES = 64;
+/** Longest header text kept read: a header of alg, kid and typ is well under it. */
+const MAX_CACHED_HEADER_LENGTH = 512;
+
+/**
+ * {@link readAllowedHeader} with the headers it accepted kept by their
+ * text: a client's assertions repeat one header, so it is decoded and
+ * checked once. Only accepted headers are kept, frozen, at most
+ * `maxEntries` (the oldest leave first).
+ */
+function createHeaderCache(algorithms: ReadonlySet<string>, maxEntries: number): (part: string) => JWSHeaderParameters {
+  const headers = new Map<string, JWSHeaderParameters>();
+  return (part) => {
+    let header = headers.get(part);
+    if (header !== undefined) return header;
+    header = Object.freeze(readAllowedHeader(part, algorithms));
+    if (part.length <= MAX_CACHED_HEADER_LENGTH) {
+      if (headers.size >= maxEntries) headers.delete(headers.keys().next().value!);
+      headers.set(part, header);
+    }
+    return header;
+  };
+}
+
+function readAllowedHeader(part: string, algorithms: ReadonlySet<string>): JWSHeaderParameters {
   let header: unknown;
   try {
-    header = decodeJsonPart(parts[0]!);
+    header = decodeJsonPart(part);
   } catch (cause) {
     throw new AssertionError("malformed", "the client assertion's header is not valid base64url-encoded JSON", { cause });
   }
@@ -422,13 +449,17 @@ function readAllowedHeader(parts: readonly string[], algorithms: ReadonlySet<str
       `the client assertion's alg ${JSON.stringify(alg) ?? "(missing)"} is not accepted; accepted: ${[...algorithms].join(", ")}`,
     );
   }
+  // A JSON object whose alg, typ and crit were checked above.
+  return header as JWSHeaderParameters;
+}
+
+/** Refuses a signature of a length the algorithm `alg` (an accepted one) cannot produce. */
+function checkSignatureLength(alg: string, signature: string): void {
   const expected = SIGNATURE_BYTES[alg];
-  const signatureBytes = canonicalBase64UrlLength(parts[2]!)!;
+  const signatureBytes = canonicalBase64UrlLength(signature)!;
   if (signatureBytes === 0 || (expected !== undefined && signatureBytes !== expected)) {
     throw new AssertionError("malformed", `the client assertion's ${alg} signature is ${signatureBytes} bytes${expected === undefined ? "" : `; ${expected} expected`}`);
   }
-  // A JSON object whose alg, typ and crit were checked above.
-  return header as JWSHeaderParameters;
 }
 
 /** What `atob` gives beyond ASCII: a byte of a multi-byte UTF-8 character. */
