@@ -212,6 +212,8 @@ export interface DecodedAssertionVerifier {
  *
  * @example
  * ```ts
+ * import type { KeySetSource } from "oauth-client-registry";
+ *
  * declare const assertion: string;
  * declare function keysOf(clientId: string | null): KeySetSource;
  * const verifier = createDecodedAssertionVerifier({ maxLifetimeSeconds: 120 });
