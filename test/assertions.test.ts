@@ -1,8 +1,8 @@
 // private_key_jwt client authentication (RFC 7523 §2.2, §3): every rule of the
 // verifier, exercised with keys and assertions made by jose (and by
 // oauth4webapi, a client library nobody here wrote), on an injected clock.
-import { createSign, generateKeyPairSync, randomUUID } from "node:crypto";
-import { CompactSign, SignJWT, UnsecuredJWT, exportJWK, exportSPKI, generateKeyPair } from "jose";
+import { createHash, createSign, generateKeyPairSync, randomUUID } from "node:crypto";
+import { CompactSign, SignJWT, UnsecuredJWT, exportJWK, exportSPKI, generateKeyPair, importJWK, jwtVerify } from "jose";
 import type { CryptoKey, JSONWebKeySet, JWK } from "jose";
 import * as oauth from "oauth4webapi";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -144,6 +144,57 @@ describe("private_key_jwt: a valid assertion authenticates its client", () => {
     const assertion = await sign(otherEc, claimsAt(clock.seconds()), { kid: null });
     const result = await verifier.verify(assertion, { audience: TOKEN_ENDPOINT, keySet: keySetOf(ec, otherEc) });
     expect(result.clientId).toBe(CLIENT);
+  });
+
+  it("verifies with a key set as it is now, even when the same object was changed in place (only deeply frozen sets are known by identity)", async () => {
+    const { clock, verifier } = setup();
+    const verify = async (key: TestKey, keySet: KeySetSource) =>
+      verifier.verify(await sign(key, claimsAt(clock.seconds()), { kid: ec.kid }), { audience: TOKEN_ENDPOINT, keySet });
+    const swapped = { ...otherEc.publicJwk, kid: ec.kid };
+
+    const plain = { keys: [{ ...ec.publicJwk }] };
+    await expect(verify(ec, plain)).resolves.toMatchObject({ clientId: CLIENT });
+    plain.keys[0] = swapped;
+    await expectRefused(verify(ec, plain), "signature");
+    await expect(verify(otherEc, plain)).resolves.toMatchObject({ clientId: CLIENT });
+
+    // Frozen outside, not inside: its key can still change.
+    const shallow = Object.freeze({ keys: Object.freeze([{ ...ec.publicJwk }]) });
+    await expect(verify(ec, shallow)).resolves.toMatchObject({ clientId: CLIENT });
+    Object.assign(shallow.keys[0]!, { x: swapped.x, y: swapped.y });
+    await expectRefused(verify(ec, shallow), "signature");
+    await expect(verify(otherEc, shallow)).resolves.toMatchObject({ clientId: CLIENT });
+
+    const frozen = Object.freeze({ keys: Object.freeze([Object.freeze({ ...ec.publicJwk })]) });
+    await expect(verify(ec, frozen)).resolves.toMatchObject({ clientId: CLIENT });
+    await expect(verify(ec, frozen)).resolves.toMatchObject({ clientId: CLIENT });
+    await expectRefused(verify(otherEc, frozen), "signature");
+  });
+
+  it("checks each assertion's signature length, and refuses a refused header again, after its header was read for an earlier one", async () => {
+    const { clock, verifier } = setup();
+    const options = { audience: TOKEN_ENDPOINT, keySet: keySetOf(ec) };
+    await expect(verifier.verify(await sign(ec, claimsAt(clock.seconds())), options)).resolves.toMatchObject({ clientId: CLIENT });
+    const [header, payload, signature] = (await sign(ec, claimsAt(clock.seconds()))).split(".");
+    await expectRefused(verifier.verify(`${header}.${payload}.${signature!.slice(0, 84)}`, options), "malformed");
+    const typed = await sign(ec, claimsAt(clock.seconds()), { typ: "dpop+jwt" });
+    await expectRefused(verifier.verify(typed, options), "malformed");
+    await expectRefused(verifier.verify(typed, options), "malformed");
+  });
+
+  it("picks the key by each assertion's own kid, whichever keys earlier assertions used: named, empty or none", async () => {
+    const { clock, verifier } = setup();
+    const unnamed = { ...otherEc, kid: "", publicJwk: { ...otherEc.publicJwk, kid: "" } };
+    const keySet = keySetOf(ec, unnamed);
+    const verify = async (key: TestKey, kid: string | null) =>
+      verifier.verify(await sign(key, claimsAt(clock.seconds()), { kid }), { audience: TOKEN_ENDPOINT, keySet });
+    await expect(verify(ec, ec.kid)).resolves.toMatchObject({ clientId: CLIENT });
+    await expect(verify(unnamed, "")).resolves.toMatchObject({ clientId: CLIENT });
+    // No kid fits both keys: the signature decides, not the key an earlier assertion picked.
+    await expect(verify(unnamed, null)).resolves.toMatchObject({ clientId: CLIENT });
+    await expect(verify(ec, null)).resolves.toMatchObject({ clientId: CLIENT });
+    await expectRefused(verify(ec, ""), "signature");
+    await expectRefused(verify(unnamed, ec.kid), "signature");
   });
 
   it("accepts an assertion oauth4webapi's PrivateKeyJwt builds, with the issuer as its audience", async () => {
@@ -349,6 +400,52 @@ describe("private_key_jwt: audience", () => {
   });
 });
 
+describe("private_key_jwt: the time and audience claims, as jose's jwtVerify judges them", () => {
+  // The verifier checks these claims itself, on the claims it decoded once;
+  // each case must get jose's verdict, and the reason jose's error maps to.
+  const now = T0_SECONDS;
+  const cases: [string, Claims, AssertionFailureReason | null][] = [
+    ["aud the token endpoint", {}, null],
+    ["aud a list naming it", { aud: ["https://other.example", TOKEN_ENDPOINT] }, null],
+    ["no aud", { aud: undefined }, "audience"],
+    ["aud another server", { aud: "https://other.example" }, "audience"],
+    ["aud a list without it", { aud: ["https://other.example"] }, "audience"],
+    ["aud an empty list", { aud: [] }, "audience"],
+    ["aud a number", { aud: 7 }, "audience"],
+    ["aud null", { aud: null }, "audience"],
+    ["no aud and no exp", { aud: undefined, exp: undefined }, "audience"],
+    ["no exp", { exp: undefined }, "lifetime"],
+    ["exp a string", { exp: String(now + 60) }, "malformed"],
+    ["exp null", { exp: null }, "malformed"],
+    ["exp at now minus the tolerance", { iat: now - 100, exp: now - 30 }, "expired"],
+    ["exp within the tolerance", { iat: now - 100, exp: now - 29 }, null],
+    ["nbf beyond the tolerance", { nbf: now + 31 }, "not_yet_valid"],
+    ["nbf at the tolerance", { nbf: now + 30 }, null],
+    ["nbf a string", { nbf: "soon" }, "malformed"],
+    ["iat a string", { iat: "now" }, "malformed"],
+    ["iat a string and aud wrong", { iat: "now", aud: "https://other.example" }, "audience"],
+    ["nbf a string and expired", { nbf: "soon", iat: now - 100, exp: now - 60 }, "malformed"],
+  ];
+  it.each(cases)("%s", async (_name, overrides, reason) => {
+    const { clock, verifier } = setup();
+    const assertion = await sign(ec, claimsAt(now, overrides));
+    const options = { audience: TOKEN_ENDPOINT, keySet: keySetOf(ec) };
+    const josePasses = await jwtVerify(assertion, await importJWK(ec.publicJwk, "ES256"), {
+      algorithms: ["ES256"],
+      audience: [TOKEN_ENDPOINT],
+      clockTolerance: 30,
+      currentDate: clock.now(),
+      requiredClaims: ["exp"],
+    }).then(
+      () => true,
+      () => false,
+    );
+    expect(josePasses).toBe(reason === null);
+    if (reason === null) await expect(verifier.verify(assertion, options)).resolves.toMatchObject({ clientId: CLIENT });
+    else await expectRefused(verifier.verify(assertion, options), reason);
+  });
+});
+
 describe("private_key_jwt: time (clock tolerance 30 s, lifetime 300 s)", () => {
   it("refuses an assertion expired beyond the tolerance and accepts one expired within it", async () => {
     const { clock, verifier } = setup();
@@ -505,6 +602,23 @@ describe("private_key_jwt: single use of jti", () => {
     expect(calls).toHaveLength(1);
     expect(calls[0]![0]).toMatch(/^[0-9a-f]{64}$/);
     expect(calls[0]![1]).toBe(((claims.exp as number) + 30) * 1000);
+  });
+
+  it("keys every (client, jti) the same way on every runtime: hex SHA-256 of the JSON text [client id, jti], non-ASCII included", async () => {
+    // Processes of several releases or runtimes on one store must compute one key, or each would accept the other's replay.
+    const clock = manualClock();
+    const keys: string[] = [];
+    const replayCache: ReplayCache = { add: (key) => (keys.push(key), true) };
+    const verifier = createAssertionVerifier({ now: clock.now, replayCache });
+    const client = "klïent-☃";
+    const jti = "jti-ü-😀-\ud800";
+    const key = { ...ec, kid: "clé-☃", publicJwk: { ...ec.publicJwk, kid: "clé-☃" } };
+    const result = await verifier.verify(await sign(key, claimsAt(clock.seconds(), { iss: client, sub: client, jti })), {
+      audience: TOKEN_ENDPOINT,
+      keySet: keySetOf(ec, key),
+    });
+    expect(result).toMatchObject({ clientId: client, jti });
+    expect(keys).toEqual([createHash("sha256").update(JSON.stringify([client, jti]), "utf8").digest("hex")]);
   });
 
   it("uses its own memory replay cache when none is given", async () => {

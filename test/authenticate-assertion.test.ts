@@ -77,6 +77,34 @@ describe("authenticateAssertion: clients with stored keys", () => {
     expect(await registry.authenticateAssertion("not-a-jwt", { audience: TOKEN_ENDPOINT })).toBeNull();
     expect((await registry.get("acct", client.client_id)).last_used_at).toBeUndefined();
   });
+
+  it("an updated key set takes effect on the next call: the replaced key is refused at once, even under the same kid", async () => {
+    const old = await keyPair("k1");
+    const replacement = await keyPair("k1");
+    const published = await keyPair("k1");
+    const { registry, clock, events } = registryFixture({ privateKeyJwt: { fetchKeySet: async () => ({ keys: [published.jwk] }) } });
+    const client = await registry.create("acct", createBody({ token_endpoint_auth_method: "private_key_jwt", jwks: { keys: [old.jwk] } }));
+    const now = Math.floor(clock.now().getTime() / 1000);
+    const authenticate = async (signer: Signer) => registry.authenticateAssertion(await assertion(signer, client.client_id, now), { audience: TOKEN_ENDPOINT });
+    // The old set is verified with (and kept imported) before the update.
+    expect(await authenticate(old)).not.toBeNull();
+
+    await registry.update("acct", client.client_id, { jwks: { keys: [replacement.jwk] } });
+    expect(await authenticate(old)).toBeNull();
+    expect(refusals(events).at(-1)).toEqual({ reason: "invalid_assertion", detail: "signature" });
+    expect(await authenticate(replacement)).not.toBeNull();
+
+    // Back to the old key: the replacement is refused as promptly.
+    await registry.update("acct", client.client_id, { jwks: { keys: [old.jwk] } });
+    expect(await authenticate(replacement)).toBeNull();
+    expect(await authenticate(old)).not.toBeNull();
+
+    // Keys moved to a jwks_uri: the stored set is no longer used at all.
+    await registry.update("acct", client.client_id, { jwks: null, jwks_uri: "https://keys.example.com/jwks.json" });
+    expect(await authenticate(old)).toBeNull();
+    expect(refusals(events).at(-1)).toEqual({ reason: "invalid_assertion", detail: "signature" });
+    expect(await authenticate(published)).not.toBeNull();
+  });
 });
 
 describe("authenticateAssertion: remote keys and metadata-document clients", () => {

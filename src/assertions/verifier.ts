@@ -2,16 +2,16 @@
  * `private_key_jwt` client authentication (RFC 7523 §2.2 and §3, RFC 7521
  * §4.2): the client proves who it is with a JWT it signed with a private
  * key whose public half the registry holds (`jwks`) or can fetch
- * (`jwks_uri`). Signatures and the standard time and audience claims are
- * checked by `jose`; this module decides which keys and algorithms are
- * acceptable, what the claims must say, and that each assertion is used
+ * (`jwks_uri`). Signatures are checked by `jose`; this module decides
+ * which keys and algorithms are acceptable, what the claims must say (the
+ * time and audience claims as jose's `jwtVerify` checks them, on the claims
+ * decoded once for the whole verification), and that each assertion is used
  * once.
  */
 
-import { sha256 } from "@noble/hashes/sha2.js";
-import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
-import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, errors, jwtVerify } from "jose";
-import type { JWSHeaderParameters, JWTVerifyOptions } from "jose";
+import { compactVerify, createLocalJWKSet, decodeJwt, errors } from "jose";
+import type { JWSHeaderParameters, VerifyOptions } from "jose";
+import { platformCrypto } from "#platform/crypto";
 import { canonicalBase64UrlLength } from "../rules/jwks.js";
 import { AssertionError } from "./errors.js";
 import { publicKeySet } from "./key-set.js";
@@ -170,7 +170,62 @@ const DEFAULT_MAX_LIFETIME_SECONDS = 300;
  * ```
  */
 export function createAssertionVerifier(options: AssertionVerifierOptions = {}): AssertionVerifier {
+  const core = createDecodedAssertionVerifier(options);
+  return {
+    async verify(assertion, verifyOptions) {
+      return core.verifyDecoded(core.decode(assertion), verifyOptions);
+    },
+  };
+}
+
+/**
+ * An assertion split and decoded once, before anything is verified: the
+ * client lookup reads its claimed client id and the verification its
+ * header from the same decoding.
+ */
+export interface DecodedAssertion {
+  readonly assertion: string;
+  /** The protected header when it passed the header rules, else the refusal to throw on verification. */
+  readonly header: JWSHeaderParameters | AssertionError;
+  /**
+   * The payload's claims, NOT verified until `verifyDecoded` checked the
+   * signature over the same text; null when the header was refused or the
+   * payload is not a JSON object.
+   */
+  readonly unverifiedClaims: Readonly<Record<string, unknown>> | null;
+}
+
+/**
+ * {@link AssertionVerifier} in two steps, for a caller that needs the
+ * claimed client id before it can name the client's keys (the registry's
+ * `authenticateAssertion`): `decode` applies the header rules and never
+ * throws; `verifyDecoded` does everything `verify` does after that.
+ */
+export interface DecodedAssertionVerifier {
+  decode(assertion: unknown): DecodedAssertion;
+  verifyDecoded(decoded: DecodedAssertion, options: VerifyAssertionOptions): Promise<VerifiedAssertion>;
+}
+
+/**
+ * The verifier behind {@link createAssertionVerifier}, with the decoding
+ * step apart (see {@link DecodedAssertionVerifier}).
+ *
+ * @example
+ * ```ts
+ * import type { KeySetSource } from "oauth-client-registry";
+ *
+ * declare const assertion: string;
+ * declare function keysOf(clientId: string | null): KeySetSource;
+ * const verifier = createDecodedAssertionVerifier({ maxLifetimeSeconds: 120 });
+ * const decoded = verifier.decode(assertion);
+ * const clientId = claimedClientId(decoded);
+ * await verifier.verifyDecoded(decoded, { audience: "https://as.example.com", keySet: keysOf(clientId) });
+ * ```
+ */
+export function createDecodedAssertionVerifier(options: AssertionVerifierOptions = {}): DecodedAssertionVerifier {
   const algorithms = checkAlgorithms(options.algorithms);
+  // One set of options for every call: jose reads them, never changes them.
+  const jwsOptions: VerifyOptions = { algorithms: [...algorithms] };
   const clockTolerance = options.clockToleranceSeconds ?? DEFAULT_CLOCK_TOLERANCE_SECONDS;
   if (!Number.isFinite(clockTolerance) || clockTolerance < 0) {
     throw new TypeError("clockToleranceSeconds must be a non-negative number of seconds");
@@ -183,26 +238,20 @@ export function createAssertionVerifier(options: AssertionVerifierOptions = {}):
   const replayCache = options.replayCache ?? createMemoryReplayCache({ now });
   const singleAudience = options.singleAudience ?? false;
   const importKeySet = createKeySetCache(KEY_SET_CACHE_ENTRIES);
+  const readHeader = createHeaderCache(algorithms, HEADER_CACHE_ENTRIES);
 
   return {
-    async verify(assertion, { audience, keySet, expectedClientId }) {
+    decode: (assertion) => decodeAssertion(assertion, readHeader),
+    async verifyDecoded({ assertion, header, unverifiedClaims }, { audience, keySet, expectedClientId }) {
       const audiences = checkAudience(audience);
-      const header = readAllowedHeader(assertion, algorithms);
+      if (header instanceof AssertionError) throw header;
       const currentDate = now();
-      const jwtOptions: JWTVerifyOptions = {
-        algorithms: [...algorithms],
-        audience: audiences,
-        clockTolerance,
-        currentDate,
-        requiredClaims: ["exp"],
-      };
 
-      let claims: Record<string, unknown>;
       if (typeof keySet === "function") {
         const loaded = await loadKeySet(keySet, false);
         const cached = importKeySet(loaded);
         try {
-          claims = await verifyWithKeySet(assertion, header, cached, jwtOptions);
+          await verifyWithKeySet(assertion, header, cached, jwsOptions);
         } catch (error) {
           if (!(error instanceof AssertionError) || (error.reason !== "key_not_found" && error.reason !== "signature")) throw error;
           // The client may have rotated its keys since the set was cached.
@@ -212,14 +261,17 @@ export function createAssertionVerifier(options: AssertionVerifierOptions = {}):
           if (sameJson(reloaded, loaded, 4)) throw error;
           const refreshed = importKeySet(reloaded);
           if (refreshed === cached) throw error;
-          claims = await verifyWithKeySet(assertion, header, refreshed, jwtOptions);
+          await verifyWithKeySet(assertion, header, refreshed, jwsOptions);
         }
       } else {
-        claims = await verifyWithKeySet(assertion, header, importKeySet(keySet), jwtOptions);
+        await verifyWithKeySet(assertion, header, importKeySet(keySet), jwsOptions);
       }
 
+      // The signature covers the payload text these claims were decoded from: they are verified now.
+      if (unverifiedClaims === null) throw new AssertionError("malformed", "the client assertion is not a valid signed JWT: its payload is not a JSON object");
       const nowSeconds = Math.floor(currentDate.getTime() / 1000);
-      const { clientId, jti, exp } = checkClaims(claims, { nowSeconds, clockTolerance, maxLifetime, expectedClientId, singleAudience });
+      const rules: ClaimRules = { nowSeconds, clockTolerance, maxLifetime, expectedClientId, singleAudience, audiences };
+      const { clientId, jti, exp } = checkClaims(unverifiedClaims, rules);
       // Held until the assertion can no longer pass the exp check, tolerance included.
       const recorded = await replayCache.add(replayKey(clientId, jti), (exp + clockTolerance) * 1000, { clientId });
       if (recorded === "over_budget") {
@@ -261,6 +313,24 @@ export function peekClientId(assertion: unknown): string | null {
   return typeof iss === "string" && iss !== "" && sub === iss ? iss : null;
 }
 
+/**
+ * The client id a decoded assertion claims to come from, unverified: what
+ * {@link peekClientId} answers for its text, read from the decoding when
+ * there is one.
+ *
+ * @example
+ * ```ts
+ * declare const assertion: string;
+ * claimedClientId(createDecodedAssertionVerifier().decode(assertion)); // "s6BhdRkqt3" or null
+ * ```
+ */
+export function claimedClientId(decoded: DecodedAssertion): string | null {
+  // Not decoded (a refused header, say): the claims as jose's decoder reads them, which forgives more.
+  if (decoded.unverifiedClaims === null) return peekClientId(decoded.assertion);
+  const { iss, sub } = decoded.unverifiedClaims;
+  return typeof iss === "string" && iss !== "" && sub === iss ? iss : null;
+}
+
 function checkAlgorithms(algorithms: readonly string[] | undefined): ReadonlySet<string> {
   if (algorithms === undefined) return new Set(ASSERTION_ALGORITHMS);
   const known: readonly string[] = ASSERTION_ALGORITHMS;
@@ -282,7 +352,29 @@ function checkAudience(audience: string | readonly string[]): string[] {
   return list;
 }
 
-function readAllowedHeader(assertion: unknown, algorithms: ReadonlySet<string>): JWSHeaderParameters {
+function decodeAssertion(assertion: unknown, readHeader: (part: string) => JWSHeaderParameters): DecodedAssertion {
+  const text = typeof assertion === "string" ? assertion : "";
+  let parts: string[];
+  let header: JWSHeaderParameters;
+  try {
+    parts = splitAssertion(assertion);
+    header = readHeader(parts[0]!);
+    checkSignatureLength(header.alg!, parts[2]!);
+  } catch (error) {
+    if (!(error instanceof AssertionError)) throw error;
+    return { assertion: text, header: error, unverifiedClaims: null };
+  }
+  let claims: unknown = null;
+  try {
+    claims = decodeJsonPart(parts[1]!);
+  } catch {
+    // Not JSON (or not UTF-8): refused as malformed once the signature is checked, as jose's jwtVerify orders it.
+  }
+  return { assertion: text, header, unverifiedClaims: isJsonObject(claims) ? claims : null };
+}
+
+/** The three parts of a compact JWS, each checked to be canonical base64url; throws `malformed` otherwise. */
+function splitAssertion(assertion: unknown): string[] {
   if (typeof assertion !== "string" || assertion === "") {
     throw new AssertionError("malformed", "the client assertion must be a non-empty string");
   }
@@ -296,19 +388,48 @@ function readAllowedHeader(assertion: unknown, algorithms: ReadonlySet<string>):
   // One spelling per assertion: jose's decoder skips padding and stray
   // characters, so without this check one signed assertion would have many
   // texts, defeating anything keyed on the text (logs, caches, rate limits).
-  const lengths = parts.map(canonicalBase64UrlLength);
   const names = ["header", "payload", "signature"];
-  for (const [index, bytes] of lengths.entries()) {
-    if (bytes === null) {
+  for (const [index, part] of parts.entries()) {
+    if (canonicalBase64UrlLength(part) === null) {
       throw new AssertionError("malformed", `the client assertion's ${names[index]} is not canonical base64url (no padding, whitespace or other characters)`);
     }
   }
-  let header: JWSHeaderParameters;
+  return parts;
+}
+
+/** Headers kept read per verifier: see {@link createHeaderCache}. */
+const HEADER_CACHE_ENTRIES = 64;
+/** Longest header text kept read: a header of alg, kid and typ is well under it. */
+const MAX_CACHED_HEADER_LENGTH = 512;
+
+/**
+ * {@link readAllowedHeader} with the headers it accepted kept by their
+ * text: a client's assertions repeat one header, so it is decoded and
+ * checked once. Only accepted headers are kept, frozen, at most
+ * `maxEntries` (the oldest leave first).
+ */
+function createHeaderCache(algorithms: ReadonlySet<string>, maxEntries: number): (part: string) => JWSHeaderParameters {
+  const headers = new Map<string, JWSHeaderParameters>();
+  return (part) => {
+    let header = headers.get(part);
+    if (header !== undefined) return header;
+    header = Object.freeze(readAllowedHeader(part, algorithms));
+    if (part.length <= MAX_CACHED_HEADER_LENGTH) {
+      if (headers.size >= maxEntries) headers.delete(headers.keys().next().value!);
+      headers.set(part, header);
+    }
+    return header;
+  };
+}
+
+function readAllowedHeader(part: string, algorithms: ReadonlySet<string>): JWSHeaderParameters {
+  let header: unknown;
   try {
-    header = decodeProtectedHeader(assertion);
+    header = decodeJsonPart(part);
   } catch (cause) {
     throw new AssertionError("malformed", "the client assertion's header is not valid base64url-encoded JSON", { cause });
   }
+  if (!isJsonObject(header)) throw new AssertionError("malformed", "the client assertion's header is not valid base64url-encoded JSON");
   const { alg, typ } = header;
   if (header.crit !== undefined) {
     // No JWS extension is implemented here, so any critical one must be refused (RFC 7515 §4.1.11).
@@ -330,12 +451,37 @@ function readAllowedHeader(assertion: unknown, algorithms: ReadonlySet<string>):
       `the client assertion's alg ${JSON.stringify(alg) ?? "(missing)"} is not accepted; accepted: ${[...algorithms].join(", ")}`,
     );
   }
+  // A JSON object whose alg, typ and crit were checked above.
+  return header as JWSHeaderParameters;
+}
+
+/** Refuses a signature of a length the algorithm `alg` (an accepted one) cannot produce. */
+function checkSignatureLength(alg: string, signature: string): void {
   const expected = SIGNATURE_BYTES[alg];
-  const signatureBytes = lengths[2]!;
+  const signatureBytes = canonicalBase64UrlLength(signature)!;
   if (signatureBytes === 0 || (expected !== undefined && signatureBytes !== expected)) {
     throw new AssertionError("malformed", `the client assertion's ${alg} signature is ${signatureBytes} bytes${expected === undefined ? "" : `; ${expected} expected`}`);
   }
-  return header;
+}
+
+/** What `atob` gives beyond ASCII: a byte of a multi-byte UTF-8 character. */
+const NON_ASCII = /[\u0080-\u00ff]/;
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+/**
+ * The JSON value of one canonical base64url part, read as jose reads it
+ * (strict UTF-8, a byte order mark dropped, `JSON.parse`) but at a fraction
+ * of the cost for the usual all-ASCII part: `atob` gives one character per
+ * byte, which is the text itself when every byte is ASCII.
+ */
+function decodeJsonPart(part: string): unknown {
+  const binary = atob(part.replaceAll("-", "+").replaceAll("_", "/"));
+  return JSON.parse(!NON_ASCII.test(binary) ? binary : utf8.decode(Uint8Array.from(binary, (char) => char.charCodeAt(0))));
+}
+
+/** A JSON object (what jose's decoders require of a header and a claims set), not an array or null. */
+function isJsonObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 /**
@@ -378,6 +524,18 @@ function sameJson(a: unknown, b: unknown, depth: number): boolean {
 type LocalKeySet = ReturnType<typeof createLocalJWKSet>;
 type VerificationKey = Awaited<ReturnType<LocalKeySet>>;
 
+/**
+ * A key set imported once: jose's key selection over it, and the key that
+ * selection gave for each (`alg`, `kid`) that fits exactly one key, so a
+ * client's next assertion skips the search. Only pairs that matched are
+ * kept: a `kid` of the set (or none) with an accepted `alg`, a few per set
+ * whatever the kids assertions name.
+ */
+interface ImportedKeySet {
+  readonly select: LocalKeySet;
+  readonly picked: Map<string, VerificationKey>;
+}
+
 /** Key sets kept imported per verifier: see {@link createKeySetCache}. */
 const KEY_SET_CACHE_ENTRIES = 256;
 
@@ -387,47 +545,92 @@ const KEY_SET_CACHE_ENTRIES = 256;
  * jose's imported key sets by their JSON text lets the same keys be
  * checked ({@link publicKeySet}) and imported once, and makes the same set
  * give the same object. Least recently used sets leave first.
+ *
+ * A set that is deeply frozen data (the memory store hands out its records
+ * frozen) cannot change while it is the same object, so it is also found
+ * by identity, without writing its text again; a set read afresh (a SQL
+ * store's) is always found by its text. Each map holds at most
+ * `maxEntries` sets.
  */
-function createKeySetCache(maxEntries: number): (keySet: unknown) => LocalKeySet {
-  const cache = new Map<string, LocalKeySet>();
+function createKeySetCache(maxEntries: number): (keySet: unknown) => ImportedKeySet {
+  const cache = new Map<string, ImportedKeySet>();
+  const byIdentity = new Map<object, ImportedKeySet>();
   return (keySet) => {
+    const known = typeof keySet === "object" && keySet !== null ? byIdentity.get(keySet) : undefined;
+    if (known !== undefined) return known;
+    const imported = importByText(keySet);
+    if (typeof keySet === "object" && keySet !== null && isFrozenData(keySet, KEY_SET_DEPTH)) {
+      if (byIdentity.size >= maxEntries) byIdentity.delete(byIdentity.keys().next().value!);
+      byIdentity.set(keySet, imported);
+    }
+    return imported;
+  };
+
+  function importByText(keySet: unknown): ImportedKeySet {
     let text: string;
     try {
       text = JSON.stringify(keySet);
     } catch (cause) {
       throw new AssertionError("key_set", "the client's key set is not JSON", { cause });
     }
-    let local = cache.get(text);
-    if (local !== undefined) {
+    let imported = cache.get(text);
+    if (imported !== undefined) {
       cache.delete(text);
     } else {
       // Checked once per distinct set, not on every assertion: the key
       // rules read every number of every key.
       const checked = publicKeySet(keySet);
       try {
-        local = createLocalJWKSet(checked);
+        imported = { select: createLocalJWKSet(checked), picked: new Map() };
       } catch (cause) {
         throw new AssertionError("key_set", "the client's key set is not a valid JSON Web Key Set", { cause });
       }
       if (cache.size >= maxEntries) cache.delete(cache.keys().next().value!);
     }
-    cache.set(text, local);
-    return local;
-  };
+    cache.set(text, imported);
+    return imported;
+  }
+}
+
+/** Deepest nesting of a key set (set, keys, key, x5c) checked for frozenness, with a margin. */
+const KEY_SET_DEPTH = 8;
+
+/**
+ * Whether `value` is frozen all the way down with data properties only (no
+ * getters), so nothing can ever change what it holds: a proxy over it must
+ * report the frozen values too.
+ */
+function isFrozenData(value: unknown, depth: number): boolean {
+  if (typeof value === "function") return false;
+  if (typeof value !== "object" || value === null) return true;
+  if (depth === 0 || !Object.isFrozen(value)) return false;
+  for (const descriptor of Object.values(Object.getOwnPropertyDescriptors(value))) {
+    if (!("value" in descriptor) || !isFrozenData(descriptor.value, depth - 1)) return false;
+  }
+  return true;
 }
 
 async function verifyWithKeySet(
   assertion: string,
   header: JWSHeaderParameters,
-  localKeys: LocalKeySet,
-  options: JWTVerifyOptions,
-): Promise<Record<string, unknown>> {
+  keys: ImportedKeySet,
+  options: VerifyOptions,
+): Promise<void> {
   // The keys are picked from the header read already, rather than through
-  // jwtVerify's key callback, so that several fitting keys do not cost one
-  // more parse of the assertion.
+  // compactVerify's key callback, so that several fitting keys do not cost one
+  // more parse of the assertion. jose's selection reads only alg and kid.
+  const { alg, kid } = header;
+  // alg is an accepted one, without spaces, so an absent kid and an empty one differ.
+  const pick = typeof alg !== "string" ? undefined : kid === undefined ? alg : typeof kid === "string" ? `${alg} ${kid}` : undefined;
+  const picked = pick === undefined ? undefined : keys.picked.get(pick);
   let candidates: Iterable<VerificationKey> | AsyncIterable<VerificationKey>;
   try {
-    candidates = [await localKeys(header)];
+    if (picked !== undefined) candidates = [picked];
+    else {
+      const key = await keys.select(header);
+      if (pick !== undefined) keys.picked.set(pick, key);
+      candidates = [key];
+    }
   } catch (error) {
     if (error instanceof errors.JWKSNoMatchingKey) {
       throw new AssertionError("key_not_found", `the client's key set has no ${header.alg} key${header.kid === undefined ? "" : ` with kid ${JSON.stringify(header.kid)}`}`);
@@ -439,10 +642,20 @@ async function verifyWithKeySet(
     // signature decides which, among the first few only.
     candidates = error;
   }
+  if (Array.isArray(candidates)) {
+    try {
+      await compactVerify(assertion, candidates[0]!, options);
+      return;
+    } catch (attempt) {
+      // One key: its error says it all.
+      throw toAssertionError(attempt);
+    }
+  }
   let tried = 0;
   for await (const key of candidates) {
     try {
-      return claimsOf(await jwtVerify(assertion, key, options));
+      await compactVerify(assertion, key, options);
+      return;
     } catch (attempt) {
       // One key: its error says it all. Several: only a wrong signature moves on to the next.
       if (!(attempt instanceof errors.JWSSignatureVerificationFailed) || Array.isArray(candidates)) throw toAssertionError(attempt);
@@ -455,10 +668,6 @@ async function verifyWithKeySet(
     }
   }
   throw new AssertionError("signature", "no key of the client's key set verifies the client assertion's signature");
-}
-
-function claimsOf(result: { payload: unknown }): Record<string, unknown> {
-  return result.payload as Record<string, unknown>;
 }
 
 function toAssertionError(error: unknown): AssertionError {
@@ -502,12 +711,44 @@ interface ClaimRules {
   maxLifetime: number;
   expectedClientId: string | undefined;
   singleAudience: boolean;
+  audiences: readonly string[];
 }
 
-function checkClaims(claims: Record<string, unknown>, rules: ClaimRules): { clientId: string; jti: string; exp: number } {
+/**
+ * What jose's `jwtVerify` checks of the claims with the options this
+ * verifier would give it (`exp` required, `aud` among the accepted
+ * audiences, the clock tolerance), in its order: `aud` then `exp` present,
+ * `aud` accepted, `iat`, `nbf` and `exp` NumericDates, `nbf` reached, `exp`
+ * not passed. Returns `exp`.
+ */
+function checkRegisteredClaims(claims: Readonly<Record<string, unknown>>, { nowSeconds, clockTolerance, audiences }: ClaimRules): number {
+  const { aud } = claims;
+  if (!Object.hasOwn(claims, "aud")) throw new AssertionError("audience", "the client assertion's aud does not name this server");
+  if (!Object.hasOwn(claims, "exp")) throw new AssertionError("lifetime", "the client assertion has no exp claim; an assertion must expire");
+  if (!(typeof aud === "string" ? audiences.includes(aud) : Array.isArray(aud) && audiences.some((allowed) => aud.includes(allowed)))) {
+    throw new AssertionError("audience", "the client assertion's aud does not name this server");
+  }
+  numericDate(claims, "iat");
+  const nbf = numericDate(claims, "nbf");
+  if (nbf !== undefined && nbf > nowSeconds + clockTolerance) {
+    throw new AssertionError("not_yet_valid", "the client assertion is not valid yet (nbf is in the future)");
+  }
+  const exp = numericDate(claims, "exp")!;
+  if (exp <= nowSeconds - clockTolerance) throw new AssertionError("expired", "the client assertion has expired (exp is in the past)");
+  return exp;
+}
+
+function numericDate(claims: Readonly<Record<string, unknown>>, claim: "iat" | "nbf" | "exp"): number | undefined {
+  const value = claims[claim];
+  if (value !== undefined && typeof value !== "number") {
+    throw new AssertionError("malformed", `the client assertion's ${claim} claim must be a NumericDate`);
+  }
+  return value;
+}
+
+function checkClaims(claims: Readonly<Record<string, unknown>>, rules: ClaimRules): { clientId: string; jti: string; exp: number } {
+  const exp = checkRegisteredClaims(claims, rules);
   const { iss, sub, iat, jti, aud } = claims;
-  // jose has checked that exp is present and a number, and that aud names an allowed audience.
-  const exp = claims.exp as number;
   if (rules.singleAudience && typeof aud !== "string" && !(Array.isArray(aud) && aud.length === 1)) {
     throw new AssertionError("audience", "the client assertion's aud must name this server alone");
   }
@@ -544,5 +785,6 @@ function checkClaims(claims: Record<string, unknown>, rules: ClaimRules): { clie
  * burn another's jti, and a long jti costs the cache no more memory.
  */
 function replayKey(clientId: string, jti: string): string {
-  return bytesToHex(sha256(utf8ToBytes(JSON.stringify([clientId, jti]))));
+  // The platform's SHA-256 (native where there is one): the same hex digest on every runtime, so processes of any kind share the store's records.
+  return platformCrypto.sha256Hex(JSON.stringify([clientId, jti]));
 }

@@ -7,9 +7,9 @@
  * replay protection covers every call.
  */
 import { AssertionError, type AssertionFailureReason } from "../assertions/errors.js";
-import { keySetForClient, type UntrustedKeySet } from "../assertions/key-set.js";
+import { keySetForClient, type KeySetSource, type UntrustedKeySet } from "../assertions/key-set.js";
 import { createStoreReplayCache } from "../assertions/store-replay-cache.js";
-import { createAssertionVerifier, peekClientId, type AssertionVerifierOptions } from "../assertions/verifier.js";
+import { claimedClientId, createDecodedAssertionVerifier, type AssertionVerifierOptions } from "../assertions/verifier.js";
 import { ClientMetadataError } from "../model/errors.js";
 import { isPlausibleClientId, MAX_CLIENT_ID_LENGTH } from "../model/ids.js";
 import type { Lifecycle } from "./lifecycle.js";
@@ -61,7 +61,7 @@ export function createAssertionAuthentication(
     options.verifier?.replayCache === undefined && typeof context.store.claimOnce === "function"
       ? createStoreReplayCache(context.store, { now: context.now })
       : undefined;
-  const verifier = createAssertionVerifier({ now: context.now, ...options.verifier, ...(sharedReplayCache ? { replayCache: sharedReplayCache } : {}) });
+  const verifier = createDecodedAssertionVerifier({ now: context.now, ...options.verifier, ...(sharedReplayCache ? { replayCache: sharedReplayCache } : {}) });
   let fetchKeySet = options.fetchKeySet;
   if (fetchKeySet === undefined) {
     // Made on first use: a registry whose clients never use jwks_uri never builds it.
@@ -84,9 +84,18 @@ export function createAssertionAuthentication(
     return null;
   }
 
+  function keySetOf(record: StoredClient): KeySetSource {
+    // A stored set goes to the verifier as it is: the verifier checks each
+    // distinct set once, when it imports it, rather than on every call.
+    if (record.jwks !== null && record.jwks !== undefined && (record.jwks_uri === null || record.jwks_uri === undefined)) return record.jwks;
+    return keySetForClient({ jwks: record.jwks, jwks_uri: record.jwks_uri }, fetchKeySet);
+  }
+
   return async function authenticateAssertion(assertion, { audience, clientId: named }) {
+    // Decoded once: the claimed client id and the verification read the same decoding.
+    const decoded = verifier.decode(assertion);
     // The request's client_id (when sent) names the client; the assertion's iss/sub must agree.
-    const clientId = named ?? peekClientId(assertion);
+    const clientId = named ?? claimedClientId(decoded);
     if (!isPlausibleClientId(clientId)) {
       return refuse(typeof clientId === "string" ? clientId : "", null, "unknown_client");
     }
@@ -100,9 +109,9 @@ export function createAssertionAuthentication(
     if (record === null) return refuse(clientId, null, "unknown_client");
     if (record.token_endpoint_auth_method !== "private_key_jwt") return refuse(clientId, record.account_id, "wrong_method");
     try {
-      await verifier.verify(assertion, {
+      await verifier.verifyDecoded(decoded, {
         audience,
-        keySet: keySetForClient({ jwks: record.jwks, jwks_uri: record.jwks_uri }, fetchKeySet),
+        keySet: keySetOf(record),
         expectedClientId: record.client_id,
       });
     } catch (error) {
