@@ -208,6 +208,9 @@ export function toLegacyClientRow(record: StoredClient): LegacyClientRow {
  *
  * @example
  * ```ts
+ * import Database from "better-sqlite3";
+ *
+ * const db = new Database("clients.sqlite");
  * const text = accountPageSql('"oauth_clients"');
  * db.prepare(text).all("", 100); // the first 100 account ids
  * ```
