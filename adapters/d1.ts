@@ -14,9 +14,9 @@
  * in wrangler's `d1_migrations` table, so the two ways mix.
  */
 import { InternalError, StorageUnavailableError } from "../src/model/errors.js";
-import { assertClaimRequest, CLAIM_CLEANUP_BATCH, type ClientStore, type ListQuery, type StoredClient } from "../src/model/store.js";
+import { assertAccountListQuery, assertClaimRequest, CLAIM_CLEANUP_BATCH, type ClientStore, type ListQuery, type StoredClient } from "../src/model/store.js";
 import { D1_MIGRATIONS, type D1Migration } from "./d1-migrations.js";
-import { CLIENT_COLUMNS as COLUMNS, fromClientRow, toClientRow, type ClientRowRead } from "./rows.js";
+import { accountPageSql, CLIENT_COLUMNS as COLUMNS, fromClientRow, toClientRow, type ClientRowRead } from "./rows.js";
 
 export type { D1Migration } from "./d1-migrations.js";
 
@@ -195,6 +195,7 @@ export function createD1Store(database: D1DatabaseLike): ClientStore {
       `WHERE client_id = ? AND account_id = ? AND version = ?`,
     delete: `DELETE FROM ${TABLE} WHERE client_id = ? AND account_id = ?`,
     deleteVersion: `DELETE FROM ${TABLE} WHERE client_id = ? AND account_id = ? AND version = ?`,
+    accountPage: accountPageSql(TABLE),
   };
   const changed = async (statement: D1PreparedStatementLike) => (await statement.run()).meta.changes === 1;
   const claimSql = {
@@ -250,6 +251,13 @@ export function createD1Store(database: D1DatabaseLike): ClientStore {
           ? database.prepare(sql.listAfter).bind(accountId, query.after.created_at, query.after.client_id, query.limit)
           : database.prepare(sql.listFirst).bind(accountId, query.limit);
         return (await statement.all<ClientRowRead>()).results.map((row) => fromClientRow(row));
+      });
+    },
+    async listAccounts(query) {
+      assertAccountListQuery(query);
+      return call(async () => {
+        const { results } = await database.prepare(sql.accountPage).bind(query.after ?? "", query.limit).all<{ account_id: string }>();
+        return results.map((row) => row.account_id);
       });
     },
     insert(record: StoredClient) {

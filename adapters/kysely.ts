@@ -20,7 +20,7 @@ import {
   type SqliteDatabase,
   type SqliteStatement,
 } from "kysely";
-import { assertClaimRequest, CLAIM_CLEANUP_BATCH, type ClaimRequest, type ClaimResult, type ClientStore, type ListQuery } from "../src/model/store.js";
+import { assertAccountListQuery, assertClaimRequest, CLAIM_CLEANUP_BATCH, type ClaimRequest, type ClaimResult, type ClientStore, type ListQuery } from "../src/model/store.js";
 import {
   CLIENT_COLUMNS as COLUMNS,
   fromClientRow,
@@ -620,6 +620,17 @@ export function createKyselyStore<DB>(db: Kysely<DB>, options: KyselyStoreOption
 
   const claimOnce = createKyselyClaims(k as unknown as Kysely<ClaimTables>, schemaNames(options).claims);
 
+  // A loose index scan (as accountPageSql on the SQLite store): one seek in
+  // the list index per account, in the column's collation on every dialect
+  // (binary on MySQL/MariaDB, the database's on PostgreSQL), which is the
+  // order that index keeps.
+  const nextAccount = (after: RawBuilder<unknown>) =>
+    sql`(SELECT account_id FROM ${sql.table(table)} WHERE account_id > ${after} ORDER BY account_id LIMIT 1)`;
+  const accountPage = (after: string, limit: number) =>
+    sql<{ account_id: string }>`WITH RECURSIVE page (account_id, n) AS (SELECT ${nextAccount(sql`${after}`)}, 1 UNION ALL SELECT ${nextAccount(
+      sql.ref("page.account_id"),
+    )}, n + 1 FROM page WHERE page.account_id IS NOT NULL AND n < ${limit}) SELECT account_id FROM page WHERE account_id IS NOT NULL ORDER BY n`;
+
   return {
     claimOnce,
     async get(accountId, clientId) {
@@ -639,6 +650,12 @@ export function createKyselyStore<DB>(db: Kysely<DB>, options: KyselyStoreOption
         : listFirst({ accountId, limit: query.limit });
       const { rows } = await run<ClientRowRead>(compiled);
       return rows.map((row) => fromClientRow(row));
+    },
+
+    async listAccounts(query) {
+      assertAccountListQuery(query);
+      const { rows } = await accountPage(query.after ?? "", query.limit).execute(k);
+      return rows.map((row) => row.account_id);
     },
 
     async insert(record) {

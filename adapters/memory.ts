@@ -7,9 +7,39 @@
  * was copied, and what they received cannot be changed (in strict-mode code,
  * which every ES module is, an attempt throws a TypeError).
  */
-import type { ClientStore, ListQuery, StoredClient } from "../src/model/store.js";
+import { assertAccountListQuery, type ClientStore, type ListQuery, type StoredClient } from "../src/model/store.js";
 import { createMemoryClaims } from "./memory-claims.js";
 import { compareListOrder, OrderedIndex } from "./ordered-index.js";
+
+/**
+ * Code point order (the UTF-8 byte order of the SQL stores), where `<`
+ * compares UTF-16 code units: the two differ only when the first differing
+ * units are a surrogate and a unit in U+E000–U+FFFF. Moving surrogates above
+ * that range at the first difference gives code point order.
+ */
+function compareCodePoints(a: string, b: string): number {
+  const length = Math.min(a.length, b.length);
+  for (let i = 0; i < length; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x === y) continue;
+    const rank = (unit: number) => (unit >= 0xe000 ? unit - 0x800 : unit >= 0xd800 ? unit + 0x2000 : unit);
+    return rank(x) - rank(y);
+  }
+  return a.length - b.length;
+}
+
+/** Index of the first id in the sorted `ids` that is not before `id` (code point order). */
+function lowerBound(ids: readonly string[], id: string): number {
+  let lo = 0;
+  let hi = ids.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (compareCodePoints(ids[mid]!, id) < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
 
 function deepFreeze(value: unknown): void {
   if (typeof value !== "object" || value === null) return;
@@ -46,10 +76,16 @@ function storedCopy(record: StoredClient): StoredClient {
 export function createMemoryStore(): ClientStore {
   const byId = new Map<string, StoredClient>();
   const byAccount = new Map<string, OrderedIndex<StoredClient>>();
+  // The keys of byAccount in code point order, for listAccounts: an account
+  // is added or removed only when it gains its first or loses its last client.
+  const accountIds: string[] = [];
 
   function indexOf(accountId: string): OrderedIndex<StoredClient> {
     let index = byAccount.get(accountId);
-    if (!index) byAccount.set(accountId, (index = new OrderedIndex()));
+    if (!index) {
+      byAccount.set(accountId, (index = new OrderedIndex()));
+      accountIds.splice(lowerBound(accountIds, accountId), 0, accountId);
+    }
     return index;
   }
 
@@ -57,7 +93,10 @@ export function createMemoryStore(): ClientStore {
     const index = byAccount.get(record.account_id);
     if (!index) return;
     index.delete(record);
-    if (index.size === 0) byAccount.delete(record.account_id);
+    if (index.size === 0) {
+      byAccount.delete(record.account_id);
+      accountIds.splice(lowerBound(accountIds, record.account_id), 1);
+    }
   }
 
   return {
@@ -71,6 +110,16 @@ export function createMemoryStore(): ClientStore {
     },
     async list(accountId, query: ListQuery) {
       return byAccount.get(accountId)?.page(query.after, query.limit) ?? [];
+    },
+    async listAccounts(query) {
+      assertAccountListQuery(query);
+      const { after, limit } = query;
+      let from = 0;
+      if (after !== undefined) {
+        from = lowerBound(accountIds, after);
+        if (accountIds[from] === after) from++;
+      }
+      return accountIds.slice(from, from + limit);
     },
     async insert(record) {
       if (byId.has(record.client_id)) return false;

@@ -196,3 +196,30 @@ export function toLegacyClientRow(record: StoredClient): LegacyClientRow {
   }
   return row as LegacyClientRow;
 }
+
+/**
+ * The SQL of one page of `listAccounts` on a clients table (`table` already
+ * quoted), with two parameters: the account id to start after (`""` for the
+ * first page: account ids are never empty) and the page size. A loose index
+ * scan: each step is one seek in the (account_id, …) list index for the next
+ * account after the previous one, so a page costs `limit` seeks however
+ * many clients each account holds (SELECT DISTINCT would read them all).
+ * Rows come in the order found, which is the column's order.
+ *
+ * @example
+ * ```ts
+ * import Database from "better-sqlite3";
+ *
+ * const db = new Database("clients.sqlite");
+ * const text = accountPageSql('"oauth_clients"');
+ * db.prepare(text).all("", 100); // the first 100 account ids
+ * ```
+ */
+export function accountPageSql(table: string): string {
+  const next = (after: string) => `(SELECT account_id FROM ${table} WHERE account_id > ${after} ORDER BY account_id LIMIT 1)`;
+  return (
+    `WITH RECURSIVE page (account_id, n) AS (SELECT ${next("?")}, 1 ` +
+    `UNION ALL SELECT ${next("page.account_id")}, n + 1 FROM page WHERE page.account_id IS NOT NULL AND n < ?) ` +
+    `SELECT account_id FROM page WHERE account_id IS NOT NULL ORDER BY n`
+  );
+}

@@ -15,7 +15,7 @@
  * retried from timers, with a randomized backoff, up to a deadline.
  */
 import { InternalError, StorageUnavailableError } from "../src/model/errors.js";
-import { assertClaimRequest, CLAIM_CLEANUP_BATCH, type ClaimResult, type ClientStore, type ListQuery, type StoredClient } from "../src/model/store.js";
+import { assertAccountListQuery, assertClaimRequest, CLAIM_CLEANUP_BATCH, type ClaimResult, type ClientStore, type ListQuery, type StoredClient } from "../src/model/store.js";
 import {
   CLIENT_COLUMNS as COLUMNS,
   fromClientRow,
@@ -24,6 +24,7 @@ import {
   toClientRow,
   type ClientRowRead,
   type LegacyClientRow,
+  accountPageSql,
 } from "./rows.js";
 import {
   adoptConnection,
@@ -401,6 +402,7 @@ function prepareStatements(db: SqliteConnection, table: string) {
     ),
     delete: prepare(`DELETE FROM ${t} WHERE client_id = ? AND account_id = ?`),
     deleteVersion: prepare(`DELETE FROM ${t} WHERE client_id = ? AND account_id = ? AND version = ?`),
+    accountPage: db.prepare<{ account_id: string }>(accountPageSql(t)),
     ...prepareClaimStatements(db, table),
   };
 }
@@ -583,6 +585,10 @@ export function createSqliteStore(
           : statements.listFirst.all(accountId, query.limit);
         return rows.map((row) => fromClientRow(row));
       });
+    },
+    async listAccounts(query) {
+      assertAccountListQuery(query);
+      return run(() => statements.accountPage.all(query.after ?? "", query.limit).map((row) => row.account_id));
     },
     insert(record) {
       return run(() => statements.insert.run(...rowValues(record)).changes === 1);

@@ -92,7 +92,15 @@ export { createDohResolveTxt, DEFAULT_DOH_URL, DohLookupError, type DohResolveTx
 export { createFetchTransport, type FetchTransportOptions } from "./platform/transport.web.js";
 export { isStorageUnavailable } from "./model/storage-faults.js";
 export type { RegistryEvent, RegistryEventListener, RegistryEventType } from "./model/events.js";
-export type { ClaimRequest, ClaimResult, ClientStore, ListPosition, ListQuery, StoredClient } from "./model/store.js";
-export { assertClaimRequest, claimRequestProblem, CLAIM_CLEANUP_BATCH, MAX_CLAIM_KEY_LENGTH, MAX_CLAIM_SCOPE_LENGTH } from "./model/store.js";
+export type { AccountListQuery, ClaimRequest, ClaimResult, ClientStore, ListPosition, ListQuery, StoredClient } from "./model/store.js";
+export {
+  assertAccountListQuery,
+  assertClaimRequest,
+  claimRequestProblem,
+  CLAIM_CLEANUP_BATCH,
+  MAX_ACCOUNT_LIST_LIMIT,
+  MAX_CLAIM_KEY_LENGTH,
+  MAX_CLAIM_SCOPE_LENGTH,
+} from "./model/store.js";
 export * from "./assertions/index.js";
 export type { AssertionRefusal, PrivateKeyJwtOptions } from "./registry/assertions.js";

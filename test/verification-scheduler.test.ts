@@ -262,6 +262,80 @@ describe("background client_uri verification", () => {
     expect(await second.status(client_id)).toBe("in_progress");
   });
 
+  it("given a store that lists its accounts, a restarted process resumes pending checks in accounts nobody named", async () => {
+    const store = createMemoryStore();
+    const first = setup({}, { store });
+    const { client_id, text } = await first.createClient();
+    const other = await first.registry.create("acct_unnamed", createBody({ client_uri: "https://other.example.com" }));
+    await first.registry.create("acct_plain", createBody({}));
+    await first.scheduler.close();
+
+    // A new process over the same store, told no account at all.
+    const second = setup({ store }, { store, start: new Date(first.clock.now().getTime() + 10 * MINUTE).toISOString() });
+    second.txt.set(HOST, [[text]]);
+    await second.advance(0);
+    expect(second.scheduler.size).toBe(2);
+    await second.advance(15 * MINUTE);
+    expect(await second.status(client_id)).toBe("verified");
+    expect(second.lookups.map((l) => l.host)).toContain("other.example.com");
+    expect((await second.registry.get("acct_unnamed", other.client_id)).client_uri_verification?.status).toBe("in_progress");
+
+    // Without the capability, only named accounts are swept (as before).
+    const { listAccounts: _hidden, ...unlisted } = store;
+    const third = setup({ store: unlisted }, { store });
+    await third.advance(0);
+    expect(third.scheduler.size).toBe(0);
+  });
+
+  it("a sweep lists at most maxAccounts accounts; the next sweep goes on after the last one, then starts over", async () => {
+    const store = createMemoryStore();
+    const first = setup({}, { store });
+    const accounts = ["acct_a", "acct_b", "acct_c"];
+    for (const account of accounts) await first.registry.create(account, createBody({ client_uri: `https://${account}.example.com` }));
+    await first.scheduler.close();
+
+    const listed: (string | undefined)[] = [];
+    const spy: ClientStore = {
+      ...store,
+      listAccounts: (query) => {
+        listed.push(query.after);
+        return store.listAccounts!(query);
+      },
+    };
+    const second = setup({ store: spy, maxAccounts: 2, sweepIntervalMs: HOUR }, { store });
+    await second.advance(0);
+    expect(second.scheduler.size).toBe(2);
+    expect(listed).toEqual([undefined]);
+    await second.advance(HOUR);
+    expect(second.scheduler.size).toBe(3);
+    expect(listed).toEqual([undefined, "acct_b"]);
+    await second.advance(HOUR);
+    expect(listed).toEqual([undefined, "acct_b", undefined]);
+  });
+
+  it("a listing that fails is reported; named accounts are still swept, and the next sweep lists again", async () => {
+    const store = createMemoryStore();
+    const first = setup({}, { store });
+    await first.createClient();
+    await first.scheduler.close();
+    const errors: unknown[] = [];
+    let fail = true;
+    const flaky: ClientStore = {
+      ...store,
+      listAccounts: async (query) => {
+        if (fail) throw new Error("storage down");
+        return store.listAccounts!(query);
+      },
+    };
+    const second = setup({ store: flaky, sweepIntervalMs: HOUR, onError: (error) => errors.push(error) }, { store });
+    await second.advance(0);
+    expect(errors).toHaveLength(1);
+    expect(second.scheduler.size).toBe(0);
+    fail = false;
+    await second.advance(HOUR);
+    expect(second.scheduler.size).toBe(1);
+  });
+
   it("a DNS server that never answers holds at most `concurrency` lookups and blocks no request", async () => {
     const t = setup({ concurrency: 2 }, { resolve: () => () => new Promise<string[][]>(() => {}) });
     const ids: string[] = [];

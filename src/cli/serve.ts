@@ -225,8 +225,10 @@ export async function serve(
   const registrationAccount = options.registrationAccount ?? DEFAULT_REGISTRATION_ACCOUNT;
   const verifier = createVerificationScheduler(registry, {
     ...scheduling,
-    // Pending checks resume after a restart for every account known at start: the registration
-    // account and the accounts the credentials file names. Others resume on their first call.
+    // Pending checks resume after a restart in every account the store lists (every store of this
+    // package can), and in the accounts known at start: the registration account and those the
+    // credentials file names. On a store that cannot list them, other accounts resume on their first call.
+    store: opened.store,
     accounts: [...(options.registration === true ? [registrationAccount] : []), ...credentials.accounts()],
     onError: (error) => output.err(`client_uri verification: ${messageOf(error)}`),
   });

@@ -87,6 +87,34 @@ export interface ClientStore {
    * conformance cases.
    */
   claimOnce?(claim: ClaimRequest): Promise<ClaimResult>;
+  /**
+   * One page of the ids of the accounts that hold at least one client,
+   * ascending, strictly after `query.after`: what a process that was not
+   * told its accounts (the verification scheduler after a restart) walks to
+   * find every account's clients. Order: by code point (UTF-8 byte order) on
+   * the memory, SQLite and D1 stores and on MySQL/MariaDB's binary
+   * collation; PostgreSQL uses the column's collation (byte order under
+   * `C`/`C.UTF-8`), the order its index keeps, so that each page is a
+   * bounded index scan. An account whose last client is deleted is no
+   * longer listed. Optional: a store without it leaves callers to name
+   * their accounts. A malformed query is a TypeError
+   * ({@link assertAccountListQuery}); an adapter implementing it runs the
+   * `accounts-*` conformance cases.
+   *
+   * @example
+   * ```ts
+   * import { createMemoryStore } from "oauth-client-registry/memory";
+   *
+   * const store = createMemoryStore();
+   * let after: string | undefined;
+   * for (;;) {
+   *   const page = (await store.listAccounts?.({ after, limit: 100 })) ?? [];
+   *   if (page.length === 0) break;
+   *   after = page[page.length - 1];
+   * }
+   * ```
+   */
+  listAccounts?(query: AccountListQuery): Promise<string[]>;
   /** Releases resources (connections, file handles). Optional. */
   close?(): Promise<void>;
 }
@@ -189,4 +217,37 @@ export function claimRequestProblem(claim: ClaimRequest): string | null {
 export function assertClaimRequest(claim: ClaimRequest): void {
   const problem = claimRequestProblem(claim);
   if (problem !== null) throw new TypeError(problem);
+}
+
+/** Arguments of {@link ClientStore.listAccounts}. */
+export interface AccountListQuery {
+  /** Return only account ids strictly after this one in the store's order; from the first without it. */
+  after?: string;
+  /** Most account ids to return: an integer from 1 to {@link MAX_ACCOUNT_LIST_LIMIT}. */
+  limit: number;
+}
+
+/** Largest {@link AccountListQuery.limit}: one page stays one bounded index scan. */
+export const MAX_ACCOUNT_LIST_LIMIT = 1000;
+
+/**
+ * Throws a TypeError naming what is wrong with an {@link AccountListQuery}
+ * (a limit that is not an integer from 1 to {@link MAX_ACCOUNT_LIST_LIMIT},
+ * an `after` that is not a string). Adapters call it first, so every store
+ * refuses the same queries: a malformed query is a bug of the caller, not a
+ * storage failure.
+ *
+ * @example
+ * ```ts
+ * assertAccountListQuery({ limit: 100, after: "acct_1" }); // passes
+ * assertAccountListQuery({ limit: 0 }); // throws TypeError
+ * ```
+ */
+export function assertAccountListQuery(query: AccountListQuery): void {
+  if (typeof query !== "object" || query === null) throw new TypeError("account list query must be an object");
+  const { after, limit } = query;
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_ACCOUNT_LIST_LIMIT) {
+    throw new TypeError(`account list limit must be an integer from 1 to ${MAX_ACCOUNT_LIST_LIMIT}`);
+  }
+  if (after !== undefined && typeof after !== "string") throw new TypeError("account list after must be a string (an account id)");
 }

@@ -10,10 +10,17 @@
  * restarted process resumes each check where its schedule stands, with no
  * state of its own to keep. A check that does not find the record writes
  * nothing, so it neither moves that anchor nor changes the client's version.
+ *
+ * Which accounts a sweep reads: the ones named (`accounts`, `watchAccount`),
+ * and, when the registry's store is given and offers `listAccounts`, every
+ * account holding a client, listed from the store a page at a time; so a
+ * restarted process resumes every pending check without being told where
+ * they are.
  */
 import { NotFoundError, ValidationError } from "../model/errors.js";
 import type { RegistryEvent } from "../model/events.js";
 import type { OAuthClient } from "../fields.js";
+import type { ClientStore } from "../model/store.js";
 import type { OAuthClientRegistry } from "./api.js";
 import type { ResolveTxt } from "./verification.js";
 
@@ -37,7 +44,16 @@ export interface VerificationSchedulerOptions {
   maxScheduled?: number;
   /** Accounts to sweep for pending verifications at start and at every sweep. More can be added with `watchAccount`. */
   accounts?: Iterable<string>;
-  /** Most accounts watched; past it `watchAccount` ignores new ones. Default 10 000. */
+  /**
+   * The registry's store. When it offers `listAccounts`, the sweep at start
+   * and every periodic sweep also read every account the store lists (at
+   * most `maxAccounts` per sweep; the next sweep goes on after the last one
+   * read, from the first again once the list is done), so no account needs
+   * naming. Without it, or without that capability, only the named accounts
+   * are swept.
+   */
+  store?: ClientStore;
+  /** Most accounts watched (past it `watchAccount` ignores new ones), and most accounts one sweep lists from `store`. Default 10 000. */
   maxAccounts?: number;
   /** Period of the sweep of every watched account (finds checks another process left). Default 3 600 000 (1 h); `Infinity`: sweep each account once. */
   sweepIntervalMs?: number;
@@ -93,6 +109,8 @@ const DEFAULTS = {
 };
 
 const SWEEP_PAGE = 100;
+/** Account ids asked of the store at once by a sweep over `listAccounts`. */
+const ACCOUNT_PAGE = 100;
 
 /** The platform's timers, unref'd on Node, Bun and Deno so that a pending check never holds a process open. */
 const platformTimers: SchedulerTimers = {
@@ -148,7 +166,8 @@ function positive(where: string, name: string, value: number | undefined, fallba
  * Runs client_uri verification in the background over a registry. Pass its
  * `onEvent` to the registry (directly or from your own listener), and
  * `watchAccount` the accounts whose pending checks a restarted process
- * should resume (the store lists clients per account).
+ * should resume (the store lists clients per account), or pass the store:
+ * one that offers `listAccounts` lets every sweep find every account.
  *
  * Wrap the registry's `resolveTxt` with {@link resolveTxtWithTimeout} so
  * that a DNS server that never answers cannot hold a check slot.
@@ -160,11 +179,12 @@ function positive(where: string, name: string, value: number | undefined, fallba
  * import { resolveTxt } from "node:dns/promises";
  *
  * let scheduler: VerificationScheduler | undefined;
- * const registry = createOAuthClientRegistry(createMemoryStore(), {
+ * const store = createMemoryStore();
+ * const registry = createOAuthClientRegistry(store, {
  *   resolveTxt: resolveTxtWithTimeout(resolveTxt, 5_000),
  *   onEvent: (event) => scheduler?.onEvent(event),
  * });
- * scheduler = createVerificationScheduler(registry, { accounts: ["acct_1"] });
+ * scheduler = createVerificationScheduler(registry, { store, accounts: ["acct_1"] });
  * // … on shutdown:
  * await scheduler.close();
  * ```
@@ -196,7 +216,12 @@ export function createVerificationScheduler(
 
   const entries = new Map<string, Entry>();
   const watched = new Set<string>();
-  const sweepQueue: string[] = [];
+  // Insertion-ordered: sweeps run first come, first served, and an account already waiting is not queued twice.
+  const sweepQueue = new Set<string>();
+  const listAccounts = options.store?.listAccounts?.bind(options.store);
+  /** The last account the previous listing read, when it stopped at `maxAccounts` before the list's end. */
+  let listedUpTo: string | undefined;
+  let listing = false;
   let running = 0;
   let sweeping = false;
   let closed = false;
@@ -208,7 +233,7 @@ export function createVerificationScheduler(
   const keyOf = (accountId: string, clientId: string) => `${accountId}\u0000${clientId}`;
 
   function wakeWaiters() {
-    if (running > 0 || sweeping) return;
+    if (running > 0 || sweeping || listing) return;
     const done = waiters;
     waiters = [];
     for (const resolve of done) resolve();
@@ -325,8 +350,9 @@ export function createVerificationScheduler(
   /** Sweeps run one at a time, in the order they were asked for. */
   function drainSweeps() {
     if (sweeping || closed) return;
-    const accountId = sweepQueue.shift();
+    const accountId = sweepQueue.values().next().value;
     if (accountId === undefined) return wakeWaiters();
+    sweepQueue.delete(accountId);
     sweeping = true;
     sweep(accountId)
       .catch(report)
@@ -338,14 +364,45 @@ export function createVerificationScheduler(
   }
 
   function requestSweep(accountId: string) {
-    if (!sweepQueue.includes(accountId)) sweepQueue.push(accountId);
+    if (closed) return;
+    sweepQueue.add(accountId);
     drainSweeps();
+  }
+
+  /**
+   * Queues a sweep of each account the store lists, a page at a time, at
+   * most `maxAccounts` of them: the queue stays bounded, and a store with
+   * more accounts is covered over several sweeps.
+   */
+  async function listAndSweep(list: NonNullable<typeof listAccounts>) {
+    let listed = 0;
+    while (listed < maxAccounts && !closed) {
+      const limit = Math.max(1, Math.min(ACCOUNT_PAGE, Math.floor(maxAccounts - listed)));
+      const page = await list(listedUpTo === undefined ? { limit } : { after: listedUpTo, limit });
+      for (const accountId of page) requestSweep(accountId);
+      listed += page.length;
+      listedUpTo = page.length < limit ? undefined : page[page.length - 1];
+      if (listedUpTo === undefined) return;
+    }
+  }
+
+  /** Sweeps every account the store lists, when it can list them (one listing at a time). */
+  function sweepListed() {
+    if (listAccounts === undefined || listing || closed) return;
+    listing = true;
+    listAndSweep(listAccounts)
+      .catch(report)
+      .finally(() => {
+        listing = false;
+        wakeWaiters();
+      });
   }
 
   function armSweepTimer() {
     if (closed || !Number.isFinite(sweepIntervalMs)) return;
     sweepTimer = timers.setTimeout(() => {
       for (const accountId of watched) requestSweep(accountId);
+      sweepListed();
       armSweepTimer();
     }, sweepIntervalMs);
   }
@@ -386,7 +443,7 @@ export function createVerificationScheduler(
       return entries.size;
     },
     settled() {
-      if (running === 0 && !sweeping) return Promise.resolve();
+      if (running === 0 && !sweeping && !listing) return Promise.resolve();
       return new Promise<void>((resolve) => waiters.push(resolve));
     },
     close() {
@@ -395,13 +452,14 @@ export function createVerificationScheduler(
       checkTimer = null;
       if (sweepTimer !== null) timers.clearTimeout(sweepTimer);
       sweepTimer = null;
-      sweepQueue.length = 0;
+      sweepQueue.clear();
       entries.clear();
       return scheduler.settled();
     },
   };
 
   for (const accountId of options.accounts ?? []) scheduler.watchAccount(accountId);
+  sweepListed();
   armSweepTimer();
   return scheduler;
 }

@@ -43,7 +43,7 @@ interface ConformanceCase {
   id: string;
   title: string;
   /** An optional capability the case tests: a store without it skips the case. */
-  requires?: "claimOnce";
+  requires?: "claimOnce" | "listAccounts";
   run(store: ClientStore): Promise<void>;
 }
 
@@ -52,6 +52,44 @@ function claimsOf(store: ClientStore): NonNullable<ClientStore["claimOnce"]> {
   const claimOnce = store.claimOnce;
   if (claimOnce === undefined) throw new Error("the store has no claimOnce");
   return (claim) => claimOnce.call(store, claim);
+}
+
+/** The store's listAccounts; cases that call it declare `requires: "listAccounts"`, so it is there. */
+function accountsOf(store: ClientStore): NonNullable<ClientStore["listAccounts"]> {
+  const listAccounts = store.listAccounts;
+  if (listAccounts === undefined) throw new Error("the store has no listAccounts");
+  return (query) => listAccounts.call(store, query);
+}
+
+/**
+ * A prefix of account ids of its own per case. A shared store holds other
+ * cases' accounts too; those sort either before the prefix or after every id
+ * that starts with it, so paging from the prefix meets this case's accounts
+ * first and together. Suffixes are fixed-length lowercase letters and
+ * digits, on which every collation (PostgreSQL's included) agrees with code
+ * point order.
+ */
+function newAccountPrefix(): string {
+  return `acct_${generateClientId()}_`;
+}
+
+/** Pages through the accounts after `prefix` while they start with it, `limit` at a time. */
+async function accountsUnder(store: ClientStore, prefix: string, limit: number): Promise<string[][]> {
+  const listAccounts = accountsOf(store);
+  const pages: string[][] = [];
+  let after = prefix;
+  for (;;) {
+    const page = await listAccounts({ after, limit });
+    expect(page.length).toBeLessThanOrEqual(limit);
+    const ours = page.filter((id) => id.startsWith(prefix));
+    // Ours come first and together: nothing of another case's between them.
+    expect(page.slice(0, ours.length)).toEqual(ours);
+    if (ours.length > 0) pages.push(ours);
+    if (ours.length < page.length || page.length < limit) break;
+    after = page[page.length - 1]!;
+    if (pages.length > 1000) throw new Error("listAccounts never ran out of pages");
+  }
+  return pages;
 }
 
 /** A claim scope of its own per case, so a shared store's earlier keys never interfere. */
@@ -817,6 +855,90 @@ const CASES = [
       await expect(claim({ scope, key: "k", maxPerOwner: 1, ...at })).rejects.toThrow(TypeError);
       await expect(claim({ scope: "bad scope", key: "k", ...at })).rejects.toThrow(TypeError);
       expect(await claim({ scope, key: "k", ...at })).toBe("new");
+    },
+  },
+  {
+    id: "accounts-listing",
+    title: "listAccounts: every account holding a client, once, ascending, at most limit, strictly after `after`",
+    requires: "listAccounts",
+    async run(store) {
+      const listAccounts = accountsOf(store);
+      const prefix = newAccountPrefix();
+      const ids = ["b0", "a1", "c2", "a0"].map((suffix) => `${prefix}${suffix}`);
+      // Several clients in one account; inserted out of order.
+      await insertAll(store, [...ids, ids[1]!, ids[1]!].map((account_id, i) => makeStoredClient({ account_id, created_at: at(10 - i) })));
+      const sorted = [...ids].sort();
+      expect(await listAccounts({ after: prefix, limit: 10 })).toEqual(expect.arrayContaining(sorted));
+      expect((await listAccounts({ after: prefix, limit: 10 })).slice(0, 4)).toEqual(sorted);
+      expect(await listAccounts({ after: prefix, limit: 2 })).toEqual(sorted.slice(0, 2));
+      expect(await listAccounts({ after: sorted[0]!, limit: 1 })).toEqual([sorted[1]]);
+      // `after` need not be an account: the page starts at the next one.
+      expect(await listAccounts({ after: `${prefix}a0z`, limit: 2 })).toEqual([`${prefix}a1`, `${prefix}b0`]);
+      // From the start, pages ascend without repeats.
+      const first = await listAccounts({ limit: 50 });
+      expect(first.length).toBeGreaterThan(0);
+      expect(new Set(first).size).toBe(first.length);
+      const next = await listAccounts({ after: first[first.length - 1]!, limit: 50 });
+      for (const id of next) expect(first).not.toContain(id);
+    },
+  },
+  {
+    id: "accounts-paging",
+    title: "listAccounts: paging with each page's last id as `after` covers every account exactly once, in order",
+    requires: "listAccounts",
+    async run(store) {
+      const prefix = newAccountPrefix();
+      const suffixes = Array.from({ length: 23 }, (_, i) => `${String.fromCharCode(97 + (i % 5))}${String(i).padStart(2, "0")}`);
+      const ids = suffixes.map((suffix) => `${prefix}${suffix}`);
+      const records = shuffled(ids, 11).flatMap((account_id, i) =>
+        Array.from({ length: 1 + (i % 3) }, (_, j) => makeStoredClient({ account_id, created_at: at(i * 3 + j) })),
+      );
+      await insertAll(store, shuffled(records, 5));
+      const sorted = [...ids].sort();
+      for (const limit of [1, 4, 23, 100]) {
+        const pages = await accountsUnder(store, prefix, limit);
+        expect(pages.flat()).toEqual(sorted);
+        for (const page of pages.slice(0, -1)) expect(page).toHaveLength(limit);
+      }
+    },
+  },
+  {
+    id: "accounts-deleted",
+    title: "listAccounts: an account whose last client was deleted disappears; updates leave the list alone",
+    requires: "listAccounts",
+    async run(store) {
+      const prefix = newAccountPrefix();
+      const [keep, drop] = [`${prefix}a`, `${prefix}b`];
+      const first = makeStoredClient({ account_id: drop, created_at: at(1) });
+      const second = makeStoredClient({ account_id: drop, created_at: at(2) });
+      const kept = makeStoredClient({ account_id: keep, created_at: at(3) });
+      await insertAll(store, [first, second, kept]);
+      expect((await accountsUnder(store, prefix, 10)).flat()).toEqual([keep, drop]);
+      expect(await store.update(nextVersion(first, { client_name: "Renamed" }), first.version)).toBe(true);
+      expect((await accountsUnder(store, prefix, 10)).flat()).toEqual([keep, drop]);
+      expect(await store.delete(drop, first.client_id)).toBe(true);
+      expect((await accountsUnder(store, prefix, 10)).flat()).toEqual([keep, drop]);
+      expect(await store.delete(drop, second.client_id)).toBe(true);
+      expect((await accountsUnder(store, prefix, 10)).flat()).toEqual([keep]);
+      expect(await store.delete(keep, kept.client_id)).toBe(true);
+      expect((await accountsUnder(store, prefix, 10)).flat()).toEqual([]);
+      // A client inserted again brings its account back.
+      expect(await store.insert(makeStoredClient({ account_id: drop, created_at: at(4) }))).toBe(true);
+      expect((await accountsUnder(store, prefix, 10)).flat()).toEqual([drop]);
+    },
+  },
+  {
+    id: "accounts-malformed",
+    title: "listAccounts: a limit that is not an integer from 1 to 1000, or an `after` that is not a string, is a TypeError",
+    requires: "listAccounts",
+    async run(store) {
+      const listAccounts = accountsOf(store);
+      for (const limit of [0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, 1001]) {
+        await expect(listAccounts({ limit })).rejects.toThrow(TypeError);
+      }
+      await expect(listAccounts({ limit: "10" as unknown as number })).rejects.toThrow(TypeError);
+      await expect(listAccounts({ limit: 10, after: 5 as unknown as string })).rejects.toThrow(TypeError);
+      expect(Array.isArray(await listAccounts({ limit: 1000 }))).toBe(true);
     },
   },
 ] as const satisfies readonly ConformanceCase[];
