@@ -10,6 +10,7 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
 import { D1_MIGRATIONS } from "../adapters/d1-migrations.js";
+import { createSqliteStore } from "../adapters/sqlite.js";
 import { createD1Store, migrateD1, type D1DatabaseLike, type D1PreparedStatementLike } from "../adapters/d1.js";
 import { InternalError, StorageUnavailableError } from "../src/model/errors.js";
 import { makeStoredClient, runStoreConformanceSuite } from "../src/testing/conformance.js";
@@ -61,6 +62,25 @@ describe("D1 store: migrations", () => {
     const files = readdirSync("migrations/d1").filter((name) => name.endsWith(".sql")).sort();
     expect(D1_MIGRATIONS.map((migration) => migration.name)).toStrictEqual(files);
     for (const migration of D1_MIGRATIONS) expect(migration.sql).toBe(readFileSync(join("migrations/d1", migration.name), "utf8"));
+  });
+
+  it("makes the schema the SQLite store makes: the shipped .sql files and the SQLite adapter's DDL stay one design", () => {
+    const schema = (db: Database.Database) =>
+      db
+        .prepare<[], { type: string; name: string; sql: string }>("SELECT type, name, sql FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%' ORDER BY name")
+        .all()
+        .map(({ type, name, sql }) => `${type} ${name}: ${sql.replace(/"/g, "").replace(/IF NOT EXISTS /g, "").replace(/\s+/g, " ").trim()}`);
+    const sqlite = new Database(":memory:");
+    const d1 = new Database(":memory:");
+    try {
+      createSqliteStore(sqlite);
+      for (const migration of D1_MIGRATIONS) d1.exec(migration.sql);
+      expect(schema(d1)).toEqual(schema(sqlite));
+      expect(schema(d1).length).toBeGreaterThan(0);
+    } finally {
+      sqlite.close();
+      d1.close();
+    }
   });
 
   it("applies each migration once, with its d1_migrations row, and recognises wrangler's record of it", async () => {
