@@ -6,8 +6,8 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createConsoleHandler } from "../console/index.js";
-import { CALL_HANDLER, callHandlerOf, type CallHandler } from "../http/call.js";
-import type { Answer } from "../http/envelope.js";
+import { CALL_HANDLER, callHandlerOf, fetchCall, type CallHandler } from "../http/call.js";
+import { toResponse, type Answer } from "../http/envelope.js";
 import { createFetchHandler } from "../http/handler.js";
 import { createNodeRequestListener, type NodeRequestListener } from "../http/node.js";
 import { createRegistrationHandler } from "../registration/handler.js";
@@ -120,34 +120,21 @@ type FetchHandler = (request: Request) => Promise<Response>;
  */
 function serveHandler(management: FetchHandler, registration: (() => FetchHandler) | null, withConsole: boolean): FetchHandler {
   const consoleHandler = withConsole ? createConsoleHandler({ basePath: "/", apiBasePath: "/client/v4" }) : null;
-  const isRegistrationPath = (pathname: string) =>
-    registration !== null && (pathname === REGISTRATION_PATH || pathname.startsWith(`${REGISTRATION_PATH}/`));
-  const isConsoleCandidate = (pathname: string) => consoleHandler !== null && !pathname.startsWith("/client/v4/");
-  const managementCall = callHandlerOf(management);
-
-  const handleRequest = async (request: Request): Promise<Response> => {
-    const { pathname } = new URL(request.url);
-    if (isRegistrationPath(pathname)) return registration!()(request);
-    if (isConsoleCandidate(pathname)) {
-      const page = await consoleHandler!(request);
-      if (page.status !== 404) return page;
-    }
-    return management(request);
-  };
-  if (managementCall === undefined) return handleRequest;
+  const direct = (handler: FetchHandler): CallHandler => callHandlerOf(handler) ?? (async (call) => answerOf(await handler(call.request())));
+  const managementCall = direct(management);
 
   const handleCall: CallHandler = async (call) => {
-    if (isRegistrationPath(call.pathname)) {
-      const handler = registration!();
-      const direct = callHandlerOf(handler);
-      return direct !== undefined ? direct(call) : answerOf(await handler(call.request()));
+    const { pathname } = call;
+    if (registration !== null && (pathname === REGISTRATION_PATH || pathname.startsWith(`${REGISTRATION_PATH}/`))) {
+      return direct(registration())(call);
     }
-    if (isConsoleCandidate(call.pathname)) {
-      const page = await consoleHandler!(call.request());
+    if (consoleHandler !== null && !pathname.startsWith("/client/v4/")) {
+      const page = await consoleHandler(call.request());
       if (page.status !== 404) return answerOf(page);
     }
     return managementCall(call);
   };
+  const handleRequest: FetchHandler = async (request) => toResponse(await handleCall(fetchCall(request)), request.method === "HEAD");
   Object.defineProperty(handleRequest, CALL_HANDLER, { value: handleCall });
   return handleRequest;
 }
