@@ -17,7 +17,7 @@ import { once } from "node:events";
 import type { AddressInfo } from "node:net";
 import { afterAll, describe, expect, it } from "vitest";
 import { validCreateBody } from "../helpers/http.js";
-import { spawnServe, type ApiReply, type ServeProcess } from "../helpers/serve-process.js";
+import { expectOnlyRetryableOutages, spawnServe, type ApiReply, type ServeProcess } from "../helpers/serve-process.js";
 
 const MYSQL_URL = process.env.MYSQL_URL || undefined;
 if (!MYSQL_URL && process.env.REQUIRE_REAL_MARIADB === "1") {
@@ -203,13 +203,7 @@ describe.skipIf(!MYSQL_URL)("serve on MariaDB: connections cut, database unreach
     expect(httpFailures, "requests serve itself failed to answer").toBe(0);
 
     // Every answer was a 200 or a well-formed 503.
-    expect([...statuses.keys()].filter((status) => status !== 200 && status !== 503), s.stderr.slice(-30).join("\n")).toEqual([]);
-    expect(unavailable.length).toBeGreaterThan(0);
-    for (const reply of unavailable) {
-      expect(reply.headers.get("x-should-retry")).toBe("true");
-      expect(Number(reply.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
-      expect(reply.body).toMatchObject({ success: false, result: null, errors: [{ code: 1501 }] });
-    }
+    expectOnlyRetryableOutages(statuses, unavailable, s.stderr.slice(-30).join("\n"));
 
     // Every acknowledged write is present.
     expect(tracked.length).toBeGreaterThan(10);

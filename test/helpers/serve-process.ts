@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { fileURLToPath } from "node:url";
+import { expect } from "vitest";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 
@@ -44,6 +45,24 @@ export interface ApiReply {
   status: number;
   headers: Headers;
   body: { success?: boolean; result?: unknown; errors?: { code: number; message: string }[] } | null;
+}
+
+/**
+ * Asserts what a database outage may show a client: every status a 200 or a
+ * 503, at least one 503, and each 503 the v4 envelope with the retry
+ * signals (`x-should-retry: true`, `Retry-After` of at least a second).
+ *
+ * @example
+ * expectOnlyRetryableOutages(statuses, unavailable, server.stderr.slice(-30).join("\n"));
+ */
+export function expectOnlyRetryableOutages(statuses: ReadonlyMap<number, number>, unavailable: readonly ApiReply[], context = ""): void {
+  expect([...statuses.keys()].filter((status) => status !== 200 && status !== 503), context).toEqual([]);
+  expect(unavailable.length).toBeGreaterThan(0);
+  for (const reply of unavailable) {
+    expect(reply.headers.get("x-should-retry")).toBe("true");
+    expect(Number(reply.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
+    expect(reply.body).toMatchObject({ success: false, result: null, errors: [{ code: 1501 }] });
+  }
 }
 
 /**
