@@ -84,6 +84,20 @@ async function keyPair() {
   return { privateKey, jwk };
 }
 
+/** Signs a fresh assertion (new jti, valid for a minute from START) for `clientId` at each call. */
+function assertionsOf(clientId: string, privateKey: CryptoKey): () => Promise<string> {
+  return () =>
+    new SignJWT({})
+      .setProtectedHeader({ alg: "ES256", kid: "k1" })
+      .setIssuer(clientId)
+      .setSubject(clientId)
+      .setAudience(TOKEN_ENDPOINT)
+      .setJti(crypto.randomUUID())
+      .setIssuedAt(START / 1000)
+      .setExpirationTime(START / 1000 + 60)
+      .sign(privateKey);
+}
+
 function registryOn(store: ClientStore, events: RegistryEvent[]): OAuthClientRegistry {
   return createOAuthClientRegistry(store, { now: () => new Date(START), onEvent: (event) => void events.push(event) });
 }
@@ -96,16 +110,7 @@ describe.each(databases)("shared single use of client assertions: %s", (_name, o
       const [a, b] = [registryOn(storeA, events), registryOn(storeB, events)];
       const signer = await keyPair();
       const client = await a.create("acct", createBody({ token_endpoint_auth_method: "private_key_jwt", jwks: { keys: [signer.jwk] } }));
-      const sign = () =>
-        new SignJWT({})
-          .setProtectedHeader({ alg: "ES256", kid: "k1" })
-          .setIssuer(client.client_id)
-          .setSubject(client.client_id)
-          .setAudience(TOKEN_ENDPOINT)
-          .setJti(crypto.randomUUID())
-          .setIssuedAt(START / 1000)
-          .setExpirationTime(START / 1000 + 60)
-          .sign(signer.privateKey);
+      const sign = assertionsOf(client.client_id, signer.privateKey);
 
       const jwt = await sign();
       expect(await a.authenticateAssertion(jwt, { audience: TOKEN_ENDPOINT })).toMatchObject({ method: "private_key_jwt" });
@@ -136,16 +141,7 @@ describe("the replay cache a registry uses by default", () => {
     const withStore = [registryOn(shared, events), registryOn(shared, events)] as const;
     const perProcess = [registryOn(withoutClaims, events), registryOn(withoutClaims, events)] as const;
     const client = await withStore[0].create("acct", createBody({ token_endpoint_auth_method: "private_key_jwt", jwks: { keys: [signer.jwk] } }));
-    const sign = () =>
-      new SignJWT({})
-        .setProtectedHeader({ alg: "ES256", kid: "k1" })
-        .setIssuer(client.client_id)
-        .setSubject(client.client_id)
-        .setAudience(TOKEN_ENDPOINT)
-        .setJti(crypto.randomUUID())
-        .setIssuedAt(START / 1000)
-        .setExpirationTime(START / 1000 + 60)
-        .sign(signer.privateKey);
+    const sign = assertionsOf(client.client_id, signer.privateKey);
     const jwt = await sign();
     expect(await withStore[0].authenticateAssertion(jwt, { audience: TOKEN_ENDPOINT })).not.toBeNull();
     expect(await withStore[1].authenticateAssertion(jwt, { audience: TOKEN_ENDPOINT })).toBeNull();
