@@ -387,6 +387,9 @@ async function createMigrator<DB>(db: Kysely<DB>, options: KyselyStoreOptions): 
   });
 }
 
+/** Further attempts of {@link migrateToLatest} when the migrator failed before running any migration. */
+const MIGRATION_BOOKKEEPING_RETRIES = 3;
+
 /**
  * Creates or upgrades the clients table to the latest schema. Safe to call
  * on every start and from several processes at once (Kysely's migration
@@ -407,7 +410,16 @@ export async function migrateToLatest<DB>(
   db: Kysely<DB>,
   options: KyselyStoreOptions = {},
 ): Promise<readonly MigrationResult[]> {
-  const { error, results } = await (await createMigrator(db, options)).migrateToLatest();
+  const migrator = await createMigrator(db, options);
+  let { error, results } = await migrator.migrateToLatest();
+  // No result means the migrator failed in its own bookkeeping, before any
+  // migration ran: it lists every table of the database to find its own,
+  // and on a shared PostgreSQL that listing fails when another session
+  // alters or drops a table meanwhile. Nothing changed, so trying again is safe.
+  for (let retry = 1; error !== undefined && results === undefined && retry <= MIGRATION_BOOKKEEPING_RETRIES; retry++) {
+    await new Promise((resolve) => setTimeout(resolve, 50 * retry));
+    ({ error, results } = await migrator.migrateToLatest());
+  }
   if (error !== undefined) {
     const failed = results?.find((r) => r.status === "Error")?.migrationName;
     const reason = error instanceof Error ? error.message : String(error);
